@@ -1,0 +1,440 @@
+/**
+ * Copy-on-write B+tree operations over pages (redb's design): the page store is below, the
+ * transactions above. A node reached through a clean ref is shared and immutable; to change
+ * it, a transaction copies it to a newly allocated page (`mutable`) and frees the old page,
+ * which the allocator keeps from reuse until no durable header or reader can reach it.
+ * Nothing here writes a page until `commitTree` encodes the owned nodes bottom-up, because a
+ * parent's pointer carries its child's checksum.
+ */
+import { checksum } from './checksum.js';
+import { assert, corruption, EngineError } from './errors.js';
+import {
+  BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, compareBytes, encodeNode, encodeOverflow, isOverflow,
+  leafEntryBytes, MAX_VALUE_BYTES, type BranchNode, type ChildRef, type Layout, type LeafNode,
+  type Node, type OverflowRef, type StoredValue,
+} from './node.js';
+import type { Pager } from './pager.js';
+
+/** What tree code needs from a transaction: pages to read, and page ownership for writes. */
+export interface TreeContext {
+  readonly layout: Layout;
+  readonly pager: Pager;
+  allocate(): number;
+  /** Frees a page this tree no longer references (at once or deferred, as the owner decides). */
+  free(page: number): void;
+}
+
+/** A tree is its root ref; `null` is the empty tree. */
+export interface TreeRoot {
+  root: ChildRef | null;
+}
+
+interface Split {
+  readonly key: Uint8Array;
+  readonly right: ChildRef;
+}
+
+/** A node cut in two: the left half stays in the original object. */
+interface NodeSplit {
+  readonly key: Uint8Array;
+  readonly right: Node;
+}
+
+export function nodeOf(ctx: TreeContext, ref: ChildRef): Node {
+  return ref.node ?? ctx.pager.loadNode(ref.page, ref.crc);
+}
+
+/** Returns the node behind `ref`, copying it to a new page first unless this txn owns it. */
+function mutable(ctx: TreeContext, ref: ChildRef): Node {
+  if (ref.node !== null) return ref.node;
+  const shared = ctx.pager.loadNode(ref.page, ref.crc);
+  const copy: Node = shared.kind === 'leaf'
+    ? { kind: 'leaf', keys: shared.keys.slice(), values: shared.values.slice(), size: shared.size }
+    : { kind: 'branch', keys: shared.keys.slice(), children: shared.children.map(cleanCopy), size: shared.size };
+  ctx.free(ref.page);
+  ref.page = ctx.allocate();
+  ref.node = copy;
+  return copy;
+}
+
+/** Refs inside a shared node must never be mutated, so an owner takes copies of them. */
+function cleanCopy(ref: ChildRef): ChildRef {
+  assert(ref.node === null, 'a shared node has only clean children');
+  return { page: ref.page, crc: ref.crc, node: null };
+}
+
+function newRef(ctx: TreeContext, node: Node): ChildRef {
+  return { page: ctx.allocate(), crc: 0, node };
+}
+
+/** Index of the first key >= `key` (and whether it is equal). */
+function lowerBound(keys: readonly Uint8Array[], key: Uint8Array): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the child whose key range holds `key`. */
+function childIndex(node: BranchNode, key: Uint8Array): number {
+  let lo = 0;
+  let hi = node.keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(key, node.keys[mid]!) < 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Finds the stored value for `key`, or undefined. Touches one page per level. */
+export function lookup(ctx: TreeContext, tree: TreeRoot, key: Uint8Array): StoredValue | undefined {
+  if (tree.root === null) return undefined;
+  let node = nodeOf(ctx, tree.root);
+  for (let depth = 0; node.kind === 'branch'; depth++) {
+    if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
+    node = nodeOf(ctx, node.children[childIndex(node, key)]!);
+  }
+  const i = lowerBound(node.keys, key);
+  if (i < node.keys.length && compareBytes(node.keys[i]!, key) === 0) return node.values[i];
+  return undefined;
+}
+
+/** No valid tree is this deep: each level at least doubles the number of reachable pages. */
+const MAX_DEPTH = 40;
+
+/** Stores `value` (inline or in overflow pages) under `key`. Returns true if it replaced one. */
+export function insert(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, value: Uint8Array): boolean {
+  checkSizes(ctx.layout, key, value);
+  const ownKey = key.slice();
+  const stored: StoredValue = ctx.layout.fitsInline(key.length, value.length)
+    ? value.slice()
+    : writeOverflow(ctx, value);
+  let replaced = false;
+  updateLeaf(ctx, tree, key, (leaf) => {
+    const i = lowerBound(leaf.keys, key);
+    if (i < leaf.keys.length && compareBytes(leaf.keys[i]!, key) === 0) {
+      const old = leaf.values[i]!;
+      freeValue(ctx, old);
+      leaf.size += leafEntryBytes(key, stored) - leafEntryBytes(key, old);
+      leaf.values[i] = stored;
+      replaced = true;
+    } else {
+      leaf.keys.splice(i, 0, ownKey);
+      leaf.values.splice(i, 0, stored);
+      leaf.size += leafEntryBytes(key, stored);
+    }
+  });
+  return replaced;
+}
+
+function checkSizes(layout: Layout, key: Uint8Array, value: Uint8Array): void {
+  if (key.length > layout.maxKeyBytes) {
+    throw new EngineError('TOO_LARGE', `key of ${key.length} bytes exceeds ${layout.maxKeyBytes}`);
+  }
+  if (value.length > MAX_VALUE_BYTES) {
+    throw new EngineError('TOO_LARGE', `value of ${value.length} bytes exceeds ${MAX_VALUE_BYTES}`);
+  }
+}
+
+/** Removes `key`. Returns false (and copies no page) when the key is absent. */
+export function remove(ctx: TreeContext, tree: TreeRoot, key: Uint8Array): boolean {
+  if (lookup(ctx, tree, key) === undefined) return false;
+  updateLeaf(ctx, tree, key, (leaf) => {
+    const i = lowerBound(leaf.keys, key);
+    assert(i < leaf.keys.length && compareBytes(leaf.keys[i]!, key) === 0, 'removed key exists');
+    const value = leaf.values[i]!;
+    freeValue(ctx, value);
+    leaf.size -= leafEntryBytes(key, value);
+    leaf.keys.splice(i, 1);
+    leaf.values.splice(i, 1);
+  });
+  return true;
+}
+
+/**
+ * Copies the path to the leaf for `key`, applies `change` to that leaf, then restores the
+ * tree's bounds on the way up: overflowing nodes split, underfull ones merge or borrow, a
+ * root with one child hands over to it and an empty root leaf leaves an empty tree.
+ */
+function updateLeaf(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, change: (leaf: LeafNode) => void): void {
+  if (tree.root === null) tree.root = newRef(ctx, { kind: 'leaf', keys: [], values: [], size: 0 });
+  const split = updateNode(ctx, tree.root, key, change);
+  if (split !== null) {
+    const children = [tree.root, split.right];
+    const size = 2 * BRANCH_CHILD_BYTES + BRANCH_KEY_DIR_BYTES + split.key.length;
+    tree.root = newRef(ctx, { kind: 'branch', keys: [split.key], children, size });
+    return;
+  }
+  const root = nodeOf(ctx, tree.root);
+  if (root.kind === 'branch' && root.children.length === 1) {
+    const only = root.children[0]!;
+    ctx.free(tree.root.page);
+    tree.root = only;
+  } else if (root.kind === 'leaf' && root.keys.length === 0) {
+    ctx.free(tree.root.page);
+    tree.root = null;
+  }
+}
+
+function updateNode(ctx: TreeContext, ref: ChildRef, key: Uint8Array, change: (leaf: LeafNode) => void): Split | null {
+  const node = mutable(ctx, ref);
+  if (node.kind === 'leaf') {
+    change(node);
+  } else {
+    const i = childIndex(node, key);
+    const split = updateNode(ctx, node.children[i]!, key, change);
+    if (split !== null) {
+      node.keys.splice(i, 0, split.key);
+      node.children.splice(i + 1, 0, split.right);
+      node.size += BRANCH_CHILD_BYTES + BRANCH_KEY_DIR_BYTES + split.key.length;
+    } else if (isUnderfull(ctx.layout, nodeOf(ctx, node.children[i]!))) {
+      rebalance(ctx, node, i);
+    }
+  }
+  if (node.size <= ctx.layout.usableBytes) return null;
+  const halves = splitNode(node);
+  return { key: halves.key, right: newRef(ctx, halves.right) };
+}
+
+function splitNode(node: Node): NodeSplit {
+  return node.kind === 'leaf' ? splitLeaf(node) : splitBranch(node);
+}
+
+/** Entry sizes of a leaf, for choosing a balanced split point. */
+function leafSizes(node: LeafNode): number[] {
+  return node.keys.map((key, i) => leafEntryBytes(key, node.values[i]!));
+}
+
+/** The split index in [min, max] that best balances the bytes on each side. */
+function balancedIndex(min: number, max: number, cost: (left: number) => number): number {
+  assert(min <= max, 'a split point exists');
+  let best = min;
+  let bestCost = Infinity;
+  for (let m = min; m <= max; m++) {
+    const c = cost(m);
+    if (c < bestCost) { best = m; bestCost = c; }
+  }
+  return best;
+}
+
+function splitLeaf(node: LeafNode): NodeSplit {
+  const sizes = leafSizes(node);
+  const prefix = prefixSums(sizes);
+  const total = prefix[sizes.length]!;
+  const m = balancedIndex(1, sizes.length - 1, (left) => Math.abs(2 * prefix[left]! - total));
+  const right: LeafNode = {
+    kind: 'leaf', keys: node.keys.splice(m), values: node.values.splice(m), size: total - prefix[m]!,
+  };
+  node.size = prefix[m]!;
+  return { key: right.keys[0]!, right };
+}
+
+function prefixSums(sizes: readonly number[]): number[] {
+  const prefix = [0];
+  for (const size of sizes) prefix.push(prefix[prefix.length - 1]! + size);
+  return prefix;
+}
+
+/** Bytes a branch would use with children [from, to) and the keys between them. */
+function branchBytes(keyPrefix: readonly number[], from: number, to: number): number {
+  return (to - from) * BRANCH_CHILD_BYTES + keyPrefix[to - 1]! - keyPrefix[from]!;
+}
+
+function splitBranch(node: BranchNode): NodeSplit {
+  const n = node.children.length;
+  const keyPrefix = prefixSums(node.keys.map((key) => BRANCH_KEY_DIR_BYTES + key.length));
+  const m = balancedIndex(2, n - 2,
+    (left) => Math.abs(branchBytes(keyPrefix, 0, left) - branchBytes(keyPrefix, left, n)));
+  const up = node.keys[m - 1]!;
+  const right: BranchNode = {
+    kind: 'branch', keys: node.keys.splice(m), children: node.children.splice(m), size: branchBytes(keyPrefix, m, n),
+  };
+  node.keys.pop();
+  node.size = branchBytes(keyPrefix, 0, m);
+  return { key: up, right };
+}
+
+export function isUnderfull(layout: Layout, node: Node): boolean {
+  if (node.kind === 'branch' && node.children.length < 2) return true;
+  if (node.kind === 'leaf' && node.keys.length === 0) return true;
+  return node.size < layout.minFillBytes;
+}
+
+/**
+ * Fixes the underfull child `i` of `parent` with a neighbour: merge the two when they fit in
+ * one page, otherwise share their entries evenly. Either way both results are in bounds.
+ */
+function rebalance(ctx: TreeContext, parent: BranchNode, i: number): void {
+  assert(parent.children.length >= 2, 'an underfull child has a sibling');
+  const j = i > 0 ? i - 1 : i;
+  const leftRef = parent.children[j]!;
+  const rightRef = parent.children[j + 1]!;
+  const separator = parent.keys[j]!;
+  const left = mutable(ctx, leftRef);
+  const right = nodeOf(ctx, rightRef);
+  const rightOwned = rightRef.node !== null;
+  const mergedBytes = left.size + right.size
+    + (left.kind === 'branch' ? BRANCH_KEY_DIR_BYTES + separator.length : 0);
+  if (mergedBytes <= ctx.layout.usableBytes) {
+    appendInto(left, right, separator, rightOwned);
+    ctx.free(rightRef.page);
+    parent.keys.splice(j, 1);
+    parent.children.splice(j + 1, 1);
+    parent.size -= BRANCH_CHILD_BYTES + BRANCH_KEY_DIR_BYTES + separator.length;
+    return;
+  }
+  const rightMutable = mutable(ctx, rightRef);
+  appendInto(left, rightMutable, separator, true);
+  const split = splitNode(left);
+  rightRef.node = split.right;
+  parent.size += split.key.length - separator.length;
+  parent.keys[j] = split.key;
+}
+
+/** Moves every entry of `right` to the end of `left` (with the separator between branches). */
+function appendInto(left: Node, right: Node, separator: Uint8Array, rightOwned: boolean): void {
+  if (left.kind === 'leaf') {
+    assert(right.kind === 'leaf', 'siblings are of one kind');
+    left.keys.push(...right.keys);
+    left.values.push(...right.values);
+    left.size += right.size;
+    return;
+  }
+  assert(right.kind === 'branch', 'siblings are of one kind');
+  left.keys.push(separator, ...right.keys);
+  left.children.push(...(rightOwned ? right.children : right.children.map(cleanCopy)));
+  left.size += right.size + BRANCH_KEY_DIR_BYTES + separator.length;
+}
+
+/** Keys in [start, end), in key order or reversed. Bounds are optional. */
+export interface RangeBounds {
+  readonly start?: Uint8Array | undefined;
+  readonly end?: Uint8Array | undefined;
+  readonly reverse?: boolean | undefined;
+}
+
+/** Yields stored entries of the range, touching only the pages that overlap it. */
+export function* scan(ctx: TreeContext, tree: TreeRoot, bounds: RangeBounds): Generator<[Uint8Array, StoredValue]> {
+  if (tree.root === null) return;
+  if (bounds.start !== undefined && bounds.end !== undefined && compareBytes(bounds.start, bounds.end) >= 0) return;
+  yield* scanNode(ctx, tree.root, bounds, 0);
+}
+
+function* scanNode(ctx: TreeContext, ref: ChildRef, bounds: RangeBounds, depth: number): Generator<[Uint8Array, StoredValue]> {
+  if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
+  const node = nodeOf(ctx, ref);
+  if (node.kind === 'leaf') {
+    const from = bounds.start === undefined ? 0 : lowerBound(node.keys, bounds.start);
+    const to = bounds.end === undefined ? node.keys.length : lowerBound(node.keys, bounds.end);
+    if (bounds.reverse === true) {
+      for (let i = to - 1; i >= from; i--) yield [node.keys[i]!, node.values[i]!];
+    } else {
+      for (let i = from; i < to; i++) yield [node.keys[i]!, node.values[i]!];
+    }
+    return;
+  }
+  const from = bounds.start === undefined ? 0 : childIndex(node, bounds.start);
+  const to = bounds.end === undefined ? node.children.length - 1 : childIndex(node, bounds.end);
+  if (bounds.reverse === true) {
+    for (let i = to; i >= from; i--) yield* scanNode(ctx, node.children[i]!, bounds, depth + 1);
+  } else {
+    for (let i = from; i <= to; i++) yield* scanNode(ctx, node.children[i]!, bounds, depth + 1);
+  }
+}
+
+/** Writes a large value to a chain of new overflow pages, last page first. */
+function writeOverflow(ctx: TreeContext, value: Uint8Array): OverflowRef {
+  const chunkBytes = ctx.layout.overflowDataBytes;
+  const chunks = Math.max(1, Math.ceil(value.length / chunkBytes));
+  let next = 0;
+  let nextCrc = 0;
+  for (let i = chunks - 1; i >= 0; i--) {
+    const page = ctx.allocate();
+    const bytes = encodeOverflow(value.subarray(i * chunkBytes, (i + 1) * chunkBytes), next, nextCrc, ctx.layout.pageBytes);
+    nextCrc = checksum(bytes);
+    next = page;
+    ctx.pager.writePage(page, bytes);
+  }
+  return { page: next, crc: nextCrc, lengthBytes: value.length };
+}
+
+/** Visits each page of an overflow chain, verifying checksums and the chain's length. */
+function walkOverflow(ctx: TreeContext, value: OverflowRef, visit: (page: number, data: Uint8Array) => void): void {
+  const chunkBytes = ctx.layout.overflowDataBytes;
+  const expectedPages = Math.max(1, Math.ceil(value.lengthBytes / chunkBytes));
+  let page = value.page;
+  let crc = value.crc;
+  let total = 0;
+  for (let i = 0; i < expectedPages; i++) {
+    if (page === 0) throw corruption(`overflow chain ends after ${i} of ${expectedPages} pages`);
+    const overflow = ctx.pager.loadOverflow(page, crc);
+    visit(page, overflow.data);
+    total += overflow.data.length;
+    page = overflow.next;
+    crc = overflow.nextCrc;
+  }
+  if (page !== 0 || total !== value.lengthBytes) {
+    throw corruption(`overflow chain holds ${total} bytes, its stub says ${value.lengthBytes}`);
+  }
+}
+
+/** The value's bytes, as a fresh copy the caller owns. */
+export function readValue(ctx: TreeContext, value: StoredValue): Uint8Array {
+  if (!isOverflow(value)) return value.slice();
+  const out = new Uint8Array(value.lengthBytes);
+  let offset = 0;
+  walkOverflow(ctx, value, (_page, data) => { out.set(data, offset); offset += data.length; });
+  return out;
+}
+
+/** Pages of an overflow value (for freeing and for page accounting). */
+export function overflowPages(ctx: TreeContext, value: OverflowRef): number[] {
+  const pages: number[] = [];
+  walkOverflow(ctx, value, (page) => pages.push(page));
+  return pages;
+}
+
+function freeValue(ctx: TreeContext, value: StoredValue): void {
+  if (isOverflow(value)) for (const page of overflowPages(ctx, value)) ctx.free(page);
+}
+
+/** Frees every page of a tree (used by deleteTable and clear). */
+export function freeTree(ctx: TreeContext, tree: TreeRoot): void {
+  if (tree.root !== null) freeSubtree(ctx, tree.root, 0);
+  tree.root = null;
+}
+
+function freeSubtree(ctx: TreeContext, ref: ChildRef, depth: number): void {
+  if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
+  const node = nodeOf(ctx, ref);
+  if (node.kind === 'branch') {
+    for (const child of node.children) freeSubtree(ctx, child, depth + 1);
+  } else {
+    for (const value of node.values) freeValue(ctx, value);
+  }
+  ctx.free(ref.page);
+}
+
+/**
+ * Encodes every node this transaction owns, children before parents (a parent records its
+ * children's checksums), and hands the pages to the write buffer. Afterwards the tree is clean.
+ */
+export function commitTree(ctx: TreeContext, tree: TreeRoot): void {
+  if (tree.root !== null) commitRef(ctx, tree.root);
+}
+
+function commitRef(ctx: TreeContext, ref: ChildRef): void {
+  const node = ref.node;
+  if (node === null) return;
+  if (node.kind === 'branch') for (const child of node.children) commitRef(ctx, child);
+  const bytes = encodeNode(node, ctx.layout.pageBytes);
+  ref.crc = checksum(bytes);
+  ctx.pager.writePage(ref.page, bytes);
+  ctx.pager.remember(ref.page, ref.crc, node);
+  ref.node = null;
+}

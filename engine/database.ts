@@ -1,0 +1,283 @@
+/**
+ * The database: opens or creates the file, keeps the committed and the durable state, runs
+ * the writer queue, and makes commits durable the redb way (no WAL in this layer):
+ *
+ *   1. write every dirty page to the file     (the write barrier)
+ *   2. fsync                                  (pages durable before any header names them)
+ *   3. write the commit slot not holding the current durable state
+ *   4. fsync                                  (now, and only now, the commit is acknowledged)
+ *
+ * A crash before 4 leaves the other slot, which names pages that step 1 never overwrote: the
+ * allocator does not reuse a page until the durable header and every reader have moved past
+ * the transaction that freed it.
+ */
+import path from 'node:path';
+import { Allocator } from './allocator.js';
+import { EngineError, assert } from './errors.js';
+import { FileVfs } from './fileVfs.js';
+import {
+  DEFAULT_PAGE_BYTES, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
+} from './format.js';
+import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
+import { initializeFile, readFileHeader } from './header.js';
+import { Layout } from './node.js';
+import { Pager, type PagerStats } from './pager.js';
+import type { Storage, Vfs } from './storage.js';
+import {
+  ReadTransaction, WriteTransaction, type CommitOptions, type DbState, type TxnHost,
+} from './transaction.js';
+import { WriterQueue } from './writerQueue.js';
+
+export interface DatabaseOptions {
+  /** Page size for a new file (512 to 65536, a power of two); an existing file keeps its own. */
+  readonly pageBytes?: number;
+  /** Byte budget of the dirty-page write buffer. */
+  readonly writeBufferBytes?: number;
+  /** Fraction of the write buffer above which the oldest dirty pages are written out. */
+  readonly evictionHighWater?: number;
+  /** Fraction of the write buffer that eviction brings dirty bytes down to. */
+  readonly evictionLowWater?: number;
+  /** Byte budget of the decoded-page read cache. */
+  readonly readCacheBytes?: number;
+  /** Create the file when it does not exist (default true). */
+  readonly create?: boolean;
+  /** File name inside the VFS when a VFS is given (default `crashlab.db`). */
+  readonly name?: string;
+}
+
+/** Where the database lives: a file path, or a VFS (in-memory, faulty...) and a file name. */
+export type DatabaseTarget = string | Vfs;
+
+export const DEFAULT_FILE_NAME = 'crashlab.db';
+
+const DEFAULTS = {
+  writeBufferBytes: 32 * 1024 * 1024,
+  evictionHighWater: 0.8,
+  evictionLowWater: 0.5,
+  readCacheBytes: 32 * 1024 * 1024,
+};
+
+export interface DatabaseStats extends PagerStats {
+  readonly pageCount: number;
+  readonly freePages: number;
+  readonly pendingFreePages: number;
+  readonly committedTxnId: number;
+  readonly durableTxnId: number;
+}
+
+function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions, 'name' | 'create' | 'pageBytes'>> {
+  const merged = { ...DEFAULTS, ...options };
+  const { evictionHighWater: high, evictionLowWater: low } = merged;
+  if (!(high > 0 && high <= 1)) throw new TypeError(`evictionHighWater must be in (0, 1], not ${high}`);
+  if (!(low >= 0 && low <= high)) throw new TypeError(`evictionLowWater must be in [0, evictionHighWater], not ${low}`);
+  for (const key of ['writeBufferBytes', 'readCacheBytes'] as const) {
+    if (!Number.isSafeInteger(merged[key]) || merged[key] < 0) throw new TypeError(`${key} must be a byte count`);
+  }
+  return merged;
+}
+
+export class Database implements TxnHost {
+  readonly layout: Layout;
+  readonly pager: Pager;
+  private readonly storage: Storage;
+  private readonly allocator: Allocator;
+  private readonly writers = new WriterQueue();
+  private readonly readers = new Map<number, number>();
+  private committed: DbState;
+  private durable: DbState;
+  private durableSlot: number;
+  private activeWriter: WriteTransaction | null = null;
+  private poisoned: EngineError | null = null;
+  private closed = false;
+
+  private constructor(storage: Storage, pageBytes: number, slot: CommitSlot, slotIndex: number,
+    options: ReturnType<typeof resolveOptions>) {
+    this.storage = storage;
+    this.layout = new Layout(pageBytes);
+    this.pager = new Pager(storage, { pageBytes, ...options }, (error) => this.poison(error));
+    const catalog = slot.catalogPage === 0 ? null : { page: slot.catalogPage, crc: slot.catalogCrc, node: null };
+    this.committed = { txnId: slot.txnId, catalog, walSeq: slot.walSeq };
+    this.durable = this.committed;
+    this.durableSlot = slotIndex;
+    this.allocator = this.rebuildAllocator(slot.pageCount);
+  }
+
+  /**
+   * Opens (or creates) a database. A string is a file path; a VFS opens `options.name`.
+   * Rejects with LOCKED when another handle has the file, CORRUPTION when it is damaged,
+   * INVALID_FORMAT when it is not a crashlab file; nothing on disk is changed in those cases.
+   */
+  static async open(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<Database> {
+    const resolved = resolveOptions(options);
+    const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
+    if (!isValidPageSize(pageBytes)) throw new TypeError(`pageBytes must be a power of two in [512, 65536], not ${pageBytes}`);
+    const { vfs, name } = typeof target === 'string'
+      ? { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) }
+      : { vfs: target, name: options.name ?? DEFAULT_FILE_NAME };
+    const existed = vfs.exists(name);
+    const storage = vfs.open(name, { create: options.create ?? true });
+    try {
+      let header = readFileHeader(storage);
+      if (header === null) {
+        header = initializeFile(storage, pageBytes);
+        await storage.sync();
+        if (!existed) await vfs.syncDir();
+      }
+      return new Database(storage, header.pageBytes, header.slot, header.slotIndex, resolved);
+    } catch (error) {
+      storage.close();
+      throw error instanceof EngineError ? error : new EngineError('IO', `opening ${name} failed`, { cause: error });
+    }
+  }
+
+  /** Free space is never stored: it is rebuilt from what the durable root reaches. */
+  private rebuildAllocator(slotPageCount: number): Allocator {
+    const walk = walkDatabase(this.pager, this.layout, this.committed.catalog);
+    if (walk.problems.length > 0) {
+      throw new EngineError('CORRUPTION', `integrity walk on open failed: ${walk.problems.join('; ')}`);
+    }
+    const pageCount = Math.max(slotPageCount, this.pager.filePageCount(), 1);
+    const free: number[] = [];
+    for (let page = 1; page < pageCount; page++) if (!walk.reachable.has(page)) free.push(page);
+    return new Allocator(pageCount, free);
+  }
+
+  // ---- TxnHost: used by transactions ----
+
+  checkUsable(): void {
+    if (this.closed) throw new EngineError('CLOSED', 'the database is closed');
+    if (this.poisoned !== null) {
+      throw new EngineError('PREVIOUS_IO', 'an earlier I/O error poisoned this handle; reopen the database', { cause: this.poisoned });
+    }
+  }
+
+  private poison(error: EngineError): void {
+    this.poisoned ??= error;
+  }
+
+  allocatePage(): number {
+    return this.allocator.allocate();
+  }
+
+  freePagesNow(pages: number[]): void {
+    this.allocator.freeNow(pages);
+  }
+
+  async installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: CommitOptions): Promise<void> {
+    assert(this.activeWriter === txn, 'only the active writer commits');
+    assert(state.txnId === this.committed.txnId + 1, 'commits are numbered consecutively');
+    this.allocator.freeDeferred(state.txnId, [...freed]);
+    const previous = this.committed;
+    this.committed = state;
+    if (options.durability === 'immediate') {
+      try {
+        await this.persist(state);
+      } catch (error) {
+        // Not acknowledged: readers keep seeing the previous state (the handle is poisoned).
+        this.committed = previous;
+        throw error;
+      }
+    }
+    this.advanceHorizon();
+  }
+
+  endWrite(txn: WriteTransaction): void {
+    assert(this.activeWriter === txn, 'the active writer ends');
+    this.activeWriter = null;
+    this.writers.release();
+  }
+
+  endRead(txn: ReadTransaction): void {
+    const count = this.readers.get(txn.txnId) ?? 0;
+    assert(count > 0, 'a reader ends once');
+    if (count === 1) this.readers.delete(txn.txnId);
+    else this.readers.set(txn.txnId, count - 1);
+    if (!this.closed) this.advanceHorizon();
+  }
+
+  /** The four steps of a durable commit (see the top of this file). */
+  private async persist(state: DbState): Promise<void> {
+    this.checkUsable();
+    this.pager.flush();
+    await this.pager.sync();
+    const slotIndex = 1 - this.durableSlot;
+    const slot: CommitSlot = {
+      txnId: state.txnId,
+      catalogPage: state.catalog?.page ?? 0,
+      catalogCrc: state.catalog?.crc ?? 0,
+      pageCount: this.allocator.pageCount,
+      walSeq: state.walSeq,
+    };
+    this.pager.writeHeader(SLOT_OFFSETS[slotIndex]!, encodeSlot(slot));
+    await this.pager.sync();
+    this.durableSlot = slotIndex;
+    this.durable = state;
+  }
+
+  /** Pages freed at or below the horizon are no longer reachable by the durable root or a reader. */
+  private advanceHorizon(): void {
+    let horizon = this.durable.txnId;
+    for (const txnId of this.readers.keys()) horizon = Math.min(horizon, txnId);
+    this.allocator.advance(horizon);
+  }
+
+  // ---- public API ----
+
+  /** Waits for the writer slot (one writer at a time, FIFO) and starts a write transaction. */
+  async beginWrite(): Promise<WriteTransaction> {
+    this.checkUsable();
+    await this.writers.acquire();
+    try {
+      this.checkUsable();
+    } catch (error) {
+      this.writers.release();
+      throw error;
+    }
+    assert(this.activeWriter === null, 'one writer at a time');
+    this.activeWriter = new WriteTransaction(this, this.committed);
+    return this.activeWriter;
+  }
+
+  /** A snapshot of the last commit; close it to let its pages be reused. */
+  beginRead(): ReadTransaction {
+    this.checkUsable();
+    const txn = new ReadTransaction(this, this.committed);
+    this.readers.set(txn.txnId, (this.readers.get(txn.txnId) ?? 0) + 1);
+    return txn;
+  }
+
+  /** Walks the last committed state and checks page accounting. No writer may be active. */
+  checkIntegrity(): IntegrityReport {
+    this.checkUsable();
+    if (this.activeWriter !== null) throw new TypeError('checkIntegrity while a write transaction is open');
+    const walk = walkDatabase(this.pager, this.layout, this.committed.catalog);
+    return checkTree(walk, this.allocator.pageCount, this.allocator.freePages(), this.allocator.pendingPages());
+  }
+
+  stats(): DatabaseStats {
+    return {
+      ...this.pager.stats(),
+      pageCount: this.allocator.pageCount,
+      freePages: this.allocator.freePages().length,
+      pendingFreePages: this.allocator.pendingPages().length,
+      committedTxnId: this.committed.txnId,
+      durableTxnId: this.durable.txnId,
+    };
+  }
+
+  /**
+   * Makes the last commit durable (if a `none` commit is pending) and releases the file.
+   * A write transaction still open is a caller bug (TypeError); waiting writers get CLOSED.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.activeWriter !== null) throw new TypeError('close while a write transaction is open');
+    try {
+      if (this.poisoned === null && this.committed.txnId !== this.durable.txnId) await this.persist(this.committed);
+    } finally {
+      this.closed = true;
+      this.writers.rejectAll(new EngineError('CLOSED', 'the database was closed'));
+      this.storage.close();
+    }
+  }
+}

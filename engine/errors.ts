@@ -1,0 +1,54 @@
+/**
+ * One error class for every failure the engine reports, with a stable `code` that callers
+ * (and the crash oracle) switch on, and the underlying `cause` kept for diagnosis.
+ * Misuse of the API (wrong argument types, using a finished transaction) throws `TypeError`
+ * instead: that is a bug in the caller, not a condition of the storage.
+ */
+export type EngineErrorCode =
+  /** Bytes on disk fail a checksum, a magic number, a bound or a structural rule. */
+  | 'CORRUPTION'
+  /** The storage layer failed (EIO, ENOSPC, a failed fsync...). */
+  | 'IO'
+  /** Another handle (this process or another) holds the database file's lock. */
+  | 'LOCKED'
+  /** The database, table or transaction was closed. */
+  | 'CLOSED'
+  /** An earlier I/O failure poisoned this handle; reopen the database. */
+  | 'PREVIOUS_IO'
+  /** A key, value or file exceeds a documented limit. */
+  | 'TOO_LARGE'
+  /** The file is not a crashlab database, or was made by an unsupported version. */
+  | 'INVALID_FORMAT'
+  /** The named table or file does not exist. */
+  | 'NOT_FOUND'
+  /** A bounded queue or budget is full (too many waiting writers, for example). */
+  | 'BUSY';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+
+  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.name = 'EngineError';
+    this.code = code;
+  }
+}
+
+export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
+  return error instanceof EngineError && (code === undefined || error.code === code);
+}
+
+/** Wraps a storage failure as `IO`, keeping an `EngineError` that is already typed. */
+export function ioError(message: string, cause: unknown): EngineError {
+  if (cause instanceof EngineError) return cause;
+  return new EngineError('IO', message, { cause });
+}
+
+export function corruption(message: string): EngineError {
+  return new EngineError('CORRUPTION', message);
+}
+
+/** TigerBeetle-style assertion: a broken invariant is a bug in the engine, never a user error. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}

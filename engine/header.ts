@@ -1,0 +1,74 @@
+/**
+ * Reading and creating the file header (page 0). Decides whether a file is a database, a
+ * database whose creation never completed (safe to initialize: nothing was ever acknowledged),
+ * or damaged (CORRUPTION) or foreign (INVALID_FORMAT), in which case nothing is overwritten.
+ */
+import { corruption } from './errors.js';
+import {
+  MAGIC, MAX_PAGE_BYTES, SLOT_BYTES, SLOT_OFFSETS, STATIC_HEADER_BYTES, decodeSlot, decodeStaticHeader,
+  encodeSlot, encodeStaticHeader, type CommitSlot,
+} from './format.js';
+import type { Storage } from './storage.js';
+
+export interface FileHeader {
+  readonly pageBytes: number;
+  /** The slot holding the newest valid commit, and its index (0 or 1). */
+  readonly slot: CommitSlot;
+  readonly slotIndex: number;
+}
+
+/**
+ * True for a file whose creation never completed: empty, all zeros, or (shorter than one
+ * page) starting with our magic but holding no valid slot. No commit can have been
+ * acknowledged in such a file, so initializing it loses nothing; a longer file, or a foreign
+ * one, is never overwritten.
+ */
+function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
+  const lengthBytes = storage.len();
+  if (lengthBytes === 0) return true;
+  if (lengthBytes > MAX_PAGE_BYTES) return false;
+  const all = storage.read(0, lengthBytes);
+  if (all.every((byte) => byte === 0)) return true;
+  const ours = MAGIC.every((byte, i) => head[i] === byte || head[i] === 0);
+  return ours && readSlots(head).every((slot) => slot === null) && lengthBytes <= decodePageBytesOr(head, MAX_PAGE_BYTES);
+}
+
+function decodePageBytesOr(head: Uint8Array, fallback: number): number {
+  try {
+    return decodeStaticHeader(head);
+  } catch {
+    return fallback;
+  }
+}
+
+function readSlots(head: Uint8Array): Array<CommitSlot | null> {
+  return SLOT_OFFSETS.map((offset) =>
+    head.length >= offset + SLOT_BYTES ? decodeSlot(head.subarray(offset, offset + SLOT_BYTES)) : null);
+}
+
+/** Reads the header, or returns null when the file is to be initialized. */
+export function readFileHeader(storage: Storage): FileHeader | null {
+  const headBytes = Math.min(storage.len(), SLOT_OFFSETS[1] + SLOT_BYTES);
+  const head = headBytes === 0 ? new Uint8Array(0) : storage.read(0, headBytes);
+  if (isUnfinishedCreation(storage, head)) return null;
+  if (head.length < STATIC_HEADER_BYTES) throw corruption(`file of ${storage.len()} bytes is too short for a header`);
+  const pageBytes = decodeStaticHeader(head);
+  const slots = readSlots(head);
+  let slotIndex = -1;
+  slots.forEach((slot, i) => {
+    if (slot !== null && (slotIndex < 0 || slot.txnId > slots[slotIndex]!.txnId)) slotIndex = i;
+  });
+  if (slotIndex < 0) throw corruption('both commit slots are invalid');
+  return { pageBytes, slot: slots[slotIndex]!, slotIndex };
+}
+
+/** Writes a fresh page 0 (an empty database, txn 1, in slot 0). The caller syncs. */
+export function initializeFile(storage: Storage, pageBytes: number): FileHeader {
+  const page = new Uint8Array(pageBytes);
+  page.set(encodeStaticHeader(pageBytes), 0);
+  const slot: CommitSlot = { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0 };
+  page.set(encodeSlot(slot), SLOT_OFFSETS[0]);
+  storage.setLen(0);
+  storage.write(0, page);
+  return { pageBytes, slot, slotIndex: 0 };
+}

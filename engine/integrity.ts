@@ -1,0 +1,209 @@
+/**
+ * The integrity walk: reads every page reachable from a committed root straight from the
+ * write buffer or the file (never from the decoded-node cache), and checks checksums, page
+ * types, key order within and across pages, fill bounds, uniform leaf depth, overflow chains,
+ * table lengths, and that no page is reached twice. `Database.open` uses the same walk to
+ * rebuild the free list; `checkIntegrity` adds page accounting against the allocator.
+ */
+import { checksum } from './checksum.js';
+import { decodeTableMeta, tableNameOf } from './catalog.js';
+import { EngineError } from './errors.js';
+import {
+  compareBytes, computeSize, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout,
+  type Node, type OverflowRef,
+} from './node.js';
+import type { Pager } from './pager.js';
+
+/** Walks stop recording after this many problems: one is enough to fail, a few help to debug. */
+const MAX_PROBLEMS = 50;
+
+export interface TableSummary {
+  readonly name: string;
+  readonly entries: number;
+  readonly depth: number;
+}
+
+export interface IntegrityReport {
+  readonly ok: boolean;
+  readonly problems: string[];
+  /** Pages in the file's page space, header included. */
+  readonly pageCount: number;
+  readonly reachablePages: number;
+  readonly freePages: number;
+  readonly pendingFreePages: number;
+  readonly tables: TableSummary[];
+}
+
+export interface WalkResult {
+  readonly reachable: Set<number>;
+  readonly problems: string[];
+  readonly tables: TableSummary[];
+}
+
+interface Bounds {
+  readonly low: Uint8Array | null;
+  readonly high: Uint8Array | null;
+}
+
+class Walker {
+  readonly reachable = new Set<number>();
+  readonly problems: string[] = [];
+  private leafDepth = -1;
+
+  constructor(private readonly pager: Pager, private readonly layout: Layout) {}
+
+  problem(message: string): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(message);
+  }
+
+  private claim(page: number, what: string): boolean {
+    if (page < 1) {
+      this.problem(`${what}: points at page ${page}`);
+      return false;
+    }
+    if (this.reachable.has(page)) {
+      this.problem(`${what}: page ${page} is reachable twice`);
+      return false;
+    }
+    this.reachable.add(page);
+    return true;
+  }
+
+  /** Reads and verifies one page; a failure becomes a problem, not an exception. */
+  private read(ref: ChildRef, what: string): Uint8Array | null {
+    try {
+      const bytes = this.pager.readPage(ref.page);
+      const actual = checksum(bytes);
+      if (actual === ref.crc) return bytes;
+      this.problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
+    } catch (error) {
+      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
+      this.problem(`${what}: ${error.message}`);
+    }
+    return null;
+  }
+
+  /** Walks one tree; returns its entries (visit sees each leaf entry in order). */
+  tree(root: ChildRef | null, what: string, visit: (key: Uint8Array, value: Uint8Array | OverflowRef) => void): { entries: number; depth: number } {
+    this.leafDepth = -1;
+    if (root === null) return { entries: 0, depth: 0 };
+    const entries = this.node(root, { low: null, high: null }, 0, what, visit);
+    return { entries, depth: this.leafDepth + 1 };
+  }
+
+  private node(ref: ChildRef, bounds: Bounds, depth: number, what: string, visit: (key: Uint8Array, value: Uint8Array | OverflowRef) => void): number {
+    if (!this.claim(ref.page, what)) return 0;
+    const bytes = this.read(ref, what);
+    if (bytes === null) return 0;
+    let node: Node;
+    try {
+      node = decodeNode(bytes, ref.page);
+    } catch (error) {
+      this.problem(`${what}: ${(error as Error).message}`);
+      return 0;
+    }
+    this.checkShape(node, ref.page, depth, bounds, what);
+    if (node.kind === 'leaf') {
+      node.keys.forEach((key, i) => visit(key, node.values[i]!));
+      for (const value of node.values) if (isOverflow(value)) this.overflow(value, `${what} overflow`);
+      return node.keys.length;
+    }
+    let entries = 0;
+    node.children.forEach((child, i) => {
+      const low = i === 0 ? bounds.low : node.keys[i - 1]!;
+      const high = i === node.children.length - 1 ? bounds.high : node.keys[i]!;
+      entries += this.node(child, { low, high }, depth + 1, what, visit);
+    });
+    return entries;
+  }
+
+  private checkShape(node: Node, page: number, depth: number, bounds: Bounds, what: string): void {
+    const where = `${what}: page ${page}`;
+    const size = computeSize(node);
+    if (size > this.layout.usableBytes) this.problem(`${where} uses ${size} bytes, more than a page`);
+    const isRoot = depth === 0;
+    if (!isRoot && node.kind === 'branch' && node.children.length < 2) this.problem(`${where} is a branch with one child`);
+    if (!isRoot && size < Math.floor(this.layout.minFillBytes / 2)) this.problem(`${where} is underfull (${size} bytes)`);
+    if (isRoot && node.kind === 'leaf' && node.keys.length === 0) this.problem(`${where} is an empty root leaf`);
+    node.keys.forEach((key, i) => {
+      if (i > 0 && compareBytes(node.keys[i - 1]!, key) >= 0) this.problem(`${where} keys out of order at ${i}`);
+      if (bounds.low !== null && compareBytes(key, bounds.low) < 0) this.problem(`${where} key ${i} below its parent's bound`);
+      if (bounds.high !== null && compareBytes(key, bounds.high) >= 0) this.problem(`${where} key ${i} above its parent's bound`);
+    });
+    if (node.kind === 'leaf') {
+      if (this.leafDepth >= 0 && this.leafDepth !== depth) this.problem(`${where} is a leaf at depth ${depth}, others at ${this.leafDepth}`);
+      this.leafDepth = depth;
+    }
+  }
+
+  overflow(value: OverflowRef, what: string): void {
+    const chunkBytes = this.layout.overflowDataBytes;
+    const expectedPages = Math.max(1, Math.ceil(value.lengthBytes / chunkBytes));
+    let ref: ChildRef = { page: value.page, crc: value.crc, node: null };
+    let total = 0;
+    for (let i = 0; i < expectedPages; i++) {
+      if (!this.claim(ref.page, what)) return;
+      const bytes = this.read(ref, what);
+      if (bytes === null) return;
+      try {
+        const page = decodeOverflow(bytes, ref.page);
+        total += page.data.length;
+        ref = { page: page.next, crc: page.nextCrc, node: null };
+      } catch (error) {
+        this.problem(`${what}: ${(error as Error).message}`);
+        return;
+      }
+    }
+    if (ref.page !== 0 || total !== value.lengthBytes) {
+      this.problem(`${what}: chain holds ${total} bytes over ${expectedPages} pages, stub says ${value.lengthBytes}`);
+    }
+  }
+}
+
+/** Walks the catalog and every table of a committed state. */
+export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | null): WalkResult {
+  const walker = new Walker(pager, layout);
+  const metas: Array<{ name: string; bytes: Uint8Array }> = [];
+  walker.tree(catalog, 'catalog', (key, value) => {
+    if (isOverflow(value)) walker.problem('catalog: a table entry points at overflow pages');
+    else metas.push({ name: tableNameOf(key), bytes: value });
+  });
+  const tables: TableSummary[] = [];
+  for (const { name, bytes } of metas) {
+    try {
+      const meta = decodeTableMeta(bytes, name);
+      const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
+      if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
+      tables.push({ name, entries, depth });
+    } catch (error) {
+      walker.problem(`table ${name}: ${(error as Error).message}`);
+    }
+  }
+  return { reachable: walker.reachable, problems: walker.problems, tables };
+}
+
+/** Adds page accounting to a walk: every page is reachable, free or pending, exactly once. */
+export function checkTree(walk: WalkResult, pageCount: number, free: readonly number[], pending: readonly number[]): IntegrityReport {
+  const problems = [...walk.problems];
+  const seen = new Uint8Array(pageCount);
+  const mark = (page: number, what: string): void => {
+    if (page < 1 || page >= pageCount) problems.push(`${what} page ${page} outside the file's ${pageCount} pages`);
+    else if (seen[page] !== 0) problems.push(`page ${page} is ${what} and already counted elsewhere`);
+    else seen[page] = 1;
+  };
+  for (const page of walk.reachable) mark(page, 'reachable');
+  for (const page of free) mark(page, 'free');
+  for (const page of pending) mark(page, 'pending-free');
+  let leaked = 0;
+  for (let page = 1; page < pageCount; page++) if (seen[page] === 0) leaked++;
+  if (leaked > 0) problems.push(`${leaked} pages are neither reachable nor free (leaked)`);
+  return {
+    ok: problems.length === 0,
+    problems: problems.slice(0, MAX_PROBLEMS),
+    pageCount,
+    reachablePages: walk.reachable.size,
+    freePages: free.length,
+    pendingFreePages: pending.length,
+    tables: walk.tables,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The only door to I/O. Every byte the engine reads or writes goes through `Storage`, and
+ * every file is reached through a `Vfs`, so the fault layer (fault/) can sit underneath the
+ * engine without the engine knowing. Modelled on redb's `StorageBackend` and SQLite's VFS.
+ *
+ * Reads and writes are synchronous: pages are small and mostly cached. `sync` is asynchronous
+ * so that concurrent commits can share one fsync (group commit) and so that a test scheduler
+ * can reorder completions.
+ */
+export interface Storage {
+  /** Current length in bytes: the largest offset ever written or set, not what is durable. */
+  len(): number;
+  /**
+   * Returns exactly `length` bytes starting at `offset`. Reading past `len()` throws an
+   * `EngineError` with code `IO`. The returned array is the caller's to keep (a copy).
+   */
+  read(offset: number, length: number): Uint8Array;
+  /**
+   * Writes `data` at `offset`. May extend the file; a gap between the old end and `offset`
+   * reads as zeros. The write is not durable until a later `sync()` resolves.
+   * `data` is not retained: the caller may reuse its buffer after the call returns.
+   */
+  write(offset: number, data: Uint8Array): void;
+  /** Truncates or extends to `length` bytes; new bytes read as zeros. Durable after `sync()`. */
+  setLen(length: number): void;
+  /**
+   * Makes every earlier `write` and `setLen` on this file durable. On failure it rejects with
+   * an `IO` error and the data it covered must be treated as lost: a later successful sync
+   * does NOT make it durable (Linux fsyncgate). Callers must never retry and report success.
+   */
+  sync(): Promise<void>;
+  /** Releases the handle and its lock. Unsynced data may or may not survive a crash. */
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Create the file (empty) when it does not exist; otherwise a missing file is `NOT_FOUND`. */
+  readonly create: boolean;
+}
+
+/**
+ * A directory of files. A file is locked exclusively while it is open: a second `open` of the
+ * same name, from this or another process, fails at once with `LOCKED`.
+ */
+export interface Vfs {
+  open(name: string, options: OpenOptions): Storage;
+  /** Removes a file. Like creation, the removal is durable only after `syncDir()`. */
+  remove(name: string): void;
+  exists(name: string): boolean;
+  /** Makes earlier creations and removals in this directory durable. */
+  syncDir(): Promise<void>;
+}

@@ -1,0 +1,362 @@
+/**
+ * Transactions and tables in redb's shape. A write transaction owns a private copy-on-write
+ * view of the catalog and of every table it opens; nothing it does is visible to anyone until
+ * its commit installs a new root. A read transaction pins a committed snapshot: the pages it
+ * can reach are not reused until it closes.
+ */
+import { commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, scan, type TreeContext, type TreeRoot } from './btree.js';
+import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './catalog.js';
+import { EngineError, assert } from './errors.js';
+import type { ChildRef, Layout } from './node.js';
+import type { Pager } from './pager.js';
+
+/** A committed state: what a commit slot records and what a reader pins. */
+export interface DbState {
+  readonly txnId: number;
+  /** Root of the catalog tree, clean (never mutated); null when no table exists. */
+  readonly catalog: ChildRef | null;
+  readonly walSeq: number;
+}
+
+export type Durability = 'immediate' | 'none';
+
+export interface CommitOptions {
+  readonly durability?: Durability;
+}
+
+/** What transactions need from the database that owns them. */
+export interface TxnHost {
+  readonly layout: Layout;
+  readonly pager: Pager;
+  /** Throws CLOSED or PREVIOUS_IO when the database refuses work. */
+  checkUsable(): void;
+  allocatePage(): number;
+  freePagesNow(pages: number[]): void;
+  installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: CommitOptions): Promise<void>;
+  endWrite(txn: WriteTransaction): void;
+  endRead(txn: ReadTransaction): void;
+}
+
+export interface RangeOptions {
+  readonly reverse?: boolean;
+}
+
+function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+}
+
+function copyRef(ref: ChildRef | null): ChildRef | null {
+  return ref === null ? null : { page: ref.page, crc: ref.crc, node: null };
+}
+
+/** Table state inside one transaction. */
+interface TableState {
+  readonly tree: TreeRoot;
+  length: number;
+  dirty: boolean;
+  /** Bumped on every change, so an iterator notices the table moved under it. */
+  version: number;
+  dropped: boolean;
+}
+
+/** Read access to one table of a snapshot (or of a write transaction's private view). */
+export class ReadOnlyTable {
+  readonly name: string;
+  protected readonly state: TableState;
+  protected readonly ctx: TreeContext;
+  protected readonly guard: () => void;
+
+  /** @internal Use `openTable` on a transaction. */
+  constructor(name: string, state: TableState, ctx: TreeContext, guard: () => void) {
+    this.name = name;
+    this.state = state;
+    this.ctx = ctx;
+    this.guard = guard;
+  }
+
+  protected check(): void {
+    this.guard();
+    if (this.state.dropped) throw new EngineError('NOT_FOUND', `table ${this.name} was deleted`);
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.check();
+    checkBytes(key, 'key');
+    const stored = lookup(this.ctx, this.state.tree, key);
+    return stored === undefined ? undefined : readValue(this.ctx, stored);
+  }
+
+  len(): number {
+    this.check();
+    return this.state.length;
+  }
+
+  /** Entries with start <= key < end (either bound optional), as fresh copies. */
+  *range(start?: Uint8Array, end?: Uint8Array, options: RangeOptions = {}): Generator<[Uint8Array, Uint8Array]> {
+    this.check();
+    if (start !== undefined) checkBytes(start, 'range start');
+    if (end !== undefined) checkBytes(end, 'range end');
+    const version = this.state.version;
+    for (const [key, stored] of scan(this.ctx, this.state.tree, { start, end, reverse: options.reverse })) {
+      yield [key.slice(), readValue(this.ctx, stored)];
+      this.check();
+      if (this.state.version !== version) throw new TypeError(`table ${this.name} changed during range iteration`);
+    }
+  }
+}
+
+/** A table opened in a write transaction. */
+export class Table extends ReadOnlyTable {
+  private readonly mutate: <T>(action: () => T) => T;
+
+  /** @internal */
+  constructor(name: string, state: TableState, ctx: TreeContext, guard: () => void, mutate: <T>(action: () => T) => T) {
+    super(name, state, ctx, guard);
+    this.mutate = mutate;
+  }
+
+  private change<T>(action: () => T): T {
+    this.check();
+    const result = this.mutate(action);
+    this.state.dirty = true;
+    this.state.version++;
+    return result;
+  }
+
+  /** Inserts or replaces. Returns true when a value was replaced. */
+  insert(key: Uint8Array, value: Uint8Array): boolean {
+    checkBytes(key, 'key');
+    checkBytes(value, 'value');
+    return this.change(() => {
+      const replaced = insert(this.ctx, this.state.tree, key, value);
+      if (!replaced) this.state.length++;
+      return replaced;
+    });
+  }
+
+  /** Removes a key. Returns true when it was present. */
+  remove(key: Uint8Array): boolean {
+    checkBytes(key, 'key');
+    return this.change(() => {
+      const removed = remove(this.ctx, this.state.tree, key);
+      if (removed) this.state.length--;
+      return removed;
+    });
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.change(() => {
+      freeTree(this.ctx, this.state.tree);
+      this.state.length = 0;
+    });
+  }
+}
+
+/** Catalog and table access shared by both kinds of transaction. */
+abstract class TransactionBase {
+  protected readonly host: TxnHost;
+  protected readonly catalog: TreeRoot;
+  protected readonly tables = new Map<string, TableState>();
+  protected abstract readonly ctx: TreeContext;
+  protected finished = false;
+
+  constructor(host: TxnHost, snapshot: DbState) {
+    this.host = host;
+    this.catalog = { root: copyRef(snapshot.catalog) };
+  }
+
+  protected guard = (): void => {
+    if (this.finished) throw new TypeError('transaction already committed, aborted or closed');
+    this.host.checkUsable();
+  };
+
+  /** The state of a table already in the catalog, or undefined. */
+  protected loadTable(name: string): TableState | undefined {
+    const cached = this.tables.get(name);
+    if (cached !== undefined) return cached;
+    const stored = lookup(this.ctx, this.catalog, tableNameKey(name));
+    if (stored === undefined) return undefined;
+    const meta = decodeTableMeta(readValue(this.ctx, stored), name);
+    const state: TableState = { tree: { root: meta.root }, length: meta.length, dirty: false, version: 0, dropped: false };
+    this.tables.set(name, state);
+    return state;
+  }
+
+  listTables(): string[] {
+    this.guard();
+    return [...scan(this.ctx, this.catalog, {})].map(([key]) => tableNameOf(key));
+  }
+}
+
+export class ReadTransaction extends TransactionBase {
+  readonly txnId: number;
+  protected readonly ctx: TreeContext;
+
+  /** @internal Use `Database.beginRead`. */
+  constructor(host: TxnHost, snapshot: DbState) {
+    super(host, snapshot);
+    this.txnId = snapshot.txnId;
+    this.ctx = {
+      layout: host.layout,
+      pager: host.pager,
+      allocate: () => { throw new Error('a read transaction allocates no page'); },
+      free: () => { throw new Error('a read transaction frees no page'); },
+    };
+  }
+
+  /** Opens an existing table of the snapshot; `NOT_FOUND` when it does not exist. */
+  openTable(name: string): ReadOnlyTable {
+    this.guard();
+    const state = this.loadTable(name);
+    if (state === undefined) throw new EngineError('NOT_FOUND', `no table named ${name}`);
+    return new ReadOnlyTable(name, state, this.ctx, this.guard);
+  }
+
+  /** Releases the snapshot so its pages can be reused. Idempotent. */
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.host.endRead(this);
+  }
+}
+
+/**
+ * The one writer. Pages it allocates are its own until commit; pages it stops referencing
+ * are freed at once if it allocated them, or handed to the allocator's deferred list at commit.
+ */
+export class WriteTransaction extends TransactionBase {
+  readonly txnId: number;
+  protected readonly ctx: TreeContext;
+  private readonly walSeq: number;
+  private readonly allocated = new Set<number>();
+  private readonly freedShared: number[] = [];
+  /** Set when a change failed halfway: the private view may be inconsistent, only abort is safe. */
+  private broken: unknown = undefined;
+
+  /** @internal Use `Database.beginWrite`. */
+  constructor(host: TxnHost, snapshot: DbState) {
+    super(host, snapshot);
+    this.txnId = snapshot.txnId + 1;
+    this.walSeq = snapshot.walSeq;
+    this.ctx = {
+      layout: host.layout,
+      pager: host.pager,
+      allocate: () => {
+        const page = host.allocatePage();
+        this.allocated.add(page);
+        return page;
+      },
+      free: (page) => {
+        if (this.allocated.delete(page)) {
+          // Never visible to anyone: drop its bytes and reuse it at once.
+          host.pager.discard(page);
+          host.freePagesNow([page]);
+        } else {
+          this.freedShared.push(page);
+        }
+      },
+    };
+  }
+
+  protected override guard = (): void => {
+    if (this.finished) throw new TypeError('transaction already committed or aborted');
+    this.host.checkUsable();
+    if (this.broken !== undefined) {
+      throw new EngineError('IO', 'an earlier change in this transaction failed; abort it', { cause: this.broken });
+    }
+  };
+
+  /** Runs a change; a failure part-way leaves the transaction abort-only. */
+  private mutate = <T>(action: () => T): T => {
+    try {
+      return action();
+    } catch (error) {
+      if (!(error instanceof TypeError) && !(error instanceof EngineError && error.code === 'TOO_LARGE')) {
+        this.broken = error;
+      }
+      throw error;
+    }
+  };
+
+  /** Opens a table, creating it (empty) when it does not exist. */
+  openTable(name: string): Table {
+    this.guard();
+    const state = this.loadTable(name) ?? this.mutate(() => this.createTable(name));
+    return new Table(name, state, this.ctx, this.guard, this.mutate);
+  }
+
+  private createTable(name: string): TableState {
+    const state: TableState = { tree: { root: null }, length: 0, dirty: true, version: 0, dropped: false };
+    insert(this.ctx, this.catalog, tableNameKey(name), encodeTableMeta({ root: null, length: 0 }));
+    this.tables.set(name, state);
+    return state;
+  }
+
+  /** Deletes a table and frees its pages. Returns false when it did not exist. */
+  deleteTable(name: string): boolean {
+    this.guard();
+    const state = this.loadTable(name);
+    if (state === undefined) return false;
+    this.mutate(() => {
+      freeTree(this.ctx, state.tree);
+      remove(this.ctx, this.catalog, tableNameKey(name));
+    });
+    state.dropped = true;
+    this.tables.delete(name);
+    return true;
+  }
+
+  /**
+   * Makes the changes visible and (with `immediate` durability, the default) durable before
+   * resolving. On failure nothing of this transaction is visible; after an I/O failure the
+   * database refuses work until reopened.
+   */
+  async commit(options: CommitOptions = {}): Promise<void> {
+    this.guard();
+    const durability = options.durability ?? 'immediate';
+    if (durability !== 'immediate' && durability !== 'none') {
+      throw new TypeError(`durability must be 'immediate' or 'none', not ${String(durability)}`);
+    }
+    this.finished = true;
+    try {
+      const state = this.mutate(() => this.encodeChanges());
+      await this.host.installCommit(this, state, this.freedShared, { durability });
+    } catch (error) {
+      this.rollback();
+      throw error;
+    } finally {
+      this.host.endWrite(this);
+    }
+  }
+
+  /** Writes each changed table's tree, records it in the catalog, then writes the catalog. */
+  private encodeChanges(): DbState {
+    for (const [name, state] of this.tables) {
+      if (!state.dirty) continue;
+      commitTreeOf(this.ctx, state.tree);
+      insert(this.ctx, this.catalog, tableNameKey(name), encodeTableMeta({ root: state.tree.root, length: state.length }));
+    }
+    commitTreeOf(this.ctx, this.catalog);
+    assert(this.catalog.root === null || this.catalog.root.node === null, 'the catalog is fully encoded');
+    return { txnId: this.txnId, catalog: copyRef(this.catalog.root), walSeq: this.walSeq };
+  }
+
+  /** Discards every change. Idempotent. */
+  abort(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.rollback();
+    this.host.endWrite(this);
+  }
+
+  /** Returns this transaction's pages; the shared pages it freed stay in use. */
+  private rollback(): void {
+    const pages = [...this.allocated];
+    for (const page of pages) this.host.pager.discard(page);
+    this.host.freePagesNow(pages);
+    this.allocated.clear();
+    this.freedShared.length = 0;
+    for (const state of this.tables.values()) state.dropped = true;
+  }
+}

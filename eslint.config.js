@@ -1,0 +1,39 @@
+// Lint: type-aware rules (an un-awaited sync silently reorders durability) and the folder
+// dependency direction of ARCHITECTURE.md section 1, enforced here rather than by hope.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const harness = ['fault', 'model', 'recovery', 'properties', 'cli', 'bench'];
+const forbid = (folders) => ({
+  'no-restricted-imports': ['error', {
+    patterns: folders.map((folder) => ({
+      group: [`**/${folder}/*`, `**/${folder}`],
+      message: `ARCHITECTURE.md section 1: this folder may not import from ${folder}/.`,
+    })),
+  }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.crashlab/**'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  // engine/ is the bottom layer: it imports nothing of ours from above.
+  { files: ['engine/**/*.ts'], rules: forbid([...harness, 'test']) },
+  // fault/ sees only engine's interfaces; model/ imports nothing of ours.
+  { files: ['fault/**/*.ts'], rules: forbid(['model', 'recovery', 'properties', 'cli', 'bench', 'test']) },
+  { files: ['model/**/*.ts'], rules: forbid(['engine', 'fault', 'recovery', 'properties', 'cli', 'bench', 'test']) },
+  { files: ['recovery/**/*.ts'], rules: forbid(['properties', 'cli', 'bench', 'test']) },
+  { files: ['properties/**/*.ts'], rules: forbid(['cli', 'bench', 'test']) },
+);
