@@ -166,18 +166,10 @@ export class Database implements TxnHost {
   async installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: CommitOptions): Promise<void> {
     assert(this.activeWriter === txn, 'only the active writer commits');
     assert(state.txnId === this.committed.txnId + 1, 'commits are numbered consecutively');
-    this.allocator.freeDeferred(state.txnId, [...freed]);
-    const previous = this.committed;
+    // Readers see an immediate commit only once it is durable: never a state a crash may undo.
+    if (options.durability === 'immediate') await this.persist(state);
     this.committed = state;
-    if (options.durability === 'immediate') {
-      try {
-        await this.persist(state);
-      } catch (error) {
-        // Not acknowledged: readers keep seeing the previous state (the handle is poisoned).
-        this.committed = previous;
-        throw error;
-      }
-    }
+    this.allocator.freeDeferred(state.txnId, [...freed]);
     this.advanceHorizon();
   }
 
