@@ -11,7 +11,7 @@ import fsExt from 'fs-ext';
 import { assert, EngineError, ioError } from './errors.js';
 import {
   checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, MAX_FILE_BYTES,
-} from './memoryVfs.js';
+} from './storageChecks.js';
 import type { OpenOptions, Storage, Vfs } from './storage.js';
 
 function errnoCode(error: unknown): string | undefined {

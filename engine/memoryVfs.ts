@@ -5,67 +5,13 @@
  * a removed file lives on for the handles still open on it (like an unlinked inode), and a gap
  * or an extension reads as zeros. It does not model crashes: the fault layer decides what a
  * crash keeps, using `snapshot()` and `fromSnapshot()`.
- *
- * The argument checks and `MAX_FILE_BYTES` are exported for fileVfs.ts, so that both backends
- * reject exactly the same calls.
  */
 import { assert, EngineError, ioError } from './errors.js';
 import type { OpenOptions, Storage, Vfs } from './storage.js';
-
-/** The largest file either backend accepts (64 GiB): far above any test, far below 2^53. */
-export const MAX_FILE_BYTES = 2 ** 36;
+import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, MAX_FILE_BYTES } from './storageChecks.js';
 
 /** Small files stay small; larger ones double, so n appends cost O(n) copying in total. */
 const INITIAL_CAPACITY_BYTES = 4096;
-
-/** A file name is one plain path component, so no name can escape the directory. */
-export function checkName(name: string): void {
-  if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    throw new TypeError(`invalid file name ${JSON.stringify(name)}: must be a plain name`);
-  }
-}
-
-export function checkOpenOptions(options: OpenOptions): void {
-  if (typeof options !== 'object' || options === null || typeof options.create !== 'boolean') {
-    throw new TypeError('open options must be { create: boolean }');
-  }
-}
-
-function checkByteCount(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`${what} must be a non-negative safe integer, got ${String(value)}`);
-  }
-}
-
-/** Validates a read of `lengthBytes` at `offset` against a file of `fileLengthBytes`. */
-export function checkRead(name: string, offset: number, lengthBytes: number, fileLengthBytes: number): void {
-  checkByteCount(offset, 'offset');
-  checkByteCount(lengthBytes, 'length');
-  if (offset + lengthBytes > fileLengthBytes) {
-    throw new EngineError(
-      'IO',
-      `read of ${lengthBytes} bytes at offset ${offset} is past the end of ${name} (${fileLengthBytes} bytes)`,
-    );
-  }
-}
-
-export function checkWrite(name: string, offset: number, data: Uint8Array): void {
-  checkByteCount(offset, 'offset');
-  if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
-  if (offset + data.length > MAX_FILE_BYTES) {
-    throw new EngineError(
-      'TOO_LARGE',
-      `write of ${data.length} bytes at offset ${offset} would grow ${name} past ${MAX_FILE_BYTES} bytes`,
-    );
-  }
-}
-
-export function checkSetLen(name: string, lengthBytes: number): void {
-  checkByteCount(lengthBytes, 'length');
-  if (lengthBytes > MAX_FILE_BYTES) {
-    throw new EngineError('TOO_LARGE', `cannot set ${name} to ${lengthBytes} bytes (max ${MAX_FILE_BYTES})`);
-  }
-}
 
 /**
  * One file's bytes, shared by its directory entry and the handle that has it open. Internal to

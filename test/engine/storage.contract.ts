@@ -7,7 +7,7 @@
 import type { ExecutionContext, TestFn } from 'ava';
 import fc from 'fast-check';
 import { EngineError, type EngineErrorCode } from '../../engine/errors.js';
-import { MAX_FILE_BYTES } from '../../engine/memoryVfs.js';
+import { MAX_FILE_BYTES } from '../../engine/storageChecks.js';
 import type { OpenOptions, Storage, Vfs } from '../../engine/storage.js';
 
 export interface VfsFixture {

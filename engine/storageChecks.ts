@@ -1,0 +1,58 @@
+/**
+ * Argument checks shared by every `Storage`/`Vfs` implementation, so that all backends reject
+ * exactly the same calls with exactly the same errors.
+ */
+import { EngineError } from './errors.js';
+import type { OpenOptions } from './storage.js';
+
+/** The largest file either backend accepts (64 GiB): far above any test, far below 2^53. */
+export const MAX_FILE_BYTES = 2 ** 36;
+
+/** A file name is one plain path component, so no name can escape the directory. */
+export function checkName(name: string): void {
+  if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new TypeError(`invalid file name ${JSON.stringify(name)}: must be a plain name`);
+  }
+}
+
+export function checkOpenOptions(options: OpenOptions): void {
+  if (typeof options !== 'object' || options === null || typeof options.create !== 'boolean') {
+    throw new TypeError('open options must be { create: boolean }');
+  }
+}
+
+function checkByteCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${what} must be a non-negative safe integer, got ${String(value)}`);
+  }
+}
+
+/** Validates a read of `lengthBytes` at `offset` against a file of `fileLengthBytes`. */
+export function checkRead(name: string, offset: number, lengthBytes: number, fileLengthBytes: number): void {
+  checkByteCount(offset, 'offset');
+  checkByteCount(lengthBytes, 'length');
+  if (offset + lengthBytes > fileLengthBytes) {
+    throw new EngineError(
+      'IO',
+      `read of ${lengthBytes} bytes at offset ${offset} is past the end of ${name} (${fileLengthBytes} bytes)`,
+    );
+  }
+}
+
+export function checkWrite(name: string, offset: number, data: Uint8Array): void {
+  checkByteCount(offset, 'offset');
+  if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+  if (offset + data.length > MAX_FILE_BYTES) {
+    throw new EngineError(
+      'TOO_LARGE',
+      `write of ${data.length} bytes at offset ${offset} would grow ${name} past ${MAX_FILE_BYTES} bytes`,
+    );
+  }
+}
+
+export function checkSetLen(name: string, lengthBytes: number): void {
+  checkByteCount(lengthBytes, 'length');
+  if (lengthBytes > MAX_FILE_BYTES) {
+    throw new EngineError('TOO_LARGE', `cannot set ${name} to ${lengthBytes} bytes (max ${MAX_FILE_BYTES})`);
+  }
+}
