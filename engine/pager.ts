@@ -43,6 +43,8 @@ const MAX_WRITE_RUN_BYTES = 1 << 20;
 interface CachedNode {
   readonly crc: number;
   readonly node: Node;
+  /** Set on every hit, cleared when eviction passes it over once (CLOCK's second chance). */
+  referenced: boolean;
 }
 
 export class Pager {
@@ -108,9 +110,8 @@ export class Pager {
     const cached = this.cache.get(page);
     if (cached !== undefined && cached.crc === expectedCrc) {
       this.counters.cacheHits++;
-      // Refresh recency: Map order doubles as the LRU list.
-      this.cache.delete(page);
-      this.cache.set(page, cached);
+      // A flag, not a reordering: hits are the hot path, eviction pays for recency instead.
+      cached.referenced = true;
       return cached.node;
     }
     this.counters.cacheMisses++;
@@ -126,10 +127,15 @@ export class Pager {
   /** Caches a node the caller has just encoded (it is clean and immutable from now on). */
   remember(page: number, crc: number, node: Node): void {
     this.cache.delete(page);
-    this.cache.set(page, { crc, node });
-    while (this.cache.size > this.cacheCapacityPages) {
-      const oldest = this.cache.keys().next().value as number;
-      this.cache.delete(oldest);
+    this.cache.set(page, { crc, node, referenced: false });
+    // CLOCK over the Map's insertion order: a referenced entry moves to the back once.
+    for (let scanned = 0; this.cache.size > this.cacheCapacityPages; scanned++) {
+      const [oldestPage, oldest] = this.cache.entries().next().value as [number, CachedNode];
+      this.cache.delete(oldestPage);
+      if (oldest.referenced && scanned < this.cacheCapacityPages) {
+        oldest.referenced = false;
+        this.cache.set(oldestPage, oldest);
+      }
     }
   }
 
