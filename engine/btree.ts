@@ -107,12 +107,14 @@ export function lookup(ctx: TreeContext, tree: TreeRoot, key: Uint8Array): Store
 /** No valid tree is this deep: each level at least doubles the number of reachable pages. */
 const MAX_DEPTH = 40;
 
-/** Stores `value` (inline or in overflow pages) under `key`. Returns true if it replaced one. */
+/**
+ * Stores `value` (inline or in overflow pages) under `key`. Returns true if it replaced one.
+ * Takes ownership of both arrays: the caller must not change them afterwards.
+ */
 export function insert(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, value: Uint8Array): boolean {
   checkSizes(ctx.layout, key, value);
-  const ownKey = key.slice();
   const stored: StoredValue = ctx.layout.fitsInline(key.length, value.length)
-    ? value.slice()
+    ? value
     : writeOverflow(ctx, value);
   let replaced = false;
   updateLeaf(ctx, tree, key, (leaf) => {
@@ -124,7 +126,7 @@ export function insert(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, value:
       leaf.values[i] = stored;
       replaced = true;
     } else {
-      leaf.keys.splice(i, 0, ownKey);
+      leaf.keys.splice(i, 0, key);
       leaf.values.splice(i, 0, stored);
       leaf.size += leafEntryBytes(key, stored);
     }

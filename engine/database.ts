@@ -19,12 +19,13 @@ import {
   DEFAULT_PAGE_BYTES, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
 } from './format.js';
 import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
-import { initializeFile, readFileHeader } from './header.js';
+import { initializeFile, readFileHeader, type FileHeader } from './header.js';
 import { Layout } from './node.js';
 import { Pager, type PagerStats } from './pager.js';
 import type { Storage, Vfs } from './storage.js';
+import type { RedoOp } from './redo.js';
 import {
-  ReadTransaction, WriteTransaction, type CommitOptions, type DbState, type TxnHost,
+  ReadTransaction, WriteTransaction, type DbState, type InstallOptions, type TxnHost,
 } from './transaction.js';
 import { WriterQueue } from './writerQueue.js';
 
@@ -43,6 +44,31 @@ export interface DatabaseOptions {
   readonly create?: boolean;
   /** File name inside the VFS when a VFS is given (default `crashlab.db`). */
   readonly name?: string;
+}
+
+/**
+ * Where a database's commits go when a write-ahead log is on (a column family of a
+ * ColumnFamilyDatabase): the log of this family. Without one, a commit is made durable by
+ * the two-fsync header protocol at the top of this file.
+ */
+export interface Journal {
+  /** `always` writes a commit's dirty pages to the file at commit (no fsync); `wal-aware` leaves them buffered. */
+  readonly barrier: Barrier;
+  /** Appends the redo of one commit; the record is completely written on return. */
+  append(ops: RedoOp[], durability: 'immediate' | 'none'): number;
+  /** Resolves once record `seq` is durable. */
+  waitDurable(seq: number): Promise<void>;
+  /** Told after every acknowledged commit (a checkpoint trigger may fire). */
+  committed(): void;
+}
+
+export type Barrier = 'always' | 'wal-aware';
+
+/** @internal What a column-family database plugs into each family's database. */
+export interface DatabaseHooks {
+  readonly journal: Journal | null;
+  /** Told of this database's first I/O failure (after it has poisoned itself). */
+  readonly onIoError: ((error: EngineError) => void) | null;
 }
 
 /** Where the database lives: a file path, or a VFS (in-memory, faulty...) and a file name. */
@@ -89,9 +115,14 @@ export class Database implements TxnHost {
   private activeWriter: WriteTransaction | null = null;
   private poisoned: EngineError | null = null;
   private closed = false;
+  private readonly journal: Journal | null;
+  private readonly onIoError: ((error: EngineError) => void) | null;
 
-  private constructor(storage: Storage, pageBytes: number, slot: CommitSlot, slotIndex: number,
-    options: ReturnType<typeof resolveOptions>) {
+  private constructor(storage: Storage, header: FileHeader, options: ReturnType<typeof resolveOptions>,
+    hooks: DatabaseHooks) {
+    const { pageBytes, slot, slotIndex } = header;
+    this.journal = hooks.journal;
+    this.onIoError = hooks.onIoError;
     this.storage = storage;
     this.layout = new Layout(pageBytes);
     this.pager = new Pager(storage, { pageBytes, ...options }, (error) => this.poison(error));
@@ -123,11 +154,22 @@ export class Database implements TxnHost {
         await storage.sync();
         if (!existed) await vfs.syncDir();
       }
-      return new Database(storage, header.pageBytes, header.slot, header.slotIndex, resolved);
+      return new Database(storage, header, resolved, { journal: null, onIoError: null });
     } catch (error) {
       storage.close();
       throw error instanceof EngineError ? error : new EngineError('IO', `opening ${name} failed`, { cause: error });
     }
+  }
+
+  /**
+   * @internal Opens a database whose header must already exist in `storage` (a column family:
+   * its creation made the header durable, so an invalid or zeroed one is CORRUPTION, never
+   * "empty"). Commits go to `journal` when one is given.
+   */
+  static openExisting(storage: Storage, options: DatabaseOptions, hooks: DatabaseHooks): Database {
+    const header = readFileHeader(storage, { strict: true });
+    assert(header !== null, 'strict header reading never asks for initialization');
+    return new Database(storage, header, resolveOptions(options), hooks);
   }
 
   /** Free space is never stored: it is rebuilt from what the durable root reaches. */
@@ -144,6 +186,10 @@ export class Database implements TxnHost {
 
   // ---- TxnHost: used by transactions ----
 
+  get recordsRedo(): boolean {
+    return this.journal !== null;
+  }
+
   checkUsable(): void {
     if (this.closed) throw new EngineError('CLOSED', 'the database is closed');
     if (this.poisoned !== null) {
@@ -151,8 +197,11 @@ export class Database implements TxnHost {
     }
   }
 
-  private poison(error: EngineError): void {
-    this.poisoned ??= error;
+  /** @internal Refuses all work until reopened; a shared file or log failing poisons every family. */
+  poison(error: EngineError): void {
+    if (this.poisoned !== null) return;
+    this.poisoned = error;
+    this.onIoError?.(error);
   }
 
   allocatePage(): number {
@@ -163,14 +212,32 @@ export class Database implements TxnHost {
     this.allocator.freeNow(pages);
   }
 
-  async installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: CommitOptions): Promise<void> {
+  async installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: InstallOptions): Promise<void> {
     assert(this.activeWriter === txn, 'only the active writer commits');
     assert(state.txnId === this.committed.txnId + 1, 'commits are numbered consecutively');
-    // Readers see an immediate commit only once it is durable: never a state a crash may undo.
-    if (options.durability === 'immediate') await this.persist(state);
-    this.committed = state;
+    let installed = state;
+    if (this.journal !== null) {
+      installed = { ...state, walSeq: await this.logCommit(this.journal, txn, options) };
+    } else if (options.durability === 'immediate') {
+      // Readers see an immediate commit only once it is durable: never a state a crash may undo.
+      await this.persist(state);
+    }
+    this.committed = installed;
     this.allocator.freeDeferred(state.txnId, [...freed]);
     this.advanceHorizon();
+    if (options.replaySeq === undefined) this.journal?.committed();
+  }
+
+  /** The WAL path of a commit: log the redo, apply the barrier, wait for the log's fsync. */
+  private async logCommit(journal: Journal, txn: WriteTransaction, options: InstallOptions): Promise<number> {
+    if (journal.barrier === 'always') this.pager.flush();
+    if (options.replaySeq !== undefined) return options.replaySeq;
+    assert(txn.redo !== null, 'a journaled transaction keeps its redo');
+    // An empty transaction changes nothing worth logging.
+    if (txn.redo.length === 0) return this.committed.walSeq;
+    const seq = journal.append(txn.redo, options.durability);
+    if (options.durability === 'immediate') await journal.waitDurable(seq);
+    return seq;
   }
 
   endWrite(txn: WriteTransaction): void {
@@ -255,6 +322,31 @@ export class Database implements TxnHost {
       committedTxnId: this.committed.txnId,
       durableTxnId: this.durable.txnId,
     };
+  }
+
+  /**
+   * Makes the last committed state durable in the file itself: write every dirty page, fsync,
+   * write the header slot (recording the WAL sequence it covers), fsync. Serialized with the
+   * writers. With a WAL, records up to `walSeq` may be dropped only after this resolves.
+   * Returns the WAL sequence the durable header now covers.
+   */
+  async checkpoint(): Promise<number> {
+    this.checkUsable();
+    await this.writers.acquire();
+    try {
+      this.checkUsable();
+      if (this.committed.txnId !== this.durable.txnId || this.pager.stats().dirtyPages > 0) {
+        await this.persist(this.committed);
+      }
+      return this.durable.walSeq;
+    } finally {
+      this.writers.release();
+    }
+  }
+
+  /** The WAL sequence covered by the durable header. */
+  get durableWalSeq(): number {
+    return this.durable.walSeq;
   }
 
   /**

@@ -46,11 +46,14 @@ function readSlots(head: Uint8Array): Array<CommitSlot | null> {
     head.length >= offset + SLOT_BYTES ? decodeSlot(head.subarray(offset, offset + SLOT_BYTES)) : null);
 }
 
-/** Reads the header, or returns null when the file is to be initialized. */
-export function readFileHeader(storage: Storage): FileHeader | null {
+/**
+ * Reads the header, or returns null when the file is to be initialized. With `strict`, the
+ * header must exist (its creation was made durable), so there is no unfinished creation.
+ */
+export function readFileHeader(storage: Storage, options: { strict?: boolean } = {}): FileHeader | null {
   const headBytes = Math.min(storage.len(), SLOT_OFFSETS[1] + SLOT_BYTES);
   const head = headBytes === 0 ? new Uint8Array(0) : storage.read(0, headBytes);
-  if (isUnfinishedCreation(storage, head)) return null;
+  if (options.strict !== true && isUnfinishedCreation(storage, head)) return null;
   if (head.length < STATIC_HEADER_BYTES) throw corruption(`file of ${storage.len()} bytes is too short for a header`);
   const pageBytes = decodeStaticHeader(head);
   const slots = readSlots(head);

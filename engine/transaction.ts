@@ -9,6 +9,7 @@ import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './c
 import { EngineError, assert } from './errors.js';
 import type { ChildRef, Layout } from './node.js';
 import type { Pager } from './pager.js';
+import type { RedoOp } from './redo.js';
 
 /** A committed state: what a commit slot records and what a reader pins. */
 export interface DbState {
@@ -24,15 +25,24 @@ export interface CommitOptions {
   readonly durability?: Durability;
 }
 
+/** How a commit reaches the host: a caller's commit, or the replay of a WAL record. */
+export interface InstallOptions {
+  readonly durability: Durability;
+  /** Set when replaying WAL record `replaySeq`: install it without logging it again. */
+  readonly replaySeq?: number;
+}
+
 /** What transactions need from the database that owns them. */
 export interface TxnHost {
   readonly layout: Layout;
   readonly pager: Pager;
+  /** Whether write transactions keep their logical redo (a WAL will log it). */
+  readonly recordsRedo: boolean;
   /** Throws CLOSED or PREVIOUS_IO when the database refuses work. */
   checkUsable(): void;
   allocatePage(): number;
   freePagesNow(pages: number[]): void;
-  installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: CommitOptions): Promise<void>;
+  installCommit(txn: WriteTransaction, state: DbState, freed: number[], options: InstallOptions): Promise<void>;
   endWrite(txn: WriteTransaction): void;
   endRead(txn: ReadTransaction): void;
 }
@@ -108,11 +118,14 @@ export class ReadOnlyTable {
 /** A table opened in a write transaction. */
 export class Table extends ReadOnlyTable {
   private readonly mutate: <T>(action: () => T) => T;
+  private readonly redo: RedoOp[] | null;
 
   /** @internal */
-  constructor(name: string, state: TableState, ctx: TreeContext, guard: () => void, mutate: <T>(action: () => T) => T) {
+  constructor(name: string, state: TableState, ctx: TreeContext, guard: () => void, mutate: <T>(action: () => T) => T,
+    redo: RedoOp[] | null) {
     super(name, state, ctx, guard);
     this.mutate = mutate;
+    this.redo = redo;
   }
 
   private change<T>(action: () => T): T {
@@ -127,9 +140,13 @@ export class Table extends ReadOnlyTable {
   insert(key: Uint8Array, value: Uint8Array): boolean {
     checkBytes(key, 'key');
     checkBytes(value, 'value');
+    // One private copy each, shared by the tree and the redo: the caller may reuse its arrays.
+    const ownKey = key.slice();
+    const ownValue = value.slice();
     return this.change(() => {
-      const replaced = insert(this.ctx, this.state.tree, key, value);
+      const replaced = insert(this.ctx, this.state.tree, ownKey, ownValue);
       if (!replaced) this.state.length++;
+      this.redo?.push({ op: 'insert', table: this.name, key: ownKey, value: ownValue });
       return replaced;
     });
   }
@@ -139,7 +156,10 @@ export class Table extends ReadOnlyTable {
     checkBytes(key, 'key');
     return this.change(() => {
       const removed = remove(this.ctx, this.state.tree, key);
-      if (removed) this.state.length--;
+      if (removed) {
+        this.state.length--;
+        this.redo?.push({ op: 'remove', table: this.name, key: key.slice() });
+      }
       return removed;
     });
   }
@@ -149,6 +169,7 @@ export class Table extends ReadOnlyTable {
     this.change(() => {
       freeTree(this.ctx, this.state.tree);
       this.state.length = 0;
+      this.redo?.push({ op: 'clear', table: this.name });
     });
   }
 }
@@ -233,12 +254,15 @@ export class WriteTransaction extends TransactionBase {
   private readonly freedShared: number[] = [];
   /** Set when a change failed halfway: the private view may be inconsistent, only abort is safe. */
   private broken: unknown = undefined;
+  /** The logical redo, kept only when a WAL will log it. */
+  readonly redo: RedoOp[] | null;
 
   /** @internal Use `Database.beginWrite`. */
   constructor(host: TxnHost, snapshot: DbState) {
     super(host, snapshot);
     this.txnId = snapshot.txnId + 1;
     this.walSeq = snapshot.walSeq;
+    this.redo = host.recordsRedo ? [] : null;
     this.ctx = {
       layout: host.layout,
       pager: host.pager,
@@ -283,13 +307,14 @@ export class WriteTransaction extends TransactionBase {
   openTable(name: string): Table {
     this.guard();
     const state = this.loadTable(name) ?? this.mutate(() => this.createTable(name));
-    return new Table(name, state, this.ctx, this.guard, this.mutate);
+    return new Table(name, state, this.ctx, this.guard, this.mutate, this.redo);
   }
 
   private createTable(name: string): TableState {
     const state: TableState = { tree: { root: null }, length: 0, dirty: true, version: 0, dropped: false };
     insert(this.ctx, this.catalog, tableNameKey(name), encodeTableMeta({ root: null, length: 0 }));
     this.tables.set(name, state);
+    this.redo?.push({ op: 'create', table: name });
     return state;
   }
 
@@ -301,6 +326,7 @@ export class WriteTransaction extends TransactionBase {
     this.mutate(() => {
       freeTree(this.ctx, state.tree);
       remove(this.ctx, this.catalog, tableNameKey(name));
+      this.redo?.push({ op: 'delete', table: name });
     });
     state.dropped = true;
     this.tables.delete(name);
@@ -318,10 +344,20 @@ export class WriteTransaction extends TransactionBase {
     if (durability !== 'immediate' && durability !== 'none') {
       throw new TypeError(`durability must be 'immediate' or 'none', not ${String(durability)}`);
     }
+    await this.install({ durability });
+  }
+
+  /** @internal Installs the replay of WAL record `seq` (recovery), without logging it again. */
+  async commitReplay(seq: number): Promise<void> {
+    this.guard();
+    await this.install({ durability: 'none', replaySeq: seq });
+  }
+
+  private async install(options: InstallOptions): Promise<void> {
     this.finished = true;
     try {
       const state = this.mutate(() => this.encodeChanges());
-      await this.host.installCommit(this, state, this.freedShared, { durability });
+      await this.host.installCommit(this, state, this.freedShared, options);
     } catch (error) {
       this.rollback();
       throw error;

@@ -1,0 +1,346 @@
+/**
+ * Column families in one data file with one shared write-ahead log (Manifold's design, with
+ * a redo WAL so that the WAL-aware barrier is sound).
+ *
+ * Each family is a `Database` of its own (own page cache, write buffer, allocator and writer
+ * queue) over its partition of the shared file; writers of different families run
+ * concurrently and share WAL fsyncs (group commit). A commit is acknowledged once its WAL
+ * record is durable; its pages reach the data file at commit (`barrier: 'always'`), on
+ * eviction, or at the next checkpoint (`'wal-aware'`).
+ *
+ * Checkpoint: for each family in turn, under its writer lock: write its dirty pages, fsync,
+ * write its header slot with the WAL sequence it covers, fsync. Only then drop WAL records
+ * that every family's durable header covers. Recovery: each family opens at its durable
+ * header, the WAL records newer than it are replayed, everything is checkpointed, and the log
+ * is reset. A crash anywhere in recovery leaves the log intact, so recovery simply runs again.
+ */
+import path from 'node:path';
+import { VirtualClock, type Clock } from './clock.js';
+import {
+  Database, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
+} from './database.js';
+import { EngineError } from './errors.js';
+import { FileVfs } from './fileVfs.js';
+import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
+import { initializeFile } from './header.js';
+import type { IntegrityReport } from './integrity.js';
+import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
+import type { RedoOp } from './redo.js';
+import { SegmentedFile } from './segmentedFile.js';
+import type { Storage, Vfs } from './storage.js';
+import type { ReadTransaction, WriteTransaction } from './transaction.js';
+import { Wal, type WalRecord } from './wal.js';
+
+export interface ColumnFamilyOptions extends DatabaseOptions {
+  /** Keep a shared write-ahead log (default true); false commits each family the two-fsync way. */
+  readonly wal?: boolean;
+  /** When a commit's dirty pages reach the data file (default 'wal-aware'). Ignored without a WAL. */
+  readonly barrier?: Barrier;
+  /** The group-commit leader waits this long before fsync (default 0: the seed found no gain). */
+  readonly groupCommitWindowMicros?: number;
+  /** Checkpoint when the live WAL exceeds this (default 64 MiB). */
+  readonly walCheckpointBytes?: number;
+  /** Checkpoint when this much time passed on the clock since the last one (default 60 s). */
+  readonly checkpointIntervalMicros?: number;
+  /** Time source (default: a deterministic virtual clock). */
+  readonly clock?: Clock;
+  /** Zero-filled size of a new data file and of a new WAL (default 0). */
+  readonly preallocateBytes?: number;
+  /** Size of a family's first segment (default 256 pages); later segments double its space. */
+  readonly initialSegmentBytes?: number;
+}
+
+export const DEFAULT_CF_FILE_NAME = 'crashlab.cf';
+
+const CF_DEFAULTS = {
+  wal: true,
+  barrier: 'wal-aware' as Barrier,
+  groupCommitWindowMicros: 0,
+  walCheckpointBytes: 64 * 1024 * 1024,
+  checkpointIntervalMicros: 60_000_000,
+  preallocateBytes: 0,
+};
+
+type ResolvedOptions = typeof CF_DEFAULTS & ColumnFamilyOptions & { clock: Clock; pageBytes: number; initialSegmentBytes: number };
+
+function resolveCfOptions(options: ColumnFamilyOptions): ResolvedOptions {
+  const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
+  if (!isValidPageSize(pageBytes)) throw new TypeError(`pageBytes must be a power of two in [512, 65536], not ${pageBytes}`);
+  const merged = {
+    ...CF_DEFAULTS, ...options, pageBytes, clock: options.clock ?? new VirtualClock(),
+    initialSegmentBytes: options.initialSegmentBytes ?? 256 * pageBytes,
+  };
+  if (merged.barrier !== 'always' && merged.barrier !== 'wal-aware') {
+    throw new TypeError(`barrier must be 'always' or 'wal-aware', not ${String(merged.barrier)}`);
+  }
+  if (merged.initialSegmentBytes % pageBytes !== 0 || merged.initialSegmentBytes < pageBytes) {
+    throw new TypeError('initialSegmentBytes must be a positive multiple of pageBytes');
+  }
+  for (const key of ['groupCommitWindowMicros', 'walCheckpointBytes', 'checkpointIntervalMicros', 'preallocateBytes'] as const) {
+    if (!Number.isSafeInteger(merged[key]) || merged[key] < 0) throw new TypeError(`${key} must be a non-negative integer`);
+  }
+  return merged;
+}
+
+/** One column family: a database of its own inside the shared file. */
+export class ColumnFamily {
+  readonly name: string;
+  /** @internal */
+  readonly id: number;
+  /** @internal */
+  readonly db: Database;
+
+  /** @internal Use `ColumnFamilyDatabase.columnFamily`. */
+  constructor(entry: FamilyEntry, db: Database) {
+    this.name = entry.name;
+    this.id = entry.id;
+    this.db = db;
+  }
+
+  beginWrite(): Promise<WriteTransaction> {
+    return this.db.beginWrite();
+  }
+
+  beginRead(): ReadTransaction {
+    return this.db.beginRead();
+  }
+
+  checkIntegrity(): IntegrityReport {
+    return this.db.checkIntegrity();
+  }
+
+  stats(): DatabaseStats {
+    return this.db.stats();
+  }
+}
+
+export class ColumnFamilyDatabase {
+  private readonly options: ResolvedOptions;
+  private readonly file: SegmentedFile;
+  private readonly wal: Wal | null;
+  private readonly families = new Map<string, ColumnFamily>();
+  /** Checkpoints run one at a time: each is chained after the previous one. */
+  private checkpointTail: Promise<void> = Promise.resolve();
+  private checkpointRunning = false;
+  private lastCheckpointMicros: number;
+  private poisoned: EngineError | null = null;
+  private closed = false;
+
+  private constructor(options: ResolvedOptions, file: SegmentedFile, wal: Wal | null) {
+    this.options = options;
+    this.file = file;
+    this.wal = wal;
+    this.lastCheckpointMicros = options.clock.nowMicros();
+  }
+
+  /**
+   * Opens (or creates) the data file `name` and its log `name.wal`, then recovers: replays
+   * the log into each family and checkpoints. A string target is the data file's path.
+   */
+  static async open(target: string | Vfs, options: ColumnFamilyOptions = {}): Promise<ColumnFamilyDatabase> {
+    const resolved = resolveCfOptions(options);
+    const { vfs, name } = typeof target === 'string'
+      ? { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) }
+      : { vfs: target, name: options.name ?? DEFAULT_CF_FILE_NAME };
+    const opened: Storage[] = [];
+    const openFile = (fileName: string): Storage => {
+      const storage = vfs.open(fileName, { create: options.create ?? true });
+      opened.push(storage);
+      return storage;
+    };
+    let cfdb: ColumnFamilyDatabase | null = null;
+    try {
+      const created = !vfs.exists(name);
+      const file = await SegmentedFile.open(openFile(name), resolved);
+      let wal: Wal | null = null;
+      let records: WalRecord[] = [];
+      if (resolved.wal) {
+        const walCreated = !vfs.exists(`${name}.wal`);
+        const walStorage = openFile(`${name}.wal`);
+        ({ wal, records } = await Wal.open(walStorage, resolved, (error) => cfdb?.poisonAll(error)));
+        if (walCreated) await vfs.syncDir();
+      }
+      if (created) await vfs.syncDir();
+      const opening = new ColumnFamilyDatabase(resolved, file, wal);
+      cfdb = opening;
+      for (const entry of file.families()) opening.attach(entry);
+      await opening.recover(records);
+      return opening;
+    } catch (error) {
+      for (const storage of opened) storage.close();
+      throw error instanceof EngineError ? error : new EngineError('IO', `opening ${name} failed`, { cause: error });
+    }
+  }
+
+  /** Opens a family's database over its partition, wired to the shared log. */
+  private attach(entry: FamilyEntry): ColumnFamily {
+    const journal = this.journalFor(entry.id);
+    const db = Database.openExisting(this.file.partition(entry.id), this.options, {
+      journal,
+      onIoError: (error) => this.poisonAll(error),
+    });
+    const family = new ColumnFamily(entry, db);
+    this.families.set(entry.name, family);
+    return family;
+  }
+
+  private journalFor(familyId: number): Journal | null {
+    const wal = this.wal;
+    if (wal === null) return null;
+    return {
+      barrier: this.options.barrier,
+      append: (ops: RedoOp[], durability) => wal.append(familyId, durability, ops),
+      waitDurable: (seq) => wal.waitDurable(seq),
+      committed: () => this.maybeCheckpoint(),
+    };
+  }
+
+  /** Replays every log record newer than its family's durable header, then checkpoints. */
+  private async recover(records: WalRecord[]): Promise<void> {
+    const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
+    for (const record of records) {
+      const family = byId.get(record.familyId);
+      // A deleted family's records, and records its durable header already holds, are skipped.
+      if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
+      const txn = await family.db.beginWrite();
+      try {
+        applyRedo(txn, record.ops);
+      } catch (error) {
+        txn.abort();
+        throw error;
+      }
+      await txn.commitReplay(record.seq);
+    }
+    if (this.wal !== null) await this.checkpoint();
+  }
+
+  /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
+  private poisonAll(error: EngineError): void {
+    this.poisoned ??= error;
+    for (const family of this.families.values()) family.db.poison(error);
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new EngineError('CLOSED', 'the database is closed');
+    if (this.poisoned !== null) {
+      throw new EngineError('PREVIOUS_IO', 'an earlier I/O error poisoned this database; reopen it', { cause: this.poisoned });
+    }
+  }
+
+  /**
+   * Starts a checkpoint in the background when the live log passed its size budget or the
+   * interval passed on the clock. The commit that triggers it does not wait for it.
+   */
+  private maybeCheckpoint(): void {
+    if (this.wal === null || this.checkpointRunning || this.poisoned !== null || this.closed) return;
+    const due = this.wal.liveBytes() >= this.options.walCheckpointBytes
+      || this.options.clock.nowMicros() - this.lastCheckpointMicros >= this.options.checkpointIntervalMicros;
+    if (!due) return;
+    // Errors poison the database (the I/O paths report them); nothing else to do with them here.
+    void this.checkpoint().catch(() => undefined);
+  }
+
+  /**
+   * Checkpoints every family, then drops the WAL records their durable headers cover. Never
+   * drops a record appended after its family's checkpoint: its sequence is above the header's.
+   */
+  checkpoint(): Promise<void> {
+    return this.serialized(async () => {
+      this.checkpointRunning = true;
+      try {
+        this.lastCheckpointMicros = this.options.clock.nowMicros();
+        for (const family of [...this.families.values()]) await family.db.checkpoint();
+        await this.wal?.truncate((record) => this.isCovered(record));
+      } finally {
+        this.checkpointRunning = false;
+      }
+    });
+  }
+
+  /**
+   * Runs family creation, deletion and checkpoints one at a time, so a checkpoint never sees
+   * a family half deleted (and never drops its records before the deletion is durable).
+   */
+  private serialized<T>(action: () => Promise<T>): Promise<T> {
+    this.checkUsable();
+    const run = async (): Promise<T> => {
+      this.checkUsable();
+      return action();
+    };
+    const next = this.checkpointTail.then(run, run);
+    this.checkpointTail = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  private isCovered(record: { readonly seq: number; readonly familyId: number }): boolean {
+    for (const family of this.families.values()) {
+      if (family.id === record.familyId) return record.seq <= family.db.durableWalSeq;
+    }
+    return true; // its family was deleted (durably) and its records mean nothing now
+  }
+
+  /** The family named `name`, created (durably) on first use. */
+  async columnFamily(name: string): Promise<ColumnFamily> {
+    this.checkUsable();
+    checkFamilyName(name);
+    const existing = this.families.get(name);
+    if (existing !== undefined) return existing;
+    return this.serialized(async () => {
+      // Another caller may have created it while this one waited its turn.
+      const created = this.families.get(name);
+      if (created !== undefined) return created;
+      const pageBytes = this.options.pageBytes;
+      const entry = await this.file.addFamily(name, (storage) => initializeFile(storage, pageBytes));
+      return this.attach(entry);
+    });
+  }
+
+  listColumnFamilies(): string[] {
+    this.checkUsable();
+    return [...this.families.keys()].sort();
+  }
+
+  /** Deletes a family and its data (durably). No transaction of it may be open. */
+  deleteColumnFamily(name: string): Promise<boolean> {
+    return this.serialized(async () => {
+      const family = this.families.get(name);
+      if (family === undefined) return false;
+      await family.db.close();
+      await this.file.removeFamily(family.id);
+      // Only now, with the removal durable, may its WAL records count as covered.
+      this.families.delete(name);
+      return true;
+    });
+  }
+
+  stats(): { families: number; wal: ReturnType<Wal['stats']> | null; fileBytes: number } {
+    return { families: this.families.size, wal: this.wal?.stats() ?? null, fileBytes: this.file.fileBytes() };
+  }
+
+  /** Checkpoints (so the next open replays nothing), then releases both files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.checkpointTail;
+    try {
+      if (this.poisoned === null) await this.checkpoint();
+      for (const family of this.families.values()) await family.db.close();
+    } finally {
+      this.closed = true;
+      await this.wal?.close();
+      this.file.close();
+    }
+  }
+}
+
+/** Applies one WAL record's operations through an ordinary write transaction. */
+function applyRedo(txn: WriteTransaction, ops: readonly RedoOp[]): void {
+  for (const op of ops) {
+    switch (op.op) {
+      case 'create': txn.openTable(op.table); break;
+      case 'delete': txn.deleteTable(op.table); break;
+      case 'insert': txn.openTable(op.table).insert(op.key, op.value); break;
+      case 'remove': txn.openTable(op.table).remove(op.key); break;
+      case 'clear': txn.openTable(op.table).clear(); break;
+    }
+  }
+}

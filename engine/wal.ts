@@ -1,0 +1,368 @@
+/**
+ * The write-ahead log: one file shared by every column family (see docs/format.md).
+ *
+ * A record holds one transaction's logical redo, its family id, its sequence number (strictly
+ * increasing; a durable record's number is never reused) and the log's salt, under a CRC-32
+ * that covers the length and the payload. Recovery reads from the header's start offset and
+ * stops at the first record that is incomplete, fails its checksum, carries another salt, or
+ * does not carry the next sequence number: zero-filled (pre-allocated) space and records left
+ * over from before a reset all stop it. Every open ends in a checkpoint and a reset with a new
+ * salt, which is how the tail past a cut can never be read as records later.
+ *
+ * Group commit: records are written synchronously, so when a sync begins every record
+ * appended so far is complete; the leader notes the last such sequence before it calls fsync
+ * and, when fsync succeeds, acknowledges exactly the records up to it. A failed fsync fails
+ * every waiting commit and the log for good (fsyncgate: never retry and report success).
+ */
+import { crc32 } from 'node:zlib';
+import type { Clock } from './clock.js';
+import { EngineError, assert, corruption, ioError } from './errors.js';
+import { decodeRedo, encodeRedo, redoBytes, type RedoOp } from './redo.js';
+import type { Storage } from './storage.js';
+
+export const WAL_MAGIC = Uint8Array.from([0x63, 0x72, 0x61, 0x73, 0x68, 0x77, 0x61, 0x6c]); // "crashwal"
+export const WAL_VERSION = 1;
+export const WAL_HEADER_BYTES = 4096;
+export const WAL_SLOT_BYTES = 64;
+export const WAL_SLOT_OFFSETS = [0, 64] as const;
+export const RECORD_HEADER_BYTES = 8;
+/** seq u64, salt u32, family id u32, durability u8, 3 zero bytes. */
+export const RECORD_FIXED_BYTES = 20;
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+export type WalDurability = 'immediate' | 'none';
+
+export interface WalRecord {
+  readonly seq: number;
+  readonly familyId: number;
+  readonly durability: WalDurability;
+  readonly ops: RedoOp[];
+}
+
+interface WalHeader {
+  /** Bumped at every header write; the valid slot with the highest generation wins. */
+  readonly generation: number;
+  /** Records carry it; a reset changes it, so older records can never be read as new. */
+  readonly salt: number;
+  readonly startSeq: number;
+  readonly startOffset: number;
+}
+
+/** Where a live (not yet truncated) record sits, for truncation. */
+interface LiveRecord {
+  readonly seq: number;
+  readonly familyId: number;
+  readonly offset: number;
+}
+
+interface Waiter {
+  readonly seq: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export interface WalOptions {
+  readonly clock: Clock;
+  /** Leader waits this long before fsync, hoping to batch more commits (the seed's experiment). */
+  readonly groupCommitWindowMicros: number;
+  /** Zero-filled size for a new log file (0: none). */
+  readonly preallocateBytes: number;
+}
+
+function encodeHeader(header: WalHeader): Uint8Array {
+  const bytes = new Uint8Array(WAL_SLOT_BYTES);
+  const view = new DataView(bytes.buffer);
+  bytes.set(WAL_MAGIC, 0);
+  view.setUint32(8, WAL_VERSION, true);
+  view.setUint32(12, header.salt, true);
+  view.setBigUint64(16, BigInt(header.generation), true);
+  view.setBigUint64(24, BigInt(header.startSeq), true);
+  view.setBigUint64(32, BigInt(header.startOffset), true);
+  view.setUint32(WAL_SLOT_BYTES - 4, crc32(bytes.subarray(0, WAL_SLOT_BYTES - 4)) >>> 0, true);
+  return bytes;
+}
+
+function decodeHeader(bytes: Uint8Array): WalHeader | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(WAL_SLOT_BYTES - 4, true) !== crc32(bytes.subarray(0, WAL_SLOT_BYTES - 4)) >>> 0) return null;
+  if (!WAL_MAGIC.every((byte, i) => bytes[i] === byte)) return null;
+  if (view.getUint32(8, true) !== WAL_VERSION) return null;
+  const header = {
+    salt: view.getUint32(12, true),
+    generation: Number(view.getBigUint64(16, true)),
+    startSeq: Number(view.getBigUint64(24, true)),
+    startOffset: Number(view.getBigUint64(32, true)),
+  };
+  const sane = Number.isSafeInteger(header.generation) && Number.isSafeInteger(header.startSeq)
+    && header.startSeq >= 1 && header.startOffset >= WAL_HEADER_BYTES;
+  return sane ? header : null;
+}
+
+/** CRC-32 of the length field followed by the payload. */
+function recordCrc(lengthField: Uint8Array, payload: Uint8Array): number {
+  return crc32(payload, crc32(lengthField)) >>> 0;
+}
+
+export function encodeRecord(record: WalRecord, salt: number): Uint8Array {
+  const payloadBytes = RECORD_FIXED_BYTES + redoBytes(record.ops);
+  if (payloadBytes > MAX_RECORD_BYTES) {
+    throw new EngineError('TOO_LARGE', `transaction redo of ${payloadBytes} bytes exceeds ${MAX_RECORD_BYTES}`);
+  }
+  const bytes = new Uint8Array(RECORD_HEADER_BYTES + payloadBytes);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, payloadBytes, true);
+  view.setBigUint64(8, BigInt(record.seq), true);
+  view.setUint32(16, salt, true);
+  view.setUint32(20, record.familyId, true);
+  view.setUint8(24, record.durability === 'immediate' ? 0 : 1);
+  const end = encodeRedo(record.ops, bytes, RECORD_HEADER_BYTES + RECORD_FIXED_BYTES);
+  assert(end === bytes.length, 'redo fills the record exactly');
+  view.setUint32(4, recordCrc(bytes.subarray(0, 4), bytes.subarray(RECORD_HEADER_BYTES)), true);
+  return bytes;
+}
+
+/**
+ * Decodes the record at `offset` if it is complete, intact, salted with `salt` and numbered
+ * `expectedSeq`; returns null (the end of the log) otherwise. Returns the record and its size.
+ */
+export function readRecord(storage: Storage, offset: number, salt: number, expectedSeq: number): { record: WalRecord; sizeBytes: number } | null {
+  const fileBytes = storage.len();
+  if (offset + RECORD_HEADER_BYTES > fileBytes) return null;
+  const head = storage.read(offset, RECORD_HEADER_BYTES);
+  const view = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES);
+  const payloadBytes = view.getUint32(0, true);
+  if (payloadBytes < RECORD_FIXED_BYTES + 4 || payloadBytes > MAX_RECORD_BYTES) return null;
+  if (offset + RECORD_HEADER_BYTES + payloadBytes > fileBytes) return null;
+  const payload = storage.read(offset + RECORD_HEADER_BYTES, payloadBytes);
+  if (recordCrc(head.subarray(0, 4), payload) !== view.getUint32(4, true)) return null;
+  const body = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const seq = Number(body.getBigUint64(0, true));
+  if (body.getUint32(8, true) !== salt || seq !== expectedSeq) return null;
+  const durabilityCode = body.getUint8(16);
+  if (durabilityCode > 1) throw corruption(`WAL record ${seq} has durability code ${durabilityCode}`);
+  const record: WalRecord = {
+    seq,
+    familyId: body.getUint32(12, true),
+    durability: durabilityCode === 0 ? 'immediate' : 'none',
+    ops: decodeRedo(payload.subarray(RECORD_FIXED_BYTES)),
+  };
+  return { record, sizeBytes: RECORD_HEADER_BYTES + payloadBytes };
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  return bytes.every((byte) => byte === 0);
+}
+
+export class Wal {
+  private readonly storage: Storage;
+  private readonly options: WalOptions;
+  private readonly onIoError: (error: EngineError) => void;
+  private header: WalHeader;
+  /** Index (0 or 1) of the header slot known durable; header writes go to the other one. */
+  private durableSlot: number;
+  private appendOffset: number;
+  private nextSeq: number;
+  /** Highest sequence completely written to the file. */
+  private writtenSeq: number;
+  /** High-water mark: every record up to it is durable. One number, no locked set. */
+  private syncedSeq: number;
+  private readonly live: LiveRecord[] = [];
+  private readonly waiters: Waiter[] = [];
+  private syncRound: Promise<void> | null = null;
+  private failure: EngineError | null = null;
+  private syncCount = 0;
+
+  private constructor(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void,
+    header: WalHeader, durableSlot: number) {
+    this.storage = storage;
+    this.options = options;
+    this.onIoError = onIoError;
+    this.header = header;
+    this.durableSlot = durableSlot;
+    this.appendOffset = header.startOffset;
+    this.nextSeq = header.startSeq;
+    this.writtenSeq = header.startSeq - 1;
+    this.syncedSeq = this.writtenSeq;
+  }
+
+  /**
+   * Opens the log (creating it when the file is new or all zeros) and reads every valid
+   * record from the header's start. The caller replays them, checkpoints, then calls `reset`.
+   */
+  static async open(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void): Promise<{ wal: Wal; records: WalRecord[] }> {
+    const headBytes = Math.min(storage.len(), WAL_SLOT_OFFSETS[1] + WAL_SLOT_BYTES);
+    const head = storage.read(0, headBytes);
+    const slots = WAL_SLOT_OFFSETS.map((at) =>
+      head.length >= at + WAL_SLOT_BYTES ? decodeHeader(head.subarray(at, at + WAL_SLOT_BYTES)) : null);
+    let index = -1;
+    slots.forEach((slot, i) => {
+      if (slot !== null && (index < 0 || slot.generation > slots[index]!.generation)) index = i;
+    });
+    if (index < 0) {
+      if (!isAllZero(head)) throw corruption('both WAL header slots are invalid');
+      const wal = new Wal(storage, options, onIoError, { generation: 0, salt: 0, startSeq: 1, startOffset: WAL_HEADER_BYTES }, 1);
+      wal.writeHeader({ generation: 1, salt: 1, startSeq: 1, startOffset: WAL_HEADER_BYTES });
+      if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);
+      await wal.syncHeader();
+      return { wal, records: [] };
+    }
+    const wal = new Wal(storage, options, onIoError, slots[index]!, index);
+    return { wal, records: wal.scan() };
+  }
+
+  /** Reads records from the start until the first invalid one; positions appends after it. */
+  private scan(): WalRecord[] {
+    const records: WalRecord[] = [];
+    let offset = this.header.startOffset;
+    for (;;) {
+      const found = readRecord(this.storage, offset, this.header.salt, this.nextSeq);
+      if (found === null) break;
+      records.push(found.record);
+      this.live.push({ seq: found.record.seq, familyId: found.record.familyId, offset });
+      offset += found.sizeBytes;
+      this.nextSeq++;
+    }
+    this.appendOffset = offset;
+    this.writtenSeq = this.nextSeq - 1;
+    this.syncedSeq = this.writtenSeq;
+    return records;
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== null) {
+      throw new EngineError('PREVIOUS_IO', 'an earlier WAL failure poisoned the database; reopen it', { cause: this.failure });
+    }
+  }
+
+  private fail(what: string, error: unknown): EngineError {
+    const typed = ioError(`WAL ${what} failed`, error);
+    this.failure ??= typed;
+    this.onIoError(typed);
+    return typed;
+  }
+
+  /** Appends one transaction's redo; returns its sequence number. The record is complete on return. */
+  append(familyId: number, durability: WalDurability, ops: RedoOp[]): number {
+    this.checkUsable();
+    const seq = this.nextSeq;
+    const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+    try {
+      this.storage.write(this.appendOffset, bytes);
+    } catch (error) {
+      throw this.fail('append', error);
+    }
+    this.live.push({ seq, familyId, offset: this.appendOffset });
+    this.appendOffset += bytes.length;
+    this.nextSeq++;
+    this.writtenSeq = seq;
+    return seq;
+  }
+
+  /** Resolves once record `seq` is durable: after an fsync that began after it was written. */
+  waitDurable(seq: number): Promise<void> {
+    this.checkUsable();
+    assert(seq <= this.writtenSeq, 'only a written record can become durable');
+    if (seq <= this.syncedSeq) return Promise.resolve();
+    const promise = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    // A follower when a round is running: the leader starts another round for it if needed.
+    this.syncRound ??= this.leadSyncRounds();
+    return promise;
+  }
+
+  private async leadSyncRounds(): Promise<void> {
+    try {
+      while (this.failure === null && this.waiters.some((waiter) => waiter.seq > this.syncedSeq)) {
+        if (this.options.groupCommitWindowMicros > 0) await this.options.clock.sleep(this.options.groupCommitWindowMicros);
+        // Everything written so far is complete: writes are synchronous. Later ones wait.
+        const coveredSeq = this.writtenSeq;
+        try {
+          this.syncCount++;
+          await this.storage.sync();
+        } catch (error) {
+          const failure = this.fail('fsync', error);
+          for (const waiter of this.waiters.splice(0)) waiter.reject(failure);
+          return;
+        }
+        this.syncedSeq = Math.max(this.syncedSeq, coveredSeq);
+        this.settle();
+      }
+    } finally {
+      this.syncRound = null;
+    }
+  }
+
+  private settle(): void {
+    let kept = 0;
+    for (const waiter of this.waiters) {
+      if (waiter.seq <= this.syncedSeq) waiter.resolve();
+      else this.waiters[kept++] = waiter;
+    }
+    this.waiters.length = kept;
+  }
+
+  /** Writes the header to the slot not known durable. Header updates never overlap. */
+  private writeHeader(header: WalHeader): void {
+    const slot = 1 - this.durableSlot;
+    try {
+      this.storage.write(WAL_SLOT_OFFSETS[slot]!, encodeHeader(header));
+    } catch (error) {
+      throw this.fail('header write', error);
+    }
+    this.header = header;
+  }
+
+  private async syncHeader(): Promise<void> {
+    try {
+      this.syncCount++;
+      await this.storage.sync();
+    } catch (error) {
+      throw this.fail('header fsync', error);
+    }
+    this.durableSlot = 1 - this.durableSlot;
+  }
+
+  /**
+   * Drops the records at the head of the log that `isCovered` says a durable header holds,
+   * stopping at the first one it does not (so nothing appended later is ever dropped). When
+   * no record is left, resets the log to its start with a new salt. Callers serialize this.
+   */
+  async truncate(isCovered: (record: { readonly seq: number; readonly familyId: number }) => boolean): Promise<number> {
+    this.checkUsable();
+    let dropped = 0;
+    while (dropped < this.live.length && isCovered(this.live[dropped]!)) dropped++;
+    if (dropped === 0 && this.live.length > 0) return 0;
+    this.live.splice(0, dropped);
+    const first = this.live[0];
+    const generation = this.header.generation + 1;
+    if (first === undefined) {
+      // Nothing live: start over at the front. The new salt makes every old record unreadable.
+      this.writeHeader({ generation, salt: (this.header.salt + 1) >>> 0, startSeq: this.nextSeq, startOffset: WAL_HEADER_BYTES });
+      this.appendOffset = WAL_HEADER_BYTES;
+    } else {
+      this.writeHeader({ ...this.header, generation, startSeq: first.seq, startOffset: first.offset });
+    }
+    await this.syncHeader();
+    return dropped;
+  }
+
+  /** Bytes of live records: the checkpoint trigger. */
+  liveBytes(): number {
+    const first = this.live[0];
+    return first === undefined ? 0 : this.appendOffset - first.offset;
+  }
+
+  lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  stats(): { syncs: number; liveRecords: number; liveBytes: number; nextSeq: number; syncedSeq: number } {
+    return { syncs: this.syncCount, liveRecords: this.live.length, liveBytes: this.liveBytes(), nextSeq: this.nextSeq, syncedSeq: this.syncedSeq };
+  }
+
+  /** Waits for a running sync round (a closed fd must not be synced), then releases the file. */
+  async close(): Promise<void> {
+    if (this.syncRound !== null) await this.syncRound;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new EngineError('CLOSED', 'the database was closed'));
+    this.storage.close();
+  }
+}
