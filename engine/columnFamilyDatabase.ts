@@ -27,6 +27,7 @@ import type { IntegrityReport } from './integrity.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
+import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
 import type { ReadTransaction, WriteTransaction } from './transaction.js';
 import { Wal, type WalRecord } from './wal.js';
@@ -119,9 +120,10 @@ export class ColumnFamilyDatabase {
   private readonly file: SegmentedFile;
   private readonly wal: Wal | null;
   private readonly families = new Map<string, ColumnFamily>();
-  /** Checkpoints run one at a time: each is chained after the previous one. */
-  private checkpointTail: Promise<void> = Promise.resolve();
+  /** Checkpoints and family deletions run one at a time. */
+  private readonly maintenance = new TaskChain();
   private checkpointRunning = false;
+  private readonly creations = new TaskChain();
   private lastCheckpointMicros: number;
   private poisoned: EngineError | null = null;
   private closed = false;
@@ -267,9 +269,7 @@ export class ColumnFamilyDatabase {
       this.checkUsable();
       return action();
     };
-    const next = this.checkpointTail.then(run, run);
-    this.checkpointTail = next.then(() => undefined, () => undefined);
-    return next;
+    return this.maintenance.run(run);
   }
 
   private isCovered(record: { readonly seq: number; readonly familyId: number }): boolean {
@@ -285,14 +285,17 @@ export class ColumnFamilyDatabase {
     checkFamilyName(name);
     const existing = this.families.get(name);
     if (existing !== undefined) return existing;
-    return this.serialized(async () => {
-      // Another caller may have created it while this one waited its turn.
+    // Creation needs no checkpoint to pause (a new family has no records yet), so it has a
+    // queue of its own: a caller holding another family's write transaction never waits on one.
+    const run = async (): Promise<ColumnFamily> => {
+      this.checkUsable();
       const created = this.families.get(name);
       if (created !== undefined) return created;
       const pageBytes = this.options.pageBytes;
       const entry = await this.file.addFamily(name, (storage) => initializeFile(storage, pageBytes));
       return this.attach(entry);
-    });
+    };
+    return this.creations.run(run);
   }
 
   listColumnFamilies(): string[] {
@@ -320,7 +323,7 @@ export class ColumnFamilyDatabase {
   /** Checkpoints (so the next open replays nothing), then releases both files. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.checkpointTail;
+    await this.maintenance.idle();
     try {
       if (this.poisoned === null) await this.checkpoint();
       for (const family of this.families.values()) await family.db.close();

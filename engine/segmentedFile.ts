@@ -15,6 +15,7 @@ import {
   decodeMaster, encodeMaster, type FamilyEntry, type Master, type Segment,
 } from './masterHeader.js';
 import type { Storage } from './storage.js';
+import { TaskChain } from './taskChain.js';
 
 /** Decodes a master copy from whatever part of it the file holds (a short file). */
 function readCopy(storage: Storage, offset: number): Master | null {
@@ -40,7 +41,7 @@ export class SegmentedFile {
   private durableCopy: number;
   /** The in-memory master differs from the durable one; the next sync writes it. */
   private masterDirty = false;
-  private syncTail: Promise<void> = Promise.resolve();
+  private readonly syncs = new TaskChain();
   /** Segments freed by a master write not yet known durable: not reusable until it is. */
   private pendingFree: Segment[] = [];
   private nextOffset: number;
@@ -120,9 +121,7 @@ export class SegmentedFile {
       }
     };
     // A failed sync fails this caller; the next one runs anyway (and the storage decides).
-    const next = this.syncTail.then(run, run);
-    this.syncTail = next.catch(() => undefined);
-    return next;
+    return this.syncs.run(run);
   }
 
   /** Takes a segment for `familyId`: a durably freed one that fits, else new space at the end. */
