@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * `crashlab`: the command line. `run` runs the differential campaign against the reference
+ * engine under one seed. The seed comes first in the output, with every setting derived from
+ * it, so that any output (even a truncated one) can be replayed; a failure ends with the
+ * one-line command that replays it. Exit 0: passed, 1: a run failed, 2: bad command line.
+ *
+ * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
+ */
+import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
+import {
+  failureMessage, ReplayError, runDifferential, SEED_MAX, type DifferentialResult,
+} from '../properties/runDifferential.js';
+
+type RunCommand = Extract<Command, { command: 'run' }>;
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function drawSeed(): number {
+  return Math.floor(Math.random() * (SEED_MAX + 1));
+}
+
+function printStart(args: RunCommand, seed: number): void {
+  const start = {
+    seed, seedSource: args.seed === null ? 'drawn' : 'given', runs: args.runs, vfs: args.vfs, path: args.path,
+    maxCommands: DEFAULT_MAX_COMMANDS,
+  };
+  if (args.json) {
+    console.log(JSON.stringify({ event: 'start', ...start }));
+    return;
+  }
+  console.log(`crashlab run: seed ${seed} (${start.seedSource}), runs ${args.runs}, vfs ${args.vfs}, `
+    + `path ${args.path ?? '-'}, max commands ${DEFAULT_MAX_COMMANDS}, engine config drawn per run from the seed`);
+}
+
+function printResult(args: RunCommand, result: DifferentialResult, elapsedMs: number): void {
+  const runsPerSecond = elapsedMs > 0 ? (result.numRuns * 1000) / elapsedMs : 0;
+  const summary = { runs: result.numRuns, elapsedMs: Math.round(elapsedMs), runsPerSecond: Math.round(runsPerSecond * 10) / 10 };
+  if (args.json) {
+    console.log(JSON.stringify({ event: 'done', ...result, ...summary }));
+    return;
+  }
+  if (!result.ok) console.log(failureMessage(result));
+  console.log(`${result.ok ? 'ok' : 'FAILED'}: seed ${result.seed}, ${summary.runs} runs, `
+    + `${summary.elapsedMs} ms, ${summary.runsPerSecond} runs/s`);
+}
+
+async function run(args: RunCommand): Promise<number> {
+  const seed = args.seed ?? drawSeed();
+  printStart(args, seed);
+  const startedMs = performance.now();
+  let result: DifferentialResult;
+  try {
+    result = await runDifferential({ seed, numRuns: args.runs, path: args.path ?? undefined, vfs: args.vfs });
+  } catch (error) {
+    // A path that leads nowhere under this seed is a bad --path value, like a malformed one.
+    if (!(error instanceof ReplayError)) throw error;
+    console.error(`crashlab: --path: ${error.message}`);
+    return EXIT_USAGE;
+  }
+  printResult(args, result, performance.now() - startedMs);
+  return result.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`crashlab: ${error.message}`);
+    return EXIT_USAGE;
+  }
+  if (command.command === 'help') {
+    console.log(USAGE);
+    return EXIT_OK;
+  }
+  return run(command);
+}
+
+process.exitCode = await main(process.argv.slice(2));

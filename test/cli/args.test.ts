@@ -1,0 +1,50 @@
+// parseArgs: every accepted command line parses, every mistake names its flag and what it accepts.
+import test from 'ava';
+import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
+
+const run = (...argv: string[]) => parseArgs(['run', ...argv]);
+
+test('run with no flags: drawn seed, default runs, memory, text', (t) => {
+  t.deepEqual(run(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, vfs: 'memory', json: false });
+});
+
+test('every run flag, in both spellings', (t) => {
+  const expected = { command: 'run', seed: 42, runs: 7, path: '3:1@AB:C', vfs: 'real', json: true };
+  t.deepEqual(run('--seed', '42', '--runs', '7', '--path', '3:1@AB:C', '--vfs', 'real', '--json'), expected);
+  t.deepEqual(run('--json', '--vfs=real', '--path=3:1@AB:C', '--runs=7', '--seed=42'), expected);
+  t.is((run('--seed', '4294967295') as { seed: number }).seed, 4294967295);
+  t.is((run('--seed', '0') as { seed: number }).seed, 0);
+});
+
+test('help in every form', (t) => {
+  for (const argv of [['help'], ['--help'], ['-h'], ['run', '--help'], ['run', '--seed', '1', '-h']]) {
+    t.deepEqual(parseArgs(argv), { command: 'help' }, argv.join(' '));
+  }
+});
+
+/** Each mistake: the argv and what its one-line message must say. */
+const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
+  [[], /missing command .*run, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*run, help/],
+  [['run', '--bogus'], /unknown flag "--bogus" .*--seed, --runs, --path, --vfs, --json/],
+  [['run', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
+  [['run', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], not "-1"/],
+  [['run', '--seed', '4294967296'], /--seed must be an integer/],
+  [['run', '--seed', '1e3'], /--seed must be an integer/],
+  [['run', '--seed', '+7'], /--seed must be an integer/],
+  [['run', '--runs', '0'], /--runs must be an integer in \[1, /],
+  [['run', '--runs', 'many'], /--runs must be an integer/],
+  [['run', '--vfs', 'disk'], /--vfs must be memory\|real, not "disk"/],
+  [['run', '--seed', '1', '--path', 'x:y'], /--path must be a path printed by a failed run/],
+  [['run', '--path', '3:1'], /--path needs --seed/],
+  [['run', '--seed', '1', '--seed', '2'], /--seed given more than once/],
+  [['run', '--json=yes'], /--json takes no value/],
+];
+
+for (const [argv, message] of MISTAKES) {
+  test(`rejects: crashlab ${argv.join(' ')}`, (t) => {
+    const error = t.throws(() => parseArgs(argv), { instanceOf: UsageError });
+    t.regex(error.message, message);
+    t.false(error.message.includes('\n'), 'one line');
+  });
+}

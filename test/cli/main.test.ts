@@ -1,0 +1,44 @@
+// The crashlab binary: exit codes and the output a person (or CI) reads, through a real process.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+
+const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('run --runs 5 --seed 1 passes and prints the seed first, then the summary', (t) => {
+  const { status, stdout, stderr } = crashlab('run', '--runs', '5', '--seed', '1');
+  t.is(status, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  t.regex(lines[0]!, /^crashlab run: seed 1 \(given\), runs 5, vfs memory/);
+  t.regex(lines.at(-1)!, /^ok: seed 1, 5 runs, \d+ ms, [\d.]+ runs\/s$/);
+});
+
+test('without --seed a seed is drawn and printed', (t) => {
+  const { status, stdout } = crashlab('run', '--runs', '1', '--json');
+  t.is(status, 0);
+  const [start, done] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.is(start!['event'], 'start');
+  t.is(start!['seedSource'], 'drawn');
+  t.true(Number.isSafeInteger(start!['seed']));
+  t.like(done, { event: 'done', ok: true, seed: start!['seed'], runs: 1 });
+});
+
+test('a bad flag is one line on stderr and exit 2', (t) => {
+  const { status, stdout, stderr } = crashlab('run', '--vfs', 'floppy');
+  t.is(status, 2);
+  t.is(stdout, '');
+  t.is(stderr, 'crashlab: --vfs must be memory|real, not "floppy"\n');
+});
+
+test('an unknown command is exit 2; help is exit 0 with the usage', (t) => {
+  t.is(crashlab('explode').status, 2);
+  const help = crashlab('--help');
+  t.is(help.status, 0);
+  t.regex(help.stdout, /^Usage: crashlab <command>/);
+  t.regex(help.stdout, /--vfs memory\|real/);
+});
