@@ -1,0 +1,416 @@
+/**
+ * THE CRASH MODEL (after SQLite's crash VFS, test6.c)
+ *
+ * A FaultyVfs holds, for every file, two things: the DURABLE image (what the disk holds for
+ * certain) and the ordered list of PENDING operations (writes and length changes) made since
+ * the file's last successful sync. Reads see the durable image with every pending operation
+ * applied, as a program sees the OS page cache. A successful `sync` applies the pending list
+ * to the durable image and empties it. The directory works the same way: creations and
+ * removals are pending until `syncDir`.
+ *
+ * A crash (power loss) turns each file's pending list into one outcome, chosen by a
+ * `CrashPlan` that is plain data (so fast-check can generate and shrink it):
+ *   - `none`: every unsynced operation is lost;
+ *   - `all`: every one survives (a process crash: the page cache outlives the process);
+ *   - `prefix`: the first k survive, for a seeded k per file (an in-order device);
+ *   - `subset`: any subset survives, in order (a device that reorders writes);
+ * and, with `tear`, a surviving write may be torn at sector granularity: with
+ * `atomicSector` each sector is written whole or not at all; without it a sector may end
+ * up holding a prefix of its new bytes over the old ones. Unsynced creations and removals
+ * are lost unless `keepUnsyncedDirOps`.
+ *
+ * Errors are injected by count: EIO on the Nth write, read or sync, ENOSPC past a capacity.
+ * A failed sync follows Linux (fsyncgate): the data it covered is dropped from the pending
+ * list, so it will never become durable, yet reads still return it (the pages are "clean").
+ *
+ * Crash points: every state-changing I/O event (write, setLen, sync, syncDir) is numbered;
+ * with `crashAtEvent: k` the power fails just before event k takes effect and every later
+ * call fails. `crashImage(plan)` then yields the bytes a reboot would find, and
+ * `FaultyVfs.fromImage` mounts them again (so recovery itself can crash). Corruption (bit
+ * flips, unreadable sectors) is applied to durable bytes, to check that it is detected.
+ *
+ * Everything is deterministic: no clock, no Math.random; the plan's seed drives every choice,
+ * and the I/O trace is hashed so two runs of one seed can be compared byte for byte.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { EngineError } from '../engine/errors.js';
+import type { OpenOptions, Storage, Vfs } from '../engine/storage.js';
+import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite } from '../engine/storageChecks.js';
+import { Prng } from './prng.js';
+
+export type Survival = 'none' | 'all' | 'prefix' | 'subset';
+
+export interface CrashPlan {
+  readonly survival: Survival;
+  readonly tear: boolean;
+  readonly sectorBytes: 512 | 4096;
+  readonly atomicSector: boolean;
+  readonly keepUnsyncedDirOps: boolean;
+  /** Seeds every choice the plan leaves open (prefix lengths, subsets, torn sectors). */
+  readonly seed: number;
+}
+
+export interface ErrorPlan {
+  /** The Nth write (counting from 0) fails with EIO and changes nothing. */
+  readonly failWriteAt?: number;
+  readonly failReadAt?: number;
+  /** The Nth sync fails with EIO, and the data it covered is lost (fsyncgate). */
+  readonly failSyncAt?: number;
+  /** Growing the files' total size past this fails with ENOSPC. */
+  readonly capacityBytes?: number;
+}
+
+export type Corruption =
+  | { readonly kind: 'flip'; readonly file: string; readonly offset: number; readonly bit: number }
+  | { readonly kind: 'unreadable'; readonly file: string; readonly offset: number; readonly lengthBytes: number };
+
+export interface FaultyVfsOptions {
+  /** Power fails just before I/O event k (0-based) takes effect. */
+  readonly crashAtEvent?: number | undefined;
+  readonly errors?: ErrorPlan;
+  /** Byte ranges whose reads fail with EIO (an unreadable sector). */
+  readonly unreadable?: ReadonlyArray<Extract<Corruption, { kind: 'unreadable' }>>;
+  /** Decides when a sync's completion is observed (fast-check's scheduler reorders them). */
+  readonly scheduleSync?: (file: string, completion: Promise<void>) => Promise<void>;
+}
+
+export interface IoEvent {
+  readonly index: number;
+  readonly op: 'write' | 'setLen' | 'sync' | 'syncDir' | 'create' | 'remove';
+  readonly file: string;
+  readonly offset: number;
+  readonly lengthBytes: number;
+  readonly outcome: 'ok' | 'crash' | 'eio' | 'enospc';
+}
+
+type PendingOp =
+  | { readonly kind: 'write'; readonly offset: number; readonly data: Uint8Array }
+  | { readonly kind: 'setLen'; readonly lengthBytes: number };
+
+/** Events kept for reports; older ones still count in the index and the trace hash. */
+const MAX_KEPT_EVENTS = 100_000;
+
+/** The error a call gets once the power has failed. */
+export class PowerCut extends Error {
+  constructor(what: string) {
+    super(`power cut: ${what} did not happen`);
+    this.name = 'PowerCut';
+  }
+}
+
+function injected(code: 'EIO' | 'ENOSPC', what: string): Error {
+  return Object.assign(new Error(`${code} (injected): ${what}`), { code });
+}
+
+function applyOp(bytes: Uint8Array, op: PendingOp): Uint8Array {
+  if (op.kind === 'setLen') {
+    const out = new Uint8Array(op.lengthBytes);
+    out.set(bytes.subarray(0, Math.min(bytes.length, op.lengthBytes)));
+    return out;
+  }
+  const end = op.offset + op.data.length;
+  const out = end > bytes.length ? new Uint8Array(end) : bytes;
+  if (out !== bytes) out.set(bytes);
+  out.set(op.data, op.offset);
+  return out;
+}
+
+/** One file: its durable bytes, its pending operations, and the view reads see. */
+class FaultyFile {
+  durable: Uint8Array;
+  view: Uint8Array;
+  pending: PendingOp[] = [];
+  locked = false;
+
+  constructor(bytes: Uint8Array) {
+    this.durable = bytes.slice();
+    this.view = bytes.slice();
+  }
+
+  apply(op: PendingOp): void {
+    this.view = applyOp(this.view, op);
+    this.pending.push(op);
+  }
+
+  /** A successful sync: every pending operation reaches the durable image. */
+  commit(): void {
+    for (const op of this.pending) this.durable = applyOp(this.durable, op);
+    this.pending = [];
+  }
+}
+
+class FaultyStorage implements Storage {
+  private closed = false;
+  private syncsInFlight = 0;
+
+  constructor(private readonly vfs: FaultyVfs, private readonly name: string, private readonly file: FaultyFile) {}
+
+  private check(): void {
+    if (this.closed) throw new EngineError('CLOSED', `${this.name} is closed`);
+  }
+
+  len(): number {
+    this.check();
+    return this.file.view.length;
+  }
+
+  read(offset: number, lengthBytes: number): Uint8Array {
+    this.check();
+    checkRead(this.name, offset, lengthBytes, this.file.view.length);
+    this.vfs.beforeRead(this.name, offset, lengthBytes);
+    return this.file.view.slice(offset, offset + lengthBytes);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    this.check();
+    checkWrite(this.name, offset, data);
+    if (data.length === 0) return;
+    const growthBytes = Math.max(0, offset + data.length - this.file.view.length);
+    this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes);
+    this.file.apply({ kind: 'write', offset, data: data.slice() });
+  }
+
+  setLen(lengthBytes: number): void {
+    this.check();
+    checkSetLen(this.name, lengthBytes);
+    this.vfs.beforeChange('setLen', this.name, lengthBytes, 0, Math.max(0, lengthBytes - this.file.view.length));
+    this.file.apply({ kind: 'setLen', lengthBytes });
+  }
+
+  async sync(): Promise<void> {
+    this.check();
+    this.syncsInFlight++;
+    try {
+      const failed = this.vfs.beforeSync(this.name);
+      if (failed !== null) {
+        // fsyncgate: the kernel drops the dirty pages it could not write; reads still see them.
+        this.file.pending = [];
+        await Promise.resolve();
+        throw failed;
+      }
+      this.file.commit();
+      await this.vfs.completion(this.name);
+    } finally {
+      this.syncsInFlight--;
+    }
+  }
+
+  close(): void {
+    this.check();
+    if (this.syncsInFlight > 0) throw new TypeError(`close() of ${this.name} while a sync() is in flight: await it first`);
+    this.closed = true;
+    this.file.locked = false;
+  }
+}
+
+export class FaultyVfs implements Vfs {
+  private readonly files = new Map<string, FaultyFile>();
+  /** The directory as the disk knows it: names whose creation (or survival) is durable. */
+  private durableNames = new Map<string, FaultyFile>();
+  private readonly options: FaultyVfsOptions;
+  private eventCount = 0;
+  private writes = 0;
+  private reads = 0;
+  private syncs = 0;
+  private readonly kept: IoEvent[] = [];
+  private readonly hash: Hash = createHash('sha256');
+  private cut = false;
+
+  constructor(options: FaultyVfsOptions = {}) {
+    this.options = options;
+  }
+
+  /** Mounts a crash image: every file durable exactly as given. */
+  static fromImage(image: ReadonlyMap<string, Uint8Array>, options: FaultyVfsOptions = {}): FaultyVfs {
+    const vfs = new FaultyVfs(options);
+    for (const [name, bytes] of [...image].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const file = new FaultyFile(bytes);
+      vfs.files.set(name, file);
+      vfs.durableNames.set(name, file);
+    }
+    return vfs;
+  }
+
+  get crashed(): boolean {
+    return this.cut;
+  }
+
+  /** State-changing I/O events so far (the crash-point space). */
+  get events(): number {
+    return this.eventCount;
+  }
+
+  recentEvents(): readonly IoEvent[] {
+    return this.kept;
+  }
+
+  /** SHA-256 over every event: equal for two runs exactly when their I/O traces are equal. */
+  traceHash(): string {
+    return this.hash.copy().digest('hex');
+  }
+
+  private record(op: IoEvent['op'], file: string, offset: number, lengthBytes: number, outcome: IoEvent['outcome']): void {
+    const event: IoEvent = { index: this.eventCount++, op, file, offset, lengthBytes, outcome };
+    this.hash.update(`${event.index} ${op} ${file} ${offset} ${lengthBytes} ${outcome}\n`);
+    if (this.kept.length >= MAX_KEPT_EVENTS) this.kept.shift();
+    this.kept.push(event);
+  }
+
+  /** Numbers the event; cuts the power when its number is the plan's crash point. */
+  private event(op: IoEvent['op'], file: string, offset: number, lengthBytes: number): void {
+    if (this.cut) throw new PowerCut(`${op} ${file}`);
+    if (this.options.crashAtEvent === this.eventCount) {
+      this.record(op, file, offset, lengthBytes, 'crash');
+      this.cut = true;
+      throw new PowerCut(`${op} ${file}`);
+    }
+  }
+
+  /** @internal Checks a write or length change against the plan before it happens. */
+  beforeChange(op: 'write' | 'setLen', file: string, offset: number, lengthBytes: number, growthBytes: number): void {
+    this.event(op, file, offset, lengthBytes);
+    const errors = this.options.errors;
+    if (op === 'write' && errors?.failWriteAt === this.writes++) {
+      this.record(op, file, offset, lengthBytes, 'eio');
+      throw injected('EIO', `write of ${lengthBytes} bytes at ${offset} in ${file}`);
+    }
+    if (errors?.capacityBytes !== undefined && growthBytes > 0 && this.totalBytes() + growthBytes > errors.capacityBytes) {
+      this.record(op, file, offset, lengthBytes, 'enospc');
+      throw injected('ENOSPC', `${file} cannot grow by ${growthBytes} bytes`);
+    }
+    this.record(op, file, offset, lengthBytes, 'ok');
+  }
+
+  /** @internal Returns the injected failure of this sync, if the plan has one. */
+  beforeSync(file: string): Error | null {
+    this.event('sync', file, 0, 0);
+    if (this.options.errors?.failSyncAt === this.syncs++) {
+      this.record('sync', file, 0, 0, 'eio');
+      return injected('EIO', `fsync of ${file}`);
+    }
+    this.record('sync', file, 0, 0, 'ok');
+    return null;
+  }
+
+  /** @internal Reads are not crash points, but may fail (EIO by count, or an unreadable sector). */
+  beforeRead(file: string, offset: number, lengthBytes: number): void {
+    if (this.cut) throw new PowerCut(`read ${file}`);
+    if (this.options.errors?.failReadAt === this.reads++) throw injected('EIO', `read of ${lengthBytes} bytes at ${offset} in ${file}`);
+    for (const bad of this.options.unreadable ?? []) {
+      if (bad.file === file && offset < bad.offset + bad.lengthBytes && bad.offset < offset + lengthBytes) {
+        throw injected('EIO', `unreadable sector at ${bad.offset} in ${file}`);
+      }
+    }
+  }
+
+  /** @internal When the caller sees a sync complete: now, or when the scheduler says. */
+  completion(file: string): Promise<void> {
+    const done = Promise.resolve();
+    return this.options.scheduleSync === undefined ? done : this.options.scheduleSync(file, done);
+  }
+
+  private totalBytes(): number {
+    let total = 0;
+    for (const file of this.files.values()) total += file.view.length;
+    return total;
+  }
+
+  open(name: string, options: OpenOptions): Storage {
+    checkName(name);
+    checkOpenOptions(options);
+    if (this.cut) throw new PowerCut(`open ${name}`);
+    let file = this.files.get(name);
+    if (file === undefined) {
+      if (!options.create) throw new EngineError('NOT_FOUND', `no file named ${name}`);
+      this.event('create', name, 0, 0);
+      this.record('create', name, 0, 0, 'ok');
+      file = new FaultyFile(new Uint8Array(0));
+      this.files.set(name, file);
+    }
+    if (file.locked) throw new EngineError('LOCKED', `${name} is locked by another handle`);
+    file.locked = true;
+    return new FaultyStorage(this, name, file);
+  }
+
+  remove(name: string): void {
+    checkName(name);
+    if (!this.files.has(name)) throw new EngineError('NOT_FOUND', `no file named ${name}`);
+    this.event('remove', name, 0, 0);
+    this.record('remove', name, 0, 0, 'ok');
+    this.files.delete(name);
+  }
+
+  exists(name: string): boolean {
+    checkName(name);
+    if (this.cut) throw new PowerCut(`exists ${name}`);
+    return this.files.has(name);
+  }
+
+  async syncDir(): Promise<void> {
+    this.event('syncDir', '.', 0, 0);
+    this.record('syncDir', '.', 0, 0, 'ok');
+    this.durableNames = new Map(this.files);
+    await this.completion('.');
+  }
+
+  /**
+   * The bytes a reboot would find, by the crash model at the top of this file. Deterministic
+   * for a given plan (its seed) and history. Does not change this VFS.
+   */
+  crashImage(plan: CrashPlan): Map<string, Uint8Array> {
+    const prng = new Prng(plan.seed);
+    const names = plan.keepUnsyncedDirOps ? this.files : this.durableNames;
+    const image = new Map<string, Uint8Array>();
+    for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      let bytes: Uint8Array = file.durable.slice();
+      for (const op of survivors(file.pending, plan.survival, prng)) {
+        bytes = op.kind === 'write' && plan.tear && prng.coin() ? applyTorn(bytes, op, plan, prng) : applyOp(bytes, op);
+      }
+      image.set(name, bytes);
+    }
+    return image;
+  }
+
+  /** The image as the processes' page cache holds it: what a process crash (SIGKILL) leaves. */
+  currentImage(): Map<string, Uint8Array> {
+    return new Map([...this.files].map(([name, file]) => [name, file.view.slice()]));
+  }
+}
+
+function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng): PendingOp[] {
+  switch (survival) {
+    case 'none': return [];
+    case 'all': return [...pending];
+    case 'prefix': return pending.slice(0, prng.below(pending.length + 1));
+    case 'subset': return pending.filter(() => prng.coin());
+  }
+}
+
+/** Applies a write sector by sector, each sector kept or lost (or, if not atomic, cut short). */
+function applyTorn(bytes: Uint8Array, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): Uint8Array {
+  let out = bytes;
+  const end = op.offset + op.data.length;
+  for (let start = op.offset; start < end;) {
+    const sectorEnd = Math.min(end, (Math.floor(start / plan.sectorBytes) + 1) * plan.sectorBytes);
+    if (prng.coin()) {
+      const keptEnd = plan.atomicSector ? sectorEnd : start + prng.below(sectorEnd - start + 1);
+      if (keptEnd > start) {
+        out = applyOp(out, { kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
+      }
+    }
+    start = sectorEnd;
+  }
+  return out;
+}
+
+/** Flips bits in an image (corruption of durable bytes); offsets wrap around each file. */
+export function corruptImage(image: ReadonlyMap<string, Uint8Array>, corruptions: readonly Corruption[]): Map<string, Uint8Array> {
+  const out = new Map([...image].map(([name, bytes]) => [name, bytes.slice()]));
+  for (const corruption of corruptions) {
+    const bytes = out.get(corruption.file);
+    if (corruption.kind !== 'flip' || bytes === undefined || bytes.length === 0) continue;
+    const at = corruption.offset % bytes.length;
+    bytes[at] = bytes[at]! ^ (1 << (corruption.bit & 7));
+  }
+  return out;
+}
