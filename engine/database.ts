@@ -336,6 +336,10 @@ export class Database implements TxnHost {
     try {
       this.checkUsable();
       if (this.committed.txnId !== this.durable.txnId || this.pager.stats().dirtyPages > 0) {
+        // The write-ahead rule: a header may cover a log record only once the log holds it
+        // durably. Otherwise a `none` commit could outlive an earlier commit of another
+        // family that the crash took from the log: a hole in the one global order.
+        if (this.journal !== null) await this.journal.waitDurable(this.committed.walSeq);
         await this.persist(this.committed);
       }
       return this.durable.walSeq;
