@@ -9,7 +9,7 @@
 import { checksum } from './checksum.js';
 import { assert, corruption, EngineError } from './errors.js';
 import {
-  BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, compareBytes, encodeNode, encodeOverflow, isOverflow,
+  BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, compareBytes, copyBytes, encodeNode, encodeOverflow, isOverflow,
   leafEntryBytes, MAX_VALUE_BYTES, type BranchNode, type ChildRef, type Layout, type LeafNode,
   type Node, type OverflowRef, type StoredValue,
 } from './node.js';
@@ -387,7 +387,7 @@ function walkOverflow(ctx: TreeContext, value: OverflowRef, visit: (page: number
 
 /** The value's bytes, as a fresh copy the caller owns. */
 export function readValue(ctx: TreeContext, value: StoredValue): Uint8Array {
-  if (!isOverflow(value)) return value.slice();
+  if (!isOverflow(value)) return copyBytes(value);
   const out = new Uint8Array(value.lengthBytes);
   let offset = 0;
   walkOverflow(ctx, value, (_page, data) => { out.set(data, offset); offset += data.length; });

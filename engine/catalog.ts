@@ -3,7 +3,7 @@
  * pointer, root checksum and entry count. Its root is what a commit slot points at.
  */
 import { assert, corruption } from './errors.js';
-import type { ChildRef } from './node.js';
+import { LEAF_DIR_BYTES, type ChildRef, type Layout } from './node.js';
 
 export const TABLE_META_BYTES = 16;
 export const MAX_TABLE_NAME_BYTES = 255;
@@ -38,13 +38,20 @@ export function decodeTableMeta(bytes: Uint8Array, name: string): TableMeta {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The longest table name for a page size: its catalog entry (name and 16-byte meta) must sit
+ * inline in a leaf, never in overflow pages.
+ */
+export function maxTableNameBytes(layout: Layout): number {
+  return Math.min(MAX_TABLE_NAME_BYTES, layout.maxEntryBytes - LEAF_DIR_BYTES - TABLE_META_BYTES);
+}
+
 /** Validates a table name from the caller (misuse is a TypeError) and encodes it. */
-export function tableNameKey(name: unknown): Uint8Array {
+export function tableNameKey(name: unknown, layout: Layout): Uint8Array {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('table name must be a non-empty string');
   const key = encoder.encode(name);
-  if (key.length > MAX_TABLE_NAME_BYTES) {
-    throw new TypeError(`table name of ${key.length} bytes exceeds ${MAX_TABLE_NAME_BYTES}`);
-  }
+  const limitBytes = maxTableNameBytes(layout);
+  if (key.length > limitBytes) throw new TypeError(`table name of ${key.length} bytes exceeds ${limitBytes}`);
   return key;
 }
 

@@ -115,6 +115,7 @@ export class Database implements TxnHost {
   private activeWriter: WriteTransaction | null = null;
   private poisoned: EngineError | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly journal: Journal | null;
   private readonly onIoError: ((error: EngineError) => void) | null;
 
@@ -125,7 +126,11 @@ export class Database implements TxnHost {
     this.onIoError = hooks.onIoError;
     this.storage = storage;
     this.layout = new Layout(pageBytes);
-    this.pager = new Pager(storage, { pageBytes, ...options }, (error) => this.poison(error));
+    if (options.writeBufferBytes < pageBytes) {
+      throw new TypeError(`writeBufferBytes (${options.writeBufferBytes}) must hold at least one ${pageBytes}-byte page`);
+    }
+    // The file's page size wins over the option (which only applies to new files).
+    this.pager = new Pager(storage, { ...options, pageBytes }, (error) => this.poison(error));
     const catalog = slot.catalogPage === 0 ? null : { page: slot.catalogPage, crc: slot.catalogCrc, node: null };
     this.committed = { txnId: slot.txnId, catalog, walSeq: slot.walSeq };
     this.durable = this.committed;
@@ -142,6 +147,9 @@ export class Database implements TxnHost {
     const resolved = resolveOptions(options);
     const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
     if (!isValidPageSize(pageBytes)) throw new TypeError(`pageBytes must be a power of two in [512, 65536], not ${pageBytes}`);
+    if (resolved.writeBufferBytes < pageBytes) {
+      throw new TypeError(`writeBufferBytes (${resolved.writeBufferBytes}) must hold at least one ${pageBytes}-byte page`);
+    }
     const { vfs, name } = typeof target === 'string'
       ? { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) }
       : { vfs: target, name: options.name ?? DEFAULT_FILE_NAME };
@@ -157,7 +165,8 @@ export class Database implements TxnHost {
       return new Database(storage, header, resolved, { journal: null, onIoError: null });
     } catch (error) {
       storage.close();
-      throw error instanceof EngineError ? error : new EngineError('IO', `opening ${name} failed`, { cause: error });
+      if (error instanceof EngineError || error instanceof TypeError) throw error;
+      throw new EngineError('IO', `opening ${name} failed`, { cause: error });
     }
   }
 
@@ -256,7 +265,8 @@ export class Database implements TxnHost {
 
   /** The four steps of a durable commit (see the top of this file). */
   private async persist(state: DbState): Promise<void> {
-    this.checkUsable();
+    // Not checkUsable: close persists after refusing new work. Only poison stops it.
+    if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an earlier I/O error poisoned this handle', { cause: this.poisoned });
     this.pager.flush();
     await this.pager.sync();
     const slotIndex = 1 - this.durableSlot;
@@ -357,14 +367,21 @@ export class Database implements TxnHost {
    * Makes the last commit durable (if a `none` commit is pending) and releases the file.
    * A write transaction still open is a caller bug (TypeError); waiting writers get CLOSED.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.activeWriter !== null) throw new TypeError('close while a write transaction is open');
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.closed) return Promise.resolve();
+    if (this.activeWriter !== null) return Promise.reject(new TypeError('close while a write transaction is open'));
+    // Refuse new work first, so no writer slips in while the last state is persisted.
+    this.closed = true;
+    this.writers.rejectAll(new EngineError('CLOSED', 'the database was closed'));
+    this.closing = this.finishClose();
+    return this.closing;
+  }
+
+  private async finishClose(): Promise<void> {
     try {
       if (this.poisoned === null && this.committed.txnId !== this.durable.txnId) await this.persist(this.committed);
     } finally {
-      this.closed = true;
-      this.writers.rejectAll(new EngineError('CLOSED', 'the database was closed'));
       this.storage.close();
     }
   }

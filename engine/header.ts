@@ -3,7 +3,7 @@
  * database whose creation never completed (safe to initialize: nothing was ever acknowledged),
  * or damaged (CORRUPTION) or foreign (INVALID_FORMAT), in which case nothing is overwritten.
  */
-import { corruption } from './errors.js';
+import { EngineError, corruption } from './errors.js';
 import {
   MAGIC, MAX_PAGE_BYTES, SLOT_BYTES, SLOT_OFFSETS, STATIC_HEADER_BYTES, decodeSlot, decodeStaticHeader,
   encodeSlot, encodeStaticHeader, type CommitSlot,
@@ -27,18 +27,12 @@ function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
   const lengthBytes = storage.len();
   if (lengthBytes === 0) return true;
   if (lengthBytes > MAX_PAGE_BYTES) return false;
-  const all = storage.read(0, lengthBytes);
-  if (all.every((byte) => byte === 0)) return true;
+  // Creation writes the static header and slot 0 and nothing else: every byte past the two
+  // slots is zero. Any committed database has non-zero bytes there (its pages).
+  const pastSlots = SLOT_OFFSETS[1] + SLOT_BYTES;
+  if (lengthBytes > pastSlots && !storage.read(pastSlots, lengthBytes - pastSlots).every((byte) => byte === 0)) return false;
   const ours = MAGIC.every((byte, i) => head[i] === byte || head[i] === 0);
-  return ours && readSlots(head).every((slot) => slot === null) && lengthBytes <= decodePageBytesOr(head, MAX_PAGE_BYTES);
-}
-
-function decodePageBytesOr(head: Uint8Array, fallback: number): number {
-  try {
-    return decodeStaticHeader(head);
-  } catch {
-    return fallback;
-  }
+  return ours && readSlots(head).every((slot) => slot === null);
 }
 
 function readSlots(head: Uint8Array): Array<CommitSlot | null> {
@@ -54,7 +48,11 @@ export function readFileHeader(storage: Storage, options: { strict?: boolean } =
   const headBytes = Math.min(storage.len(), SLOT_OFFSETS[1] + SLOT_BYTES);
   const head = headBytes === 0 ? new Uint8Array(0) : storage.read(0, headBytes);
   if (options.strict !== true && isUnfinishedCreation(storage, head)) return null;
-  if (head.length < STATIC_HEADER_BYTES) throw corruption(`file of ${storage.len()} bytes is too short for a header`);
+  if (head.length < STATIC_HEADER_BYTES) {
+    const ours = head.every((byte, i) => i >= MAGIC.length || byte === MAGIC[i]);
+    if (!ours) throw new EngineError('INVALID_FORMAT', 'not a crashlab database (bad magic)');
+    throw corruption(`file of ${storage.len()} bytes is too short for a header`);
+  }
   const pageBytes = decodeStaticHeader(head);
   const slots = readSlots(head);
   let slotIndex = -1;

@@ -84,7 +84,9 @@ export class Layout {
 
   constructor(pageBytes: number) {
     this.pageBytes = pageBytes;
-    this.usableBytes = pageBytes - PAGE_HEADER_BYTES;
+    // Offsets in a page are u16: with 64 KiB pages the last byte stays unused, so that no
+    // entry can start at offset 65536 (which would wrap to 0).
+    this.usableBytes = Math.min(pageBytes, 0xffff) - PAGE_HEADER_BYTES;
     this.maxEntryBytes = Math.floor(this.usableBytes / 4);
     this.maxKeyBytes = this.maxEntryBytes - LEAF_DIR_BYTES - OVERFLOW_STUB_BYTES;
     this.minFillBytes = Math.floor(this.usableBytes / 4);
@@ -287,6 +289,14 @@ export function decodeOverflow(page: Uint8Array, pageNumber: number): OverflowPa
     next: view.getUint32(8, true),
     nextCrc: view.getUint32(12, true),
   };
+}
+
+/**
+ * A private copy of caller bytes. Not `.slice()`: on a Node Buffer that returns a view of the
+ * same memory, and the caller could then change committed data behind the engine's back.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /** Unsigned lexicographic byte order, the only key order the engine knows. */

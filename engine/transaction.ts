@@ -7,7 +7,7 @@
 import { commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, scan, type TreeContext, type TreeRoot } from './btree.js';
 import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './catalog.js';
 import { EngineError, assert } from './errors.js';
-import type { ChildRef, Layout } from './node.js';
+import { copyBytes, type ChildRef, type Layout } from './node.js';
 import type { Pager } from './pager.js';
 import type { RedoOp } from './redo.js';
 
@@ -108,7 +108,7 @@ export class ReadOnlyTable {
     if (end !== undefined) checkBytes(end, 'range end');
     const version = this.state.version;
     for (const [key, stored] of scan(this.ctx, this.state.tree, { start, end, reverse: options.reverse })) {
-      yield [key.slice(), readValue(this.ctx, stored)];
+      yield [copyBytes(key), readValue(this.ctx, stored)];
       this.check();
       if (this.state.version !== version) throw new TypeError(`table ${this.name} changed during range iteration`);
     }
@@ -141,8 +141,8 @@ export class Table extends ReadOnlyTable {
     checkBytes(key, 'key');
     checkBytes(value, 'value');
     // One private copy each, shared by the tree and the redo: the caller may reuse its arrays.
-    const ownKey = key.slice();
-    const ownValue = value.slice();
+    const ownKey = copyBytes(key);
+    const ownValue = copyBytes(value);
     return this.change(() => {
       const replaced = insert(this.ctx, this.state.tree, ownKey, ownValue);
       if (!replaced) this.state.length++;
@@ -158,7 +158,7 @@ export class Table extends ReadOnlyTable {
       const removed = remove(this.ctx, this.state.tree, key);
       if (removed) {
         this.state.length--;
-        this.redo?.push({ op: 'remove', table: this.name, key: key.slice() });
+        this.redo?.push({ op: 'remove', table: this.name, key: copyBytes(key) });
       }
       return removed;
     });
@@ -196,7 +196,7 @@ abstract class TransactionBase {
   protected loadTable(name: string): TableState | undefined {
     const cached = this.tables.get(name);
     if (cached !== undefined) return cached;
-    const stored = lookup(this.ctx, this.catalog, tableNameKey(name));
+    const stored = lookup(this.ctx, this.catalog, tableNameKey(name, this.ctx.layout));
     if (stored === undefined) return undefined;
     const meta = decodeTableMeta(readValue(this.ctx, stored), name);
     const state: TableState = { tree: { root: meta.root }, length: meta.length, dirty: false, version: 0, dropped: false };
@@ -312,7 +312,7 @@ export class WriteTransaction extends TransactionBase {
 
   private createTable(name: string): TableState {
     const state: TableState = { tree: { root: null }, length: 0, dirty: true, version: 0, dropped: false };
-    insert(this.ctx, this.catalog, tableNameKey(name), encodeTableMeta({ root: null, length: 0 }));
+    insert(this.ctx, this.catalog, tableNameKey(name, this.ctx.layout), encodeTableMeta({ root: null, length: 0 }));
     this.tables.set(name, state);
     this.redo?.push({ op: 'create', table: name });
     return state;
@@ -325,7 +325,7 @@ export class WriteTransaction extends TransactionBase {
     if (state === undefined) return false;
     this.mutate(() => {
       freeTree(this.ctx, state.tree);
-      remove(this.ctx, this.catalog, tableNameKey(name));
+      remove(this.ctx, this.catalog, tableNameKey(name, this.ctx.layout));
       this.redo?.push({ op: 'delete', table: name });
     });
     state.dropped = true;
@@ -339,7 +339,13 @@ export class WriteTransaction extends TransactionBase {
    * database refuses work until reopened.
    */
   async commit(options: CommitOptions = {}): Promise<void> {
-    this.guard();
+    try {
+      this.guard();
+    } catch (error) {
+      // A commit the database refuses (closed, poisoned, broken) still ends the transaction.
+      if (!(error instanceof TypeError)) this.abort();
+      throw error;
+    }
     const durability = options.durability ?? 'immediate';
     if (durability !== 'immediate' && durability !== 'none') {
       throw new TypeError(`durability must be 'immediate' or 'none', not ${String(durability)}`);
@@ -371,7 +377,7 @@ export class WriteTransaction extends TransactionBase {
     for (const [name, state] of this.tables) {
       if (!state.dirty) continue;
       commitTreeOf(this.ctx, state.tree);
-      insert(this.ctx, this.catalog, tableNameKey(name), encodeTableMeta({ root: state.tree.root, length: state.length }));
+      insert(this.ctx, this.catalog, tableNameKey(name, this.ctx.layout), encodeTableMeta({ root: state.tree.root, length: state.length }));
     }
     commitTreeOf(this.ctx, this.catalog);
     assert(this.catalog.root === null || this.catalog.root.node === null, 'the catalog is fully encoded');

@@ -1,0 +1,129 @@
+/**
+ * The crash oracle's model: every commit the workload issued, in issue order, with its
+ * status, and the logical state after any prefix of them. After a crash the recovered state
+ * must equal the state after some prefix k of the commits, with k at least one past the last
+ * acknowledged `immediate` commit and at most the number issued (ARCHITECTURE.md section 5).
+ * With a shared WAL the order is global; without one each family has its own order, and the
+ * rule holds per family.
+ *
+ * Pure data: no I/O, no clock, no randomness, no engine import.
+ */
+
+export type ModelOp =
+  | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
+  | { readonly op: 'clear'; readonly table: string }
+  | { readonly op: 'create'; readonly table: string }
+  | { readonly op: 'delete'; readonly table: string };
+
+export type CommitStatus = 'in-flight' | 'acked-immediate' | 'acked-none' | 'failed';
+
+export interface CommitRecord {
+  readonly index: number;
+  readonly family: string;
+  readonly ops: readonly ModelOp[];
+  readonly durability: 'immediate' | 'none';
+  status: CommitStatus;
+}
+
+/** family -> table -> hex key -> hex value. Families and tables present even when empty. */
+export type LogicalState = Map<string, Map<string, Map<string, string>>>;
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function applyOp(family: Map<string, Map<string, string>>, op: ModelOp): void {
+  if (op.op === 'delete') {
+    family.delete(op.table);
+    return;
+  }
+  let table = family.get(op.table);
+  if (table === undefined) {
+    // Every operation but delete opens the table, and opening creates it (as the engine does).
+    table = new Map();
+    family.set(op.table, table);
+  }
+  if (op.op === 'insert') table.set(toHex(op.key), toHex(op.value));
+  else if (op.op === 'remove') table.delete(toHex(op.key));
+  else if (op.op === 'clear') table.clear();
+}
+
+export function copyState(state: LogicalState): LogicalState {
+  return new Map([...state].map(([family, tables]) => [family, new Map([...tables].map(([name, t]) => [name, new Map(t)]))]));
+}
+
+export function statesEqual(a: LogicalState, b: LogicalState): boolean {
+  if (a.size !== b.size) return false;
+  for (const [family, tablesA] of a) {
+    const tablesB = b.get(family);
+    if (tablesB === undefined || tablesA.size !== tablesB.size) return false;
+    for (const [name, tableA] of tablesA) {
+      const tableB = tablesB.get(name);
+      if (tableB === undefined || tableA.size !== tableB.size) return false;
+      for (const [key, value] of tableA) if (tableB.get(key) !== value) return false;
+    }
+  }
+  return true;
+}
+
+/** An inclusive range of acceptable prefix lengths. */
+export interface PrefixRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export class CommitHistory {
+  private readonly commits: CommitRecord[] = [];
+  private readonly families: string[] = [];
+
+  /** A family whose creation completed (creation is durable before it resolves). */
+  addFamily(name: string): void {
+    if (!this.families.includes(name)) this.families.push(name);
+  }
+
+  /** Records a commit at the moment it is issued (its WAL append happens synchronously then). */
+  issue(family: string, ops: readonly ModelOp[], durability: 'immediate' | 'none'): number {
+    if (!this.families.includes(family)) throw new Error(`model: commit to unknown family ${family}`);
+    const index = this.commits.length;
+    this.commits.push({ index, family, ops: ops.slice(), durability, status: 'in-flight' });
+    return index;
+  }
+
+  settle(index: number, outcome: 'acked' | 'failed'): void {
+    const commit = this.commits[index];
+    if (commit === undefined || commit.status !== 'in-flight') throw new Error(`model: commit ${index} settled twice`);
+    commit.status = outcome === 'failed' ? 'failed' : commit.durability === 'immediate' ? 'acked-immediate' : 'acked-none';
+  }
+
+  all(): readonly CommitRecord[] {
+    return this.commits;
+  }
+
+  familyNames(): readonly string[] {
+    return this.families;
+  }
+
+  /** State after applying the first `k` of `commits` (default: all commits). */
+  stateAfter(k: number, commits: readonly CommitRecord[] = this.commits): LogicalState {
+    const state: LogicalState = new Map(this.families.map((family) => [family, new Map<string, Map<string, string>>()]));
+    for (const commit of commits.slice(0, k)) {
+      for (const op of commit.ops) applyOp(state.get(commit.family)!, op);
+    }
+    return state;
+  }
+
+  /** Acceptable prefix lengths of `commits`: from past the last acknowledged immediate one, to all. */
+  acceptable(commits: readonly CommitRecord[] = this.commits): PrefixRange {
+    let min = 0;
+    commits.forEach((commit, i) => {
+      if (commit.status === 'acked-immediate') min = i + 1;
+    });
+    return { min, max: commits.length };
+  }
+
+  /** The commits of one family, in issue order (the order that matters without a shared WAL). */
+  ofFamily(family: string): CommitRecord[] {
+    return this.commits.filter((commit) => commit.family === family);
+  }
+}
