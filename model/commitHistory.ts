@@ -96,6 +96,14 @@ export class CommitHistory {
     commit.status = outcome === 'failed' ? 'failed' : commit.durability === 'immediate' ? 'acked-immediate' : 'acked-none';
   }
 
+  /** A deep copy: statuses frozen as they are now (what a crash at this moment would judge by). */
+  snapshot(): CommitHistory {
+    const copy = new CommitHistory();
+    copy.families.push(...this.families);
+    for (const commit of this.commits) copy.commits.push({ ...commit });
+    return copy;
+  }
+
   all(): readonly CommitRecord[] {
     return this.commits;
   }
@@ -111,6 +119,35 @@ export class CommitHistory {
       for (const op of commit.ops) applyOp(state.get(commit.family)!, op);
     }
     return state;
+  }
+
+  /** The state after each prefix 0..n of `commits` (n + 1 states), built incrementally. */
+  prefixStates(commits: readonly CommitRecord[] = this.commits): LogicalState[] {
+    let state = this.stateAfter(0);
+    const states = [state];
+    for (const commit of commits) {
+      state = copyState(state);
+      for (const op of commit.ops) applyOp(state.get(commit.family)!, op);
+      states.push(state);
+    }
+    return states;
+  }
+
+  /** The states inside commit `commit` applied to `before`: after each of its ops but the last. */
+  partialStates(before: LogicalState, commit: CommitRecord): LogicalState[] {
+    const states: LogicalState[] = [];
+    let state = before;
+    for (const op of commit.ops.slice(0, -1)) {
+      state = copyState(state);
+      applyOp(state.get(commit.family)!, op);
+      states.push(state);
+    }
+    return states;
+  }
+
+  /** The state after commits [0, k) with commit `skipped` left out. */
+  stateWithout(commits: readonly CommitRecord[], k: number, skipped: number): LogicalState {
+    return this.stateAfter(k - 1, commits.filter((_, i) => i !== skipped));
   }
 
   /** Acceptable prefix lengths of `commits`: from past the last acknowledged immediate one, to all. */

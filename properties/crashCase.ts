@@ -1,0 +1,128 @@
+/**
+ * One crash case: run a workload once on a FaultyVfs, taking crash images at a seeded sample
+ * of its I/O events (every event when the trace is short), plus one after the last event;
+ * then recover each image (optionally crashing once more during recovery) and judge it.
+ * An image taken before event k is exactly what "power fails at event k" leaves, so one run
+ * yields many crash points without re-running the workload.
+ */
+import {
+  corruptImage, FaultyVfs, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
+} from '../fault/faultyVfs.js';
+import { Prng } from '../fault/prng.js';
+import { CommitHistory } from '../model/commitHistory.js';
+import { checkImage, type EngineUnderTest } from '../recovery/checkImage.js';
+import type { DiffLine, ViolationKind } from '../recovery/classify.js';
+import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
+
+export interface RecoveryCrash {
+  /** Where in recovery's own I/O the second power cut falls (a fraction of its events). */
+  readonly atFraction: number;
+  readonly plan: CrashPlan;
+}
+
+export interface CrashCase {
+  readonly workload: Workload;
+  readonly plan: CrashPlan;
+  readonly errors: ErrorPlan;
+  readonly corruption: readonly Corruption[];
+  /** Crash images sampled from the run (all events when there are no more than this). */
+  readonly imagesPerRun: number;
+  readonly recoveryCrash: RecoveryCrash | null;
+}
+
+export interface Violation {
+  readonly kind: ViolationKind | LiveViolation['kind'];
+  readonly detail: string;
+  readonly diff: readonly DiffLine[];
+  /** The I/O event the power failed before (events = the whole run). */
+  readonly crashAt: number;
+  readonly eventsAround: readonly IoEvent[];
+}
+
+export interface CaseResult {
+  readonly images: number;
+  readonly events: number;
+  readonly traceHash: string;
+  readonly violation: Violation | null;
+}
+
+interface Capture {
+  readonly at: number;
+  readonly image: Map<string, Uint8Array>;
+  readonly history: CommitHistory;
+}
+
+/** Keeps a uniform sample of `size` captures over a stream of unknown length. */
+class Reservoir {
+  readonly kept: Capture[] = [];
+  private readonly prng: Prng;
+
+  constructor(private readonly size: number, seed: number) {
+    this.prng = new Prng(seed);
+  }
+
+  offer(index: number, take: () => Capture): void {
+    if (this.kept.length < this.size) {
+      this.kept.push(take());
+      return;
+    }
+    const slot = this.prng.below(index + 1);
+    if (slot < this.size) this.kept[slot] = take();
+  }
+}
+
+export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase): Promise<CaseResult> {
+  const history = new CommitHistory();
+  const reservoir = new Reservoir(crashCase.imagesPerRun, crashCase.plan.seed);
+  const vfs: FaultyVfs = new FaultyVfs({
+    errors: crashCase.errors,
+    scheduleSync: syncScheduler(crashCase.workload.scheduleSeed),
+    onEvent: (at) => reservoir.offer(at, () => ({ at, image: vfs.crashImage(crashCase.plan), history: history.snapshot() })),
+  });
+  const live = await runWorkload(engine, vfs, crashCase.workload, history);
+  const around = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index >= at - 8 && event.index <= at + 2);
+  const result = (violation: Violation | null, images: number): CaseResult =>
+    ({ images, events: vfs.events, traceHash: vfs.traceHash(), violation });
+  if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events) }, 0);
+  const captures = [...reservoir.kept, { at: vfs.events, image: vfs.crashImage(crashCase.plan), history: history.snapshot() }];
+  captures.sort((a, b) => a.at - b.at);
+  let checked = 0;
+  for (const capture of captures) {
+    checked++;
+    const verdict = await checkCapture(engine, crashCase, capture);
+    if (!verdict.ok) return result({ kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at) }, checked);
+  }
+  return result(null, checked);
+}
+
+async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture): ReturnType<typeof checkImage> {
+  let image = corruptImage(capture.image, crashCase.corruption);
+  if (crashCase.recoveryCrash !== null) image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
+  const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
+  const vfs = FaultyVfs.fromImage(image, { unreadable });
+  return checkImage(engine, vfs, capture.history, {
+    options: crashCase.workload.options,
+    sharedLog: crashCase.workload.options.wal !== false,
+    corrupted: crashCase.corruption.length > 0,
+  });
+}
+
+/** Runs recovery on the image until a second power cut, and returns what that cut leaves. */
+async function crashDuringRecovery(engine: EngineUnderTest, crashCase: CrashCase, image: Map<string, Uint8Array>,
+  recoveryCrash: RecoveryCrash): Promise<Map<string, Uint8Array>> {
+  const dry = FaultyVfs.fromImage(image);
+  await openAndClose(engine, dry, crashCase);
+  const crashAtEvent = Math.floor(recoveryCrash.atFraction * dry.events);
+  const cut = FaultyVfs.fromImage(image, { crashAtEvent });
+  await openAndClose(engine, cut, crashCase);
+  return cut.crashImage(recoveryCrash.plan);
+}
+
+async function openAndClose(engine: EngineUnderTest, vfs: FaultyVfs, crashCase: CrashCase): Promise<void> {
+  try {
+    const db = await engine.ColumnFamilyDatabase.open(vfs, crashCase.workload.options);
+    await db.close();
+  } catch {
+    // A power cut (or detected corruption) ends this recovery early: that is the point.
+  }
+}

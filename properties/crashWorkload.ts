@@ -1,0 +1,160 @@
+/**
+ * A crash workload: a program of transactions over a few column families, run against the
+ * engine on a FaultyVfs while the commit history (the model) records what was issued and
+ * what was acknowledged. Transactions of one step run concurrently (different families), so
+ * group commit really groups and the order of their acknowledgements varies with the seed.
+ */
+import type { ColumnFamily, ColumnFamilyDatabase, ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { WriteTransaction } from '../engine/transaction.js';
+import type { FaultyVfs } from '../fault/faultyVfs.js';
+import { Prng } from '../fault/prng.js';
+import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
+import { readState } from '../recovery/readState.js';
+import type { EngineUnderTest } from '../recovery/checkImage.js';
+
+export interface TxnSpec {
+  readonly family: number;
+  readonly ops: readonly ModelOp[];
+  readonly durability: 'immediate' | 'none';
+  readonly abort: boolean;
+}
+
+export type Step =
+  | { readonly kind: 'txns'; readonly txns: readonly TxnSpec[] }
+  | { readonly kind: 'checkpoint' }
+  | { readonly kind: 'reopen' };
+
+export interface Workload {
+  readonly families: number;
+  readonly options: ColumnFamilyOptions;
+  readonly steps: readonly Step[];
+  /** Seeds the order in which sync completions are observed. */
+  readonly scheduleSeed: number;
+}
+
+export const familyName = (i: number): string => `cf${i}`;
+
+/** What a workload run found besides crash images: a broken rule of the live engine. */
+export interface LiveViolation {
+  readonly kind: 'poisoning' | 'clean-reopen' | 'unexpected-error';
+  readonly detail: string;
+}
+
+/** Delays each sync completion by a seeded number of microtask turns, to interleave commits. */
+export function syncScheduler(seed: number): (file: string, completion: Promise<void>) => Promise<void> {
+  const prng = new Prng(seed);
+  return async (_file, completion) => {
+    await completion;
+    for (let turns = prng.below(4); turns > 0; turns--) await Promise.resolve();
+  };
+}
+
+function applyOps(txn: WriteTransaction, ops: readonly ModelOp[]): void {
+  for (const op of ops) {
+    switch (op.op) {
+      case 'insert': txn.openTable(op.table).insert(op.key, op.value); break;
+      case 'remove': txn.openTable(op.table).remove(op.key); break;
+      case 'clear': txn.openTable(op.table).clear(); break;
+      case 'create': txn.openTable(op.table); break;
+      case 'delete': txn.deleteTable(op.table); break;
+    }
+  }
+}
+
+/** One transaction: run its ops, then abort or commit, recording the commit in the history. */
+async function runTxn(family: ColumnFamily, spec: TxnSpec, history: CommitHistory): Promise<void> {
+  const txn = await family.beginWrite();
+  try {
+    applyOps(txn, spec.ops);
+  } catch (error) {
+    txn.abort();
+    throw error;
+  }
+  if (spec.abort) {
+    txn.abort();
+    return;
+  }
+  // Issued now: the commit's WAL append happens synchronously inside this call.
+  const index = history.issue(family.name, spec.ops, spec.durability);
+  const commit = txn.commit({ durability: spec.durability });
+  try {
+    await commit;
+    history.settle(index, 'acked');
+  } catch (error) {
+    history.settle(index, 'failed');
+    throw error;
+  }
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+/**
+ * After a failed commit, the database must refuse all work until reopened (fsyncgate: it
+ * cannot know what reached the disk). Returns a violation when a family still takes writes.
+ */
+async function checkRefusesWork(families: readonly ColumnFamily[], failure: unknown): Promise<LiveViolation | null> {
+  const code = codeOf(failure);
+  if (code !== 'IO' && code !== 'PREVIOUS_IO') {
+    return { kind: 'unexpected-error', detail: `a transaction failed with ${String(failure)}` };
+  }
+  for (const family of families) {
+    const outcome = await family.beginWrite().then((txn) => { txn.abort(); return 'accepted'; }, (error: unknown) => codeOf(error));
+    if (outcome !== 'PREVIOUS_IO' && outcome !== 'CLOSED') {
+      return { kind: 'poisoning', detail: `after ${String(failure)}, family ${family.name} answered beginWrite with ${outcome ?? 'an untyped error'}` };
+    }
+  }
+  return null;
+}
+
+interface Session {
+  db: ColumnFamilyDatabase;
+  families: ColumnFamily[];
+}
+
+async function openSession(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workload, history: CommitHistory): Promise<Session> {
+  const db = await engine.ColumnFamilyDatabase.open(vfs, workload.options);
+  const families: ColumnFamily[] = [];
+  for (let i = 0; i < workload.families; i++) {
+    families.push(await db.columnFamily(familyName(i)));
+    history.addFamily(familyName(i));
+  }
+  return { db, families };
+}
+
+/** A clean close and reopen must lose nothing at all: every commit, acknowledged or `none`. */
+async function reopen(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workload, history: CommitHistory, session: Session): Promise<LiveViolation | null> {
+  await session.db.close();
+  Object.assign(session, await openSession(engine, vfs, workload, history));
+  const recovered = await readState(session.db);
+  if (statesEqual(recovered, history.stateAfter(history.all().length))) return null;
+  return { kind: 'clean-reopen', detail: 'after a clean close and reopen the state differs from every commit applied' };
+}
+
+/**
+ * Runs the workload to its end, or to the first failure (then checks the database refuses
+ * work). The history records every commit as it is issued and settled.
+ */
+export async function runWorkload(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workload, history: CommitHistory): Promise<LiveViolation | null> {
+  const session = await openSession(engine, vfs, workload, history);
+  try {
+    for (const step of workload.steps) {
+      if (step.kind === 'checkpoint') {
+        await session.db.checkpoint();
+      } else if (step.kind === 'reopen') {
+        const violation = await reopen(engine, vfs, workload, history, session);
+        if (violation !== null) return violation;
+      } else {
+        const results = await Promise.allSettled(step.txns.map((spec) => runTxn(session.families[spec.family]!, spec, history)));
+        const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+        if (failed !== undefined) return await checkRefusesWork(session.families, failed.reason);
+      }
+    }
+    return null;
+  } catch (error) {
+    return await checkRefusesWork(session.families, error);
+  } finally {
+    await session.db.close().catch(() => undefined);
+  }
+}

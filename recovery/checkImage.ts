@@ -1,0 +1,83 @@
+/**
+ * Recovery and judgement of one crash image: mount it, open the database (which replays the
+ * log), check every family's integrity, read the whole logical state, and classify it
+ * against the commit history. Any failure to open is a violation too, unless the image was
+ * deliberately corrupted and the engine said so (CORRUPTION / INVALID_FORMAT / IO on an
+ * unreadable sector): detected corruption is the right answer, wrong data never is.
+ */
+import type { ColumnFamilyDatabase, ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { Vfs } from '../engine/storage.js';
+import type { CommitHistory } from '../model/commitHistory.js';
+import { classify, type Verdict } from './classify.js';
+import { readState } from './readState.js';
+
+/** The engine under test, injected so a patched copy (a mutant) can stand in for it. */
+export interface EngineUnderTest {
+  readonly ColumnFamilyDatabase: { open(target: Vfs, options?: ColumnFamilyOptions): Promise<ColumnFamilyDatabase> };
+}
+
+/** Turns of the event loop a recovery may take before it counts as a hang (no wall clock). */
+export const RECOVERY_TURN_BUDGET = 10_000;
+
+export interface CheckOptions {
+  readonly options: ColumnFamilyOptions;
+  readonly sharedLog: boolean;
+  /** The image was corrupted on purpose: a typed detection error is an acceptable outcome. */
+  readonly corrupted: boolean;
+}
+
+const DETECTION_CODES = new Set(['CORRUPTION', 'INVALID_FORMAT', 'IO', 'PREVIOUS_IO']);
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+/**
+ * Settles `work` or reports a hang: in-memory recovery runs entirely on microtasks, so a
+ * promise still pending after many turns of the event loop is waiting for nothing.
+ */
+export async function withinTurns<T>(work: Promise<T>, turns: number): Promise<{ value: T } | { error: unknown } | 'hang'> {
+  let outcome: { value: T } | { error: unknown } | undefined;
+  work.then((value) => { outcome = { value }; }, (error: unknown) => { outcome = { error }; });
+  for (let turn = 0; turn < turns && outcome === undefined; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  return outcome ?? 'hang';
+}
+
+export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
+  const outcome = await withinTurns(recoverState(engine, vfs, check.options), RECOVERY_TURN_BUDGET);
+  if (outcome === 'hang') return { ok: false, kind: 'hang', detail: `recovery did not finish within ${RECOVERY_TURN_BUDGET} turns`, diff: [] };
+  if ('error' in outcome) {
+    const code = errorCode(outcome.error);
+    if (check.corrupted && code !== undefined && DETECTION_CODES.has(code)) return { ok: true, prefix: -1 };
+    const detail = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
+    const kind = code === 'CORRUPTION' && !check.corrupted ? 'integrity' : 'unexpected-error';
+    return { ok: false, kind, detail, diff: [] };
+  }
+  const { state, problems } = outcome.value;
+  if (problems.length > 0) {
+    if (check.corrupted) return { ok: true, prefix: -1 };
+    return { ok: false, kind: 'integrity', detail: problems.slice(0, 5).join('; '), diff: [] };
+  }
+  const verdict = classify(history, state, check.sharedLog);
+  // Damage to the newest header may roll back to an older commit: a loss, but never wrong
+  // data. Under deliberate corruption only wrong data (no prefix at all) is a violation.
+  if (!verdict.ok && check.corrupted && verdict.kind === 'lost-ack') return { ok: true, prefix: -1 };
+  if (!verdict.ok && check.corrupted) {
+    return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
+  }
+  return verdict;
+}
+
+async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions): Promise<{ state: Awaited<ReturnType<typeof readState>>; problems: string[] }> {
+  const db = await engine.ColumnFamilyDatabase.open(vfs, options);
+  try {
+    const problems: string[] = [];
+    for (const name of db.listColumnFamilies()) {
+      const report = (await db.columnFamily(name)).checkIntegrity();
+      problems.push(...report.problems.map((problem) => `${name}: ${problem}`));
+    }
+    return { state: await readState(db), problems };
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}

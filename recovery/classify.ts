@@ -1,0 +1,165 @@
+/**
+ * The verdict on one recovered state: acceptable (it equals the state after some allowed
+ * prefix of the commits), or a violation of a named kind, with the diff that shows it.
+ *
+ * Kinds, in the order they are tested:
+ *   lost-ack           the state is an earlier prefix than the last acknowledged commit allows
+ *   torn-transaction   the state lies strictly between two consecutive prefixes
+ *   hole               a commit is missing while a later one is present
+ *   resurrected-delete a key the commits removed is back, with a value it once had
+ *   phantom-value      a value no commit ever wrote
+ *   other-divergence   none of the above, but still no acceptable prefix
+ */
+import {
+  statesEqual, type CommitHistory, type CommitRecord, type LogicalState,
+} from '../model/commitHistory.js';
+
+export type ViolationKind =
+  | 'lost-ack' | 'torn-transaction' | 'hole' | 'resurrected-delete' | 'phantom-value' | 'other-divergence'
+  | 'integrity' | 'undetected-corruption' | 'unexpected-error' | 'hang';
+
+export interface DiffLine {
+  readonly family: string;
+  readonly table: string;
+  readonly key: string;
+  readonly expected: string | undefined;
+  readonly recovered: string | undefined;
+}
+
+export type Verdict =
+  | { readonly ok: true; readonly prefix: number }
+  | { readonly ok: false; readonly kind: ViolationKind; readonly detail: string; readonly diff: DiffLine[] };
+
+/** Every (family, table, key) where two states differ ('' key: the table itself differs). */
+export function diffStates(expected: LogicalState, recovered: LogicalState, limit = 50): DiffLine[] {
+  const lines: DiffLine[] = [];
+  const families = new Set([...expected.keys(), ...recovered.keys()]);
+  for (const family of [...families].sort()) {
+    if (expected.has(family) !== recovered.has(family)) {
+      lines.push({ family, table: '', key: '', expected: expected.has(family) ? 'family' : undefined, recovered: recovered.has(family) ? 'family' : undefined });
+    }
+    const a = expected.get(family) ?? new Map<string, Map<string, string>>();
+    const b = recovered.get(family) ?? new Map<string, Map<string, string>>();
+    for (const table of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+      const ta = a.get(table);
+      const tb = b.get(table);
+      if (ta === undefined || tb === undefined) {
+        lines.push({ family, table, key: '', expected: ta === undefined ? undefined : `table(${ta.size})`, recovered: tb === undefined ? undefined : `table(${tb.size})` });
+        continue;
+      }
+      for (const key of [...new Set([...ta.keys(), ...tb.keys()])].sort()) {
+        if (ta.get(key) !== tb.get(key)) lines.push({ family, table, key, expected: ta.get(key), recovered: tb.get(key) });
+        if (lines.length >= limit) return lines;
+      }
+    }
+  }
+  return lines;
+}
+
+/** Per-family or global: the commit orders within which the recovered state must be a prefix. */
+function orders(history: CommitHistory, sharedLog: boolean): Array<{ family: string | null; commits: readonly CommitRecord[] }> {
+  if (sharedLog) return [{ family: null, commits: history.all() }];
+  return history.familyNames().map((family) => ({ family, commits: history.ofFamily(family) }));
+}
+
+function restrict(state: LogicalState, family: string | null): LogicalState {
+  if (family === null) return state;
+  return new Map([[family, state.get(family) ?? new Map<string, Map<string, string>>()]]);
+}
+
+/**
+ * A family whose creation was still in flight at the crash may or may not exist afterwards;
+ * if it does, it must be empty (nothing can have been committed to it yet).
+ */
+function withoutUnknownEmptyFamilies(history: CommitHistory, recovered: LogicalState): LogicalState {
+  const known = new Set(history.familyNames());
+  return new Map([...recovered].filter(([family, tables]) => known.has(family) || tables.size > 0));
+}
+
+/** Judges `recovered` against the history: a prefix in range for every order, or a violation. */
+export function classify(history: CommitHistory, recoveredState: LogicalState, sharedLog: boolean): Verdict {
+  const recovered = withoutUnknownEmptyFamilies(history, recoveredState);
+  let prefix = 0;
+  for (const { family, commits } of orders(history, sharedLog)) {
+    const mine = restrict(recovered, family);
+    const range = history.acceptable(commits);
+    const states = history.prefixStates(commits).map((state) => restrict(state, family));
+    const match = states.findIndex((state) => statesEqual(state, mine));
+    if (match >= range.min && match <= range.max) {
+      prefix += match;
+      continue;
+    }
+    return explain(history, commits, states, mine, match, range.min, family);
+  }
+  return { ok: true, prefix };
+}
+
+
+function violation(kind: ViolationKind, detail: string, diff: DiffLine[]): Verdict {
+  return { ok: false, kind, detail, diff };
+}
+
+/** Names what went wrong when no acceptable prefix matches. */
+function explain(history: CommitHistory, commits: readonly CommitRecord[], states: LogicalState[], recovered: LogicalState,
+  match: number, min: number, family: string | null): Verdict {
+  const scope = family === null ? 'the commit order' : `family ${family}'s commit order`;
+  if (match >= 0) {
+    const lost = commits[min - 1]!;
+    return violation('lost-ack', `recovered the state after ${match} commits of ${scope}, but commit #${lost.index} (${lost.family}) was acknowledged`, diffStates(states[min]!, recovered));
+  }
+  for (let k = 0; k < commits.length; k++) {
+    if (history.partialStates(states[k]!, commits[k]!).some((state) => statesEqual(restrict(state, family), recovered))) {
+      return violation('torn-transaction', `commit #${commits[k]!.index} (${commits[k]!.family}) is partly applied`, diffStates(states[k + 1]!, recovered));
+    }
+  }
+  for (let skipped = 0; skipped < commits.length; skipped++) {
+    for (let k = skipped + 2; k <= commits.length; k++) {
+      if (statesEqual(restrict(history.stateWithout(commits, k, skipped), family), recovered)) {
+        return violation('hole', `commit #${commits[skipped]!.index} is missing while ${k - skipped - 1} later commit(s) of ${scope} are present`, diffStates(states[k]!, recovered));
+      }
+    }
+  }
+  const nearest = nearestState(states.slice(min), recovered);
+  const diff = diffStates(nearest, recovered);
+  return classifyDiff(commits, diff);
+}
+
+function nearestState(states: LogicalState[], recovered: LogicalState): LogicalState {
+  let best = states[0]!;
+  let bestSize = Infinity;
+  for (const state of states) {
+    const size = diffStates(state, recovered, 1000).length;
+    if (size < bestSize) { best = state; bestSize = size; }
+  }
+  return best;
+}
+
+/** Values each (family, table, key) ever held in the commits, as hex. */
+function writtenValues(commits: readonly CommitRecord[]): Map<string, Set<string>> {
+  const written = new Map<string, Set<string>>();
+  for (const commit of commits) {
+    for (const op of commit.ops) {
+      if (op.op !== 'insert') continue;
+      const id = `${commit.family}\0${op.table}\0${Buffer.from(op.key).toString('hex')}`;
+      const values = written.get(id) ?? new Set<string>();
+      values.add(Buffer.from(op.value).toString('hex'));
+      written.set(id, values);
+    }
+  }
+  return written;
+}
+
+function classifyDiff(commits: readonly CommitRecord[], diff: DiffLine[]): Verdict {
+  const written = writtenValues(commits);
+  for (const line of diff) {
+    if (line.recovered === undefined || line.key === '') continue;
+    const values = written.get(`${line.family}\0${line.table}\0${line.key}`);
+    if (values === undefined || !values.has(line.recovered)) {
+      return violation('phantom-value', `${line.family}/${line.table}/${line.key} holds a value no commit wrote`, diff);
+    }
+    if (line.expected === undefined) {
+      return violation('resurrected-delete', `${line.family}/${line.table}/${line.key} was removed but is back`, diff);
+    }
+  }
+  return violation('other-divergence', 'the recovered state matches no acceptable prefix of the commits', diff);
+}
