@@ -193,6 +193,7 @@ export class ColumnFamilyDatabase {
       barrier: this.options.barrier,
       append: (ops: RedoOp[], durability) => wal.append(familyId, durability, ops),
       waitDurable: (seq) => wal.waitDurable(seq),
+      lastSeq: () => wal.lastSeq(),
       committed: () => this.maybeCheckpoint(),
     };
   }
@@ -292,8 +293,14 @@ export class ColumnFamilyDatabase {
       const created = this.families.get(name);
       if (created !== undefined) return created;
       const pageBytes = this.options.pageBytes;
-      const entry = await this.file.addFamily(name, (storage) => initializeFile(storage, pageBytes));
-      return this.attach(entry);
+      try {
+        const entry = await this.file.addFamily(name, (storage) => initializeFile(storage, pageBytes));
+        return this.attach(entry);
+      } catch (error) {
+        // The shared file failed mid-creation: every family is suspect until reopen.
+        if (error instanceof EngineError && error.code === 'IO') this.poisonAll(error);
+        throw error;
+      }
     };
     return this.creations.run(run);
   }
@@ -309,7 +316,10 @@ export class ColumnFamilyDatabase {
       const family = this.families.get(name);
       if (family === undefined) return false;
       await family.db.close();
-      await this.file.removeFamily(family.id);
+      await this.file.removeFamily(family.id).catch((error: unknown) => {
+        if (error instanceof EngineError && error.code === 'IO') this.poisonAll(error);
+        throw error;
+      });
       // Only now, with the removal durable, may its WAL records count as covered.
       this.families.delete(name);
       return true;

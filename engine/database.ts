@@ -58,6 +58,8 @@ export interface Journal {
   append(ops: RedoOp[], durability: 'immediate' | 'none'): number;
   /** Resolves once record `seq` is durable. */
   waitDurable(seq: number): Promise<void>;
+  /** The last sequence appended to the log (by any family). */
+  lastSeq(): number;
   /** Told after every acknowledged commit (a checkpoint trigger may fire). */
   committed(): void;
 }
@@ -242,8 +244,12 @@ export class Database implements TxnHost {
     if (journal.barrier === 'always') this.pager.flush();
     if (options.replaySeq !== undefined) return options.replaySeq;
     assert(txn.redo !== null, 'a journaled transaction keeps its redo');
-    // An empty transaction changes nothing worth logging.
-    if (txn.redo.length === 0) return this.committed.walSeq;
+    if (txn.redo.length === 0) {
+      // Nothing to log, but an acknowledged immediate commit still vouches for every commit
+      // before it in the log's order (a `none` one of any family included).
+      if (options.durability === 'immediate') await journal.waitDurable(journal.lastSeq());
+      return this.committed.walSeq;
+    }
     const seq = journal.append(txn.redo, options.durability);
     if (options.durability === 'immediate') await journal.waitDurable(seq);
     return seq;

@@ -66,8 +66,10 @@ export class SegmentedFile {
       if (copy !== null && (index < 0 || copy.generation > copies[index]!.generation)) index = i;
     });
     if (index >= 0) return new SegmentedFile(storage, options, copies[index]!, index);
-    const lengthBytes = Math.min(storage.len(), DATA_START_BYTES);
-    if (lengthBytes > 0 && !storage.read(0, lengthBytes).every((b) => b === 0)) {
+    // The first master is synced before any segment is used: with no valid copy and nothing
+    // past the master region, the file's creation never completed and nothing can be lost.
+    const restBytes = Math.max(0, storage.len() - DATA_START_BYTES);
+    if (restBytes > 0 && !storage.read(DATA_START_BYTES, restBytes).every((b) => b === 0)) {
       throw corruption('both master header copies are invalid');
     }
     // A new file (or one whose creation never reached the disk): nothing was ever acknowledged.
@@ -113,7 +115,7 @@ export class SegmentedFile {
         await this.storage.sync();
       } catch (error) {
         this.masterDirty ||= wrote;
-        throw error;
+        throw ioError('fsync of the data file failed', error);
       }
       if (wrote) {
         this.durableCopy = 1 - this.durableCopy;
@@ -196,13 +198,21 @@ export class SegmentedFile {
     return new Partition(this, () => this.family(id));
   }
 
-  /** Raw access for partitions. */
+  /** Raw access for partitions; a failure is typed IO (the pager above reports it). */
   readRaw(offset: number, lengthBytes: number): Uint8Array {
-    return this.storage.read(offset, lengthBytes);
+    try {
+      return this.storage.read(offset, lengthBytes);
+    } catch (error) {
+      throw ioError(`read of ${lengthBytes} bytes at ${offset} failed`, error);
+    }
   }
 
   writeRaw(offset: number, data: Uint8Array): void {
-    this.storage.write(offset, data);
+    try {
+      this.storage.write(offset, data);
+    } catch (error) {
+      throw ioError(`write of ${data.length} bytes at ${offset} failed`, error);
+    }
   }
 
   fileBytes(): number {

@@ -199,7 +199,12 @@ export class Wal {
       if (slot !== null && (index < 0 || slot.generation > slots[index]!.generation)) index = i;
     });
     if (index < 0) {
-      if (!isAllZero(head)) throw corruption('both WAL header slots are invalid');
+      // Creation writes the header and syncs before any record: with no valid slot and no
+      // byte past the header region, creation never completed and nothing can be lost.
+      const restBytes = Math.max(0, storage.len() - WAL_HEADER_BYTES);
+      if (restBytes > 0 && !isAllZero(storage.read(WAL_HEADER_BYTES, restBytes))) {
+        throw corruption('both WAL header slots are invalid');
+      }
       const wal = new Wal(storage, options, onIoError, { generation: 0, salt: 0, startSeq: 1, startOffset: WAL_HEADER_BYTES }, 1);
       wal.writeHeader({ generation: 1, salt: 1, startSeq: 1, startOffset: WAL_HEADER_BYTES });
       if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);

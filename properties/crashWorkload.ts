@@ -137,7 +137,15 @@ async function reopen(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workloa
  * work). The history records every commit as it is issued and settled.
  */
 export async function runWorkload(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workload, history: CommitHistory): Promise<LiveViolation | null> {
-  const session = await openSession(engine, vfs, workload, history);
+  let session: Session;
+  try {
+    session = await openSession(engine, vfs, workload, history);
+  } catch (error) {
+    // An injected I/O failure while opening or creating families: nothing was committed yet.
+    const code = codeOf(error);
+    if (code === 'IO' || code === 'PREVIOUS_IO') return null;
+    return { kind: 'unexpected-error', detail: `opening failed with ${String(error)}` };
+  }
   try {
     for (const step of workload.steps) {
       if (step.kind === 'checkpoint') {

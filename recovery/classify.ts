@@ -77,18 +77,21 @@ function withoutUnknownEmptyFamilies(history: CommitHistory, recovered: LogicalS
 }
 
 /** Judges `recovered` against the history: a prefix in range for every order, or a violation. */
-export function classify(history: CommitHistory, recoveredState: LogicalState, sharedLog: boolean): Verdict {
+export function classify(history: CommitHistory, recoveredState: LogicalState, sharedLog: boolean,
+  rule: 'acknowledged' | 'any-prefix' = 'acknowledged'): Verdict {
   const recovered = withoutUnknownEmptyFamilies(history, recoveredState);
   let prefix = 0;
   for (const { family, commits } of orders(history, sharedLog)) {
     const mine = restrict(recovered, family);
-    const range = history.acceptable(commits);
+    const range = rule === 'acknowledged' ? history.acceptable(commits) : { min: 0, max: commits.length };
     const states = history.prefixStates(commits).map((state) => restrict(state, family));
-    const match = states.findIndex((state) => statesEqual(state, mine));
-    if (match >= range.min && match <= range.max) {
-      prefix += match;
+    // Several prefixes can give one state (a commit that changed nothing): any one in range will do.
+    const inRange = states.findIndex((state, k) => k >= range.min && k <= range.max && statesEqual(state, mine));
+    if (inRange >= 0) {
+      prefix += inRange;
       continue;
     }
+    const match = states.findIndex((state) => statesEqual(state, mine));
     return explain(history, commits, states, mine, match, range.min, family);
   }
   return { ok: true, prefix };

@@ -1,0 +1,135 @@
+/**
+ * Generators for crash cases: an engine configuration, a workload over a few column
+ * families, a crash plan, and (sometimes) injected errors, corruption and a second crash
+ * during recovery. All plain data, so fast-check shrinks the workload and the faults together.
+ */
+import fc from 'fast-check';
+import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { CrashPlan, Corruption, ErrorPlan } from '../fault/faultyVfs.js';
+import type { ModelOp } from '../model/commitHistory.js';
+import type { CrashCase, RecoveryCrash } from './crashCase.js';
+import type { Step, TxnSpec, Workload } from './crashWorkload.js';
+
+/** Which fault kinds a campaign draws from. */
+export interface CrashProfile {
+  readonly maxSteps: number;
+  readonly imagesPerRun: number;
+  readonly errors: boolean;
+  readonly corruption: boolean;
+  readonly recoveryCrash: boolean;
+  /** Restricts the barrier (for `--barrier`); both when undefined. */
+  readonly barrier?: 'always' | 'wal-aware' | undefined;
+}
+
+export const PROFILES = {
+  quick: { maxSteps: 8, imagesPerRun: 6, errors: true, corruption: true, recoveryCrash: true },
+  default: { maxSteps: 14, imagesPerRun: 12, errors: true, corruption: true, recoveryCrash: true },
+  thorough: { maxSteps: 30, imagesPerRun: 40, errors: true, corruption: true, recoveryCrash: true },
+} as const satisfies Record<string, CrashProfile>;
+
+const TABLES = ['t0', 't1'] as const;
+
+const keyArb = fc.uint8Array({ minLength: 1, maxLength: 2, min: 0, max: 7 });
+const valueArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 64 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 65, max: 700 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 701, max: 3000 }) },
+).chain((lengthBytes) => fc.integer({ min: 0, max: 255 }).map((fill) => {
+  const bytes = new Uint8Array(lengthBytes);
+  for (let i = 0; i < lengthBytes; i++) bytes[i] = (fill + i * 13) & 0xff;
+  return bytes;
+}));
+
+const opArb: fc.Arbitrary<ModelOp> = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ op: fc.constant('insert' as const), table: fc.constantFrom(...TABLES), key: keyArb, value: valueArb }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('remove' as const), table: fc.constantFrom(...TABLES), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), table: fc.constantFrom(...TABLES) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), table: fc.constantFrom(...TABLES) }) },
+);
+
+function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
+  return fc.uniqueArray(fc.integer({ min: 0, max: families - 1 }), { minLength: 1, maxLength: families }).chain((picked) =>
+    fc.tuple(...picked.map((family) => fc.record({
+      family: fc.constant(family),
+      ops: fc.array(opArb, { minLength: 1, maxLength: 12 }),
+      durability: fc.constantFrom<'immediate' | 'none'>('immediate', 'immediate', 'none'),
+      abort: fc.constantFrom(false, false, false, false, true),
+    }))));
+}
+
+function stepArb(families: number): fc.Arbitrary<Step> {
+  return fc.oneof(
+    { weight: 12, arbitrary: txnsArb(families).map((txns): Step => ({ kind: 'txns', txns })) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
+  );
+}
+
+export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOptions> {
+  return fc.record({
+    wal: fc.constantFrom(true, true, true, false),
+    barrier: profile.barrier === undefined ? fc.constantFrom<'always' | 'wal-aware'>('always', 'wal-aware') : fc.constant(profile.barrier),
+    pageBytes: fc.constantFrom(512, 1024, 4096),
+    bufferPages: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 64 })),
+    evictionHighWater: fc.constantFrom(0.5, 0.8, 1),
+    groupCommitWindowMicros: fc.constantFrom(0, 0, 50, 250),
+    preallocateBytes: fc.constantFrom(0, 0, 256 * 1024),
+    walCheckpointBytes: fc.constantFrom(2048, 16 * 1024, 64 * 1024 * 1024),
+    segmentPages: fc.constantFrom(8, 64, 256),
+  }).map(({ bufferPages, segmentPages, evictionHighWater, ...rest }) => ({
+    ...rest,
+    writeBufferBytes: bufferPages * rest.pageBytes,
+    evictionHighWater,
+    evictionLowWater: evictionHighWater / 2,
+    initialSegmentBytes: segmentPages * rest.pageBytes,
+  }));
+}
+
+export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
+  return fc.integer({ min: 1, max: 3 }).chain((families) => fc.record({
+    families: fc.constant(families),
+    options: optionsArb(profile),
+    steps: fc.array(stepArb(families), { minLength: 1, maxLength: profile.maxSteps }),
+    scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  }));
+}
+
+export const crashPlanArb: fc.Arbitrary<CrashPlan> = fc.record({
+  survival: fc.constantFrom<CrashPlan['survival']>('none', 'all', 'prefix', 'subset'),
+  tear: fc.boolean(),
+  sectorBytes: fc.constantFrom<512 | 4096>(512, 4096),
+  atomicSector: fc.boolean(),
+  keepUnsyncedDirOps: fc.boolean(),
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+});
+
+const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
+  fc.record({ failSyncAt: fc.integer({ min: 0, max: 60 }) }),
+  fc.record({ failWriteAt: fc.integer({ min: 0, max: 120 }) }),
+  fc.record({ failReadAt: fc.integer({ min: 0, max: 400 }) }),
+  fc.record({ capacityBytes: fc.integer({ min: 140_000, max: 600_000 }) }),
+);
+
+const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('unreadable' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat({ max: 400_000 }), lengthBytes: fc.constant(512) }),
+);
+
+const recoveryCrashArb: fc.Arbitrary<RecoveryCrash> = fc.record({
+  atFraction: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+  plan: crashPlanArb,
+});
+
+/** A whole crash case. Faults beyond the crash itself are drawn for about one case in four each. */
+export function crashCaseArb(profile: CrashProfile): fc.Arbitrary<CrashCase> {
+  const sometimes = <T>(enabled: boolean, arb: fc.Arbitrary<T>, none: T): fc.Arbitrary<T> =>
+    enabled ? fc.oneof({ weight: 3, arbitrary: fc.constant(none) }, { weight: 1, arbitrary: arb }) : fc.constant(none);
+  return fc.record({
+    workload: workloadArb(profile),
+    plan: crashPlanArb,
+    errors: sometimes<ErrorPlan>(profile.errors, errorPlanArb, {}),
+    corruption: sometimes<readonly Corruption[]>(profile.corruption, fc.array(corruptionArb, { minLength: 1, maxLength: 2 }), []),
+    imagesPerRun: fc.constant(profile.imagesPerRun),
+    recoveryCrash: sometimes<RecoveryCrash | null>(profile.recoveryCrash, recoveryCrashArb, null),
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * Runs the crash property under one seed: fast-check draws crash cases (workload, engine
+ * configuration, crash plan, faults), each case checks many crash images, and a failure is
+ * shrunk (operations and faults together) and reported with its seed, its path and a
+ * one-line command that replays exactly that case.
+ *
+ * No clock here (ARCHITECTURE.md section 6): callers time the campaign.
+ */
+import fc from 'fast-check';
+import * as referenceEngine from '../engine/index.js';
+import type { EngineUnderTest } from '../recovery/checkImage.js';
+import { crashCaseArb, PROFILES, type CrashProfile } from './crashArbitraries.js';
+import { runCrashCase, type CrashCase, type Violation } from './crashCase.js';
+
+export type ProfileName = keyof typeof PROFILES;
+
+export interface CrashRun {
+  readonly seed: number;
+  readonly numRuns: number;
+  readonly profile: ProfileName;
+  readonly barrier?: 'always' | 'wal-aware' | undefined;
+  /** fast-check's path of one counterexample: replays exactly that case. */
+  readonly path?: string | undefined;
+  /** The engine under test; the reference engine by default, a patched copy for mutants. */
+  readonly engine?: EngineUnderTest;
+}
+
+export interface CrashFailure {
+  readonly path: string;
+  readonly counterexample: CrashCase;
+  readonly violation: Violation;
+  readonly replay: string;
+}
+
+export interface CrashCampaignResult {
+  readonly ok: boolean;
+  readonly seed: number;
+  readonly profile: ProfileName;
+  readonly numRuns: number;
+  /** Crash images recovered and judged (shrinking included). */
+  readonly images: number;
+  /** I/O events the workloads issued (the crash-point space). */
+  readonly events: number;
+  readonly failure: CrashFailure | null;
+}
+
+/** Thrown inside the property so fast-check records (and shrinks) the violation. */
+export class CrashViolation extends Error {
+  constructor(readonly violation: Violation) {
+    super(`${violation.kind} at I/O event ${violation.crashAt}: ${violation.detail}`);
+    this.name = 'CrashViolation';
+  }
+}
+
+export function crashReplayCommand(run: CrashRun, path: string): string {
+  const barrier = run.barrier === undefined ? '' : ` --barrier ${run.barrier}`;
+  return `node dist/cli/main.js run --seed ${run.seed} --profile ${run.profile}${barrier} --path '${path}' --runs 1`;
+}
+
+export function profileOf(run: Pick<CrashRun, 'profile' | 'barrier'>): CrashProfile {
+  return { ...PROFILES[run.profile], barrier: run.barrier };
+}
+
+export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResult> {
+  if (!(Number.isSafeInteger(run.seed) && run.seed >= 0 && run.seed < 2 ** 32)) throw new TypeError('seed must be an integer in [0, 2^32)');
+  if (!(Number.isSafeInteger(run.numRuns) && run.numRuns >= 1)) throw new TypeError('numRuns must be a positive integer');
+  const engine = run.engine ?? referenceEngine;
+  let images = 0;
+  let events = 0;
+  const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
+    const result = await runCrashCase(engine, crashCase);
+    images += result.images;
+    events += result.events;
+    if (result.violation !== null) throw new CrashViolation(result.violation);
+  });
+  const details = await fc.check(property, {
+    seed: run.seed, numRuns: run.numRuns,
+    ...(run.path === undefined ? {} : { path: run.path, endOnFailure: true }),
+  });
+  const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events };
+  if (!details.failed || details.counterexample === null || details.counterexamplePath === null) {
+    return { ...base, ok: !details.failed, failure: null };
+  }
+  const error = details.errorInstance;
+  if (!(error instanceof CrashViolation)) throw error;
+  const path = details.counterexamplePath;
+  return { ...base, ok: false, failure: { path, counterexample: details.counterexample[0], violation: error.violation, replay: crashReplayCommand(run, path) } };
+}
