@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
- * `crashlab`: the command line. `run` runs the differential campaign against the reference
- * engine under one seed. The seed comes first in the output, with every setting derived from
+ * `crashlab`: the command line. `run` runs the crash campaign against the reference engine
+ * under one seed; `differential` runs the engine against the model without crashes. The seed comes first in the output, with every setting derived from
  * it, so that any output (even a truncated one) can be replayed; a failure ends with the
  * one-line command that replays it. Exit 0: passed, 1: a run failed, 2: bad command line.
  *
  * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
  */
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { runCrashCommand } from './runCrashCommand.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
   failureMessage, ReplayError, runDifferential, SEED_MAX, type DifferentialResult,
 } from '../properties/runDifferential.js';
 
-type RunCommand = Extract<Command, { command: 'run' }>;
+type RunCommand = Extract<Command, { command: 'differential' }>;
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -32,7 +33,7 @@ function printStart(args: RunCommand, seed: number): void {
     console.log(JSON.stringify({ event: 'start', ...start }));
     return;
   }
-  console.log(`crashlab run: seed ${seed} (${start.seedSource}), runs ${args.runs}, vfs ${args.vfs}, `
+  console.log(`crashlab differential: seed ${seed} (${start.seedSource}), runs ${args.runs}, vfs ${args.vfs}, `
     + `path ${args.path ?? '-'}, max commands ${DEFAULT_MAX_COMMANDS}, engine config drawn per run from the seed`);
 }
 
@@ -78,6 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return EXIT_OK;
   }
+  if (command.command === 'run') return runCrashCommand(command, drawSeed);
   return run(command);
 }
 

@@ -49,6 +49,8 @@ export function maxTableNameBytes(layout: Layout): number {
 /** Validates a table name from the caller (misuse is a TypeError) and encodes it. */
 export function tableNameKey(name: unknown, layout: Layout): Uint8Array {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('table name must be a non-empty string');
+  // A lone surrogate would encode as U+FFFD and collide with a different name.
+  if (!name.isWellFormed()) throw new TypeError('table name must be well-formed Unicode (no lone surrogates)');
   const key = encoder.encode(name);
   const limitBytes = maxTableNameBytes(layout);
   if (key.length > limitBytes) throw new TypeError(`table name of ${key.length} bytes exceeds ${limitBytes}`);

@@ -214,7 +214,13 @@ export class ColumnFamilyDatabase {
       }
       await txn.commitReplay(record.seq);
     }
-    if (this.wal !== null) await this.checkpoint();
+    if (this.wal === null) return;
+    await this.checkpoint();
+    // A family header may cover sequences whose records a crash took from the log: the log
+    // must never hand those numbers out again, or replay would skip new commits.
+    let covered = 0;
+    for (const family of this.families.values()) covered = Math.max(covered, family.db.durableWalSeq);
+    this.wal.skipPast(covered);
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -265,7 +271,11 @@ export class ColumnFamilyDatabase {
    * a family half deleted (and never drops its records before the deletion is durable).
    */
   private serialized<T>(action: () => Promise<T>): Promise<T> {
-    this.checkUsable();
+    try {
+      this.checkUsable();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const run = async (): Promise<T> => {
       this.checkUsable();
       return action();

@@ -273,6 +273,10 @@ export class Database implements TxnHost {
   private async persist(state: DbState): Promise<void> {
     // Not checkUsable: close persists after refusing new work. Only poison stops it.
     if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an earlier I/O error poisoned this handle', { cause: this.poisoned });
+    // The write-ahead rule: a header may cover a log record only once the log holds it
+    // durably. Otherwise a `none` commit could outlive an earlier commit of another family
+    // that the crash took from the log: a hole in the one global order.
+    if (this.journal !== null) await this.journal.waitDurable(state.walSeq);
     this.pager.flush();
     await this.pager.sync();
     const slotIndex = 1 - this.durableSlot;
@@ -352,10 +356,6 @@ export class Database implements TxnHost {
     try {
       this.checkUsable();
       if (this.committed.txnId !== this.durable.txnId || this.pager.stats().dirtyPages > 0) {
-        // The write-ahead rule: a header may cover a log record only once the log holds it
-        // durably. Otherwise a `none` commit could outlive an earlier commit of another
-        // family that the crash took from the log: a hole in the one global order.
-        if (this.journal !== null) await this.journal.waitDurable(this.committed.walSeq);
         await this.persist(this.committed);
       }
       return this.durable.walSeq;

@@ -48,6 +48,19 @@ export function readFileHeader(storage: Storage, options: { strict?: boolean } =
   const headBytes = Math.min(storage.len(), SLOT_OFFSETS[1] + SLOT_BYTES);
   const head = headBytes === 0 ? new Uint8Array(0) : storage.read(0, headBytes);
   if (options.strict !== true && isUnfinishedCreation(storage, head)) return null;
+  if (options.strict === true) {
+    try {
+      return decodeHeader(storage, head);
+    } catch (error) {
+      // A header that must exist and does not is damage, whatever it looks like now.
+      if (error instanceof EngineError && error.code === 'INVALID_FORMAT') throw corruption(`expected a header: ${error.message}`);
+      throw error;
+    }
+  }
+  return decodeHeader(storage, head);
+}
+
+function decodeHeader(storage: Storage, head: Uint8Array): FileHeader {
   if (head.length < STATIC_HEADER_BYTES) {
     const ours = head.every((byte, i) => i >= MAGIC.length || byte === MAGIC[i]);
     if (!ours) throw new EngineError('INVALID_FORMAT', 'not a crashlab database (bad magic)');

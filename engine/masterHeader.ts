@@ -43,6 +43,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function checkFamilyName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('column family name must be a non-empty string');
+  // A lone surrogate would encode as U+FFFD and collide with a different name.
+  if (!name.isWellFormed()) throw new TypeError('column family name must be well-formed Unicode (no lone surrogates)');
   if (encoder.encode(name).length > MAX_FAMILY_NAME_BYTES) {
     throw new TypeError(`column family name exceeds ${MAX_FAMILY_NAME_BYTES} bytes`);
   }

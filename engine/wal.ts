@@ -229,7 +229,9 @@ export class Wal {
     }
     this.appendOffset = offset;
     this.writtenSeq = this.nextSeq - 1;
-    this.syncedSeq = this.writtenSeq;
+    // What the scan read may be the page cache of a crashed process, not the disk: nothing
+    // past the header is known durable until this process syncs it.
+    this.syncedSeq = this.header.startSeq - 1;
     return records;
   }
 
@@ -358,6 +360,18 @@ export class Wal {
 
   lastSeq(): number {
     return this.nextSeq - 1;
+  }
+
+  /**
+   * Never hands out a sequence at or below `seq` (a sequence a durable family header already
+   * covers), even if the records that carried it are gone from the log.
+   */
+  skipPast(seq: number): void {
+    if (seq < this.nextSeq) return;
+    assert(this.live.length === 0 && this.waiters.length === 0, 'sequences are skipped only in an empty, idle log');
+    this.nextSeq = seq + 1;
+    this.writtenSeq = seq;
+    this.syncedSeq = seq;
   }
 
   stats(): { syncs: number; liveRecords: number; liveBytes: number; nextSeq: number; syncedSeq: number } {

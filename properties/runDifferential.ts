@@ -70,7 +70,7 @@ export function vfsFactory(kind: VfsKind): VfsFactory {
 }
 
 export function replayCommand(seed: number, pathText: string, vfs: VfsKind): string {
-  return `node dist/cli/main.js run --seed ${seed} --path '${pathText}' --runs 1 --vfs ${vfs}`;
+  return `node dist/cli/main.js differential --seed ${seed} --path '${pathText}' --runs 1 --vfs ${vfs}`;
 }
 
 export async function runDifferential(run: DifferentialRun): Promise<DifferentialResult> {
@@ -110,7 +110,7 @@ function describeFailure<Ts>(run: DifferentialRun, details: fc.RunDetails<Ts>): 
     const reason = details.interrupted ? 'run interrupted' : 'too many skipped runs';
     return {
       ok: false, seed: run.seed, vfs: run.vfs, numRuns: details.numRuns, numShrinks: 0, path: '',
-      counterexample: '', error: reason, replay: `node dist/cli/main.js run --seed ${run.seed} --runs ${run.numRuns} --vfs ${run.vfs}`,
+      counterexample: '', error: reason, replay: `node dist/cli/main.js differential --seed ${run.seed} --runs ${run.numRuns} --vfs ${run.vfs}`,
     };
   }
   const counterexample = fc.stringify(details.counterexample);

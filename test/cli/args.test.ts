@@ -2,14 +2,25 @@
 import test from 'ava';
 import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
 
-const run = (...argv: string[]) => parseArgs(['run', ...argv]);
+const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
+const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
 
-test('run with no flags: drawn seed, default runs, memory, text', (t) => {
-  t.deepEqual(run(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, vfs: 'memory', json: false });
+test('run with no flags: the crash campaign, drawn seed, default runs and profile, both barriers', (t) => {
+  t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both' });
 });
 
-test('every run flag, in both spellings', (t) => {
-  const expected = { command: 'run', seed: 42, runs: 7, path: '3:1@AB:C', vfs: 'real', json: true };
+test('every crash run flag, in both spellings', (t) => {
+  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware' };
+  t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware'), expected);
+  t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9'), expected);
+});
+
+test('differential with no flags: drawn seed, default runs, memory, text', (t) => {
+  t.deepEqual(run(), { command: 'differential', seed: null, runs: DEFAULT_RUNS, path: null, vfs: 'memory', json: false });
+});
+
+test('every differential flag, in both spellings', (t) => {
+  const expected = { command: 'differential', seed: 42, runs: 7, path: '3:1@AB:C', vfs: 'real', json: true };
   t.deepEqual(run('--seed', '42', '--runs', '7', '--path', '3:1@AB:C', '--vfs', 'real', '--json'), expected);
   t.deepEqual(run('--json', '--vfs=real', '--path=3:1@AB:C', '--runs=7', '--seed=42'), expected);
   t.is((run('--seed', '4294967295') as { seed: number }).seed, 4294967295);
@@ -17,26 +28,31 @@ test('every run flag, in both spellings', (t) => {
 });
 
 test('help in every form', (t) => {
-  for (const argv of [['help'], ['--help'], ['-h'], ['run', '--help'], ['run', '--seed', '1', '-h']]) {
+  for (const argv of [['help'], ['--help'], ['-h'], ['run', '--help'], ['run', '--seed', '1', '-h'], ['differential', '--help']]) {
     t.deepEqual(parseArgs(argv), { command: 'help' }, argv.join(' '));
   }
 });
 
 /** Each mistake: the argv and what its one-line message must say. */
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
-  [[], /missing command .*run, help/],
-  [['frobnicate'], /unknown command "frobnicate" .*run, help/],
-  [['run', '--bogus'], /unknown flag "--bogus" .*--seed, --runs, --path, --vfs, --json/],
-  [['run', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
-  [['run', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], not "-1"/],
+  [[], /missing command .*run, differential, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*run, differential, help/],
+  [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json/],
+  [['run', '--vfs', 'real'], /unknown flag "--vfs" for run .*--profile, --barrier/],
+  [['differential', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
+  [['differential', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], not "-1"/],
   [['run', '--seed', '4294967296'], /--seed must be an integer/],
   [['run', '--seed', '1e3'], /--seed must be an integer/],
   [['run', '--seed', '+7'], /--seed must be an integer/],
   [['run', '--runs', '0'], /--runs must be an integer in \[1, /],
   [['run', '--runs', 'many'], /--runs must be an integer/],
-  [['run', '--vfs', 'disk'], /--vfs must be memory\|real, not "disk"/],
-  [['run', '--seed', '1', '--path', 'x:y'], /--path must be a path printed by a failed run/],
-  [['run', '--path', '3:1'], /--path needs --seed/],
+  [['run', '--profile', 'huge'], /--profile must be quick\|default\|thorough, not "huge"/],
+  [['run', '--barrier', 'never'], /--barrier must be always\|wal-aware\|both, not "never"/],
+  [['run', '--seed', '1', '--barrier', 'always', '--path', 'x:y'], /--path must be a path printed by a failed run/],
+  [['run', '--seed', '1', '--path', '1:2'], /--path needs --barrier always\|wal-aware/],
+  [['differential', '--vfs', 'disk'], /--vfs must be memory\|real, not "disk"/],
+  [['differential', '--seed', '1', '--path', 'x:y'], /--path must be a path printed by a failed run/],
+  [['differential', '--path', '3:1'], /--path needs --seed/],
   [['run', '--seed', '1', '--seed', '2'], /--seed given more than once/],
   [['run', '--json=yes'], /--json takes no value/],
 ];

@@ -10,16 +10,33 @@ function crashlab(...argv: string[]): { status: number | null; stdout: string; s
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('run --runs 5 --seed 1 passes and prints the seed first, then the summary', (t) => {
-  const { status, stdout, stderr } = crashlab('run', '--runs', '5', '--seed', '1');
+test('run --runs 3 --seed 1 (the crash campaign) passes and prints the seed first, then the summary', (t) => {
+  const { status, stdout, stderr } = crashlab('run', '--runs', '3', '--seed', '1', '--profile', 'quick');
   t.is(status, 0, stderr);
   const lines = stdout.trim().split('\n');
-  t.regex(lines[0]!, /^crashlab run: seed 1 \(given\), runs 5, vfs memory/);
+  t.regex(lines[0]!, /^crashlab run: seed 1 \(given\), runs 3 per barrier, profile quick, barrier always\+wal-aware/);
+  t.regex(lines.at(-1)!, /^ok: seed 1, 6 cases, \d+ crash images, 0 violations, \d+ ms, \d+ images\/s$/);
+});
+
+test('run --json ends with one JSON object carrying the campaign figures', (t) => {
+  const { status, stdout } = crashlab('run', '--runs', '2', '--seed', '5', '--profile', 'quick', '--barrier', 'always', '--json');
+  t.is(status, 0);
+  const done = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  t.like(done, { event: 'done', ok: true, seed: 5, runs: 2, violations: 0, failures: [] });
+  t.true(typeof done['crashImages'] === 'number' && done['crashImages'] > 0);
+  t.true(typeof done['imagesPerSecond'] === 'number' && typeof done['elapsedMs'] === 'number');
+});
+
+test('differential --runs 5 --seed 1 passes and prints the seed first, then the summary', (t) => {
+  const { status, stdout, stderr } = crashlab('differential', '--runs', '5', '--seed', '1');
+  t.is(status, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  t.regex(lines[0]!, /^crashlab differential: seed 1 \(given\), runs 5, vfs memory/);
   t.regex(lines.at(-1)!, /^ok: seed 1, 5 runs, \d+ ms, [\d.]+ runs\/s$/);
 });
 
 test('without --seed a seed is drawn and printed', (t) => {
-  const { status, stdout } = crashlab('run', '--runs', '1', '--json');
+  const { status, stdout } = crashlab('differential', '--runs', '1', '--json');
   t.is(status, 0);
   const [start, done] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
   t.is(start!['event'], 'start');
@@ -29,7 +46,7 @@ test('without --seed a seed is drawn and printed', (t) => {
 });
 
 test('a bad flag is one line on stderr and exit 2', (t) => {
-  const { status, stdout, stderr } = crashlab('run', '--vfs', 'floppy');
+  const { status, stdout, stderr } = crashlab('differential', '--vfs', 'floppy');
   t.is(status, 2);
   t.is(stdout, '');
   t.is(stderr, 'crashlab: --vfs must be memory|real, not "floppy"\n');

@@ -49,7 +49,7 @@ test('a failure names its seed and path and shrinks to one commit', async (t) =>
   t.true(failure.path.includes('@'), 'a commands path carries its replay hint');
   t.regex(failure.counterexample, /beginWrite,commit\(immediate\)/);
   t.regex(failure.error, /injected fsync failure/);
-  t.is(failure.replay, `node dist/cli/main.js run --seed 7 --path '${failure.path}' --runs 1 --vfs memory`);
+  t.is(failure.replay, `node dist/cli/main.js differential --seed 7 --path '${failure.path}' --runs 1 --vfs memory`);
 });
 
 test('replaying the path fails at once with the same counterexample', async (t) => {
