@@ -104,39 +104,81 @@ function injected(code: 'EIO' | 'ENOSPC', what: string): Error {
   return Object.assign(new Error(`${code} (injected): ${what}`), { code });
 }
 
-function applyOp(bytes: Uint8Array, op: PendingOp): Uint8Array {
-  if (op.kind === 'setLen') {
-    const out = new Uint8Array(op.lengthBytes);
-    out.set(bytes.subarray(0, Math.min(bytes.length, op.lengthBytes)));
-    return out;
+/**
+ * A file's bytes with room to grow: appends double the capacity instead of copying the whole
+ * file each time, so a log written record by record costs linear time.
+ */
+class Bytes {
+  private buffer: Uint8Array;
+  length: number;
+
+  private constructor(buffer: Uint8Array, length: number) {
+    this.buffer = buffer;
+    this.length = length;
   }
-  const end = op.offset + op.data.length;
-  const out = end > bytes.length ? new Uint8Array(end) : bytes;
-  if (out !== bytes) out.set(bytes);
-  out.set(op.data, op.offset);
-  return out;
+
+  static copyOf(bytes: Uint8Array): Bytes {
+    return new Bytes(bytes.slice(), bytes.length);
+  }
+
+  clone(): Bytes {
+    return Bytes.copyOf(this.view());
+  }
+
+  /** The current bytes, without copying (the caller must not keep it across changes). */
+  view(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private reserve(lengthBytes: number): void {
+    if (lengthBytes <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(lengthBytes, this.buffer.length * 2, 4096));
+    grown.set(this.view());
+    this.buffer = grown;
+  }
+
+  apply(op: PendingOp): void {
+    if (op.kind === 'setLen') {
+      this.reserve(op.lengthBytes);
+      // Bytes past the old end must read as zeros after a later extension.
+      if (op.lengthBytes < this.length) this.buffer.fill(0, op.lengthBytes, this.length);
+      this.length = op.lengthBytes;
+      return;
+    }
+    const end = op.offset + op.data.length;
+    this.reserve(end);
+    this.buffer.set(op.data, op.offset);
+    this.length = Math.max(this.length, end);
+  }
 }
 
-/** One file: its durable bytes, its pending operations, and the view reads see. */
+/**
+ * One file: its durable bytes, its pending operations, and the view reads see. The view is
+ * copied from the durable bytes only at the first change (recovery mostly reads).
+ */
 class FaultyFile {
-  durable: Uint8Array;
-  view: Uint8Array;
+  durable: Bytes;
+  private changed: Bytes | null = null;
   pending: PendingOp[] = [];
   locked = false;
 
   constructor(bytes: Uint8Array) {
-    this.durable = bytes.slice();
-    this.view = bytes.slice();
+    this.durable = Bytes.copyOf(bytes);
+  }
+
+  get view(): Bytes {
+    return this.changed ?? this.durable;
   }
 
   apply(op: PendingOp): void {
-    this.view = applyOp(this.view, op);
+    this.changed ??= this.durable.clone();
+    this.changed.apply(op);
     this.pending.push(op);
   }
 
   /** A successful sync: every pending operation reaches the durable image. */
   commit(): void {
-    for (const op of this.pending) this.durable = applyOp(this.durable, op);
+    for (const op of this.pending) this.durable.apply(op);
     this.pending = [];
   }
 }
@@ -156,11 +198,12 @@ class FaultyStorage implements Storage {
     return this.file.view.length;
   }
 
+
   read(offset: number, lengthBytes: number): Uint8Array {
     this.check();
     checkRead(this.name, offset, lengthBytes, this.file.view.length);
     this.vfs.beforeRead(this.name, offset, lengthBytes);
-    return this.file.view.slice(offset, offset + lengthBytes);
+    return this.file.view.view().slice(offset, offset + lengthBytes);
   }
 
   write(offset: number, data: Uint8Array): void {
@@ -365,18 +408,19 @@ export class FaultyVfs implements Vfs {
     const names = plan.keepUnsyncedDirOps ? this.files : this.durableNames;
     const image = new Map<string, Uint8Array>();
     for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      let bytes: Uint8Array = file.durable.slice();
+      const bytes = file.durable.clone();
       for (const op of survivors(file.pending, plan.survival, prng)) {
-        bytes = op.kind === 'write' && plan.tear && prng.coin() ? applyTorn(bytes, op, plan, prng) : applyOp(bytes, op);
+        if (op.kind === 'write' && plan.tear && prng.coin()) applyTorn(bytes, op, plan, prng);
+        else bytes.apply(op);
       }
-      image.set(name, bytes);
+      image.set(name, bytes.view());
     }
     return image;
   }
 
   /** The image as the processes' page cache holds it: what a process crash (SIGKILL) leaves. */
   currentImage(): Map<string, Uint8Array> {
-    return new Map([...this.files].map(([name, file]) => [name, file.view.slice()]));
+    return new Map([...this.files].map(([name, file]) => [name, file.view.view().slice()]));
   }
 }
 
@@ -390,24 +434,21 @@ function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng
 }
 
 /** Applies a write sector by sector, each sector kept or lost (or, if not atomic, cut short). */
-function applyTorn(bytes: Uint8Array, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): Uint8Array {
-  let out = bytes;
+function applyTorn(bytes: Bytes, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): void {
   const end = op.offset + op.data.length;
   for (let start = op.offset; start < end;) {
     const sectorEnd = Math.min(end, (Math.floor(start / plan.sectorBytes) + 1) * plan.sectorBytes);
     if (prng.coin()) {
       const keptEnd = plan.atomicSector ? sectorEnd : start + prng.below(sectorEnd - start + 1);
-      if (keptEnd > start) {
-        out = applyOp(out, { kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
-      }
+      if (keptEnd > start) bytes.apply({ kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
     }
     start = sectorEnd;
   }
-  return out;
 }
 
 /** Flips bits in an image (corruption of durable bytes); offsets wrap around each file. */
 export function corruptImage(image: ReadonlyMap<string, Uint8Array>, corruptions: readonly Corruption[]): Map<string, Uint8Array> {
+  if (!corruptions.some((corruption) => corruption.kind === 'flip')) return new Map(image);
   const out = new Map([...image].map(([name, bytes]) => [name, bytes.slice()]));
   for (const corruption of corruptions) {
     const bytes = out.get(corruption.file);
