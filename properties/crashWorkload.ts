@@ -49,7 +49,8 @@ export function syncScheduler(seed: number): (file: string, completion: Promise<
   };
 }
 
-function applyOps(txn: WriteTransaction, ops: readonly ModelOp[]): void {
+/** Performs a transaction's operations through the engine's API (shared with the kill worker). */
+export function applyOps(txn: WriteTransaction, ops: readonly ModelOp[]): void {
   for (const op of ops) {
     switch (op.op) {
       case 'insert': txn.openTable(op.table).insert(op.key, op.value); break;

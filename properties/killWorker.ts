@@ -1,0 +1,156 @@
+/**
+ * The child of a process kill (ARCHITECTURE.md section 4): runs a crash workload on real files
+ * until its parent (processKill.ts) sends SIGKILL, and tells the parent every fact the oracle
+ * needs, one JSON line per event on stdout (killProtocol.ts):
+ *   family   after the family's creation resolved (creation is durable before it resolves)
+ *   issue    just BEFORE commit() is called: the WAL append happens synchronously inside it
+ *   ack/fail just after the commit settled, before anything else of this txn runs
+ *   error    anything unexpected (also a clean reopen that lost data); then exit code 2
+ * Every line is written with a blocking write to fd 1 before the worker goes on, so an ack is
+ * never printed before its commit resolved and, once printed, it sits in the pipe, which a
+ * kill does not empty. A kill can cut only the line being written; the parent drops it.
+ *
+ * After the last step the workload starts again, with fresh values, and so on until killed:
+ * the parent always kills mid-flight. Checkpoint and reopen steps run in every round.
+ *
+ * Usage: node dist/properties/killWorker.js '<KillWorkerArgs as JSON>'   ('-': read it from stdin)
+ */
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { ColumnFamily, ColumnFamilyDatabase } from '../engine/columnFamilyDatabase.js';
+import { FileVfs } from '../engine/fileVfs.js';
+import * as referenceEngine from '../engine/index.js';
+import type { Vfs } from '../engine/storage.js';
+import { Prng } from '../fault/prng.js';
+import { WriteBackVfs } from '../fault/writeBackVfs.js';
+import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
+import type { EngineUnderTest } from '../recovery/checkImage.js';
+import { readState } from '../recovery/readState.js';
+import { applyOps, familyName, type TxnSpec, type Workload } from './crashWorkload.js';
+import { opToWire, workloadFromWire, type KillWorkerArgs, type ReportLine } from './killProtocol.js';
+
+function errnoCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+}
+
+/** One whole line per call, blocking until it is all in the pipe (see the header for why). */
+function report(line: ReportLine): void {
+  const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+  let doneBytes = 0;
+  while (doneBytes < bytes.length) {
+    try {
+      doneBytes += fs.writeSync(1, bytes, doneBytes, bytes.length - doneBytes);
+    } catch (error) {
+      // A non-blocking pipe that is full: the parent is reading, so try again.
+      if (errnoCode(error) !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+/** A later round's values carry the round's salt, so every round writes values no other did. */
+function freshen(ops: readonly ModelOp[], salt: number | null): readonly ModelOp[] {
+  if (salt === null) return ops;
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32BE(salt);
+  return ops.map((op) => op.op !== 'insert' ? op : { ...op, value: new Uint8Array(Buffer.concat([op.value, tail])) });
+}
+
+class KillWorker {
+  readonly history = new CommitHistory();
+  db: ColumnFamilyDatabase | null = null;
+  families: ColumnFamily[] = [];
+
+  constructor(readonly engine: EngineUnderTest, readonly vfs: Vfs, readonly workload: Workload) {}
+
+  async open(): Promise<void> {
+    const db = await this.engine.ColumnFamilyDatabase.open(this.vfs, this.workload.options);
+    this.db = db;
+    this.families = [];
+    for (let i = 0; i < this.workload.families; i++) {
+      const name = familyName(i);
+      this.families.push(await db.columnFamily(name));
+      if (this.history.familyNames().includes(name)) continue;
+      this.history.addFamily(name);
+      report({ t: 'family', name });
+    }
+  }
+
+  /** A clean close and reopen must lose nothing: not even a `none` commit. */
+  async reopen(): Promise<void> {
+    await this.db!.close();
+    await this.open();
+    if (statesEqual(await readState(this.db!), this.history.stateAfter(this.history.all().length))) return;
+    report({ t: 'error', kind: 'clean-reopen', detail: 'after a clean close and reopen the state differs from every commit applied' });
+    process.exit(2);
+  }
+
+  async runTxn(spec: TxnSpec, salt: number | null): Promise<void> {
+    const family = this.families[spec.family]!;
+    const ops = freshen(spec.ops, salt);
+    const txn = await family.beginWrite();
+    try {
+      applyOps(txn, ops);
+    } catch (error) {
+      txn.abort();
+      throw error;
+    }
+    if (spec.abort) {
+      txn.abort();
+      return;
+    }
+    const i = this.history.issue(family.name, ops, spec.durability);
+    report({ t: 'issue', i, family: family.name, ops: ops.map(opToWire), durability: spec.durability });
+    try {
+      await txn.commit({ durability: spec.durability });
+    } catch (error) {
+      this.history.settle(i, 'failed');
+      report({ t: 'fail', i, detail: String(error) });
+      throw error;
+    }
+    this.history.settle(i, 'acked');
+    report({ t: 'ack', i });
+  }
+
+  /** Runs the workload round after round; returns only by throwing (or by being killed). */
+  async runForever(seed: number): Promise<never> {
+    const salts = new Prng(seed);
+    await this.open();
+    for (let round = 0; ; round++) {
+      const salt = round === 0 ? null : salts.nextU32();
+      for (const step of this.workload.steps) {
+        if (step.kind === 'checkpoint') await this.db!.checkpoint();
+        else if (step.kind === 'reopen') await this.reopen();
+        else {
+          const results = await Promise.allSettled(step.txns.map((spec) => this.runTxn(spec, salt)));
+          const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+        }
+      }
+      // A round of aborts only never leaves the microtask queue: let the event loop breathe.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+async function loadEngine(engineModule: string | undefined): Promise<EngineUnderTest> {
+  if (engineModule === undefined) return referenceEngine;
+  return await import(pathToFileURL(engineModule).href) as EngineUnderTest;
+}
+
+async function main(argument: string | undefined): Promise<void> {
+  if (argument === undefined) throw new TypeError('usage: killWorker.js <json-args> | -');
+  const args = JSON.parse(argument === '-' ? fs.readFileSync(0, 'utf8') : argument) as KillWorkerArgs;
+  const files = new FileVfs(args.dir);
+  const vfs = args.tier === 'power' ? new WriteBackVfs(files) : files;
+  const worker = new KillWorker(await loadEngine(args.engineModule), vfs, workloadFromWire(args.workload));
+  await worker.runForever(args.seed);
+}
+
+try {
+  await main(process.argv[2]);
+} catch (error) {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // The parent gone (EPIPE) leaves nobody to tell; anything else is worth a line.
+  if (errnoCode(error) !== 'EPIPE') report({ t: 'error', kind: 'worker-error', detail });
+  process.exit(2);
+}
