@@ -215,7 +215,7 @@ export class ColumnFamilyDatabase {
       await txn.commitReplay(record.seq);
     }
     if (this.wal === null) return;
-    await this.checkpoint();
+    await this.checkpoint({ force: true });
     // A family header may cover sequences whose records a crash took from the log: the log
     // must never hand those numbers out again, or replay would skip new commits.
     let covered = 0;
@@ -253,12 +253,12 @@ export class ColumnFamilyDatabase {
    * Checkpoints every family, then drops the WAL records their durable headers cover. Never
    * drops a record appended after its family's checkpoint: its sequence is above the header's.
    */
-  checkpoint(): Promise<void> {
+  checkpoint(options: { force?: boolean } = {}): Promise<void> {
     return this.serialized(async () => {
       this.checkpointRunning = true;
       try {
         this.lastCheckpointMicros = this.options.clock.nowMicros();
-        for (const family of [...this.families.values()]) await family.db.checkpoint();
+        for (const family of [...this.families.values()]) await family.db.checkpoint(options);
         await this.wal?.truncate((record) => this.isCovered(record));
       } finally {
         this.checkpointRunning = false;

@@ -279,6 +279,8 @@ export class Database implements TxnHost {
     if (this.journal !== null) await this.journal.waitDurable(state.walSeq);
     this.pager.flush();
     await this.pager.sync();
+    // Another family's failure on a shared file may have poisoned this one meanwhile.
+    if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an I/O error poisoned this handle during the commit', { cause: this.poisoned });
     const slotIndex = 1 - this.durableSlot;
     const slot: CommitSlot = {
       txnId: state.txnId,
@@ -348,16 +350,18 @@ export class Database implements TxnHost {
    * Makes the last committed state durable in the file itself: write every dirty page, fsync,
    * write the header slot (recording the WAL sequence it covers), fsync. Serialized with the
    * writers. With a WAL, records up to `walSeq` may be dropped only after this resolves.
+   * With `force`, the header is rewritten even when nothing changed: what was read at open may
+   * have been only in the page cache (after an earlier process's failed fsync), and this
+   * process must not vouch for it until it has made it durable itself.
    * Returns the WAL sequence the durable header now covers.
    */
-  async checkpoint(): Promise<number> {
+  async checkpoint(options: { force?: boolean } = {}): Promise<number> {
     this.checkUsable();
     await this.writers.acquire();
     try {
       this.checkUsable();
-      if (this.committed.txnId !== this.durable.txnId || this.pager.stats().dirtyPages > 0) {
-        await this.persist(this.committed);
-      }
+      const changed = this.committed.txnId !== this.durable.txnId || this.pager.stats().dirtyPages > 0;
+      if (changed || options.force === true) await this.persist(this.committed);
       return this.durable.walSeq;
     } finally {
       this.writers.release();

@@ -45,6 +45,15 @@ interface Bounds {
   readonly high: Uint8Array | null;
 }
 
+/**
+ * The message of a CORRUPTION error, which the walk records as a problem. Anything else (an
+ * I/O failure above all) is not a fact about the file's structure: it propagates as it is.
+ */
+function corruptionMessage(error: unknown): string {
+  if (error instanceof EngineError && error.code === 'CORRUPTION') return error.message;
+  throw error;
+}
+
 class Walker {
   readonly reachable = new Set<number>();
   readonly problems: string[] = [];
@@ -99,7 +108,7 @@ class Walker {
     try {
       node = decodeNode(bytes, ref.page);
     } catch (error) {
-      this.problem(`${what}: ${(error as Error).message}`);
+      this.problem(`${what}: ${corruptionMessage(error)}`);
       return 0;
     }
     this.checkShape(node, ref.page, depth, bounds, what);
@@ -150,7 +159,7 @@ class Walker {
         total += page.data.length;
         ref = { page: page.next, crc: page.nextCrc, node: null };
       } catch (error) {
-        this.problem(`${what}: ${(error as Error).message}`);
+        this.problem(`${what}: ${corruptionMessage(error)}`);
         return;
       }
     }
@@ -176,7 +185,7 @@ export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | n
       if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
       tables.push({ name, entries, depth });
     } catch (error) {
-      walker.problem(`table ${name}: ${(error as Error).message}`);
+      walker.problem(`table ${name}: ${corruptionMessage(error)}`);
     }
   }
   return { reachable: walker.reachable, problems: walker.problems, tables };

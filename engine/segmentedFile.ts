@@ -42,6 +42,7 @@ export class SegmentedFile {
   /** The in-memory master differs from the durable one; the next sync writes it. */
   private masterDirty = false;
   private readonly syncs = new TaskChain();
+  private syncFailure: EngineError | null = null;
   /** Segments freed by a master write not yet known durable: not reusable until it is. */
   private pendingFree: Segment[] = [];
   private nextOffset: number;
@@ -102,6 +103,9 @@ export class SegmentedFile {
    */
   sync(): Promise<void> {
     const run = async (): Promise<void> => {
+      // fsyncgate, for every family at once: the failed sync may have dropped any family's
+      // pages, so no later sync of this file may report them durable.
+      if (this.syncFailure !== null) throw this.syncFailure;
       const wrote = this.masterDirty;
       if (wrote) {
         try {
@@ -114,8 +118,8 @@ export class SegmentedFile {
       try {
         await this.storage.sync();
       } catch (error) {
-        this.masterDirty ||= wrote;
-        throw ioError('fsync of the data file failed', error);
+        this.syncFailure = ioError('fsync of the data file failed', error);
+        throw this.syncFailure;
       }
       if (wrote) {
         this.durableCopy = 1 - this.durableCopy;

@@ -241,9 +241,11 @@ export class Wal {
     }
   }
 
+  /** The log is unusable from now on: every commit still waiting for a sync fails with it. */
   private fail(what: string, error: unknown): EngineError {
     const typed = ioError(`WAL ${what} failed`, error);
     this.failure ??= typed;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(typed);
     this.onIoError(typed);
     return typed;
   }
@@ -286,8 +288,7 @@ export class Wal {
           this.syncCount++;
           await this.storage.sync();
         } catch (error) {
-          const failure = this.fail('fsync', error);
-          for (const waiter of this.waiters.splice(0)) waiter.reject(failure);
+          this.fail('fsync', error);
           return;
         }
         this.syncedSeq = Math.max(this.syncedSeq, coveredSeq);
@@ -295,6 +296,8 @@ export class Wal {
       }
     } finally {
       this.syncRound = null;
+      // A failure raised elsewhere (an append) may have ended the loop: nobody waits forever.
+      if (this.failure !== null) for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure);
     }
   }
 

@@ -33,6 +33,7 @@
  * and the I/O trace is hashed so two runs of one seed can be compared byte for byte.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { EngineError } from '../engine/errors.js';
 import type { OpenOptions, Storage, Vfs } from '../engine/storage.js';
 import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite } from '../engine/storageChecks.js';
@@ -211,7 +212,7 @@ class FaultyStorage implements Storage {
     checkWrite(this.name, offset, data);
     if (data.length === 0) return;
     const growthBytes = Math.max(0, offset + data.length - this.file.view.length);
-    this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes);
+    this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes, data);
     this.file.apply({ kind: 'write', offset, data: data.slice() });
   }
 
@@ -294,9 +295,11 @@ export class FaultyVfs implements Vfs {
     return this.hash.copy().digest('hex');
   }
 
-  private record(op: IoEvent['op'], file: string, offset: number, lengthBytes: number, outcome: IoEvent['outcome']): void {
+  private record(op: IoEvent['op'], file: string, offset: number, lengthBytes: number, outcome: IoEvent['outcome'], data?: Uint8Array): void {
     const event: IoEvent = { index: this.eventCount++, op, file, offset, lengthBytes, outcome };
-    this.hash.update(`${event.index} ${op} ${file} ${offset} ${lengthBytes} ${outcome}\n`);
+    // The written bytes count too: two traces are equal only if every byte written is.
+    const dataCrc = data === undefined ? '-' : crc32(data).toString(16);
+    this.hash.update(`${event.index} ${op} ${file} ${offset} ${lengthBytes} ${outcome} ${dataCrc}\n`);
     if (this.kept.length >= MAX_KEPT_EVENTS) this.kept.shift();
     this.kept.push(event);
   }
@@ -313,7 +316,7 @@ export class FaultyVfs implements Vfs {
   }
 
   /** @internal Checks a write or length change against the plan before it happens. */
-  beforeChange(op: 'write' | 'setLen', file: string, offset: number, lengthBytes: number, growthBytes: number): void {
+  beforeChange(op: 'write' | 'setLen', file: string, offset: number, lengthBytes: number, growthBytes: number, data?: Uint8Array): void {
     this.event(op, file, offset, lengthBytes);
     const errors = this.options.errors;
     if (op === 'write' && errors?.failWriteAt === this.writes++) {
@@ -324,7 +327,7 @@ export class FaultyVfs implements Vfs {
       this.record(op, file, offset, lengthBytes, 'enospc');
       throw injected('ENOSPC', `${file} cannot grow by ${growthBytes} bytes`);
     }
-    this.record(op, file, offset, lengthBytes, 'ok');
+    this.record(op, file, offset, lengthBytes, 'ok', data);
   }
 
   /** @internal Returns the injected failure of this sync, if the plan has one. */

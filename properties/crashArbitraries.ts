@@ -103,10 +103,17 @@ export const crashPlanArb: fc.Arbitrary<CrashPlan> = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 });
 
+/**
+ * The Nth operation to fail: mostly among the first few (a run issues only a dozen or two
+ * syncs), so that an injected failure actually happens in most cases that draw one.
+ */
+const faultIndexArb = (max: number): fc.Arbitrary<number> =>
+  fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 16 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max }) });
+
 const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
-  fc.record({ failSyncAt: fc.integer({ min: 0, max: 60 }) }),
-  fc.record({ failWriteAt: fc.integer({ min: 0, max: 120 }) }),
-  fc.record({ failReadAt: fc.integer({ min: 0, max: 400 }) }),
+  fc.record({ failSyncAt: faultIndexArb(60) }),
+  fc.record({ failWriteAt: faultIndexArb(120) }),
+  fc.record({ failReadAt: faultIndexArb(400) }),
   fc.record({ capacityBytes: fc.integer({ min: 140_000, max: 600_000 }) }),
 );
 
@@ -120,16 +127,17 @@ const recoveryCrashArb: fc.Arbitrary<RecoveryCrash> = fc.record({
   plan: crashPlanArb,
 });
 
-/** A whole crash case. Faults beyond the crash itself are drawn for about one case in four each. */
+/** A whole crash case. Injected errors in half the cases; corruption and a recovery crash in a quarter each. */
 export function crashCaseArb(profile: CrashProfile): fc.Arbitrary<CrashCase> {
-  const sometimes = <T>(enabled: boolean, arb: fc.Arbitrary<T>, none: T): fc.Arbitrary<T> =>
-    enabled ? fc.oneof({ weight: 3, arbitrary: fc.constant(none) }, { weight: 1, arbitrary: arb }) : fc.constant(none);
+  const sometimes = <T>(enabled: boolean, arb: fc.Arbitrary<T>, none: T, weight: number): fc.Arbitrary<T> =>
+    enabled ? fc.oneof({ weight: 3, arbitrary: fc.constant(none) }, { weight, arbitrary: arb }) : fc.constant(none);
   return fc.record({
     workload: workloadArb(profile),
     plan: crashPlanArb,
-    errors: sometimes<ErrorPlan>(profile.errors, errorPlanArb, {}),
-    corruption: sometimes<readonly Corruption[]>(profile.corruption, fc.array(corruptionArb, { minLength: 1, maxLength: 2 }), []),
+    // Injected errors in half the cases: the error paths are where durability bugs hide.
+    errors: sometimes<ErrorPlan>(profile.errors, errorPlanArb, {}, 3),
+    corruption: sometimes<readonly Corruption[]>(profile.corruption, fc.array(corruptionArb, { minLength: 1, maxLength: 2 }), [], 1),
     imagesPerRun: fc.constant(profile.imagesPerRun),
-    recoveryCrash: sometimes<RecoveryCrash | null>(profile.recoveryCrash, recoveryCrashArb, null),
+    recoveryCrash: sometimes<RecoveryCrash | null>(profile.recoveryCrash, recoveryCrashArb, null, 1),
   });
 }

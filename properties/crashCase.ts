@@ -10,7 +10,7 @@ import {
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
-import { checkImage, type EngineUnderTest } from '../recovery/checkImage.js';
+import { checkImage, withinTurns, type EngineUnderTest } from '../recovery/checkImage.js';
 import type { DiffLine, ViolationKind } from '../recovery/classify.js';
 import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
 
@@ -46,6 +46,9 @@ export interface CaseResult {
   readonly violation: Violation | null;
 }
 
+/** Event-loop turns a whole in-memory workload may take before it counts as a hang. */
+const WORKLOAD_TURN_BUDGET = 50_000;
+
 interface Capture {
   readonly at: number;
   readonly image: Map<string, Uint8Array>;
@@ -79,7 +82,10 @@ export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase
     scheduleSync: syncScheduler(crashCase.workload.scheduleSeed),
     onEvent: (at) => reservoir.offer(at, () => ({ at, image: vfs.crashImage(crashCase.plan), history: history.snapshot() })),
   });
-  const live = await runWorkload(engine, vfs, crashCase.workload, history);
+  const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
+  const live: LiveViolation | null = outcome === 'hang'
+    ? { kind: 'hang', detail: `the workload did not settle within ${WORKLOAD_TURN_BUDGET} turns (a commit or lock that never resolves)` }
+    : 'error' in outcome ? { kind: 'unexpected-error', detail: `the workload threw ${String(outcome.error)}` } : outcome.value;
   const around = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index >= at - 8 && event.index <= at + 2);
   const result = (violation: Violation | null, images: number): CaseResult =>
     ({ images, events: vfs.events, traceHash: vfs.traceHash(), violation });

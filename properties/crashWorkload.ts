@@ -36,7 +36,7 @@ export const familyName = (i: number): string => `cf${i}`;
 
 /** What a workload run found besides crash images: a broken rule of the live engine. */
 export interface LiveViolation {
-  readonly kind: 'poisoning' | 'clean-reopen' | 'unexpected-error';
+  readonly kind: 'poisoning' | 'clean-reopen' | 'unexpected-error' | 'hang';
   readonly detail: string;
 }
 

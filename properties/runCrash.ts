@@ -23,6 +23,8 @@ export interface CrashRun {
   readonly path?: string | undefined;
   /** The engine under test; the reference engine by default, a patched copy for mutants. */
   readonly engine?: EngineUnderTest;
+  /** Shrink a failure to a minimal case (default true); finding one is enough for mutants. */
+  readonly shrink?: boolean;
 }
 
 export interface CrashFailure {
@@ -75,7 +77,8 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   });
   const details = await fc.check(property, {
     seed: run.seed, numRuns: run.numRuns,
-    ...(run.path === undefined ? {} : { path: run.path, endOnFailure: true }),
+    endOnFailure: run.path !== undefined || run.shrink === false,
+    ...(run.path === undefined ? {} : { path: run.path }),
   });
   const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events };
   if (!details.failed || details.counterexample === null || details.counterexamplePath === null) {

@@ -45,10 +45,13 @@ export function diffStates(expected: LogicalState, recovered: LogicalState, limi
       const tb = b.get(table);
       if (ta === undefined || tb === undefined) {
         lines.push({ family, table, key: '', expected: ta === undefined ? undefined : `table(${ta.size})`, recovered: tb === undefined ? undefined : `table(${tb.size})` });
-        continue;
       }
-      for (const key of [...new Set([...ta.keys(), ...tb.keys()])].sort()) {
-        if (ta.get(key) !== tb.get(key)) lines.push({ family, table, key, expected: ta.get(key), recovered: tb.get(key) });
+      // A missing table differs in every key of the other side too: list them, so a value in
+      // a table the expected state lacks can still be named (phantom, resurrected...).
+      const keysA = ta ?? new Map<string, string>();
+      const keysB = tb ?? new Map<string, string>();
+      for (const key of [...new Set([...keysA.keys(), ...keysB.keys()])].sort()) {
+        if (keysA.get(key) !== keysB.get(key)) lines.push({ family, table, key, expected: keysA.get(key), recovered: keysB.get(key) });
         if (lines.length >= limit) return lines;
       }
     }

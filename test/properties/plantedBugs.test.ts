@@ -1,0 +1,98 @@
+// The harness certifies itself (ARCHITECTURE.md section 7): every planted bug of the catalog
+// must be found by the crash property within a fixed budget. A bug that is not found is a
+// weakness of the harness (generators, fault model or oracle), never a reason to drop it here.
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import * as referenceEngine from '../../engine/index.js';
+import { MUTANTS_DIR, PLANTED_BUGS, applyPatches, plantBug, plantEngine } from '../../properties/plantEngine.js';
+import { crashCaseArb, PROFILES } from '../../properties/crashArbitraries.js';
+import { runCrashCase } from '../../properties/crashCase.js';
+import { runCrashCampaign, type CrashCampaignResult } from '../../properties/runCrash.js';
+
+/** Finding is enough here: shrinking a counterexample is for the human replaying it. */
+fc.configureGlobal({ endOnFailure: true });
+
+const SEEDS = [1, 2, 3];
+const RUNS = 100;
+const PROFILE = 'default';
+/** Wall-clock guard: a live workload that never settles must fail this test, not stall ava. */
+const CAMPAIGN_TIMEOUT_MS = 60_000;
+
+async function campaign(seed: number, engine: Awaited<ReturnType<typeof plantBug>>): Promise<CrashCampaignResult | 'hang'> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<'hang'>((resolve) => { timer = setTimeout(() => resolve('hang'), CAMPAIGN_TIMEOUT_MS); });
+  try {
+    return await Promise.race([runCrashCampaign({ seed, numRuns: RUNS, profile: PROFILE, engine }), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const bug of PLANTED_BUGS) {
+  test(`planted bug ${bug.name} is found within ${SEEDS.length} seeds x ${RUNS} runs of '${PROFILE}'`, async (t) => {
+    const engine = await plantBug(bug.name);
+    const missed: number[] = [];
+    for (const seed of SEEDS) {
+      const result = await campaign(seed, engine);
+      if (result === 'hang') return t.fail(`${bug.name}: seed ${seed}: the campaign did not finish within ${CAMPAIGN_TIMEOUT_MS} ms (a hang in a live workload)`);
+      if (result.failure !== null) {
+        const { violation, path } = result.failure;
+        const run = Number(path.split(':')[0]) + 1;
+        t.log(`${bug.name}: seed ${seed}, run ${run} (path ${path}): ${violation.kind} at I/O event ${violation.crashAt}: ${violation.detail.slice(0, 160)}`);
+        t.false(result.ok, `${bug.name}: seed ${seed}: found ${violation.kind}`);
+        return;
+      }
+      missed.push(seed);
+    }
+    t.fail(`${bug.name} (${bug.description}) was NOT found: seeds ${missed.join(', ')} x ${RUNS} runs of '${PROFILE}'`);
+  });
+}
+
+test('the catalog names each bug once and describes it', (t) => {
+  const names = PLANTED_BUGS.map((bug) => bug.name);
+  t.is(new Set(names).size, names.length);
+  t.true(names.length >= 6);
+  for (const bug of PLANTED_BUGS) {
+    t.true(bug.patches.length > 0, bug.name);
+    t.true(bug.description.length > 20, bug.name);
+  }
+});
+
+test('a patch must match exactly once, or planting fails loudly', async (t) => {
+  const files = new Map([['a.js', 'one two two']]);
+  t.throws(() => applyPatches('m', files, [{ file: 'a.js', find: 'three', replace: '3' }]), { message: /matches 0 times/ });
+  t.throws(() => applyPatches('m', files, [{ file: 'a.js', find: 'two', replace: '2' }]), { message: /matches 2 times/ });
+  t.throws(() => applyPatches('m', files, [{ file: 'b.js', find: 'one', replace: '1' }]), { message: /no file b\.js/ });
+  applyPatches('m', files, [{ file: 'a.js', find: 'one', replace: '1' }, { file: 'a.js', find: '1 two', replace: 'x' }]);
+  t.is(files.get('a.js'), 'x two', 'patches apply in order, each to the result of the last');
+  await t.throwsAsync(plantEngine('stale', [{ file: 'database.js', find: 'text the engine does not contain', replace: '' }]), { message: /matches 0 times/ });
+  await t.throwsAsync(plantEngine('Bad Name', []), { instanceOf: TypeError });
+});
+
+test('a planted engine is a separate module graph, and with no patches it behaves exactly like the reference', async (t) => {
+  const copy = await plantEngine('identity', []);
+  t.not(copy.ColumnFamilyDatabase, referenceEngine.ColumnFamilyDatabase);
+  t.is(copy.EngineError, referenceEngine.EngineError, 'one error class, so instanceof agrees with the fault layer');
+  for (const crashCase of fc.sample(crashCaseArb(PROFILES.quick), { seed: 11, numRuns: 5 })) {
+    const [a, b] = [await runCrashCase(referenceEngine, crashCase), await runCrashCase(copy, crashCase)];
+    t.is(a.traceHash, b.traceHash);
+    t.is(a.events, b.events);
+    t.is(a.violation, null);
+    t.is(b.violation, null);
+  }
+});
+
+test('the patched copy is removed once loaded, unless kept', async (t) => {
+  const listing = (): string[] => (existsSync(MUTANTS_DIR) ? readdirSync(MUTANTS_DIR) : []);
+  await plantEngine('dropped-copy', []);
+  t.false(listing().some((entry) => entry.startsWith('dropped-copy-')));
+  await plantBug('reuse-reachable-page', { keep: true });
+  const kept = listing().filter((entry) => entry.startsWith('reuse-reachable-page-'));
+  t.true(kept.length > 0);
+  const dir = path.join(MUTANTS_DIR, kept[0]!, 'engine');
+  t.true(existsSync(path.join(dir, 'index.js')));
+  for (const entry of kept) await rm(path.join(MUTANTS_DIR, entry), { recursive: true, force: true });
+});
