@@ -270,8 +270,9 @@ export class Wal {
   /** Resolves once record `seq` is durable: after an fsync that began after it was written. */
   waitDurable(seq: number): Promise<void> {
     this.checkUsable();
-    assert(seq <= this.writtenSeq, 'only a written record can become durable');
-    if (seq <= this.syncedSeq) return Promise.resolve();
+    // A sequence this log never wrote was covered by a family header before the log lost it
+    // (a log file recreated empty): nothing in this log can make it more durable.
+    if (seq <= this.syncedSeq || seq > this.writtenSeq) return Promise.resolve();
     const promise = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
     // A follower when a round is running: the leader starts another round for it if needed.
     this.syncRound ??= this.leadSyncRounds();
