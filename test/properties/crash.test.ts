@@ -25,20 +25,12 @@ function campaignSeed(): { seed: number; source: string } {
 const { seed: SEED, source: SEED_SOURCE } = campaignSeed();
 const RUNS = Number(process.env.CRASHLAB_RUNS ?? 120);
 const PROFILE = 'default';
-/** Wall-clock guard: a workload that never settles fails the test with its seed, not an ava timeout. */
-const CAMPAIGN_TIMEOUT_MS = 120_000;
 
 for (const barrier of ['always', 'wal-aware'] as const) {
   test.serial(`crash property, barrier ${barrier}: ${RUNS} runs of '${PROFILE}', seed ${SEED} (${SEED_SOURCE}) finds nothing`, async (t) => {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const hang = new Promise<'hang'>((resolve) => { timer = setTimeout(() => resolve('hang'), CAMPAIGN_TIMEOUT_MS); });
-    const result = await Promise.race([runCrashCampaign({ seed: SEED, numRuns: RUNS, profile: PROFILE, barrier }), hang])
-      .finally(() => clearTimeout(timer));
-    if (result === 'hang') {
-      return t.fail(`seed ${SEED}, barrier ${barrier}: the campaign did not finish in ${CAMPAIGN_TIMEOUT_MS} ms (a hang); `
-        + `rerun with CRASHLAB_SEED=${SEED}`);
-    }
+    // A workload or recovery that never settles is a `hang` violation (an event-loop turn budget).
+    const result = await runCrashCampaign({ seed: SEED, numRuns: RUNS, profile: PROFILE, barrier });
     const seconds = (performance.now() - started) / 1000;
     t.log(`seed ${SEED}: ${result.numRuns} runs, ${result.images} crash images checked, ${result.events} I/O events, `
       + `${seconds.toFixed(1)} s, ${Math.round(result.images / seconds)} images/s`);
@@ -48,7 +40,7 @@ for (const barrier of ['always', 'wal-aware'] as const) {
       t.log(`events around the crash: ${JSON.stringify(failure.violation.eventsAround)}`);
     }
     t.true(result.ok, failure === null ? 'the campaign failed without a violation'
-      : `${failure.violation.kind} at I/O event ${failure.violation.crashAt}: ${failure.violation.detail}\nreplay: ${failure.replay}`);
+      : `${failure.violation.kind} at I/O event ${failure.violation.crashAt}: ${failure.violation.detail}\nreplay: ${failure.replay} (or CRASHLAB_SEED=${SEED})`);
     t.true(result.images >= RUNS, 'every run checked at least one image');
   });
 }

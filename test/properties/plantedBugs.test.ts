@@ -12,32 +12,25 @@ import { crashCaseArb, PROFILES } from '../../properties/crashArbitraries.js';
 import { runCrashCase } from '../../properties/crashCase.js';
 import { runCrashCampaign, type CrashCampaignResult } from '../../properties/runCrash.js';
 
-/** Finding is enough here: shrinking a counterexample is for the human replaying it. */
-fc.configureGlobal({ endOnFailure: true });
-
 const SEEDS = [1, 2, 3];
 const RUNS = 100;
 const PROFILE = 'default';
-/** Wall-clock guard: a live workload that never settles must fail this test, not stall ava. */
-const CAMPAIGN_TIMEOUT_MS = 60_000;
 
-async function campaign(seed: number, engine: Awaited<ReturnType<typeof plantBug>>): Promise<CrashCampaignResult | 'hang'> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<'hang'>((resolve) => { timer = setTimeout(() => resolve('hang'), CAMPAIGN_TIMEOUT_MS); });
-  try {
-    return await Promise.race([runCrashCampaign({ seed, numRuns: RUNS, profile: PROFILE, engine }), hang]);
-  } finally {
-    clearTimeout(timer);
-  }
+/**
+ * Finding is enough here (shrinking is for the human replaying it). A live workload that never
+ * settles is reported by the harness itself as a `hang` (an event-loop turn budget, no clock).
+ */
+function campaign(seed: number, engine: Awaited<ReturnType<typeof plantBug>>): Promise<CrashCampaignResult> {
+  return runCrashCampaign({ seed, numRuns: RUNS, profile: PROFILE, engine, shrink: false });
 }
 
 for (const bug of PLANTED_BUGS) {
-  test(`planted bug ${bug.name} is found within ${SEEDS.length} seeds x ${RUNS} runs of '${PROFILE}'`, async (t) => {
+  // Serial: eleven campaigns at once on two cores would only slow each other down.
+  test.serial(`planted bug ${bug.name} is found within ${SEEDS.length} seeds x ${RUNS} runs of '${PROFILE}'`, async (t) => {
     const engine = await plantBug(bug.name);
     const missed: number[] = [];
     for (const seed of SEEDS) {
       const result = await campaign(seed, engine);
-      if (result === 'hang') return t.fail(`${bug.name}: seed ${seed}: the campaign did not finish within ${CAMPAIGN_TIMEOUT_MS} ms (a hang in a live workload)`);
       if (result.failure !== null) {
         const { violation, path } = result.failure;
         const run = Number(path.split(':')[0]) + 1;
