@@ -12,17 +12,26 @@ export const USAGE = `Usage: crashlab <command> [flags]
 
 Commands:
   run           crash campaign against the reference engine: workloads on the fault-injecting
-                in-memory VFS, crash images at sampled I/O events, recovery checked against the model
+                in-memory VFS, crash images at sampled I/O events, recovery checked against the model;
+                saved failures (.crashlab/failures) are replayed first, new ones saved
+  replay ID | SEED:PATH   replay one failure exactly (a saved id, or the seed and path a run printed)
+  failures      list the saved failures
   differential  differential campaign: engine vs. in-memory model, no crashes
   help          print this help
 
 Flags for run:
   --seed N                       seed in [0, ${SEED_MAX}] (drawn at random and printed when omitted)
-  --runs N                       number of crash cases (default 100)
+  --runs N                       number of crash cases per barrier (default 100)
+  --time SECONDS                 run for this long instead of a number of cases
   --profile quick|default|thorough   workload size and crash images per case (default default)
   --barrier always|wal-aware|both    barrier policies to run (default both)
   --path P                       replay one failing case printed by a failed run (needs --seed)
-  --json                         print JSON lines instead of text
+  --report FILE.html             write a self-contained HTML report of the failures
+  --junit FILE.xml               write JUnit XML for CI systems
+  --json                         print JSON lines instead of text (the last line sums up)
+
+Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
+  --profile (for SEED:PATH; default default), --report FILE.html, --json
 
 Flags for differential:
   --seed N, --runs N, --json     as for run
@@ -39,6 +48,18 @@ export type BarrierChoice = 'always' | 'wal-aware' | 'both';
 
 export type Command =
   | { readonly command: 'help' }
+  | { readonly command: 'failures'; readonly json: boolean }
+  | {
+    readonly command: 'replay';
+    /** A saved failure's id, or null when seed and path are given. */
+    readonly id: string | null;
+    readonly seed: number | null;
+    readonly path: string | null;
+    readonly barrier: 'always' | 'wal-aware';
+    readonly profile: ProfileName;
+    readonly report: string | null;
+    readonly json: boolean;
+  }
   | {
     readonly command: 'run';
     /** null: draw one (the caller may, the parser must stay pure). */
@@ -48,6 +69,10 @@ export type Command =
     readonly barrier: BarrierChoice;
     readonly path: string | null;
     readonly json: boolean;
+    /** Run for this long instead of `runs` cases (null: use runs). */
+    readonly timeSeconds: number | null;
+    readonly report: string | null;
+    readonly junit: string | null;
   }
   | {
     readonly command: 'differential';
@@ -65,11 +90,15 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ['run', 'differential', 'help'] as const;
+const COMMANDS = ['run', 'replay', 'failures', 'differential', 'help'] as const;
 const FLAGS = {
-  run: ['--seed', '--runs', '--profile', '--barrier', '--path', '--json', '--help'],
+  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--report', '--junit', '--json', '--help'],
+  replay: ['--barrier', '--profile', '--report', '--json', '--help'],
+  failures: ['--json', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
 } as const;
+/** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
+export const TIME_MAX_SECONDS = 86_400;
 type Flag = (typeof FLAGS)[keyof typeof FLAGS][number];
 const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 const BARRIERS: readonly BarrierChoice[] = ['always', 'wal-aware', 'both'];
@@ -80,15 +109,24 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
   if (command === 'run') return parseRun(rest);
   if (command === 'differential') return parseDifferential(rest);
+  if (command === 'replay') return parseReplay(rest);
+  if (command === 'failures') {
+    const flags = collectFlags('failures', rest);
+    return flags.has('--help') ? { command: 'help' } : { command: 'failures', json: flags.has('--json') };
+  }
   throw new UsageError(`unknown command ${JSON.stringify(command)} (accepted: ${COMMANDS.join(', ')})`);
 }
 
 /** Flag values by flag; `--flag=value` and `--flag value` both work, a flag may appear once. */
-function collectFlags(command: keyof typeof FLAGS, argv: readonly string[]): Map<Flag, string | true> {
+function collectFlags(command: keyof typeof FLAGS, argv: readonly string[], positional: string[] = []): Map<Flag, string | true> {
   const allowed: readonly string[] = FLAGS[command];
   const flags = new Map<Flag, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (!arg.startsWith('-') && command === 'replay') {
+      positional.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg : arg.slice(0, eq);
     if (name === '-h') return new Map([['--help', true]]);
@@ -117,6 +155,9 @@ function accepted(flag: Flag): string {
     case '--vfs': return VFS_KINDS.join('|');
     case '--profile': return PROFILE_NAMES.join('|');
     case '--barrier': return BARRIERS.join('|');
+    case '--time': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
+    case '--report': return 'a file name ending in .html';
+    case '--junit': return 'a file name ending in .xml';
     case '--json':
     case '--help': return 'no value';
   }
@@ -154,7 +195,34 @@ function parseRun(argv: readonly string[]): Command {
   const profile = oneOf(flags, '--profile', PROFILE_NAMES, 'default');
   const barrier = oneOf(flags, '--barrier', BARRIERS, 'both');
   if (shared.path !== null && barrier === 'both') throw new UsageError('--path needs --barrier always|wal-aware: a path belongs to one campaign');
-  return { command: 'run', ...shared, profile, barrier };
+  const timeText = text(flags, '--time');
+  if (timeText !== undefined && flags.has('--runs')) throw new UsageError('--time and --runs exclude each other: give one');
+  const timeSeconds = timeText === undefined ? null : integer('--time', timeText, 1, TIME_MAX_SECONDS);
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+}
+
+function fileFlag(flags: Map<Flag, string | true>, flag: Flag, suffix: string): string | null {
+  const value = text(flags, flag);
+  if (value === undefined) return null;
+  if (!value.endsWith(suffix) || value.length <= suffix.length) throw new UsageError(`${flag} must be ${accepted(flag)}, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+function parseReplay(argv: readonly string[]): Command {
+  const positional: string[] = [];
+  const flags = collectFlags('replay', argv, positional);
+  if (flags.has('--help')) return { command: 'help' };
+  const what = 'an id printed by crashlab failures (12 hex digits) or SEED:PATH like 42:3:0:1';
+  if (positional.length !== 1) throw new UsageError(`replay needs exactly one failure: ${what}`);
+  const target = positional[0]!;
+  const profile = oneOf(flags, '--profile', PROFILE_NAMES, 'default');
+  const barrier = oneOf<'always' | 'wal-aware'>(flags, '--barrier', ['always', 'wal-aware'], 'wal-aware');
+  const common = { barrier, profile, report: fileFlag(flags, '--report', '.html'), json: flags.has('--json') };
+  if (/^[0-9a-f]{12}$/.test(target)) return { command: 'replay', id: target, seed: null, path: null, ...common };
+  const match = /^(\d{1,10}):(\d+(?::\d+)*)$/.exec(target);
+  if (match === null) throw new UsageError(`replay target must be ${what}, not ${JSON.stringify(target)}`);
+  const seed = integer('--seed', match[1]!, 0, SEED_MAX);
+  return { command: 'replay', id: null, seed, path: match[2]!, ...common };
 }
 
 function parseDifferential(argv: readonly string[]): Command {

@@ -8,7 +8,7 @@
  * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
  */
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
-import { runCrashCommand } from './runCrashCommand.js';
+import { failuresCommand, replayCommand, runCrashCommand } from './runCrashCommand.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
   failureMessage, ReplayError, runDifferential, SEED_MAX, type DifferentialResult,
@@ -80,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
   if (command.command === 'run') return runCrashCommand(command, drawSeed);
+  if (command.command === 'replay') return replayCommand(command);
+  if (command.command === 'failures') return failuresCommand(command.json);
   return run(command);
 }
 

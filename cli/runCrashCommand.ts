@@ -1,71 +1,237 @@
 /**
- * `crashlab run`: the crash campaign. Prints the seed and every setting first, then one line
- * per barrier policy, and on failure the violation with its seed, path, the I/O events around
- * the crash point, the recovered-vs-expected diff, and the one-line replay command.
- * With --json the last line is one JSON object (seed, runs, crashImages, violations,
- * imagesPerSecond, elapsedMs, failures).
+ * `crashlab run`, `replay` and `failures`: the crash campaign as a person and CI use it.
+ *
+ * `run` prints the seed and every setting first; replays the saved failures (the regression
+ * gate, like Hypothesis's example database); runs the campaign in chunks of cases, each under
+ * a seed derived from the campaign's, so that progress shows and `--time` can stop between
+ * chunks; saves each new failure, shrunk, to the corpus; and ends with a summary (with --json,
+ * one JSON object as the last line). Every failure prints its seed, path, violation, the I/O
+ * events around the crash point, the diff, the fault plan and a one-line replay command.
  */
+import fs from 'node:fs';
 import { inspect } from 'node:util';
 import type { Command } from './args.js';
-import { runCrashCampaign, type CrashCampaignResult } from '../properties/runCrash.js';
+import { corpusDir, failureId, listFailures, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
+import { engineSourceHash } from './engineHash.js';
+import { renderJUnit, type JUnitSuite } from './junit.js';
+import { renderReports, type ReportInput } from './report.js';
+import { deriveSeed } from '../properties/shard.js';
+import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
+import type { EngineUnderTest } from '../recovery/checkImage.js';
 
 type CrashCommand = Extract<Command, { command: 'run' }>;
+type ReplayCommand = Extract<Command, { command: 'replay' }>;
+type Barrier = 'always' | 'wal-aware';
 
-interface Failure {
-  readonly id: string;
+/** Cases per chunk: small enough for steady progress, large enough to amortise start-up. */
+const CHUNK_RUNS = 25;
+/** Without a terminal, a progress line at most this often. */
+const PROGRESS_EVERY_MS = 10_000;
+
+interface Found {
+  readonly barrier: Barrier;
   readonly seed: number;
-  readonly path: string;
-  readonly kind: string;
-  readonly barrier: string;
-  readonly detail: string;
-  readonly replay: string;
+  readonly failure: CrashFailure;
+  readonly id: string;
 }
 
-function describe(result: CrashCampaignResult, barrier: string): string {
-  const failure = result.failure;
-  if (failure === null) return '';
+function describe(seed: number, barrier: string, failure: CrashFailure): string {
   const v = failure.violation;
   const events = v.eventsAround.map((e) => `    ${e.index === v.crashAt ? '>' : ' '} #${e.index} ${e.op} ${e.file} @${e.offset}+${e.lengthBytes} ${e.outcome}`);
   const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${d.expected ?? '(absent)'}, recovered ${d.recovered ?? '(absent)'}`);
+  const c = failure.counterexample;
+  const steps = c.workload.steps.map((step, i) => {
+    if (step.kind !== 'txns') return `    ${i}: ${step.kind}`;
+    const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map((o) => o.op + ':' + o.table + ('key' in o ? ':' + Buffer.from(o.key).toString('hex') : '') + ('value' in o ? '=' + o.value.length + 'B' : '')).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
+    return `    ${i}: ${txns.join(' | ')}`;
+  });
   return [
     `VIOLATION (${barrier}): ${v.kind}: ${v.detail}`,
-    `  seed ${result.seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
+    `  seed ${seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
+    '  operations (shrunk):', ...steps,
     '  I/O events around the crash point:', ...events,
     ...(diff.length > 0 ? ['  recovered vs expected:', ...diff] : []),
-    `  case: ${inspect({ plan: failure.counterexample.plan, errors: failure.counterexample.errors, corruption: failure.counterexample.corruption, options: failure.counterexample.workload.options }, { depth: 4, breakLength: 160 })}`,
+    `  fault plan: ${inspect({ plan: c.plan, errors: c.errors, corruption: c.corruption, recoveryCrash: c.recoveryCrash }, { depth: 4, breakLength: 160 })}`,
+    `  engine options: ${inspect(c.workload.options, { breakLength: 160 })}`,
     `  replay: ${failure.replay}`,
   ].join('\n');
 }
 
-export async function runCrashCommand(args: CrashCommand, drawSeed: () => number): Promise<number> {
-  const seed = args.seed ?? drawSeed();
-  const barriers = args.barrier === 'both' ? (['always', 'wal-aware'] as const) : [args.barrier];
-  const settings = { seed, seedSource: args.seed === null ? 'drawn' : 'given', runs: args.runs, profile: args.profile, barriers, path: args.path };
-  if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
-  else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), runs ${args.runs} per barrier, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
-  const startedMs = performance.now();
-  let runs = 0;
-  let images = 0;
-  const failures: Failure[] = [];
-  for (const barrier of barriers) {
-    const barrierStartMs = performance.now();
-    const result = await runCrashCampaign({ seed, numRuns: args.runs, profile: args.profile, barrier, path: args.path ?? undefined });
-    const elapsedMs = performance.now() - barrierStartMs;
-    runs += result.numRuns;
-    images += result.images;
-    const rate = elapsedMs > 0 ? Math.round((result.images * 1000) / elapsedMs) : 0;
-    if (!args.json) {
-      if (!result.ok) console.log(describe(result, barrier));
-      console.log(`${result.ok ? 'ok' : 'FAILED'}: ${barrier}: ${result.numRuns} cases, ${result.images} crash images, ${result.events} I/O events, ${Math.round(elapsedMs)} ms, ${rate} images/s`);
-    }
-    if (result.failure !== null) {
-      const v = result.failure.violation;
-      failures.push({ id: `${seed}-${barrier}-${result.failure.path}`, seed, path: result.failure.path, kind: v.kind, barrier, detail: v.detail, replay: result.failure.replay });
+function record(found: Found, profile: ProfileName): FailureRecord {
+  const v = found.failure.violation;
+  return {
+    version: CORPUS_VERSION, id: found.id, seed: found.seed, path: found.failure.path, profile, barrier: found.barrier,
+    kind: v.kind, detail: v.detail, replay: found.failure.replay, engineHash: engineSourceHash(),
+    counterexample: found.failure.counterexample, violation: v,
+  };
+}
+
+function reportInputs(found: readonly Found[]): ReportInput[] {
+  return found.map((f) => ({ id: f.id, seed: f.seed, barrier: f.barrier, path: f.failure.path, replay: f.failure.replay, violation: f.failure.violation, crashCase: f.failure.counterexample }));
+}
+
+/** A progress line: rewritten in place on a terminal, printed now and then otherwise. */
+class Progress {
+  private lastPrintMs = 0;
+
+  constructor(private readonly json: boolean, private readonly startMs: number) {}
+
+  update(barrier: string, runs: number, plannedRuns: number | null, images: number, violations: number, leftMs: number | null): void {
+    if (this.json) return;
+    const nowMs = performance.now();
+    const elapsedS = (nowMs - this.startMs) / 1000;
+    const rate = elapsedS > 0 ? Math.round(images / elapsedS) : 0;
+    const done = plannedRuns === null ? `${runs} cases` : `${runs}/${plannedRuns} cases`;
+    const left = leftMs === null ? '' : `, ${Math.max(0, Math.round(leftMs / 1000))} s left`;
+    const line = `  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`;
+    if (process.stdout.isTTY) {
+      process.stdout.write(`\r${line.padEnd(100)}`);
+    } else if (nowMs - this.lastPrintMs >= PROGRESS_EVERY_MS) {
+      console.log(line);
+      this.lastPrintMs = nowMs;
     }
   }
+
+  /** Ends the in-place line before ordinary output. */
+  clear(): void {
+    if (!this.json && process.stdout.isTTY) process.stdout.write(`\r${' '.repeat(100)}\r`);
+  }
+}
+
+interface CampaignTotals {
+  runs: number;
+  images: number;
+  events: number;
+  found: Found | null;
+}
+
+/** One barrier's campaign: chunks of cases under derived seeds until the runs or the time are used. */
+async function campaign(args: CrashCommand, seed: number, barrier: Barrier, deadlineMs: number | null, progress: Progress, engine?: EngineUnderTest): Promise<CampaignTotals> {
+  const totals: CampaignTotals = { runs: 0, images: 0, events: 0, found: null };
+  const add = (result: CrashCampaignResult, chunkSeed: number): void => {
+    totals.runs += result.numRuns;
+    totals.images += result.images;
+    totals.events += result.events;
+    if (result.failure !== null) {
+      totals.found = { barrier, seed: chunkSeed, failure: result.failure, id: failureId(chunkSeed, barrier, args.profile, result.failure.path) };
+    }
+  };
+  if (args.path !== null) {
+    add(await runCrashCampaign({ seed, numRuns: 1, profile: args.profile, barrier, path: args.path, ...(engine === undefined ? {} : { engine }) }), seed);
+    return totals;
+  }
+  for (let chunk = 0; totals.found === null; chunk++) {
+    const numRuns = deadlineMs === null ? Math.min(CHUNK_RUNS, args.runs - totals.runs) : CHUNK_RUNS;
+    if (numRuns <= 0) break;
+    const chunkSeed = deriveSeed(seed, chunk);
+    add(await runCrashCampaign({ seed: chunkSeed, numRuns, profile: args.profile, barrier, ...(engine === undefined ? {} : { engine }) }), chunkSeed);
+    const leftMs = deadlineMs === null ? null : deadlineMs - performance.now();
+    progress.update(barrier, totals.runs, deadlineMs === null ? args.runs : null, totals.images, totals.found === null ? 0 : 1, leftMs);
+    if (leftMs !== null && leftMs <= 0) break;
+  }
+  return totals;
+}
+
+/** Replays every saved failure; those that still fail fail this run too (a regression gate). */
+async function regressionGate(json: boolean, engine?: EngineUnderTest): Promise<Found[]> {
+  const dir = corpusDir(process.cwd());
+  const { records, unreadable } = listFailures(dir);
+  for (const problem of unreadable) console.error(`crashlab: skipping an unreadable saved failure: ${problem}`);
+  const still: Found[] = [];
+  for (const saved of records) {
+    const result = await runCrashCampaign({ seed: saved.seed, numRuns: 1, profile: saved.profile as ProfileName, barrier: saved.barrier, path: saved.path, ...(engine === undefined ? {} : { engine }) })
+      .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
+    if (result instanceof Error) {
+      if (!json) console.log(`saved failure ${saved.id}: cannot be replayed by this version (${result.message.slice(0, 120)})`);
+      continue;
+    }
+    if (result.failure === null) {
+      if (!json) console.log(`saved failure ${saved.id} (${saved.kind}, ${saved.barrier}) no longer reproduces`);
+      continue;
+    }
+    still.push({ barrier: saved.barrier, seed: saved.seed, failure: result.failure, id: saved.id });
+    if (!json) console.log(`saved failure ${saved.id} STILL FAILS: ${result.failure.violation.kind}`);
+  }
+  return still;
+}
+
+function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[]): void {
+  if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found)));
+  if (args.junit !== undefined && args.junit !== null) fs.writeFileSync(args.junit, renderJUnit(suites));
+}
+
+/** `engine` is for tests of the tool itself (a planted bug); the command line always uses the reference engine. */
+export async function runCrashCommand(args: CrashCommand, drawSeed: () => number, engine?: EngineUnderTest): Promise<number> {
+  const seed = args.seed ?? drawSeed();
+  const barriers: Barrier[] = args.barrier === 'both' ? ['always', 'wal-aware'] : [args.barrier];
+  const budget = args.timeSeconds === null ? `${args.runs} cases per barrier` : `${args.timeSeconds} s`;
+  const settings = { seed, seedSource: args.seed === null ? 'drawn' : 'given', runs: args.runs, timeSeconds: args.timeSeconds, profile: args.profile, barriers, path: args.path };
+  if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
+  else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
+  const startedMs = performance.now();
+  const found: Found[] = args.path === null ? await regressionGate(args.json, engine) : [];
+  let runs = 0;
+  let images = 0;
+  const suites: JUnitSuite[] = [];
+  for (const [i, barrier] of barriers.entries()) {
+    const barrierStartMs = performance.now();
+    const deadlineMs = args.timeSeconds === null ? null : startedMs + (args.timeSeconds * 1000 * (i + 1)) / barriers.length;
+    const progress = new Progress(args.json, barrierStartMs);
+    const totals = await campaign(args, seed, barrier, deadlineMs, progress, engine);
+    progress.clear();
+    const elapsedMs = performance.now() - barrierStartMs;
+    runs += totals.runs;
+    images += totals.images;
+    if (totals.found !== null) {
+      found.push(totals.found);
+      await saveFailure(corpusDir(process.cwd()), record(totals.found, args.profile));
+      if (!args.json) console.log(`${describe(totals.found.seed, barrier, totals.found.failure)}\n  saved as ${totals.found.id} (crashlab replay ${totals.found.id})`);
+    }
+    const rate = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
+    if (!args.json) console.log(`${totals.found === null ? 'ok' : 'FAILED'}: ${barrier}: ${totals.runs} cases, ${totals.images} crash images, ${totals.events} I/O events, ${Math.round(elapsedMs)} ms, ${rate} images/s`);
+    suites.push({ name: `crashlab run ${barrier}`, cases: [{ name: `seed ${seed}: ${totals.runs} cases, ${totals.images} crash images`, timeMs: elapsedMs, ...(totals.found === null ? {} : { failure: { kind: totals.found.failure.violation.kind, message: totals.found.failure.violation.detail, details: totals.found.failure.replay } }) }] });
+  }
+  writeOutputs(args, found, suites);
   const elapsedMs = Math.round(performance.now() - startedMs);
   const imagesPerSecond = elapsedMs > 0 ? Math.round((images * 1000) / elapsedMs) : 0;
+  const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay }));
   if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs, crashImages: images, violations: failures.length, imagesPerSecond, elapsedMs, failures }));
   else console.log(`${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${runs} cases, ${images} crash images, ${failures.length} violations, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
   return failures.length === 0 ? 0 : 1;
+}
+
+/** Replays one failure exactly; exit 1 when it reproduces, 0 when it no longer does, 2 when unknown. */
+export async function replayCommand(args: ReplayCommand, engine?: EngineUnderTest): Promise<number> {
+  const saved = args.id === null ? null : loadFailure(corpusDir(process.cwd()), args.id);
+  if (args.id !== null && saved === null) {
+    console.error(`crashlab: no saved failure ${args.id} (see crashlab failures)`);
+    return 2;
+  }
+  const seed = saved?.seed ?? args.seed!;
+  const path = saved?.path ?? args.path!;
+  const barrier = saved?.barrier ?? args.barrier;
+  const profile = (saved?.profile ?? args.profile) as ProfileName;
+  const result = await runCrashCampaign({ seed, numRuns: 1, profile, barrier, path, ...(engine === undefined ? {} : { engine }) });
+  if (result.failure === null) {
+    if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: false, seed, path, barrier, profile }));
+    else console.log(`does not reproduce: seed ${seed}, path ${path}, barrier ${barrier}, profile ${profile} recovers clean now`);
+    return 0;
+  }
+  const found: Found = { barrier, seed, failure: result.failure, id: saved?.id ?? failureId(seed, barrier, profile, path) };
+  writeOutputs({ report: args.report }, [found], []);
+  if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, kind: result.failure.violation.kind, violation: result.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
+  else console.log(describe(seed, barrier, result.failure));
+  return 1;
+}
+
+export function failuresCommand(json: boolean): number {
+  const { records, unreadable } = listFailures(corpusDir(process.cwd()));
+  if (json) {
+    console.log(JSON.stringify({ failures: records.map(({ id, seed, path, barrier, profile, kind, detail, replay, engineHash }) => ({ id, seed, path, barrier, profile, kind, detail, replay, engineHash })), unreadable }));
+    return 0;
+  }
+  if (records.length === 0) console.log('no saved failures');
+  for (const r of records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.barrier.padEnd(9)} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
+  for (const problem of unreadable) console.log(`unreadable: ${problem}`);
+  return 0;
 }

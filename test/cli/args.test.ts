@@ -5,14 +5,24 @@ import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
 const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
 const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
 
+const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null };
+
 test('run with no flags: the crash campaign, drawn seed, default runs and profile, both barriers', (t) => {
-  t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both' });
+  t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both', ...RUN_DEFAULTS });
 });
 
 test('every crash run flag, in both spellings', (t) => {
-  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware' };
-  t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware'), expected);
-  t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9'), expected);
+  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml' };
+  t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware', '--report', 'r.html', '--junit', 'j.xml'), expected);
+  t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9', '--report=r.html', '--junit=j.xml'), expected);
+  t.like(crash('--time', '30'), { timeSeconds: 30, runs: DEFAULT_RUNS });
+});
+
+test('replay takes a saved id or SEED:PATH; failures takes --json', (t) => {
+  t.deepEqual(parseArgs(['replay', '0123456789ab']), { command: 'replay', id: '0123456789ab', seed: null, path: null, barrier: 'wal-aware', profile: 'default', report: null, json: false });
+  t.deepEqual(parseArgs(['replay', '42:3:0:1', '--barrier', 'always', '--profile', 'quick', '--report', 'x.html']),
+    { command: 'replay', id: null, seed: 42, path: '3:0:1', barrier: 'always', profile: 'quick', report: 'x.html', json: false });
+  t.deepEqual(parseArgs(['failures', '--json']), { command: 'failures', json: true });
 });
 
 test('differential with no flags: drawn seed, default runs, memory, text', (t) => {
@@ -35,8 +45,16 @@ test('help in every form', (t) => {
 
 /** Each mistake: the argv and what its one-line message must say. */
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
-  [[], /missing command .*run, differential, help/],
-  [['frobnicate'], /unknown command "frobnicate" .*run, differential, help/],
+  [[], /missing command .*run, replay, failures, differential, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, differential, help/],
+  [['run', '--time', '10', '--runs', '5'], /--time and --runs exclude each other/],
+  [['run', '--time', '0'], /--time must be a whole number of seconds/],
+  [['run', '--report', 'out.txt'], /--report must be a file name ending in \.html/],
+  [['run', '--junit', 'out.json'], /--junit must be a file name ending in \.xml/],
+  [['replay'], /replay needs exactly one failure/],
+  [['replay', 'abc'], /replay target must be an id printed by crashlab failures/],
+  [['replay', '1:2', '--barrier', 'both'], /--barrier must be always\|wal-aware/],
+  [['failures', '--seed', '1'], /unknown flag "--seed" for failures/],
   [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json/],
   [['run', '--vfs', 'real'], /unknown flag "--vfs" for run .*--profile, --barrier/],
   [['differential', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],

@@ -1,12 +1,18 @@
 // The crashlab binary: exit codes and the output a person (or CI) reads, through a real process.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const EMPTY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-cli-'));
+test.after.always(() => fs.rmSync(EMPTY_DIR, { recursive: true, force: true }));
 
 function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 60_000 });
+  // In an empty directory: a run replays the saved failures under its working directory first.
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 60_000, cwd: EMPTY_DIR });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -14,7 +20,7 @@ test('run --runs 3 --seed 1 (the crash campaign) passes and prints the seed firs
   const { status, stdout, stderr } = crashlab('run', '--runs', '3', '--seed', '1', '--profile', 'quick');
   t.is(status, 0, stderr);
   const lines = stdout.trim().split('\n');
-  t.regex(lines[0]!, /^crashlab run: seed 1 \(given\), runs 3 per barrier, profile quick, barrier always\+wal-aware/);
+  t.regex(lines[0]!, /^crashlab run: seed 1 \(given\), 3 cases per barrier, profile quick, barrier always\+wal-aware/);
   t.regex(lines.at(-1)!, /^ok: seed 1, 6 cases, \d+ crash images, 0 violations, \d+ ms, \d+ images\/s$/);
 });
 

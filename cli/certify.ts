@@ -1,0 +1,589 @@
+/**
+ * `crashlab certify`: runs the whole durability matrix within a time budget and writes a
+ * certificate (certificate.json + certificate.md) that says what was tested against which
+ * engine source: fault kinds (crash only; + injected errors; + corruption; + a crash during
+ * recovery) x barrier policy x write-buffer budget x page size, plus the process-kill tiers.
+ * `compareCertificates` diffs two certificates (before/after a durability change) and
+ * `mergeCertificates` sums the certificates of CI shards.
+ *
+ * The time budget is shared evenly: the kill tiers run a fixed number of kills first, then
+ * each crash cell gets an equal share of what is left (recomputed as cells finish, so an
+ * overrunning cell does not starve the rest) and runs campaigns in chunks of runs, each chunk
+ * under its own seed derived from (seed, shard, cell, chunk), until its share is used up.
+ * At least one chunk per cell, so a tiny budget still touches every cell.
+ *
+ * Run as a script, it replays one failing case of a cell:
+ *   node dist/cli/certify.js --replay CELL --seed S --path P
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import fc from 'fast-check';
+import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import * as referenceEngine from '../engine/index.js';
+import type { EngineUnderTest } from '../recovery/checkImage.js';
+import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
+import { PLANTED_BUGS, plantBug } from '../properties/plantEngine.js';
+import { runKillCampaign, type KillTier } from '../properties/processKill.js';
+import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
+import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
+
+export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
+
+export const FAULT_KINDS = ['crash', 'errors', 'corruption', 'recovery-crash'] as const;
+export type FaultKind = typeof FAULT_KINDS[number];
+export const BARRIERS = ['always', 'wal-aware'] as const;
+export type Barrier = typeof BARRIERS[number];
+/** Write-buffer budgets in pages: eviction on nearly every commit, sometimes, never. */
+export const WRITE_BUFFER_PAGES = [2, 16, 1024] as const;
+export const PAGE_BYTES = [512, 4096] as const;
+export const KILL_TIERS = ['plain', 'power'] as const satisfies readonly KillTier[];
+
+/** The workload sizes of every crash cell (a named profile, so the numbers mean something). */
+export const CERTIFY_PROFILE: ProfileName = 'default';
+export const DEFAULT_KILLS_PER_TIER = 2;
+
+export interface CertifyOptions {
+  readonly budgetSeconds: number;
+  readonly seed: number;
+  /** This machine's shard: every cell runs under the shard's own seeds. */
+  readonly shard?: Shard | undefined;
+  /** Kills per process-kill tier (default 2; 0 skips the tiers). */
+  readonly killsPerTier?: number | undefined;
+  /** The engine under test (default: the reference engine). Kill tiers always run the reference engine, so they are skipped for another. */
+  readonly engine?: EngineUnderTest | undefined;
+  /** Names the engine in the certificate (default 'reference', or 'custom' when `engine` is given). */
+  readonly engineLabel?: string | undefined;
+  /**
+   * Shrink violations before reporting them: 'first' (the default) shrinks only the first one
+   * found, so that a badly broken engine (a violation in every cell) still ends near the budget.
+   */
+  readonly shrink?: boolean | 'first' | undefined;
+  /** Called with one line per finished cell (progress for the CLI). */
+  readonly onProgress?: ((line: string) => void) | undefined;
+}
+
+export interface FaultCounts {
+  /** Crash images recovered and judged (each one a power cut survived). */
+  crash: number;
+  /** Cases that drew an injected error plan (EIO/ENOSPC/fsyncgate) and passed. */
+  errors: number;
+  /** Cases that drew corruption (bit flips, unreadable sectors) and passed. */
+  corruption: number;
+  /** Cases that drew a second crash during recovery and passed. */
+  'recovery-crash': number;
+  /** Process kills survived (both tiers). */
+  kill: number;
+}
+
+export interface CertificateChunk {
+  readonly seed: number;
+  readonly runs: number;
+  readonly shard: string;
+}
+
+export interface CertificateCell {
+  readonly id: string;
+  readonly kind: 'crash' | 'kill';
+  readonly faults: FaultKind | null;
+  readonly barrier: Barrier | null;
+  readonly writeBufferPages: number | null;
+  readonly pageBytes: number | null;
+  readonly tier: KillTier | null;
+  /** Cases (crash cells) or kills (kill tiers). */
+  runs: number;
+  images: number;
+  events: number;
+  violations: number;
+  ms: number;
+  chunks: CertificateChunk[];
+  faultsSurvived: FaultCounts;
+  /** Why the cell did not run (e.g. kill tiers against a planted engine), else null. */
+  skipped: string | null;
+}
+
+export interface CertificateFailure {
+  readonly cell: string;
+  readonly shard: string;
+  readonly seed: number;
+  readonly path: string | null;
+  readonly kind: string;
+  readonly detail: string;
+  /** The I/O event the power failed before (crash cells), else null. */
+  readonly crashAt: number | null;
+  readonly replay: string;
+}
+
+export interface Certificate {
+  readonly format: typeof CERTIFICATE_FORMAT;
+  readonly engine: { readonly label: string; readonly hash: string; readonly hashedFrom: string; readonly files: number };
+  readonly createdAt: string;
+  readonly seeds: number[];
+  /** 'I/N' of every shard this certificate covers ('1/1': unsharded). */
+  readonly shards: string[];
+  readonly profile: ProfileName;
+  readonly budgetSeconds: number;
+  /** Wall-clock time summed over the merged runs. */
+  readonly elapsedMs: number;
+  readonly matrix: {
+    readonly faults: readonly FaultKind[];
+    readonly barriers: readonly Barrier[];
+    readonly writeBufferPages: readonly number[];
+    readonly pageBytes: readonly number[];
+    readonly killTiers: readonly KillTier[];
+    readonly killsPerTier: number;
+  };
+  readonly cells: CertificateCell[];
+  readonly totals: {
+    readonly runs: number;
+    readonly images: number;
+    readonly events: number;
+    readonly kills: number;
+    readonly violations: number;
+    readonly faultsSurvived: FaultCounts;
+  };
+  readonly failures: CertificateFailure[];
+  /** The planted-bug catch rate; filled by issue 6. */
+  readonly mutationScore: number | null;
+}
+
+const noFaults = (): FaultCounts => ({ crash: 0, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 });
+
+export function crashCellId(faults: FaultKind, barrier: Barrier, writeBufferPages: number, pageBytes: number): string {
+  return `${faults}/${barrier}/buf${writeBufferPages}/page${pageBytes}`;
+}
+
+interface CrashCellSpec {
+  readonly id: string;
+  readonly faults: FaultKind;
+  readonly barrier: Barrier;
+  readonly writeBufferPages: number;
+  readonly pageBytes: number;
+}
+
+function crashCells(): CrashCellSpec[] {
+  const cells: CrashCellSpec[] = [];
+  for (const faults of FAULT_KINDS) {
+    for (const barrier of BARRIERS) {
+      for (const writeBufferPages of WRITE_BUFFER_PAGES) {
+        for (const pageBytes of PAGE_BYTES) cells.push({ id: crashCellId(faults, barrier, writeBufferPages, pageBytes), faults, barrier, writeBufferPages, pageBytes });
+      }
+    }
+  }
+  return cells;
+}
+
+/** The crash profile of a cell id (`FAULTS/BARRIER/bufPAGES/pageBYTES`); throws a TypeError for an unknown id. */
+export function cellProfile(id: string): CrashProfile {
+  const match = /^(crash|errors|corruption|recovery-crash)\/(always|wal-aware)\/buf(\d+)\/page(\d+)$/.exec(id);
+  if (match === null) throw new TypeError(`not a crash cell id (FAULTS/BARRIER/bufPAGES/pageBYTES, e.g. errors/wal-aware/buf16/page4096): ${JSON.stringify(id)}`);
+  const faults = match[1] as FaultKind;
+  const barrier = match[2] as Barrier;
+  const pages = Number(match[3]);
+  const pageBytes = Number(match[4]);
+  const overrides: Partial<ColumnFamilyOptions> = { barrier, pageBytes, writeBufferBytes: pages * pageBytes };
+  return {
+    ...PROFILES[CERTIFY_PROFILE],
+    errors: faults === 'errors', corruption: faults === 'corruption', recoveryCrash: faults === 'recovery-crash',
+    barrier, overrides,
+  };
+}
+
+/** The command that replays one case of a cell; `plant` names a planted bug (PLANTED_BUGS) to replay against. */
+export function cellReplayCommand(cell: string, seed: number, casePath: string, plant?: string): string {
+  const planted = plant === undefined ? '' : ` --plant ${plant}`;
+  return `node dist/cli/certify.js --replay ${cell} --seed ${seed} --path '${casePath}'${planted}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine source hash
+
+/** sha256 over the sorted engine/*.ts sources (the repository's engine/ folder), else dist/engine/*.js. */
+export async function engineSourceHash(): Promise<{ hash: string; hashedFrom: string; files: number }> {
+  const candidates = [
+    { dir: fileURLToPath(new URL('../../engine/', import.meta.url)), accept: (name: string) => name.endsWith('.ts') && !name.endsWith('.d.ts'), label: 'engine/*.ts' },
+    { dir: fileURLToPath(new URL('../engine/', import.meta.url)), accept: (name: string) => name.endsWith('.js'), label: 'dist/engine/*.js' },
+  ];
+  for (const candidate of candidates) {
+    let names: string[];
+    try {
+      names = (await readdir(candidate.dir)).filter(candidate.accept).sort();
+    } catch {
+      continue;
+    }
+    if (names.length === 0) continue;
+    const hash = createHash('sha256');
+    for (const name of names) {
+      hash.update(`${name}\0`);
+      hash.update(await readFile(path.join(candidate.dir, name)));
+      hash.update('\0');
+    }
+    return { hash: hash.digest('hex'), hashedFrom: candidate.label, files: names.length };
+  }
+  throw new Error('no engine sources found to hash (neither engine/*.ts nor dist/engine/*.js)');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the matrix
+
+/** Counts the fault kinds the cases of a passing chunk drew (fc.sample draws what fc.check ran). */
+function countDrawnFaults(profile: CrashProfile, seed: number, runs: number, into: FaultCounts): void {
+  if (!profile.errors && !profile.corruption && !profile.recoveryCrash) return;
+  for (const crashCase of fc.sample(crashCaseArb(profile), { seed, numRuns: runs })) {
+    if (Object.keys(crashCase.errors).length > 0) into.errors += 1;
+    if (crashCase.corruption.length > 0) into.corruption += 1;
+    if (crashCase.recoveryCrash !== null) into['recovery-crash'] += 1;
+  }
+}
+
+const FIRST_CHUNK_RUNS = 2;
+const MAX_CHUNK_RUNS = 400;
+
+async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: number, options: CertifyOptions, shardText: string,
+  cell: CertificateCell, failures: CertificateFailure[]): Promise<void> {
+  const profile = cellProfile(spec.id);
+  const started = performance.now();
+  let msPerRun = 0;
+  let lastRuns = FIRST_CHUNK_RUNS;
+  for (let chunk = 0; ; chunk++) {
+    const spent = performance.now() - started;
+    const left = shareMs - spent;
+    if (chunk > 0 && (left <= 0 || left < msPerRun)) break;
+    // Later runs of a campaign draw bigger cases (fast-check grows sizes), so a chunk at most
+    // doubles the last one: an estimate from small runs would overshoot the share.
+    const runs = chunk === 0 ? FIRST_CHUNK_RUNS : Math.max(1, Math.min(MAX_CHUNK_RUNS, 2 * lastRuns, Math.floor(left / Math.max(msPerRun, 1))));
+    lastRuns = runs;
+    const seed = deriveSeed(cellSeed, chunk);
+    const chunkStarted = performance.now();
+    const shrinkOption = options.shrink ?? 'first';
+    const result = await runCrashCampaign({
+      seed, numRuns: runs, profile: CERTIFY_PROFILE, barrier: spec.barrier, faults: profile, overrides: profile.overrides,
+      ...(options.engine === undefined ? {} : { engine: options.engine }),
+      shrink: shrinkOption === 'first' ? failures.length === 0 : shrinkOption,
+    });
+    const chunkMs = performance.now() - chunkStarted;
+    cell.runs += result.numRuns;
+    cell.images += result.images;
+    cell.events += result.events;
+    cell.chunks.push({ seed, runs: result.numRuns, shard: shardText });
+    if (result.ok) {
+      cell.faultsSurvived.crash += result.images;
+      countDrawnFaults(profile, seed, result.numRuns, cell.faultsSurvived);
+      msPerRun = chunkMs / Math.max(1, result.numRuns);
+      continue;
+    }
+    cell.violations += 1;
+    const failure = result.failure;
+    failures.push(failure === null
+      ? { cell: spec.id, shard: shardText, seed, path: null, kind: 'campaign-failed', detail: 'the campaign failed without a violation', crashAt: null, replay: `node dist/cli/certify.js --replay ${spec.id} --seed ${seed} --runs ${runs}` }
+      : {
+        cell: spec.id, shard: shardText, seed, path: failure.path, kind: failure.violation.kind, detail: failure.violation.detail,
+        crashAt: failure.violation.crashAt,
+        replay: cellReplayCommand(spec.id, seed, failure.path, PLANTED_BUGS.some((bug) => bug.name === options.engineLabel) ? options.engineLabel : undefined),
+      });
+    break; // one violation per cell is enough: it is what the certificate must show
+  }
+  cell.ms = performance.now() - started;
+}
+
+function emptyCell(fields: Pick<CertificateCell, 'id' | 'kind' | 'faults' | 'barrier' | 'writeBufferPages' | 'pageBytes' | 'tier'>): CertificateCell {
+  return { ...fields, runs: 0, images: 0, events: 0, violations: 0, ms: 0, chunks: [], faultsSurvived: noFaults(), skipped: null };
+}
+
+function totalsOf(cells: readonly CertificateCell[]): Certificate['totals'] {
+  const faultsSurvived = noFaults();
+  let runs = 0; let images = 0; let events = 0; let kills = 0; let violations = 0;
+  for (const cell of cells) {
+    if (cell.kind === 'kill') kills += cell.runs; else runs += cell.runs;
+    images += cell.images;
+    events += cell.events;
+    violations += cell.violations;
+    for (const key of Object.keys(faultsSurvived) as (keyof FaultCounts)[]) faultsSurvived[key] += cell.faultsSurvived[key];
+  }
+  return { runs, images, events, kills, violations, faultsSurvived };
+}
+
+/** Runs the certification matrix within `budgetSeconds` and returns its certificate. */
+export async function runCertify(options: CertifyOptions): Promise<Certificate> {
+  if (!(Number.isFinite(options.budgetSeconds) && options.budgetSeconds > 0)) throw new TypeError(`budgetSeconds must be a positive number, not ${options.budgetSeconds}`);
+  if (!(Number.isSafeInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32)) throw new TypeError(`seed must be an integer in [0, 2^32), not ${options.seed}`);
+  const killsPerTier = options.killsPerTier ?? DEFAULT_KILLS_PER_TIER;
+  if (!(Number.isSafeInteger(killsPerTier) && killsPerTier >= 0)) throw new TypeError(`killsPerTier must be a non-negative integer, not ${killsPerTier}`);
+  const shard = options.shard ?? { index: 1, total: 1 };
+  const shardText = formatShard(shard);
+  // Shard 1/1 keeps the given seed; shard I/N runs under its own.
+  const shardSeed = shard.total === 1 ? options.seed : deriveSeed(options.seed, shard.index);
+  const progress = options.onProgress ?? (() => undefined);
+  const started = performance.now();
+  const deadline = started + options.budgetSeconds * 1000;
+  const engineInfo = await engineSourceHash();
+  const cells: CertificateCell[] = [];
+  const failures: CertificateFailure[] = [];
+
+  // Kill tiers first: a fixed number of kills (real processes), both tiers in one campaign.
+  const killCells = KILL_TIERS.map((tier) => emptyCell({ id: `kill/${tier}`, kind: 'kill', faults: null, barrier: null, writeBufferPages: null, pageBytes: null, tier }));
+  if (options.engine !== undefined && options.engine !== referenceEngine) {
+    for (const cell of killCells) cell.skipped = 'process kills run the reference engine only; not run against another engine';
+  } else if (killsPerTier === 0) {
+    for (const cell of killCells) cell.skipped = 'killsPerTier is 0';
+  } else {
+    const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
+    const killStarted = performance.now();
+    const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2 });
+    const killMs = performance.now() - killStarted;
+    for (const cell of killCells) {
+      const counts = result.byTier[cell.tier!];
+      cell.runs = counts.kills;
+      cell.images = counts.kills;
+      cell.ms = killMs / KILL_TIERS.length;
+      cell.chunks.push({ seed: killSeed, runs: counts.kills, shard: shardText });
+      const failed = result.failure !== null && result.failure.tier === cell.tier;
+      cell.violations = failed ? 1 : 0;
+      cell.faultsSurvived.kill = counts.clean;
+    }
+    if (result.failure !== null) {
+      const verdict = result.failure.result.verdict;
+      failures.push({
+        cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
+        kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
+        crashAt: null, replay: result.failure.replay,
+      });
+    }
+    for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`);
+  }
+
+  const specs = crashCells();
+  for (const [index, spec] of specs.entries()) {
+    const cell = emptyCell({ id: spec.id, kind: 'crash', faults: spec.faults, barrier: spec.barrier, writeBufferPages: spec.writeBufferPages, pageBytes: spec.pageBytes, tier: null });
+    const shareMs = Math.max(0, (deadline - performance.now()) / (specs.length - index));
+    await runCrashCell(spec, deriveSeed(shardSeed, index + 1), shareMs, options, shardText, cell, failures);
+    cells.push(cell);
+    progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`);
+  }
+  cells.push(...killCells);
+
+  return {
+    format: CERTIFICATE_FORMAT,
+    engine: options.engine === undefined || options.engine === referenceEngine
+      ? { label: options.engineLabel ?? 'reference', ...engineInfo }
+      : { label: options.engineLabel ?? 'custom', ...engineInfo, hashedFrom: `${engineInfo.hashedFrom}; the engine under test is a patched copy of these sources` },
+    createdAt: new Date().toISOString(),
+    seeds: [options.seed],
+    shards: [shardText],
+    profile: CERTIFY_PROFILE,
+    budgetSeconds: options.budgetSeconds,
+    elapsedMs: Math.round(performance.now() - started),
+    matrix: { faults: FAULT_KINDS, barriers: BARRIERS, writeBufferPages: WRITE_BUFFER_PAGES, pageBytes: PAGE_BYTES, killTiers: KILL_TIERS, killsPerTier },
+    cells,
+    totals: totalsOf(cells),
+    failures,
+    mutationScore: null,
+  };
+}
+
+/** True when nothing failed: no violation in any cell (skipped cells do not fail). Exit code 0 only then. */
+export function certificateOk(cert: Certificate): boolean {
+  return cert.failures.length === 0 && cert.cells.every((cell) => cell.violations === 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading, writing, rendering
+
+/** Parses and checks a certificate read from JSON; throws a TypeError naming `source` otherwise. */
+export function parseCertificate(text: string, source = 'certificate'): Certificate {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new TypeError(`${source}: not JSON (${(error as Error).message})`);
+  }
+  const cert = value as Partial<Certificate> | null;
+  if (cert === null || typeof cert !== 'object' || cert.format !== CERTIFICATE_FORMAT || !Array.isArray(cert.cells) || !Array.isArray(cert.failures)
+    || typeof cert.engine?.hash !== 'string' || cert.totals === undefined) {
+    throw new TypeError(`${source}: not a crashlab certificate (format ${CERTIFICATE_FORMAT})`);
+  }
+  return cert as Certificate;
+}
+
+export async function readCertificate(file: string): Promise<Certificate> {
+  return parseCertificate(await readFile(file, 'utf8'), file);
+}
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** The certificate as markdown (what certificate.md holds). */
+export function renderCertificate(cert: Certificate): string {
+  const t = cert.totals;
+  const lines = [
+    `# crashlab durability certificate: ${certificateOk(cert) ? 'PASSED' : 'FAILED'}`,
+    '',
+    `- engine: ${cert.engine.label}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
+    `- seeds: ${cert.seeds.join(', ')}; shards: ${cert.shards.join(', ')}; profile: ${cert.profile}`,
+    `- budget: ${cert.budgetSeconds} s; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
+    `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
+    `- faults survived: ${t.faultsSurvived.crash} power cuts (crash images), ${t.faultsSurvived.errors} injected-error cases, `
+      + `${t.faultsSurvived.corruption} corruption cases, ${t.faultsSurvived['recovery-crash']} crashes during recovery, ${t.faultsSurvived.kill} process kills`,
+    `- mutation score: ${cert.mutationScore === null ? 'not measured' : cert.mutationScore}`,
+    '',
+    '## Matrix',
+    '',
+    '| cell | runs | crash images | I/O events | faults survived | violations | time |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: |',
+    ...cert.cells.map((cell) => {
+      const f = cell.faultsSurvived;
+      const survived = cell.kind === 'kill' ? `${f.kill} kills`
+        : [`${f.crash} crashes`, ...(f.errors > 0 ? [`${f.errors} errors`] : []), ...(f.corruption > 0 ? [`${f.corruption} corruptions`] : []),
+          ...(f['recovery-crash'] > 0 ? [`${f['recovery-crash']} recovery crashes`] : [])].join(', ');
+      return `| ${cell.id} | ${cell.skipped === null ? cell.runs : `skipped: ${cell.skipped}`} | ${cell.images} | ${cell.events} | ${survived} | ${cell.violations} | ${secs(cell.ms)} |`;
+    }),
+    '',
+    '## Violations',
+    '',
+    ...(cert.failures.length === 0 ? ['None.']
+      : cert.failures.flatMap((failure) => [
+        `- **${failure.cell}** (shard ${failure.shard}, seed ${failure.seed}): ${failure.kind}${failure.crashAt === null ? '' : ` at I/O event ${failure.crashAt}`}: ${failure.detail}`,
+        `  - replay: \`${failure.replay}\``,
+      ])),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes `certificate.json` and `certificate.md` into `dir` (created if needed); returns both paths. */
+export async function writeCertificate(cert: Certificate, dir: string): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = path.join(dir, 'certificate.json');
+  const markdown = path.join(dir, 'certificate.md');
+  await writeFile(json, `${JSON.stringify(cert, null, 2)}\n`);
+  await writeFile(markdown, renderCertificate(cert));
+  return { json, markdown };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compare and merge
+
+const failureKey = (failure: CertificateFailure): string => `${failure.cell}\u0000${failure.kind}\u0000${failure.replay}`;
+const signed = (delta: number): string => (delta > 0 ? `+${delta}` : `${delta}`);
+
+/** A readable markdown diff of two certificates: engine hash, per-cell numbers, new and gone failures. */
+export function compareCertificates(old: Certificate, current: Certificate): string {
+  const lines: string[] = ['# crashlab certificate comparison', ''];
+  const verdict = (cert: Certificate): string => (certificateOk(cert) ? 'PASSED' : 'FAILED');
+  lines.push(`- verdict: ${verdict(old)} -> ${verdict(current)}`);
+  lines.push(old.engine.hash === current.engine.hash
+    ? `- engine: unchanged (\`${current.engine.hash.slice(0, 16)}\`)`
+    : `- engine: CHANGED \`${old.engine.hash.slice(0, 16)}\` -> \`${current.engine.hash.slice(0, 16)}\``);
+  lines.push(`- seeds: ${old.seeds.join(', ')} -> ${current.seeds.join(', ')}; budget ${old.budgetSeconds} s -> ${current.budgetSeconds} s`);
+  const ot = old.totals; const nt = current.totals;
+  lines.push(`- totals: runs ${ot.runs} -> ${nt.runs}, crash images ${ot.images} -> ${nt.images}, I/O events ${ot.events} -> ${nt.events}, `
+    + `kills ${ot.kills} -> ${nt.kills}, violations ${ot.violations} -> ${nt.violations}`);
+  lines.push('', '## Cells', '', '| cell | runs | crash images | violations | note |', '| --- | --- | --- | --- | --- |');
+  const oldCells = new Map(old.cells.map((cell) => [cell.id, cell]));
+  const newCells = new Map(current.cells.map((cell) => [cell.id, cell]));
+  for (const id of [...new Set([...oldCells.keys(), ...newCells.keys()])]) {
+    const a = oldCells.get(id); const b = newCells.get(id);
+    if (a === undefined || b === undefined) {
+      lines.push(`| ${id} | ${a?.runs ?? '-'} -> ${b?.runs ?? '-'} | ${a?.images ?? '-'} -> ${b?.images ?? '-'} | ${a?.violations ?? '-'} -> ${b?.violations ?? '-'} | ${a === undefined ? 'new cell' : 'cell gone'} |`);
+      continue;
+    }
+    const note = b.violations > a.violations ? 'NEW VIOLATION' : b.violations < a.violations ? 'fixed' : b.skipped !== null ? 'skipped' : b.runs === 0 ? 'NOT RUN' : '';
+    lines.push(`| ${id} | ${a.runs} -> ${b.runs} (${signed(b.runs - a.runs)}) | ${a.images} -> ${b.images} (${signed(b.images - a.images)}) | ${a.violations} -> ${b.violations} | ${note} |`);
+  }
+  const oldKeys = new Set(old.failures.map(failureKey));
+  const newKeys = new Set(current.failures.map(failureKey));
+  const added = current.failures.filter((failure) => !oldKeys.has(failureKey(failure)));
+  const gone = old.failures.filter((failure) => !newKeys.has(failureKey(failure)));
+  lines.push('', '## New failures', '');
+  lines.push(...(added.length === 0 ? ['None.'] : added.flatMap((f) => [`- **${f.cell}**: ${f.kind}: ${f.detail}`, `  - replay: \`${f.replay}\``])));
+  lines.push('', '## Failures gone', '');
+  lines.push(...(gone.length === 0 ? ['None.'] : gone.map((f) => `- ${f.cell}: ${f.kind}: ${f.detail}`)));
+  lines.push('');
+  return lines.join('\n');
+}
+
+/**
+ * One certificate from several (CI shards): cells summed by id, failures united, seeds and
+ * shards listed. All must certify the same engine (same hash), else an Error.
+ */
+export function mergeCertificates(list: readonly Certificate[]): Certificate {
+  const first = list[0];
+  if (first === undefined) throw new TypeError('merge needs at least one certificate');
+  const other = list.find((cert) => cert.engine.hash !== first.engine.hash);
+  if (other !== undefined) {
+    throw new Error(`cannot merge certificates of different engines: ${first.engine.hash.slice(0, 16)} (${first.shards.join(',')}) vs ${other.engine.hash.slice(0, 16)} (${other.shards.join(',')})`);
+  }
+  const cells = new Map<string, CertificateCell>();
+  for (const cert of list) {
+    for (const cell of cert.cells) {
+      const into = cells.get(cell.id);
+      if (into === undefined) {
+        cells.set(cell.id, { ...cell, chunks: [...cell.chunks], faultsSurvived: { ...cell.faultsSurvived } });
+        continue;
+      }
+      into.runs += cell.runs;
+      into.images += cell.images;
+      into.events += cell.events;
+      into.violations += cell.violations;
+      into.ms += cell.ms;
+      into.chunks.push(...cell.chunks);
+      for (const key of Object.keys(into.faultsSurvived) as (keyof FaultCounts)[]) into.faultsSurvived[key] += cell.faultsSurvived[key];
+      // A cell counts as run if any shard ran it.
+      if (into.skipped !== null && cell.skipped === null) into.skipped = null;
+    }
+  }
+  const failures = new Map<string, CertificateFailure>();
+  for (const cert of list) for (const failure of cert.failures) failures.set(failureKey(failure), failure);
+  const merged = [...cells.values()];
+  const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
+  return {
+    ...first,
+    createdAt: new Date().toISOString(),
+    seeds: unique(list.flatMap((cert) => cert.seeds)),
+    shards: unique(list.flatMap((cert) => cert.shards)),
+    budgetSeconds: list.reduce((sum, cert) => sum + cert.budgetSeconds, 0),
+    elapsedMs: list.reduce((sum, cert) => sum + cert.elapsedMs, 0),
+    matrix: { ...first.matrix, killsPerTier: list.reduce((sum, cert) => sum + cert.matrix.killsPerTier, 0) },
+    cells: merged,
+    totals: totalsOf(merged),
+    failures: [...failures.values()],
+    mutationScore: list.every((cert) => cert.mutationScore === first.mutationScore) ? first.mutationScore : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay one case of a cell (script entry)
+
+/** Replays one case of a crash cell (the path of a certificate's failure); prints it, returns the exit code. */
+export async function replayCell(cell: string, seed: number, casePath: string | undefined,
+  options: { readonly runs?: number; readonly engine?: EngineUnderTest; readonly plant?: string } = {}): Promise<number> {
+  const profile = cellProfile(cell);
+  const engine = options.engine ?? (options.plant === undefined ? referenceEngine : await plantBug(options.plant));
+  const result = await runCrashCampaign({
+    seed, numRuns: options.runs ?? 1, profile: CERTIFY_PROFILE, barrier: profile.barrier, faults: profile, overrides: profile.overrides, path: casePath, engine,
+  });
+  if (result.failure === null) {
+    console.log(`${result.ok ? 'ok' : 'FAILED'}: ${cell}: seed ${seed}, ${result.numRuns} cases, ${result.images} crash images`);
+    return result.ok ? 0 : 1;
+  }
+  const v = result.failure.violation;
+  console.log(`VIOLATION (${cell}): ${v.kind} at I/O event ${v.crashAt}: ${v.detail}`);
+  for (const e of v.eventsAround) console.log(`  ${e.index === v.crashAt ? '>' : ' '} #${e.index} ${e.op} ${e.file} @${e.offset}+${e.lengthBytes} ${e.outcome}`);
+  console.log(`  case: ${JSON.stringify({ plan: result.failure.counterexample.plan, errors: result.failure.counterexample.errors, options: result.failure.counterexample.workload.options })}`);
+  console.log(`  replay: ${cellReplayCommand(cell, seed, result.failure.path, options.plant)}`);
+  return 1;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const get = (name: string): string | undefined => { const at = argv.indexOf(`--${name}`); return at >= 0 ? argv[at + 1] : undefined; };
+  const cell = get('replay');
+  const seed = Number(get('seed'));
+  if (cell === undefined || !Number.isSafeInteger(seed)) {
+    console.error('usage: node dist/cli/certify.js --replay CELL --seed S [--path P] [--runs N] [--plant BUG]');
+    process.exitCode = 2;
+  } else {
+    const plant = get('plant');
+    process.exitCode = await replayCell(cell, seed, get('path'), { runs: Number(get('runs') ?? 1), ...(plant === undefined ? {} : { plant }) });
+  }
+}

@@ -1,0 +1,122 @@
+// Focus: `crashlab certify` end to end: a short budgeted matrix run against the reference engine (ok, every cell run) and a planted bug (caught, with a replay), plus compare and merge on hand-made certificates.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import {
+  CERTIFICATE_FORMAT, cellProfile, certificateOk, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
+  parseCertificate, readCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell,
+} from '../../cli/certify.js';
+import { plantBug } from '../../properties/plantEngine.js';
+
+test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
+  const started = performance.now();
+  const cert = await runCertify({ budgetSeconds: 8, seed: 11, killsPerTier: 1 });
+  const seconds = (performance.now() - started) / 1000;
+  t.log(`${cert.cells.length} cells, ${cert.totals.runs} cases, ${cert.totals.images} crash images, ${cert.totals.kills} kills, ${seconds.toFixed(1)} s`);
+  t.true(certificateOk(cert), JSON.stringify(cert.failures));
+  t.is(cert.cells.length, 4 * 2 * 3 * 2 + 2);
+  for (const cell of cert.cells) {
+    t.is(cell.skipped, null, cell.id);
+    t.true(cell.runs > 0, `${cell.id} ran`);
+    t.true(cell.images > 0, `${cell.id} judged crash images`);
+  }
+  t.true(cert.totals.faultsSurvived.errors > 0 && cert.totals.faultsSurvived.corruption > 0 && cert.totals.faultsSurvived['recovery-crash'] > 0);
+  t.is(cert.totals.kills, 2);
+  t.is(cert.mutationScore, null);
+  t.true(seconds < 25, 'the budget roughly holds');
+  t.regex(cert.engine.hash, /^[0-9a-f]{64}$/);
+  t.is(cert.engine.hash, (await engineSourceHash()).hash, 'the hash depends on the sources only');
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crashlab-cert-'));
+  try {
+    const written = await writeCertificate(cert, path.join(dir, 'out'));
+    t.deepEqual(await readCertificate(written.json), JSON.parse(JSON.stringify(cert)) as Certificate);
+    const markdown = await readFile(written.markdown, 'utf8');
+    t.regex(markdown, /PASSED/);
+    t.regex(markdown, /errors\/wal-aware\/buf16\/page4096/);
+    t.regex(markdown, new RegExp(cert.engine.hash));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.serial('certify against ack-before-wal-fsync is not ok and names the violation with a replay command that reproduces it', async (t) => {
+  const engine = await plantBug('ack-before-wal-fsync');
+  const cert = await runCertify({ budgetSeconds: 3, seed: 11, engine, engineLabel: 'ack-before-wal-fsync' });
+  t.false(certificateOk(cert));
+  t.true(cert.failures.length > 0);
+  t.true(cert.cells.filter((cell) => cell.kind === 'kill').every((cell) => cell.skipped !== null), 'kill tiers cannot run a planted engine');
+  const failure = cert.failures[0]!;
+  t.log(`${failure.cell}: ${failure.kind}: ${failure.detail}\n${failure.replay}`);
+  t.is(failure.kind, 'lost-ack');
+  t.regex(failure.replay, /^node dist\/cli\/certify\.js --replay \S+ --seed \d+ --path '[\d:]+' --plant ack-before-wal-fsync$/);
+  t.is(await replayCell(failure.cell, failure.seed, failure.path ?? undefined, { engine }), 1, 'the replay fails again');
+});
+
+test('cellProfile pins barrier, page size and write buffer, and picks the fault kind', (t) => {
+  const profile = cellProfile(crashCellId('corruption', 'wal-aware', 16, 512));
+  t.deepEqual(profile.overrides, { barrier: 'wal-aware', pageBytes: 512, writeBufferBytes: 16 * 512 });
+  t.deepEqual([profile.errors, profile.corruption, profile.recoveryCrash], [false, true, false]);
+  t.throws(() => cellProfile('nope/always/buf2/page512'), { instanceOf: TypeError });
+});
+
+function handMade(overrides: { hash?: string; shard?: string; cells?: Partial<CertificateCell>[]; failures?: Certificate['failures'] }): Certificate {
+  const cell = (fields: Partial<CertificateCell>): CertificateCell => ({
+    id: 'crash/always/buf2/page512', kind: 'crash', faults: 'crash', barrier: 'always', writeBufferPages: 2, pageBytes: 512, tier: null,
+    runs: 10, images: 100, events: 400, violations: 0, ms: 1000, chunks: [{ seed: 1, runs: 10, shard: overrides.shard ?? '1/1' }],
+    faultsSurvived: { crash: 100, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 }, skipped: null, ...fields,
+  });
+  const cells = (overrides.cells ?? [{}]).map(cell);
+  const failures = overrides.failures ?? [];
+  return {
+    format: CERTIFICATE_FORMAT,
+    engine: { label: 'reference', hash: overrides.hash ?? 'a'.repeat(64), hashedFrom: 'engine/*.ts', files: 25 },
+    createdAt: '2025-01-01T00:00:00.000Z', seeds: [1], shards: [overrides.shard ?? '1/1'], profile: 'default', budgetSeconds: 10, elapsedMs: 10_000,
+    matrix: { faults: ['crash'], barriers: ['always'], writeBufferPages: [2], pageBytes: [512], killTiers: [], killsPerTier: 0 },
+    cells, failures, mutationScore: null,
+    totals: {
+      runs: cells.reduce((s, c) => s + c.runs, 0), images: cells.reduce((s, c) => s + c.images, 0), events: cells.reduce((s, c) => s + c.events, 0),
+      kills: 0, violations: cells.reduce((s, c) => s + c.violations, 0), faultsSurvived: { crash: 100, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 },
+    },
+  };
+}
+
+const lostAck = { cell: 'crash/always/buf2/page512', shard: '1/1', seed: 5, path: '3:1', kind: 'lost-ack', detail: 'commit #2 lost', crashAt: 17, replay: "node dist/cli/certify.js --replay crash/always/buf2/page512 --seed 5 --path '3:1'" };
+
+test('compareCertificates shows the engine change, per-cell numbers and new failures', (t) => {
+  const before = handMade({});
+  const after = handMade({ hash: 'b'.repeat(64), cells: [{ runs: 12, images: 130, violations: 1 }, { id: 'kill/plain', kind: 'kill', runs: 2 }], failures: [lostAck] });
+  const diff = compareCertificates(before, after);
+  t.log(diff);
+  t.regex(diff, /verdict: PASSED -> FAILED/);
+  t.regex(diff, /engine: CHANGED `a{16}` -> `b{16}`/);
+  t.regex(diff, /\| crash\/always\/buf2\/page512 \| 10 -> 12 \(\+2\) \| 100 -> 130 \(\+30\) \| 0 -> 1 \| NEW VIOLATION \|/);
+  t.regex(diff, /kill\/plain .* new cell/);
+  t.regex(diff, /## New failures\n\n- \*\*crash\/always\/buf2\/page512\*\*: lost-ack: commit #2 lost\n {2}- replay: `node dist\/cli\/certify\.js/);
+  const back = compareCertificates(after, before);
+  t.regex(back, /fixed/);
+  t.regex(back, /## Failures gone\n\n- crash\/always\/buf2\/page512: lost-ack/);
+  t.regex(compareCertificates(before, before), /engine: unchanged/);
+});
+
+test('mergeCertificates sums cells by id, unites failures, and refuses different engines', (t) => {
+  const a = handMade({ shard: '1/2' });
+  const b = handMade({ shard: '2/2', cells: [{ runs: 5, images: 50, violations: 1 }], failures: [lostAck] });
+  const merged = mergeCertificates([a, b]);
+  t.deepEqual(merged.shards, ['1/2', '2/2']);
+  t.is(merged.cells.length, 1);
+  t.is(merged.cells[0]!.runs, 15);
+  t.is(merged.cells[0]!.images, 150);
+  t.is(merged.cells[0]!.chunks.length, 2);
+  t.is(merged.totals.runs, 15);
+  t.is(merged.totals.violations, 1);
+  t.deepEqual(merged.failures, [lostAck]);
+  t.false(certificateOk(merged));
+  t.true(certificateOk(mergeCertificates([a, a])));
+  t.is(a.cells[0]!.runs, 10, 'inputs are not modified');
+  t.is(mergeCertificates([b, b]).failures.length, 1, 'the same failure is listed once');
+  t.throws(() => mergeCertificates([a, handMade({ hash: 'c'.repeat(64) })]), { message: /different engines/ });
+  t.throws(() => mergeCertificates([]), { instanceOf: TypeError });
+  t.throws(() => parseCertificate('{"format":"other"}', 'x.json'), { instanceOf: TypeError, message: /x\.json: not a crashlab certificate/ });
+});
