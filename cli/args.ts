@@ -7,6 +7,7 @@ import { PROFILES } from '../properties/crashArbitraries.js';
 import { parseReplayPath } from '../properties/replayPath.js';
 import { SEED_MAX, VFS_KINDS, type VfsKind } from '../properties/runDifferential.js';
 import type { ProfileName } from '../properties/runCrash.js';
+import { parseShard, type Shard } from '../properties/shard.js';
 
 export const USAGE = `Usage: crashlab <command> [flags]
 
@@ -26,6 +27,8 @@ Flags for run:
   --profile quick|default|thorough   workload size and crash images per case (default default)
   --barrier always|wal-aware|both    barrier policies to run (default both)
   --path P                       replay one failing case printed by a failed run (needs --seed)
+  --shard I/N                    run shard I of N (its own derived seed and share of the runs);
+                                 CI_NODE_INDEX (from 0) and CI_NODE_TOTAL work too
   --report FILE.html             write a self-contained HTML report of the failures
   --junit FILE.xml               write JUnit XML for CI systems
   --json                         print JSON lines instead of text (the last line sums up)
@@ -71,6 +74,8 @@ export type Command =
     readonly json: boolean;
     /** Run for this long instead of `runs` cases (null: use runs). */
     readonly timeSeconds: number | null;
+    /** This machine's part of a sharded campaign (null: the whole; CI_NODE_INDEX/TOTAL may say). */
+    readonly shard: Shard | null;
     readonly report: string | null;
     readonly junit: string | null;
   }
@@ -92,7 +97,7 @@ export class UsageError extends Error {
 
 const COMMANDS = ['run', 'replay', 'failures', 'differential', 'help'] as const;
 const FLAGS = {
-  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--report', '--junit', '--json', '--help'],
+  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--report', '--junit', '--json', '--help'],
   replay: ['--barrier', '--profile', '--report', '--json', '--help'],
   failures: ['--json', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
@@ -156,6 +161,7 @@ function accepted(flag: Flag): string {
     case '--profile': return PROFILE_NAMES.join('|');
     case '--barrier': return BARRIERS.join('|');
     case '--time': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
+    case '--shard': return 'I/N with I counted from 1, like 2/4';
     case '--report': return 'a file name ending in .html';
     case '--junit': return 'a file name ending in .xml';
     case '--json':
@@ -198,7 +204,14 @@ function parseRun(argv: readonly string[]): Command {
   const timeText = text(flags, '--time');
   if (timeText !== undefined && flags.has('--runs')) throw new UsageError('--time and --runs exclude each other: give one');
   const timeSeconds = timeText === undefined ? null : integer('--time', timeText, 1, TIME_MAX_SECONDS);
-  return { command: 'run', ...shared, profile, barrier, timeSeconds, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+  const shardText = text(flags, '--shard');
+  let shard: Shard | null = null;
+  try {
+    shard = shardText === undefined ? null : parseShard(shardText);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
 }
 
 function fileFlag(flags: Map<Flag, string | true>, flag: Flag, suffix: string): string | null {

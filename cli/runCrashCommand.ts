@@ -15,7 +15,7 @@ import { corpusDir, failureId, listFailures, loadFailure, saveFailure, CORPUS_VE
 import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitSuite } from './junit.js';
 import { renderReports, type ReportInput } from './report.js';
-import { deriveSeed } from '../properties/shard.js';
+import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 
@@ -161,11 +161,21 @@ function writeOutputs(args: { report: string | null; junit?: string | null }, fo
 }
 
 /** `engine` is for tests of the tool itself (a planted bug); the command line always uses the reference engine. */
-export async function runCrashCommand(args: CrashCommand, drawSeed: () => number, engine?: EngineUnderTest): Promise<number> {
-  const seed = args.seed ?? drawSeed();
+export async function runCrashCommand(command: CrashCommand, drawSeed: () => number, engine?: EngineUnderTest): Promise<number> {
+  const campaignSeed = command.seed ?? drawSeed();
+  const shard = command.shard ?? shardFromEnv(process.env);
+  // A shard runs its share of the cases under its own seed; its failures replay under that seed.
+  const part = shard === null ? { seed: campaignSeed, runs: command.runs } : shardRun(campaignSeed, command.runs, shard);
+  const args: CrashCommand = { ...command, runs: part.runs };
+  const seed = part.seed;
+  if (shard !== null && !args.json) console.log(`shard ${formatShard(shard)} of campaign seed ${campaignSeed}: seed ${seed}, ${part.runs} cases per barrier`);
+  if (part.runs === 0 && args.timeSeconds === null) {
+    console.log(args.json ? JSON.stringify({ event: 'done', ok: true, seed, runs: 0, crashImages: 0, violations: 0, imagesPerSecond: 0, elapsedMs: 0, failures: [] }) : 'nothing to do: this shard has no cases');
+    return 0;
+  }
   const barriers: Barrier[] = args.barrier === 'both' ? ['always', 'wal-aware'] : [args.barrier];
   const budget = args.timeSeconds === null ? `${args.runs} cases per barrier` : `${args.timeSeconds} s`;
-  const settings = { seed, seedSource: args.seed === null ? 'drawn' : 'given', runs: args.runs, timeSeconds: args.timeSeconds, profile: args.profile, barriers, path: args.path };
+  const settings = { seed, seedSource: command.seed === null ? 'drawn' : 'given', runs: args.runs, timeSeconds: args.timeSeconds, profile: args.profile, barriers, path: args.path, shard: shard === null ? null : formatShard(shard) };
   if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
   else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
   const startedMs = performance.now();

@@ -5,17 +5,18 @@ import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
 const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
 const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
 
-const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null };
+const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null, shard: null };
 
 test('run with no flags: the crash campaign, drawn seed, default runs and profile, both barriers', (t) => {
   t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both', ...RUN_DEFAULTS });
 });
 
 test('every crash run flag, in both spellings', (t) => {
-  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml' };
+  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml', shard: null };
   t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware', '--report', 'r.html', '--junit', 'j.xml'), expected);
   t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9', '--report=r.html', '--junit=j.xml'), expected);
   t.like(crash('--time', '30'), { timeSeconds: 30, runs: DEFAULT_RUNS });
+  t.like(crash('--shard', '2/4'), { shard: { index: 2, total: 4 } });
 });
 
 test('replay takes a saved id or SEED:PATH; failures takes --json', (t) => {
@@ -55,6 +56,8 @@ const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
   [['replay', 'abc'], /replay target must be an id printed by crashlab failures/],
   [['replay', '1:2', '--barrier', 'both'], /--barrier must be always\|wal-aware/],
   [['failures', '--seed', '1'], /unknown flag "--seed" for failures/],
+  [['run', '--shard', '5/4'], /shard index must be an integer in \[1, 4\]/],
+  [['run', '--shard', 'two'], /--shard must look like I\/N/],
   [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json/],
   [['run', '--vfs', 'real'], /unknown flag "--vfs" for run .*--profile, --barrier/],
   [['differential', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
