@@ -17,6 +17,9 @@ Commands:
                 saved failures (.crashlab/failures) are replayed first, new ones saved
   replay ID | SEED:PATH   replay one failure exactly (a saved id, or the seed and path a run printed)
   failures      list the saved failures
+  certify       run the full matrix (fault kinds x barrier x write buffer x page size, plus
+                SIGKILL tiers) within a time budget; write certificate.json and certificate.md
+  merge FILES   merge shard certificates into one
   differential  differential campaign: engine vs. in-memory model, no crashes
   help          print this help
 
@@ -32,6 +35,10 @@ Flags for run:
   --report FILE.html             write a self-contained HTML report of the failures
   --junit FILE.xml               write JUnit XML for CI systems
   --json                         print JSON lines instead of text (the last line sums up)
+
+Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
+  --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2)
+Flags for merge: --out DIR (default .crashlab/certificate)
 
 Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
   --profile (for SEED:PATH; default default), --report FILE.html, --json
@@ -52,6 +59,16 @@ export type BarrierChoice = 'always' | 'wal-aware' | 'both';
 export type Command =
   | { readonly command: 'help' }
   | { readonly command: 'failures'; readonly json: boolean }
+  | {
+    readonly command: 'certify';
+    readonly budgetSeconds: number;
+    readonly seed: number | null;
+    readonly out: string;
+    readonly compare: string | null;
+    readonly shard: Shard | null;
+    readonly kills: number | null;
+  }
+  | { readonly command: 'merge'; readonly files: readonly string[]; readonly out: string }
   | {
     readonly command: 'replay';
     /** A saved failure's id, or null when seed and path are given. */
@@ -95,11 +112,13 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ['run', 'replay', 'failures', 'differential', 'help'] as const;
+const COMMANDS = ['run', 'replay', 'failures', 'certify', 'merge', 'differential', 'help'] as const;
 const FLAGS = {
   run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--report', '--junit', '--json', '--help'],
   replay: ['--barrier', '--profile', '--report', '--json', '--help'],
   failures: ['--json', '--help'],
+  certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--help'],
+  merge: ['--out', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
 } as const;
 /** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
@@ -115,6 +134,8 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === 'run') return parseRun(rest);
   if (command === 'differential') return parseDifferential(rest);
   if (command === 'replay') return parseReplay(rest);
+  if (command === 'certify') return parseCertify(rest);
+  if (command === 'merge') return parseMerge(rest);
   if (command === 'failures') {
     const flags = collectFlags('failures', rest);
     return flags.has('--help') ? { command: 'help' } : { command: 'failures', json: flags.has('--json') };
@@ -128,7 +149,7 @@ function collectFlags(command: keyof typeof FLAGS, argv: readonly string[], posi
   const flags = new Map<Flag, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('-') && command === 'replay') {
+    if (!arg.startsWith('-') && (command === 'replay' || command === 'merge')) {
       positional.push(arg);
       continue;
     }
@@ -162,6 +183,10 @@ function accepted(flag: Flag): string {
     case '--barrier': return BARRIERS.join('|');
     case '--time': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
     case '--shard': return 'I/N with I counted from 1, like 2/4';
+    case '--budget': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
+    case '--kills': return 'a whole number of SIGKILLs per tier in [0, 10000]';
+    case '--out': return 'a directory';
+    case '--compare': return 'a certificate.json written by an earlier certify';
     case '--report': return 'a file name ending in .html';
     case '--junit': return 'a file name ending in .xml';
     case '--json':
@@ -204,14 +229,45 @@ function parseRun(argv: readonly string[]): Command {
   const timeText = text(flags, '--time');
   if (timeText !== undefined && flags.has('--runs')) throw new UsageError('--time and --runs exclude each other: give one');
   const timeSeconds = timeText === undefined ? null : integer('--time', timeText, 1, TIME_MAX_SECONDS);
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: shardFlag(flags), report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+}
+
+function shardFlag(flags: Map<Flag, string | true>): Shard | null {
   const shardText = text(flags, '--shard');
-  let shard: Shard | null = null;
   try {
-    shard = shardText === undefined ? null : parseShard(shardText);
+    return shardText === undefined ? null : parseShard(shardText);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+}
+
+export const DEFAULT_CERTIFICATE_DIR = '.crashlab/certificate';
+
+function parseCertify(argv: readonly string[]): Command {
+  const flags = collectFlags('certify', argv);
+  if (flags.has('--help')) return { command: 'help' };
+  const budgetText = text(flags, '--budget');
+  const seedText = text(flags, '--seed');
+  const killsText = text(flags, '--kills');
+  const compare = text(flags, '--compare') ?? null;
+  if (compare !== null && !compare.endsWith('.json')) throw new UsageError(`--compare must be ${accepted('--compare')}, not ${JSON.stringify(compare)}`);
+  return {
+    command: 'certify',
+    budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS),
+    seed: seedText === undefined ? null : integer('--seed', seedText, 0, SEED_MAX),
+    out: text(flags, '--out') ?? DEFAULT_CERTIFICATE_DIR,
+    compare,
+    shard: shardFlag(flags),
+    kills: killsText === undefined ? null : integer('--kills', killsText, 0, 10_000),
+  };
+}
+
+function parseMerge(argv: readonly string[]): Command {
+  const files: string[] = [];
+  const flags = collectFlags('merge', argv, files);
+  if (flags.has('--help')) return { command: 'help' };
+  if (files.length === 0) throw new UsageError('merge needs at least one certificate.json');
+  return { command: 'merge', files, out: text(flags, '--out') ?? DEFAULT_CERTIFICATE_DIR };
 }
 
 function fileFlag(flags: Map<Flag, string | true>, flag: Flag, suffix: string): string | null {

@@ -15,10 +15,10 @@
  * Run as a script, it replays one failing case of a cell:
  *   node dist/cli/certify.js --replay CELL --seed S --path P
  */
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import * as referenceEngine from '../engine/index.js';
@@ -28,6 +28,7 @@ import { PLANTED_BUGS, plantBug } from '../properties/plantEngine.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
+import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
 
 export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
 
@@ -199,29 +200,17 @@ export function cellReplayCommand(cell: string, seed: number, casePath: string, 
 // ---------------------------------------------------------------------------------------------
 // Engine source hash
 
-/** sha256 over the sorted engine/*.ts sources (the repository's engine/ folder), else dist/engine/*.js. */
+/**
+ * sha256 over the sorted engine/*.ts sources (the repository's engine/ folder), else over
+ * dist/engine/*.js: the same hash a failure record carries (cli/engineHash.ts).
+ */
 export async function engineSourceHash(): Promise<{ hash: string; hashedFrom: string; files: number }> {
-  const candidates = [
-    { dir: fileURLToPath(new URL('../../engine/', import.meta.url)), accept: (name: string) => name.endsWith('.ts') && !name.endsWith('.d.ts'), label: 'engine/*.ts' },
-    { dir: fileURLToPath(new URL('../engine/', import.meta.url)), accept: (name: string) => name.endsWith('.js'), label: 'dist/engine/*.js' },
-  ];
-  for (const candidate of candidates) {
-    let names: string[];
-    try {
-      names = (await readdir(candidate.dir)).filter(candidate.accept).sort();
-    } catch {
-      continue;
-    }
-    if (names.length === 0) continue;
-    const hash = createHash('sha256');
-    for (const name of names) {
-      hash.update(`${name}\0`);
-      hash.update(await readFile(path.join(candidate.dir, name)));
-      hash.update('\0');
-    }
-    return { hash: hash.digest('hex'), hashedFrom: candidate.label, files: names.length };
-  }
-  throw new Error('no engine sources found to hash (neither engine/*.ts nor dist/engine/*.js)');
+  const root = repoRoot();
+  const sources = path.join(root, 'engine');
+  const [dir, suffix, hashedFrom] = existsSync(sources) ? [sources, '.ts', 'engine/*.ts'] : [path.join(root, 'dist', 'engine'), '.js', 'dist/engine/*.js'];
+  const files = (await readdir(dir)).filter((name) => name.endsWith(suffix) && !name.endsWith('.d.ts')).length;
+  if (files === 0) throw new Error(`no engine sources found to hash in ${dir}`);
+  return { hash: sourceHash(root), hashedFrom, files };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
  */
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { failuresCommand, replayCommand, runCrashCommand } from './runCrashCommand.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
@@ -82,7 +83,21 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command.command === 'run') return runCrashCommand(command, drawSeed);
   if (command.command === 'replay') return replayCommand(command);
   if (command.command === 'failures') return failuresCommand(command.json);
+  if (command.command === 'certify') return certifyCommand(command, drawSeed);
+  if (command.command === 'merge') return mergeCommand(command);
   return run(command);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** Bad input found while running (a missing or foreign certificate file...): one line, exit 2. */
+async function guarded(argv: readonly string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+    if (!(error instanceof TypeError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
+    console.error(`crashlab: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+}
+
+process.exitCode = await guarded(process.argv.slice(2));

@@ -202,7 +202,7 @@ function definitionList(entries: ReadonlyArray<readonly [string, unknown]>): str
 
 function decisionsTable(decisions: readonly CrashDecision[]): string {
   if (decisions.length === 0) return '<p>Nothing was pending at the crash point: every change had been synced.</p>';
-  const rows = decisions.map((d) => `<tr class="decision-${d.fate}"><td>${esc(d.file)}</td><td>${d.opIndex < 0 ? '-' : d.opIndex}</td><td>${esc(d.kind)}</td><td>${d.offset}</td><td>${d.lengthBytes}</td><td>${esc(d.fate)}</td><td>${esc(d.keptRanges?.map(([a, b]) => `[${a}, ${b})`).join(' ') ?? '')}</td></tr>`);
+  const rows = decisions.map((d) => `<tr class="decision-${d.fate}"><td>${esc(d.file)}</td><td>${d.opIndex < 0 ? '-' : d.opIndex}</td><td>${esc(d.kind)}</td><td>${d.offset}</td><td>${d.lengthBytes}</td><td>${esc(d.fate)}</td><td>${esc(d.keptRanges === undefined ? '' : d.keptRanges.map(([a, b]) => `[${a}, ${b})`).join(' ') || '(nothing)')}</td></tr>`);
   return `<table class="decisions"><thead><tr><th>file</th><th>pending #</th><th>kind</th><th>offset</th><th>bytes</th><th>fate</th><th>kept ranges</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 

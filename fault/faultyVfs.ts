@@ -86,6 +86,22 @@ export interface IoEvent {
   readonly outcome: 'ok' | 'crash' | 'eio' | 'enospc';
 }
 
+/**
+ * What a crash did to one unsynced change: a pending write or length change of a file
+ * (`opIndex` counts the file's pending list from its last sync), or an unsynced directory
+ * entry (`create` / `remove`, `opIndex` -1). A torn write lists the byte ranges [start, end)
+ * that reached the image; for `setLen`, `offset` is the new length.
+ */
+export interface CrashDecision {
+  readonly file: string;
+  readonly opIndex: number;
+  readonly kind: 'write' | 'setLen' | 'create' | 'remove';
+  readonly offset: number;
+  readonly lengthBytes: number;
+  readonly fate: 'kept' | 'dropped' | 'torn';
+  readonly keptRanges?: ReadonlyArray<readonly [number, number]>;
+}
+
 type PendingOp =
   | { readonly kind: 'write'; readonly offset: number; readonly data: Uint8Array }
   | { readonly kind: 'setLen'; readonly lengthBytes: number };
@@ -407,18 +423,40 @@ export class FaultyVfs implements Vfs {
    * for a given plan (its seed) and history. Does not change this VFS.
    */
   crashImage(plan: CrashPlan): Map<string, Uint8Array> {
+    return this.crashImageExplained(plan).image;
+  }
+
+  /**
+   * The crash image together with what the plan decided for every pending operation and
+   * unsynced directory entry (for reports). Consumes the plan's PRNG exactly as the image
+   * alone needs, so the image is the one `crashImage` returns.
+   */
+  crashImageExplained(plan: CrashPlan): { image: Map<string, Uint8Array>; decisions: CrashDecision[] } {
     const prng = new Prng(plan.seed);
     const names = plan.keepUnsyncedDirOps ? this.files : this.durableNames;
     const image = new Map<string, Uint8Array>();
+    const decisions: CrashDecision[] = [];
+    for (const entry of directoryDecisions(this.durableNames, this.files, plan.keepUnsyncedDirOps)) decisions.push(entry);
     for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const bytes = file.durable.clone();
-      for (const op of survivors(file.pending, plan.survival, prng)) {
-        if (op.kind === 'write' && plan.tear && prng.coin()) applyTorn(bytes, op, plan, prng);
-        else bytes.apply(op);
-      }
+      const kept = new Set(survivors(file.pending, plan.survival, prng));
+      file.pending.forEach((op, opIndex) => {
+        const base = op.kind === 'write'
+          ? { file: name, opIndex, kind: 'write' as const, offset: op.offset, lengthBytes: op.data.length }
+          : { file: name, opIndex, kind: 'setLen' as const, offset: op.lengthBytes, lengthBytes: 0 };
+        if (!kept.has(op)) {
+          decisions.push({ ...base, fate: 'dropped' });
+        } else if (op.kind === 'write' && plan.tear && prng.coin()) {
+          const keptRanges = applyTorn(bytes, op, plan, prng);
+          decisions.push({ ...base, fate: 'torn', keptRanges });
+        } else {
+          bytes.apply(op);
+          decisions.push({ ...base, fate: 'kept' });
+        }
+      });
       image.set(name, bytes.view());
     }
-    return image;
+    return { image, decisions };
   }
 
   /** The image as the processes' page cache holds it: what a process crash (SIGKILL) leaves. */
@@ -436,17 +474,42 @@ function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng
   }
 }
 
-/** Applies a write sector by sector, each sector kept or lost (or, if not atomic, cut short). */
-function applyTorn(bytes: Bytes, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): void {
+/** Unsynced creations and removals, and whether the crash keeps them (no PRNG involved). */
+function directoryDecisions(durable: ReadonlyMap<string, FaultyFile>, current: ReadonlyMap<string, FaultyFile>, keep: boolean): CrashDecision[] {
+  const out: CrashDecision[] = [];
+  const fate = keep ? 'kept' as const : 'dropped' as const;
+  for (const name of [...new Set([...durable.keys(), ...current.keys()])].sort()) {
+    const before = durable.get(name);
+    const after = current.get(name);
+    if (before === after) continue;
+    // A name recreated since the last syncDir is a removal and a creation of a new file.
+    if (before !== undefined) out.push({ file: name, opIndex: -1, kind: 'remove', offset: 0, lengthBytes: before.durable.length, fate });
+    if (after !== undefined) out.push({ file: name, opIndex: -1, kind: 'create', offset: 0, lengthBytes: 0, fate });
+  }
+  return out;
+}
+
+/**
+ * Applies a write sector by sector, each sector kept or lost (or, if not atomic, cut short).
+ * Returns the byte ranges [start, end) that reached the image, merged where adjacent.
+ */
+function applyTorn(bytes: Bytes, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
   const end = op.offset + op.data.length;
   for (let start = op.offset; start < end;) {
     const sectorEnd = Math.min(end, (Math.floor(start / plan.sectorBytes) + 1) * plan.sectorBytes);
     if (prng.coin()) {
       const keptEnd = plan.atomicSector ? sectorEnd : start + prng.below(sectorEnd - start + 1);
-      if (keptEnd > start) bytes.apply({ kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
+      if (keptEnd > start) {
+        bytes.apply({ kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
+        const last = ranges[ranges.length - 1];
+        if (last !== undefined && last[1] === start) last[1] = keptEnd;
+        else ranges.push([start, keptEnd]);
+      }
     }
     start = sectorEnd;
   }
+  return ranges;
 }
 
 /** Flips bits in an image (corruption of durable bytes); offsets wrap around each file. */

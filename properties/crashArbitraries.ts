@@ -19,6 +19,12 @@ export interface CrashProfile {
   readonly recoveryCrash: boolean;
   /** Restricts the barrier (for `--barrier`); both when undefined. */
   readonly barrier?: 'always' | 'wal-aware' | undefined;
+  /**
+   * Engine options pinned for every case (a certify matrix cell), applied after the drawn
+   * ones. A pinned `pageBytes` also sizes the drawn page-counted options (write buffer,
+   * initial segment) unless those are pinned too. Nothing is pinned when undefined.
+   */
+  readonly overrides?: Partial<ColumnFamilyOptions> | undefined;
 }
 
 export const PROFILES = {
@@ -76,13 +82,19 @@ export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOpti
     preallocateBytes: fc.constantFrom(0, 0, 256 * 1024),
     walCheckpointBytes: fc.constantFrom(2048, 16 * 1024, 64 * 1024 * 1024),
     segmentPages: fc.constantFrom(8, 64, 256),
-  }).map(({ bufferPages, segmentPages, evictionHighWater, ...rest }) => ({
-    ...rest,
-    writeBufferBytes: bufferPages * rest.pageBytes,
-    evictionHighWater,
-    evictionLowWater: evictionHighWater / 2,
-    initialSegmentBytes: segmentPages * rest.pageBytes,
-  }));
+  }).map(({ bufferPages, segmentPages, evictionHighWater, ...drawn }) => {
+    // The same draws with or without overrides: pinning never shifts the other options.
+    const overrides = profile.overrides;
+    const rest = overrides?.pageBytes === undefined ? drawn : { ...drawn, pageBytes: overrides.pageBytes };
+    const options: ColumnFamilyOptions = {
+      ...rest,
+      writeBufferBytes: bufferPages * rest.pageBytes,
+      evictionHighWater,
+      evictionLowWater: evictionHighWater / 2,
+      initialSegmentBytes: segmentPages * rest.pageBytes,
+    };
+    return overrides === undefined ? options : { ...options, ...overrides };
+  });
 }
 
 export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {

@@ -6,7 +6,7 @@
  * yields many crash points without re-running the workload.
  */
 import {
-  corruptImage, FaultyVfs, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
+  corruptImage, FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
@@ -37,7 +37,55 @@ export interface Violation {
   /** The I/O event the power failed before (events = the whole run). */
   readonly crashAt: number;
   readonly eventsAround: readonly IoEvent[];
+  /** Every I/O event up to and including the crash point (the last EVENTS_KEPT of them), for reports. */
+  readonly events?: readonly IoEvent[];
+  /** What the crash plan did to each unsynced change at the crash point (absent for live violations). */
+  readonly crash?: { readonly plan: CrashPlan; readonly decisions: readonly CrashDecision[] };
+  /** The commits issued before the crash point, with the I/O event counts at issue and acknowledgement. */
+  readonly commits?: readonly CommitTiming[];
 }
+
+/** When a commit was issued and settled, in I/O events (`settledAt` absent: in flight at the crash). */
+export interface CommitTiming {
+  readonly index: number;
+  readonly family: string;
+  readonly durability: 'immediate' | 'none';
+  readonly issuedAt: number;
+  readonly settledAt?: number;
+  readonly outcome?: 'acked' | 'failed';
+}
+
+/** A commit history that also notes the I/O event count at each issue and settlement. */
+class TimedHistory extends CommitHistory {
+  readonly timings: CommitTiming[] = [];
+
+  constructor(private readonly clock: () => number) {
+    super();
+  }
+
+  override issue(family: string, ops: Parameters<CommitHistory['issue']>[1], durability: 'immediate' | 'none'): number {
+    const index = super.issue(family, ops, durability);
+    this.timings[index] = { index, family, durability, issuedAt: this.clock() };
+    return index;
+  }
+
+  override settle(index: number, outcome: 'acked' | 'failed'): void {
+    super.settle(index, outcome);
+    const timing = this.timings[index];
+    if (timing !== undefined) this.timings[index] = { ...timing, settledAt: this.clock(), outcome };
+  }
+
+  /** The commits as a crash before event `at` sees them. */
+  until(at: number): CommitTiming[] {
+    return this.timings.filter((t) => t.issuedAt <= at).map((t) => {
+      if (t.settledAt === undefined || t.settledAt <= at) return t;
+      return { index: t.index, family: t.family, durability: t.durability, issuedAt: t.issuedAt };
+    });
+  }
+}
+
+/** Events a violation carries for reports (the events before the crash point, newest kept). */
+export const EVENTS_KEPT = 2_000;
 
 export interface CaseResult {
   readonly images: number;
@@ -52,6 +100,7 @@ const WORKLOAD_TURN_BUDGET = 50_000;
 interface Capture {
   readonly at: number;
   readonly image: Map<string, Uint8Array>;
+  readonly decisions: readonly CrashDecision[];
   readonly history: CommitHistory;
 }
 
@@ -75,28 +124,36 @@ class Reservoir {
 }
 
 export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase): Promise<CaseResult> {
-  const history = new CommitHistory();
+  let vfsEvents = (): number => 0;
+  const history = new TimedHistory(() => vfsEvents());
   const reservoir = new Reservoir(crashCase.imagesPerRun, crashCase.plan.seed);
   const vfs: FaultyVfs = new FaultyVfs({
     errors: crashCase.errors,
     scheduleSync: syncScheduler(crashCase.workload.scheduleSeed),
-    onEvent: (at) => reservoir.offer(at, () => ({ at, image: vfs.crashImage(crashCase.plan), history: history.snapshot() })),
+    onEvent: (at) => reservoir.offer(at, () => ({ at, ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() })),
   });
+  vfsEvents = () => vfs.events;
   const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
   const live: LiveViolation | null = outcome === 'hang'
     ? { kind: 'hang', detail: `the workload did not settle within ${WORKLOAD_TURN_BUDGET} turns (a commit or lock that never resolves)` }
     : 'error' in outcome ? { kind: 'unexpected-error', detail: `the workload threw ${String(outcome.error)}` } : outcome.value;
   const around = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index >= at - 8 && event.index <= at + 2);
+  const upTo = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index <= at).slice(-EVENTS_KEPT);
   const result = (violation: Violation | null, images: number): CaseResult =>
     ({ images, events: vfs.events, traceHash: vfs.traceHash(), violation });
-  if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events) }, 0);
-  const captures = [...reservoir.kept, { at: vfs.events, image: vfs.crashImage(crashCase.plan), history: history.snapshot() }];
+  if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
+  const captures = [...reservoir.kept, { at: vfs.events, ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
   for (const capture of captures) {
     checked++;
     const verdict = await checkCapture(engine, crashCase, capture);
-    if (!verdict.ok) return result({ kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at) }, checked);
+    if (!verdict.ok) {
+      return result({
+        kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at),
+        events: upTo(capture.at), crash: { plan: crashCase.plan, decisions: capture.decisions }, commits: history.until(capture.at),
+      }, checked);
+    }
   }
   return result(null, checked);
 }

@@ -19,6 +19,13 @@ export interface CrashRun {
   readonly numRuns: number;
   readonly profile: ProfileName;
   readonly barrier?: 'always' | 'wal-aware' | undefined;
+  /** Which fault kinds to draw (the profile's own when undefined). */
+  readonly faults?: Pick<CrashProfile, 'errors' | 'corruption' | 'recoveryCrash'> | undefined;
+  /**
+   * Engine options pinned for every case (CrashProfile.overrides). `crashReplayCommand` does
+   * not carry faults or overrides: such a campaign (a certify cell) replays through its own command.
+   */
+  readonly overrides?: CrashProfile['overrides'];
   /** fast-check's path of one counterexample: replays exactly that case. */
   readonly path?: string | undefined;
   /** The engine under test; the reference engine by default, a patched copy for mutants. */
@@ -59,8 +66,10 @@ export function crashReplayCommand(run: CrashRun, path: string): string {
   return `node dist/cli/main.js run --seed ${run.seed} --profile ${run.profile}${barrier} --path '${path}' --runs 1`;
 }
 
-export function profileOf(run: Pick<CrashRun, 'profile' | 'barrier'>): CrashProfile {
-  return { ...PROFILES[run.profile], barrier: run.barrier };
+export function profileOf(run: Pick<CrashRun, 'profile' | 'barrier' | 'faults' | 'overrides'>): CrashProfile {
+  const profile: CrashProfile = { ...PROFILES[run.profile], barrier: run.barrier };
+  const faults = run.faults === undefined ? {} : { errors: run.faults.errors, corruption: run.faults.corruption, recoveryCrash: run.faults.recoveryCrash };
+  return run.overrides === undefined ? { ...profile, ...faults } : { ...profile, ...faults, overrides: run.overrides };
 }
 
 export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResult> {
