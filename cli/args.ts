@@ -30,6 +30,9 @@ Flags for run:
   --profile quick|default|thorough   workload size and crash images per case (default default)
   --barrier always|wal-aware|both    barrier policies to run (default both)
   --path P                       replay one failing case printed by a failed run (needs --seed)
+  --vfs memory|real              memory (default): crash images on the in-memory fault-injecting VFS;
+                                 real: --runs SIGKILLed child processes on real files in a temporary
+                                 directory, half plain (page cache survives), half power loss
   --shard I/N                    run shard I of N (its own derived seed and share of the runs);
                                  CI_NODE_INDEX (from 0) and CI_NODE_TOTAL work too
   --report FILE.html             write a self-contained HTML report of the failures
@@ -93,6 +96,8 @@ export type Command =
     readonly timeSeconds: number | null;
     /** This machine's part of a sharded campaign (null: the whole; CI_NODE_INDEX/TOTAL may say). */
     readonly shard: Shard | null;
+    /** memory: the fault-injecting in-memory VFS; real: SIGKILLed processes on real files. */
+    readonly vfs: VfsKind;
     readonly report: string | null;
     readonly junit: string | null;
   }
@@ -114,7 +119,7 @@ export class UsageError extends Error {
 
 const COMMANDS = ['run', 'replay', 'failures', 'certify', 'merge', 'differential', 'help'] as const;
 const FLAGS = {
-  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--report', '--junit', '--json', '--help'],
+  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--vfs', '--report', '--junit', '--json', '--help'],
   replay: ['--barrier', '--profile', '--report', '--json', '--help'],
   failures: ['--json', '--help'],
   certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--help'],
@@ -229,7 +234,9 @@ function parseRun(argv: readonly string[]): Command {
   const timeText = text(flags, '--time');
   if (timeText !== undefined && flags.has('--runs')) throw new UsageError('--time and --runs exclude each other: give one');
   const timeSeconds = timeText === undefined ? null : integer('--time', timeText, 1, TIME_MAX_SECONDS);
-  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: shardFlag(flags), report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+  const vfs = oneOf(flags, '--vfs', VFS_KINDS, 'memory');
+  if (vfs === 'real' && (timeSeconds !== null || shared.path !== null)) throw new UsageError('--vfs real takes --runs (SIGKILLs), not --time or --path');
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: shardFlag(flags), vfs, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
 }
 
 function shardFlag(flags: Map<Flag, string | true>): Shard | null {

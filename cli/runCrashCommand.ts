@@ -16,6 +16,8 @@ import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitSuite } from './junit.js';
 import { renderReports, type ReportInput } from './report.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
+import { PROFILES } from '../properties/crashArbitraries.js';
+import { runKillCampaign } from '../properties/processKill.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 
@@ -169,6 +171,7 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const args: CrashCommand = { ...command, runs: part.runs };
   const seed = part.seed;
   if (shard !== null && !args.json) console.log(`shard ${formatShard(shard)} of campaign seed ${campaignSeed}: seed ${seed}, ${part.runs} cases per barrier`);
+  if (args.vfs === 'real') return runRealCommand(args, seed);
   if (part.runs === 0 && args.timeSeconds === null) {
     console.log(args.json ? JSON.stringify({ event: 'done', ok: true, seed, runs: 0, crashImages: 0, violations: 0, imagesPerSecond: 0, elapsedMs: 0, failures: [] }) : 'nothing to do: this shard has no cases');
     return 0;
@@ -244,4 +247,28 @@ export function failuresCommand(json: boolean): number {
   for (const r of records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.barrier.padEnd(9)} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
   for (const problem of unreadable) console.log(`unreadable: ${problem}`);
   return 0;
+}
+
+/** `run --vfs real`: SIGKILLed children on real files, both tiers, judged against the model. */
+async function runRealCommand(args: CrashCommand, seed: number): Promise<number> {
+  if (!args.json) console.log(`crashlab run --vfs real: seed ${seed}, ${args.runs} SIGKILLs alternating plain files and power loss, profile ${args.profile}`);
+  const result = await runKillCampaign({ seed, kills: args.runs, tier: 'both', profile: PROFILES[args.profile] });
+  const kills = result.byTier.plain.kills + result.byTier.power.kills;
+  const perSecond = result.ms > 0 ? Math.round((kills * 10_000) / result.ms) / 10 : 0;
+  const failures = result.failure === null ? [] : [{
+    id: failureId(result.failure.caseSeed, result.failure.tier, args.profile, `kill:${result.failure.killAfterLines}`),
+    seed: result.failure.caseSeed, path: `kill:${result.failure.killAfterLines}`, kind: result.failure.result.verdict.ok ? 'unknown' : result.failure.result.verdict.kind,
+    barrier: result.failure.tier, detail: result.failure.result.verdict.ok ? '' : result.failure.result.verdict.detail, replay: result.failure.replay,
+  }];
+  if (args.json) {
+    console.log(JSON.stringify({ event: 'done', ok: result.ok, seed, runs: kills, crashImages: kills, violations: failures.length, imagesPerSecond: perSecond, elapsedMs: Math.round(result.ms), byTier: result.byTier, failures }));
+  } else {
+    for (const f of failures) console.log(`VIOLATION (${f.barrier} tier): ${f.kind}: ${f.detail}\n  replay: ${f.replay}`);
+    for (const tier of ['plain', 'power'] as const) {
+      const counts = result.byTier[tier];
+      console.log(`  ${tier}: ${counts.kills} SIGKILLs, ${counts.commits} commits issued, ${counts.acked} acknowledged`);
+    }
+    console.log(`${result.ok ? 'ok' : 'FAILED'}: seed ${seed}, ${kills} SIGKILLs, ${failures.length} violations, ${Math.round(result.ms)} ms, ${perSecond} SIGKILLs/s`);
+  }
+  return result.ok ? 0 : 1;
 }

@@ -5,18 +5,19 @@ import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
 const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
 const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
 
-const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null, shard: null };
+const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null, shard: null, vfs: 'memory' };
 
 test('run with no flags: the crash campaign, drawn seed, default runs and profile, both barriers', (t) => {
   t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both', ...RUN_DEFAULTS });
 });
 
 test('every crash run flag, in both spellings', (t) => {
-  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml', shard: null };
+  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml', shard: null, vfs: 'memory' };
   t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware', '--report', 'r.html', '--junit', 'j.xml'), expected);
   t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9', '--report=r.html', '--junit=j.xml'), expected);
   t.like(crash('--time', '30'), { timeSeconds: 30, runs: DEFAULT_RUNS });
   t.like(crash('--shard', '2/4'), { shard: { index: 2, total: 4 } });
+  t.like(crash('--vfs', 'real', '--runs', '20'), { vfs: 'real', runs: 20 });
 });
 
 test('replay takes a saved id or SEED:PATH; failures takes --json', (t) => {
@@ -46,8 +47,8 @@ test('help in every form', (t) => {
 
 /** Each mistake: the argv and what its one-line message must say. */
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
-  [[], /missing command .*run, replay, failures, differential, help/],
-  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, differential, help/],
+  [[], /missing command .*run, replay, failures, certify, merge, differential, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, certify, merge, differential, help/],
   [['run', '--time', '10', '--runs', '5'], /--time and --runs exclude each other/],
   [['run', '--time', '0'], /--time must be a whole number of seconds/],
   [['run', '--report', 'out.txt'], /--report must be a file name ending in \.html/],
@@ -59,7 +60,8 @@ const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
   [['run', '--shard', '5/4'], /shard index must be an integer in \[1, 4\]/],
   [['run', '--shard', 'two'], /--shard must look like I\/N/],
   [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json/],
-  [['run', '--vfs', 'real'], /unknown flag "--vfs" for run .*--profile, --barrier/],
+  [['run', '--vfs', 'disk'], /--vfs must be memory\|real, not "disk"/],
+  [['run', '--vfs', 'real', '--time', '5'], /--vfs real takes --runs/],
   [['differential', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
   [['differential', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], not "-1"/],
   [['run', '--seed', '4294967296'], /--seed must be an integer/],

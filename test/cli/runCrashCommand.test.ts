@@ -12,7 +12,7 @@ type RunArgs = Extract<Command, { command: 'run' }>;
 
 const RUN: RunArgs = {
   command: 'run', seed: 7, runs: 50, profile: 'quick', barrier: 'wal-aware', path: null, json: false,
-  timeSeconds: null, report: 'report.html', junit: 'junit.xml', shard: null,
+  timeSeconds: null, report: 'report.html', junit: 'junit.xml', shard: null, vfs: 'memory',
 };
 
 /** Runs `action` in a fresh working directory (the corpus lives under the working directory). */
