@@ -12,8 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, FileVfs, type Barrier, type Clock, type OpenOptions, type Storage, type Vfs,
+  ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, FileVfs, type Barrier, type Clock, type OpenOptions, type Storage,
 } from '../engine/index.js';
+import { ForwardingStorage, ForwardingVfs } from '../fault/forwarding.js';
 
 const VALUE_BYTES = 150;
 const TABLE = 'bench';
@@ -73,10 +74,8 @@ interface FileCounters {
 }
 
 /** A VFS that counts, per file, the syncs that succeeded and the bytes written. */
-class CountingVfs implements Vfs {
+class CountingVfs extends ForwardingVfs {
   readonly counters = new Map<string, FileCounters>();
-
-  constructor(private readonly inner: Vfs) {}
 
   countersOf(name: string): FileCounters {
     let counters = this.counters.get(name);
@@ -88,50 +87,24 @@ class CountingVfs implements Vfs {
     return { ...this.countersOf(name) };
   }
 
-  open(name: string, options: OpenOptions): Storage {
+  override open(name: string, options: OpenOptions): Storage {
     return new CountingStorage(this.inner.open(name, options), this.countersOf(name));
-  }
-
-  remove(name: string): void {
-    this.inner.remove(name);
-  }
-
-  exists(name: string): boolean {
-    return this.inner.exists(name);
-  }
-
-  syncDir(): Promise<void> {
-    return this.inner.syncDir();
   }
 }
 
-class CountingStorage implements Storage {
-  constructor(private readonly inner: Storage, private readonly counters: FileCounters) {}
-
-  len(): number {
-    return this.inner.len();
+class CountingStorage extends ForwardingStorage {
+  constructor(inner: Storage, private readonly counters: FileCounters) {
+    super(inner);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Uint8Array): void {
+  override write(offset: number, data: Uint8Array): void {
     this.inner.write(offset, data);
     this.counters.bytesWritten += data.length;
   }
 
-  setLen(length: number): void {
-    this.inner.setLen(length);
-  }
-
-  async sync(): Promise<void> {
+  override async sync(): Promise<void> {
     await this.inner.sync();
     this.counters.syncs++;
-  }
-
-  close(): void {
-    this.inner.close();
   }
 }
 

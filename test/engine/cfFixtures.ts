@@ -3,6 +3,7 @@ import type { ExecutionContext } from 'ava';
 import type { ColumnFamily, ColumnFamilyDatabase } from '../../engine/columnFamilyDatabase.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import type { OpenOptions, Storage, Vfs } from '../../engine/storage.js';
+import { ForwardingStorage } from '../../fault/forwarding.js';
 import { hex } from './engineFixtures.js';
 
 export type Image = Map<string, Uint8Array>;
@@ -72,35 +73,17 @@ export class CrashVfs implements Vfs {
   }
 }
 
-class CrashStorage implements Storage {
-  constructor(private readonly vfs: CrashVfs, private readonly name: string, private readonly inner: Storage) {}
-
-  len(): number {
-    return this.inner.len();
+class CrashStorage extends ForwardingStorage {
+  constructor(private readonly vfs: CrashVfs, private readonly name: string, inner: Storage) {
+    super(inner);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Uint8Array): void {
-    this.inner.write(offset, data);
-  }
-
-  setLen(length: number): void {
-    this.inner.setLen(length);
-  }
-
-  async sync(): Promise<void> {
+  override async sync(): Promise<void> {
     // What the sync covers is fixed when it begins: later writes are not made durable by it.
     const covered = this.inner.read(0, this.inner.len());
     await turns(this.vfs.syncDelayTurns);
     await this.inner.sync();
     this.vfs.synced(this.name, covered);
-  }
-
-  close(): void {
-    this.inner.close();
   }
 }
 

@@ -337,7 +337,7 @@ test('a failed fsync at commit rejects with IO, poisons the handle, and a reopen
   txn.openTable('t').insert(keyOf(1000), valueOf(1000, 30));
   await rejectsCode(t, () => txn.commit(), 'IO');
   await assertPoisoned(t, db, reader);
-  const reopened = await Database.open(flaky.inner);
+  const reopened = await Database.open(flaky.base);
   t.deepEqual(dumpDatabase(reopened), acknowledged);
   t.true(reopened.checkIntegrity().ok);
   await reopened.close();
@@ -351,7 +351,7 @@ test('a failed fsync after the slot write: the reopened database holds the faile
   for (let i = 0; i < 50; i++) txn.openTable('t').insert(keyOf(i), valueOf(i, 30, 1));
   await rejectsCode(t, () => txn.commit(), 'IO');
   await assertPoisoned(t, db, reader);
-  const reopened = await Database.open(flaky.inner);
+  const reopened = await Database.open(flaky.base);
   const recovered = dumpDatabase(reopened);
   const failed: Dump = { t: Array.from({ length: 50 }, (_, i) => [hex(keyOf(i)), hex(valueOf(i, 30, 1))]) };
   t.true(JSON.stringify(recovered) === JSON.stringify(acknowledged) || JSON.stringify(recovered) === JSON.stringify(failed));
@@ -367,7 +367,7 @@ test('a failed write at commit rejects with IO and poisons the handle', async (t
   txn.openTable('t').insert(keyOf(1000), valueOf(1000, 30));
   await rejectsCode(t, () => txn.commit(), 'IO');
   await assertPoisoned(t, db, reader);
-  const reopened = await Database.open(flaky.inner);
+  const reopened = await Database.open(flaky.base);
   t.deepEqual(dumpDatabase(reopened), acknowledged);
   await reopened.close();
 });
@@ -391,7 +391,7 @@ test('a failed write during eviction fails the insert with IO; the transaction a
   // Refused before it began, that commit left the transaction open: abort releases the writer slot.
   txn.abort();
   await assertPoisoned(t, db, reader);
-  const reopened = await Database.open(flaky.inner);
+  const reopened = await Database.open(flaky.base);
   t.deepEqual(dumpDatabase(reopened), acknowledged);
   await reopened.close();
 });
@@ -478,7 +478,7 @@ test('an acknowledged commit is never lost to a close that persists a none commi
   t.log(await closing);
   const wasAcknowledged = await acknowledged;
   t.log(`the waiting writer's commit ${wasAcknowledged ? 'was' : 'was not'} acknowledged`);
-  const recovered = await Database.open(MemoryVfs.fromSnapshot((flaky.inner as MemoryVfs).snapshot()));
+  const recovered = await Database.open(MemoryVfs.fromSnapshot((flaky.base as MemoryVfs).snapshot()));
   if (wasAcknowledged) t.is(valueIn(recovered, 't', 3), hex(valueOf(3, 10)), 'the acknowledged commit of key 3 is in the file');
   t.is(valueIn(recovered, 't', 1), hex(valueOf(1, 10)));
   t.true(recovered.checkIntegrity().ok);

@@ -6,6 +6,7 @@ import { EngineError, type EngineErrorCode } from '../../engine/errors.js';
 import { decodeSlot, decodeStaticHeader, SLOT_BYTES, SLOT_OFFSETS, type CommitSlot } from '../../engine/format.js';
 import { decodeNode, decodeOverflow, isOverflow, OVERFLOW_HEADER_BYTES } from '../../engine/node.js';
 import type { OpenOptions, Storage, Vfs } from '../../engine/storage.js';
+import { ForwardingStorage, ForwardingVfs } from '../../fault/forwarding.js';
 
 /** 8-byte big-endian key: byte order equals numeric order, as the engine sorts unsigned bytes. */
 export function keyOf(index: number): Uint8Array {
@@ -91,7 +92,7 @@ export function gate(): Gate {
  * moves, and `holdSyncs` parks each sync until the test releases it, so completion order is
  * the test's choice (as with fdatasync on a thread pool).
  */
-export class FlakyVfs implements Vfs {
+export class FlakyVfs extends ForwardingVfs {
   failSyncs = false;
   /** When set, this many more syncs succeed; the one after fails and sets `failSyncs`. */
   syncsBeforeFailure: number | null = null;
@@ -99,53 +100,31 @@ export class FlakyVfs implements Vfs {
   holdSyncs = false;
   readonly heldSyncs: Gate[] = [];
   syncCalls = 0;
-  readonly inner: Vfs;
 
-  constructor(inner: Vfs) {
-    this.inner = inner;
+  /** The wrapped VFS, for tests that reach past the faults. */
+  get base(): Vfs {
+    return this.inner;
   }
 
-  open(name: string, options: OpenOptions): Storage {
+  override open(name: string, options: OpenOptions): Storage {
     return new FlakyStorage(this, this.inner.open(name, options));
-  }
-
-  remove(name: string): void {
-    this.inner.remove(name);
-  }
-
-  exists(name: string): boolean {
-    return this.inner.exists(name);
-  }
-
-  syncDir(): Promise<void> {
-    return this.inner.syncDir();
   }
 }
 
-class FlakyStorage implements Storage {
+class FlakyStorage extends ForwardingStorage {
   /** Own count, because a held sync is in flight here before the inner file sees it. */
   private syncsInFlight = 0;
 
-  constructor(private readonly vfs: FlakyVfs, private readonly inner: Storage) {}
-
-  len(): number {
-    return this.inner.len();
+  constructor(private readonly vfs: FlakyVfs, inner: Storage) {
+    super(inner);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Uint8Array): void {
+  override write(offset: number, data: Uint8Array): void {
     if (this.vfs.failWrites) throw new Error(`EIO (injected) writing ${data.length} bytes at ${offset}`);
     this.inner.write(offset, data);
   }
 
-  setLen(length: number): void {
-    this.inner.setLen(length);
-  }
-
-  async sync(): Promise<void> {
+  override async sync(): Promise<void> {
     this.vfs.syncCalls++;
     this.syncsInFlight++;
     try {
@@ -165,7 +144,7 @@ class FlakyStorage implements Storage {
     }
   }
 
-  close(): void {
+  override close(): void {
     // The Storage contract, as both real backends enforce it.
     if (this.syncsInFlight > 0) throw new TypeError('close() while a sync() is in flight');
     this.inner.close();

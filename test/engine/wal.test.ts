@@ -7,6 +7,7 @@ import { EngineError } from '../../engine/errors.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import type { RedoOp } from '../../engine/redo.js';
 import type { Storage } from '../../engine/storage.js';
+import { ForwardingStorage } from '../../fault/forwarding.js';
 import {
   encodeRecord, readRecord, Wal, WAL_HEADER_BYTES, WAL_SLOT_OFFSETS, type WalDurability, type WalRecord,
 } from '../../engine/wal.js';
@@ -353,7 +354,7 @@ test('truncate drops only the covered head, never a record appended during it; a
  * A storage that notes, for each sync, the highest record sequence completely written before
  * the sync began, and when it completed, on one event counter shared with the test.
  */
-class ObservedStorage implements Storage {
+class ObservedStorage extends ForwardingStorage {
   lastWrittenSeq = 0;
   events = 0;
   readonly syncs: Array<{ coveredSeq: number; beganMicros: number; endedAt: number | null }> = [];
@@ -362,17 +363,11 @@ class ObservedStorage implements Storage {
   syncTurns = 1;
   schedule: ((label: string) => Promise<void>) | null = null;
 
-  constructor(private readonly inner: Storage, private readonly clock: Clock | null = null) {}
-
-  len(): number {
-    return this.inner.len();
+  constructor(inner: Storage, private readonly clock: Clock | null = null) {
+    super(inner);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    return this.inner.read(offset, length);
-  }
-
-  write(offset: number, data: Uint8Array): void {
+  override write(offset: number, data: Uint8Array): void {
     this.inner.write(offset, data);
     if (offset >= WAL_HEADER_BYTES && data.length >= 16) {
       const seq = Number(new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(8, true));
@@ -380,11 +375,7 @@ class ObservedStorage implements Storage {
     }
   }
 
-  setLen(length: number): void {
-    this.inner.setLen(length);
-  }
-
-  async sync(): Promise<void> {
+  override async sync(): Promise<void> {
     const entry = { coveredSeq: this.lastWrittenSeq, beganMicros: this.clock?.nowMicros() ?? 0, endedAt: null as number | null };
     this.syncs.push(entry);
     if (this.schedule !== null) await this.schedule(`sync covering ${entry.coveredSeq}`);
@@ -392,10 +383,6 @@ class ObservedStorage implements Storage {
     if (this.failSyncs) throw new Error('EIO (injected) in fsync');
     await this.inner.sync();
     entry.endedAt = ++this.events;
-  }
-
-  close(): void {
-    this.inner.close();
   }
 }
 
