@@ -100,6 +100,8 @@ export interface CertificateCell {
   ms: number;
   chunks: CertificateChunk[];
   faultsSurvived: FaultCounts;
+  /** Crash images judged, by what the power cut interrupted ("sync wal", "write data"...). */
+  crashPoints: Record<string, number>;
   /** Why the cell did not run (e.g. kill tiers against a planted engine), else null. */
   skipped: string | null;
 }
@@ -255,6 +257,7 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
     cell.runs += result.numRuns;
     cell.images += result.images;
     cell.events += result.events;
+    addCounts(cell.crashPoints, result.crashPoints);
     cell.chunks.push({ seed, runs: result.numRuns, shard: shardText });
     if (result.ok) {
       cell.faultsSurvived.crash += result.images;
@@ -277,7 +280,29 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
 }
 
 function emptyCell(fields: Pick<CertificateCell, 'id' | 'kind' | 'faults' | 'barrier' | 'writeBufferPages' | 'pageBytes' | 'tier'>): CertificateCell {
-  return { ...fields, runs: 0, images: 0, events: 0, violations: 0, ms: 0, chunks: [], faultsSurvived: noFaults(), skipped: null };
+  return { ...fields, runs: 0, images: 0, events: 0, violations: 0, ms: 0, chunks: [], faultsSurvived: noFaults(), crashPoints: {}, skipped: null };
+}
+
+function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>> | undefined): void {
+  for (const [key, count] of Object.entries(from ?? {})) into[key] = (into[key] ?? 0) + count;
+}
+
+/** Which I/O events the power was cut before, summed per barrier policy: the coverage of the sync points. */
+function crashPointsByBarrier(cells: readonly CertificateCell[]): string[] {
+  const byBarrier = new Map<string, Record<string, number>>();
+  for (const cell of cells) {
+    if (cell.barrier === null) continue;
+    const into = byBarrier.get(cell.barrier) ?? {};
+    addCounts(into, cell.crashPoints);
+    byBarrier.set(cell.barrier, into);
+  }
+  const points = [...new Set([...byBarrier.values()].flatMap((counts) => Object.keys(counts)))].sort();
+  const barriers = [...byBarrier.keys()];
+  return [
+    `| crash point | ${barriers.join(' | ')} |`,
+    `| --- | ${barriers.map(() => '---:').join(' | ')} |`,
+    ...points.map((point) => `| ${point} | ${barriers.map((b) => byBarrier.get(b)?.[point] ?? 0).join(' | ')} |`),
+  ];
 }
 
 function totalsOf(cells: readonly CertificateCell[]): Certificate['totals'] {
@@ -427,6 +452,10 @@ export function renderCertificate(cert: Certificate): string {
       return `| ${cell.id} | ${cell.skipped === null ? cell.runs : `skipped: ${cell.skipped}`} | ${cell.images} | ${cell.events} | ${survived} | ${cell.violations} | ${secs(cell.ms)} |`;
     }),
     '',
+    '## Crash points (crash images judged, by what the power cut interrupted)',
+    '',
+    ...crashPointsByBarrier(cert.cells),
+    '',
     '## Violations',
     '',
     ...(cert.failures.length === 0 ? ['None.']
@@ -507,9 +536,10 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
     for (const cell of cert.cells) {
       const into = cells.get(cell.id);
       if (into === undefined) {
-        cells.set(cell.id, { ...cell, chunks: [...cell.chunks], faultsSurvived: { ...cell.faultsSurvived } });
+        cells.set(cell.id, { ...cell, chunks: [...cell.chunks], faultsSurvived: { ...cell.faultsSurvived }, crashPoints: { ...(cell.crashPoints ?? {}) } });
         continue;
       }
+      addCounts(into.crashPoints, cell.crashPoints);
       into.runs += cell.runs;
       into.images += cell.images;
       into.events += cell.events;

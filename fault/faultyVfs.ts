@@ -72,7 +72,7 @@ export interface FaultyVfsOptions {
   /** Byte ranges whose reads fail with EIO (an unreadable sector). */
   readonly unreadable?: ReadonlyArray<Extract<Corruption, { kind: 'unreadable' }>>;
   /** Called before each state-changing event takes effect: a crash image taken now is "crash at `index`". */
-  readonly onEvent?: (index: number) => void;
+  readonly onEvent?: (index: number, op: IoEvent['op'], file: string) => void;
   /** Decides when a sync's completion is observed (fast-check's scheduler reorders them). */
   readonly scheduleSync?: (file: string, completion: Promise<void>) => Promise<void>;
 }
@@ -323,7 +323,7 @@ export class FaultyVfs implements Vfs {
   /** Numbers the event; cuts the power when its number is the plan's crash point. */
   private event(op: IoEvent['op'], file: string, offset: number, lengthBytes: number): void {
     if (this.cut) throw new PowerCut(`${op} ${file}`);
-    this.options.onEvent?.(this.eventCount);
+    this.options.onEvent?.(this.eventCount, op, file);
     if (this.options.crashAtEvent === this.eventCount) {
       this.record(op, file, offset, lengthBytes, 'crash');
       this.cut = true;

@@ -89,6 +89,8 @@ export const EVENTS_KEPT = 2_000;
 
 export interface CaseResult {
   readonly images: number;
+  /** Crash images judged, by the I/O event the power failed before (e.g. "sync wal", "write data"). */
+  readonly crashPoints: Readonly<Record<string, number>>;
   readonly events: number;
   readonly traceHash: string;
   readonly violation: Violation | null;
@@ -99,6 +101,8 @@ const WORKLOAD_TURN_BUDGET = 50_000;
 
 interface Capture {
   readonly at: number;
+  /** What the power cut interrupted (see `crashPoint`). */
+  readonly point: string;
   readonly image: Map<string, Uint8Array>;
   readonly decisions: readonly CrashDecision[];
   readonly history: CommitHistory;
@@ -123,6 +127,12 @@ class Reservoir {
   }
 }
 
+/** Names a crash point by what was about to happen and to which kind of file. */
+function crashPoint(op: IoEvent['op'], file: string): string {
+  const kind = file === '.' ? 'directory' : file.endsWith('.wal') ? 'wal' : 'data';
+  return `${op} ${kind}`;
+}
+
 export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase): Promise<CaseResult> {
   let vfsEvents = (): number => 0;
   const history = new TimedHistory(() => vfsEvents());
@@ -130,7 +140,7 @@ export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase
   const vfs: FaultyVfs = new FaultyVfs({
     errors: crashCase.errors,
     scheduleSync: syncScheduler(crashCase.workload.scheduleSeed),
-    onEvent: (at) => reservoir.offer(at, () => ({ at, ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() })),
+    onEvent: (at, op, file) => reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() })),
   });
   vfsEvents = () => vfs.events;
   const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
@@ -139,14 +149,16 @@ export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase
     : 'error' in outcome ? { kind: 'unexpected-error', detail: `the workload threw ${String(outcome.error)}` } : outcome.value;
   const around = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index >= at - 8 && event.index <= at + 2);
   const upTo = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index <= at).slice(-EVENTS_KEPT);
+  const crashPoints: Record<string, number> = {};
   const result = (violation: Violation | null, images: number): CaseResult =>
-    ({ images, events: vfs.events, traceHash: vfs.traceHash(), violation });
+    ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
-  const captures = [...reservoir.kept, { at: vfs.events, ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }];
+  const captures = [...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
   for (const capture of captures) {
     checked++;
+    crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
     const verdict = await checkCapture(engine, crashCase, capture);
     if (!verdict.ok) {
       return result({

@@ -50,6 +50,8 @@ export interface CrashCampaignResult {
   readonly images: number;
   /** I/O events the workloads issued (the crash-point space). */
   readonly events: number;
+  /** Crash images judged, by the I/O event the power failed before ("sync wal", "write data"...). */
+  readonly crashPoints: Readonly<Record<string, number>>;
   readonly failure: CrashFailure | null;
 }
 
@@ -78,10 +80,12 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   const engine = run.engine ?? referenceEngine;
   let images = 0;
   let events = 0;
+  const crashPoints: Record<string, number> = {};
   const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
     const result = await runCrashCase(engine, crashCase);
     images += result.images;
     events += result.events;
+    for (const [point, count] of Object.entries(result.crashPoints)) crashPoints[point] = (crashPoints[point] ?? 0) + count;
     if (result.violation !== null) throw new CrashViolation(result.violation);
   });
   const details = await fc.check(property, {
@@ -89,7 +93,7 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
     endOnFailure: run.path !== undefined || run.shrink === false,
     ...(run.path === undefined ? {} : { path: run.path }),
   });
-  const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events };
+  const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events, crashPoints };
   if (!details.failed || details.counterexample === null || details.counterexamplePath === null) {
     return { ...base, ok: !details.failed, failure: null };
   }

@@ -65,7 +65,7 @@ function handMade(overrides: { hash?: string; shard?: string; cells?: Partial<Ce
   const cell = (fields: Partial<CertificateCell>): CertificateCell => ({
     id: 'crash/always/buf2/page512', kind: 'crash', faults: 'crash', barrier: 'always', writeBufferPages: 2, pageBytes: 512, tier: null,
     runs: 10, images: 100, events: 400, violations: 0, ms: 1000, chunks: [{ seed: 1, runs: 10, shard: overrides.shard ?? '1/1' }],
-    faultsSurvived: { crash: 100, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 }, skipped: null, ...fields,
+    faultsSurvived: { crash: 100, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 }, crashPoints: { 'sync wal': 60, 'write data': 40 }, skipped: null, ...fields,
   });
   const cells = (overrides.cells ?? [{}]).map(cell);
   const failures = overrides.failures ?? [];
