@@ -1,0 +1,331 @@
+/**
+ * Automatic durability mutants (issue 6): reads the COMPILED engine (dist/engine/*.js) with the
+ * TypeScript compiler API and derives one mutant per site for each durability operator. Each
+ * mutant is a list of plantEngine patches `{file, find, replace}`: `find` is the exact text of
+ * the mutated statement, widened by whole lines until it occurs exactly once in its file (the
+ * rule applyPatches enforces), and `replace` is that text with the mutation applied. Nothing
+ * here writes files: plantEngine builds the mutant in a temporary copy, never in the source tree.
+ *
+ * Output is deterministic: files in name order, sites in source order, at most
+ * MAX_SITES_PER_OPERATOR per operator per file. A site that two operators would mutate into the
+ * same text is emitted once, under the operator listed first in MUTANT_OPERATORS.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import type { Patch } from './plantEngine.js';
+
+export const MUTANT_OPERATORS = [
+  'delete-sync',
+  'delete-write',
+  'swap-awaits',
+  'skip-checksum',
+  'continue-past-invalid',
+  'pass-poison-check',
+  'empty-catch',
+] as const;
+
+export type MutantOperator = (typeof MUTANT_OPERATORS)[number];
+
+export interface GeneratedMutant {
+  /** Unique, plantEngine-safe name: `<operator>-<file>-<line>` (lower case, dashes). */
+  readonly name: string;
+  readonly operator: MutantOperator;
+  /** A file of the engine directory, e.g. `database.js`. */
+  readonly file: string;
+  /** 1-based line of the mutated site in the compiled file. */
+  readonly line: number;
+  readonly description: string;
+  readonly patches: readonly Patch[];
+}
+
+export interface GenerateOptions {
+  /** Cap per operator per file (default MAX_SITES_PER_OPERATOR). */
+  readonly maxPerOperatorPerFile?: number;
+}
+
+export const MAX_SITES_PER_OPERATOR = 20;
+
+const SYNC_METHODS = new Set(['sync', 'syncDir']);
+const WRITE_METHODS = new Set(['write', 'writePage', 'writeHeader', 'writeRaw']);
+const IO_CALL = /sync|write|flush|persist|waitDurable/i;
+const CHECKSUM_TEXT = /checksum\(|crc32\(|crc/i;
+const RECORD_CHECK_TEXT = /crc|salt|seq/i;
+const POISON_TEXT = /poisoned|failure|syncFailure/i;
+
+const OPERATOR_SUMMARY: Record<MutantOperator, string> = {
+  'delete-sync': 'a sync/syncDir call is deleted',
+  'delete-write': 'a write of a page, header or record is deleted',
+  'swap-awaits': 'two consecutive awaited I/O steps run in the opposite order',
+  'skip-checksum': 'a checksum verification is skipped',
+  'continue-past-invalid': 'an invalid record check no longer stops the read',
+  'pass-poison-check': 'a poisoned-state check always passes',
+  'empty-catch': 'an error is dropped (the catch block is emptied)',
+};
+
+/** One mutation of a file: replace text [start, end) with `text`; `anchor` is the statement around it. */
+interface Edit {
+  readonly operator: MutantOperator;
+  readonly anchor: ts.Node;
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** Occurrences of `find` in `text`, overlapping ones included (stricter than applyPatches). */
+function occurrences(text: string, find: string): number {
+  let count = 0;
+  for (let at = text.indexOf(find); at >= 0; at = text.indexOf(find, at + 1)) count++;
+  return count;
+}
+
+function lineStart(text: string, pos: number): number {
+  return text.lastIndexOf('\n', pos - 1) + 1;
+}
+
+function lineEnd(text: string, pos: number): number {
+  const at = text.indexOf('\n', pos);
+  return at < 0 ? text.length : at + 1;
+}
+
+/**
+ * The smallest context [from, to) around [start, end) that occurs once in `text`: the anchor
+ * statement itself, then its whole lines, then one more line before, one after, and so on.
+ */
+function uniqueContext(text: string, anchorStart: number, anchorEnd: number): [number, number] {
+  let from = anchorStart;
+  let to = anchorEnd;
+  if (occurrences(text, text.slice(from, to)) === 1) return [from, to];
+  from = lineStart(text, from);
+  to = lineEnd(text, Math.max(from, to - 1));
+  let before = true;
+  while (occurrences(text, text.slice(from, to)) !== 1) {
+    if (from === 0 && to === text.length) break;
+    if ((before && from > 0) || to === text.length) from = lineStart(text, from - 1);
+    else to = lineEnd(text, to);
+    before = !before;
+  }
+  return [from, to];
+}
+
+function stripAwait(expression: ts.Expression): { readonly inner: ts.Expression; readonly awaited: boolean } {
+  let inner = expression;
+  let awaited = false;
+  for (;;) {
+    if (ts.isAwaitExpression(inner)) {
+      awaited = true;
+      inner = inner.expression;
+    } else if (ts.isParenthesizedExpression(inner) || ts.isVoidExpression(inner)) {
+      inner = inner.expression;
+    } else {
+      return { inner, awaited };
+    }
+  }
+}
+
+/** The method or function name a call invokes (`x.y.sync()` -> `sync`, `fsync(fd)` -> `fsync`). */
+function calleeName(call: ts.CallExpression): string | undefined {
+  const callee = call.expression;
+  if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
+  if (ts.isIdentifier(callee)) return callee.text;
+  return undefined;
+}
+
+/** Whether `node` calls one of `names`, without looking into block-bodied functions (their statements are sites of their own). */
+function callsMethod(node: ts.Node, names: ReadonlySet<string>): boolean {
+  let found = false;
+  const visit = (child: ts.Node): void => {
+    if (found || ts.isBlock(child)) return;
+    if (ts.isCallExpression(child) && ts.isPropertyAccessExpression(child.expression) && names.has(child.expression.name.text)) {
+      found = true;
+      return;
+    }
+    ts.forEachChild(child, visit);
+  };
+  visit(node);
+  return found;
+}
+
+/** An (optionally awaited) call whose name looks like I/O, as an expression statement. */
+function ioStep(statement: ts.Statement): { readonly awaited: boolean } | undefined {
+  if (!ts.isExpressionStatement(statement)) return undefined;
+  const { inner, awaited } = stripAwait(statement.expression);
+  if (!ts.isCallExpression(inner)) return undefined;
+  const name = calleeName(inner);
+  return name !== undefined && IO_CALL.test(name) ? { awaited } : undefined;
+}
+
+function isThrowing(statement: ts.Statement): boolean {
+  if (ts.isThrowStatement(statement)) return true;
+  if (ts.isBlock(statement)) {
+    const last = statement.statements[statement.statements.length - 1];
+    return last !== undefined && ts.isThrowStatement(last);
+  }
+  return false;
+}
+
+function isStop(statement: ts.Statement): boolean {
+  const only = ts.isBlock(statement) && statement.statements.length === 1 ? statement.statements[0] : statement;
+  if (only === undefined) return false;
+  if (ts.isBreakStatement(only)) return only.label === undefined;
+  return ts.isReturnStatement(only) && only.expression !== undefined && only.expression.kind === ts.SyntaxKind.NullKeyword;
+}
+
+function inLoop(node: ts.Node): boolean {
+  for (let at = node.parent; at !== undefined; at = at.parent) {
+    if (ts.isIterationStatement(at, false)) return true;
+    if (ts.isFunctionLike(at)) return false;
+  }
+  return false;
+}
+
+/** Whether a `throw` is inside `block`, outside any nested function. */
+function containsThrow(block: ts.Node): boolean {
+  let found = false;
+  const visit = (child: ts.Node): void => {
+    if (found || ts.isFunctionLike(child)) return;
+    if (ts.isThrowStatement(child)) found = true;
+    else ts.forEachChild(child, visit);
+  };
+  ts.forEachChild(block, visit);
+  return found;
+}
+
+/** The first `a !== b` of a condition where a side is a checksum or CRC (not `x !== undefined && x.crc === y`). */
+function checksumMismatch(sf: ts.SourceFile, condition: ts.Expression): ts.BinaryExpression | undefined {
+  const visit = (node: ts.Node): ts.BinaryExpression | undefined => {
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.ExclamationEqualsEqualsToken
+      && (CHECKSUM_TEXT.test(node.left.getText(sf)) || CHECKSUM_TEXT.test(node.right.getText(sf)))) {
+      return node;
+    }
+    return ts.isFunctionLike(node) ? undefined : ts.forEachChild(node, visit);
+  };
+  return visit(condition);
+}
+
+function comment(operator: MutantOperator): string {
+  return `/* crashlab mutant: ${operator} */`;
+}
+
+/** Every edit of one source file, in source order per operator. */
+function collectEdits(sf: ts.SourceFile): Edit[] {
+  const text = sf.text;
+  const edits: Edit[] = [];
+  const falseCondition = (operator: MutantOperator, statement: ts.IfStatement): void => {
+    edits.push({ operator, anchor: statement, start: statement.expression.getStart(sf), end: statement.expression.getEnd(), text: `false ${comment(operator)}` });
+  };
+  const removeStatement = (operator: MutantOperator, statement: ts.Statement): void => {
+    // An empty statement, not only a comment: the statement may be the body of an unbraced `if`.
+    edits.push({ operator, anchor: statement, start: statement.getStart(sf), end: statement.getEnd(), text: `;${comment(operator)}` });
+  };
+  const visitStatements = (statements: ts.NodeArray<ts.Statement>): void => {
+    for (let i = 0; i + 1 < statements.length; i++) {
+      const first = statements[i];
+      const second = statements[i + 1];
+      if (first === undefined || second === undefined) continue;
+      const a = ioStep(first);
+      const b = ioStep(second);
+      if (a === undefined || b === undefined || (!a.awaited && !b.awaited)) continue;
+      const start = first.getStart(sf);
+      const end = second.getEnd();
+      const gap = text.slice(first.getEnd(), second.getStart(sf));
+      // Anchored on the pair; the gap (newline and indentation, maybe a comment) stays between them.
+      edits.push({ operator: 'swap-awaits', anchor: first, start, end, text: `${second.getText(sf)}${gap}${first.getText(sf)}` });
+    }
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isBlock(node) || ts.isSourceFile(node) || ts.isModuleBlock(node) || ts.isCaseClause(node) || ts.isDefaultClause(node)) {
+      visitStatements(node.statements);
+    }
+    if (ts.isExpressionStatement(node)) {
+      const { inner } = stripAwait(node.expression);
+      if (ts.isCallExpression(inner) && ts.isPropertyAccessExpression(inner.expression) && SYNC_METHODS.has(inner.expression.name.text)) {
+        removeStatement('delete-sync', node);
+      } else if (callsMethod(node.expression, WRITE_METHODS)) {
+        removeStatement('delete-write', node);
+      }
+    }
+    if (ts.isIfStatement(node)) {
+      const condition = node.expression.getText(sf);
+      const mismatch = checksumMismatch(sf, node.expression);
+      if (mismatch !== undefined) {
+        // Only the comparison becomes false: other guards of the same condition (a length check) stay.
+        edits.push({ operator: 'skip-checksum', anchor: node, start: mismatch.getStart(sf), end: mismatch.getEnd(), text: `false ${comment('skip-checksum')}` });
+      }
+      if (RECORD_CHECK_TEXT.test(condition) && isStop(node.thenStatement) && (ts.isReturnStatement(node.thenStatement) || ts.isBlock(node.thenStatement) || inLoop(node))) {
+        falseCondition('continue-past-invalid', node);
+      }
+      if (POISON_TEXT.test(condition) && isThrowing(node.thenStatement)) {
+        falseCondition('pass-poison-check', node);
+      }
+    }
+    if (ts.isCatchClause(node) && containsThrow(node.block)) {
+      edits.push({ operator: 'empty-catch', anchor: node, start: node.block.getStart(sf), end: node.block.getEnd(), text: `{ ${comment('empty-catch')} }` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return edits;
+}
+
+function firstLine(source: string): string {
+  const line = source.split('\n', 1)[0] ?? '';
+  return line.trim().length > 80 ? `${line.trim().slice(0, 77)}...` : line.trim();
+}
+
+/** The mutants of one compiled file (`file` is its name inside the engine directory). */
+export function generateMutantsForSource(file: string, text: string, options: GenerateOptions = {}): GeneratedMutant[] {
+  const cap = options.maxPerOperatorPerFile ?? MAX_SITES_PER_OPERATOR;
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const edits = collectEdits(sf);
+  const stem = path.basename(file, '.js').toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const mutants: GeneratedMutant[] = [];
+  const seen = new Set<string>();
+  const names = new Set<string>();
+  for (const operator of MUTANT_OPERATORS) {
+    let count = 0;
+    const mine = edits.filter((edit) => edit.operator === operator).sort((a, b) => a.start - b.start || a.end - b.end);
+    for (const edit of mine) {
+      if (count >= cap) break;
+      const anchorStart = Math.min(edit.anchor.getStart(sf), edit.start);
+      const anchorEnd = Math.max(edit.anchor.getEnd(), edit.end);
+      const [from, to] = uniqueContext(text, anchorStart, anchorEnd);
+      const find = text.slice(from, to);
+      if (occurrences(text, find) !== 1) continue; // the whole file repeats itself: no sound patch
+      const replace = text.slice(from, edit.start) + edit.text + text.slice(edit.end, to);
+      // The same change under another operator's name (e.g. a record CRC check) is one mutant.
+      const key = `${edit.start}:${edit.end}:${edit.text.replace(comment(operator), '')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const line = sf.getLineAndCharacterOfPosition(edit.start).line + 1;
+      let name = `${operator}-${stem}-${line}`;
+      for (let n = 2; names.has(name); n++) name = `${operator}-${stem}-${line}-${n}`;
+      names.add(name);
+      mutants.push({
+        name,
+        operator,
+        file,
+        line,
+        description: `${OPERATOR_SUMMARY[operator]} at ${file}:${line}: ${firstLine(text.slice(edit.start, edit.end))}`,
+        patches: [{ file, find, replace }],
+      });
+      count++;
+    }
+  }
+  // Deterministic order: by file (caller), then by position, then by operator.
+  const rank = (m: GeneratedMutant): number => MUTANT_OPERATORS.indexOf(m.operator);
+  return mutants.sort((a, b) => a.line - b.line || rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The mutants of every compiled file of `engineDir` (normally dist/engine), sorted by file then position. */
+export function generateMutants(engineDir: string, options: GenerateOptions = {}): GeneratedMutant[] {
+  const files = readdirSync(engineDir).filter((entry) => entry.endsWith('.js')).sort();
+  return files.flatMap((file) => generateMutantsForSource(file, readFileSync(path.join(engineDir, file), 'utf8'), options));
+}
+
+/** Syntax errors of a JavaScript text (empty when it parses); for checking patched copies. */
+export function javaScriptSyntaxErrors(file: string, text: string): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const diagnostics = (sf as unknown as { readonly parseDiagnostics?: readonly ts.Diagnostic[] }).parseDiagnostics ?? [];
+  return diagnostics.map((d) => `${file}:${d.start ?? 0}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}

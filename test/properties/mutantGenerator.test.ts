@@ -1,0 +1,175 @@
+// Focus: the automatic durability mutant generator (issue 6) finds its sites and emits patches that apply exactly once and still parse.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import {
+  MUTANT_OPERATORS, generateMutants, javaScriptSyntaxErrors, type GeneratedMutant, type MutantOperator,
+} from '../../properties/mutantGenerator.js';
+import { applyPatches, plantEngine } from '../../properties/plantEngine.js';
+
+/** dist/engine, from dist/test/properties. */
+const ENGINE_DIR = fileURLToPath(new URL('../../engine/', import.meta.url));
+
+/** One site per operator, plus look-alikes that must NOT be sites. Indentation as tsc emits it. */
+const FIXTURE = `export class Store {
+    poisoned = null;
+    async commit(pager, vfs) {
+        if (this.poisoned !== null) {
+            throw new Error('poisoned');
+        }
+        pager.writePage(1, new Uint8Array(4));
+        await pager.flush();
+        await pager.sync();
+        await vfs.syncDir();
+        this.log('not i/o');
+        this.synced = true;
+    }
+    log(message) {
+        void message;
+    }
+    verify(bytes, expectedCrc) {
+        if (checksum(bytes) !== expectedCrc)
+            throw new Error('bad page');
+        if (bytes.length === 0)
+            return null;
+        return bytes;
+    }
+    readRecord(view, salt) {
+        if (view.getUint32(0, true) === salt)
+            return view;
+        if (view.getUint32(8, true) > salt)
+            return null;
+        return undefined;
+    }
+    close(file) {
+        try {
+            file.close();
+        }
+        catch (error) {
+            throw new Error('close failed', { cause: error });
+        }
+        try {
+            file.close();
+        }
+        catch {
+            // ignored on purpose: nothing to drop
+        }
+    }
+    cached(entry, expectedCrc, n) {
+        if (entry !== undefined && entry.crc === expectedCrc)
+            return entry;
+        if (n < 4 || checksum(entry) !== expectedCrc)
+            return null;
+        return undefined;
+    }
+}
+function checksum(bytes) {
+    return bytes.length;
+}
+`;
+
+/** Expected [operator, line] pairs of the fixture. */
+const EXPECTED: readonly (readonly [MutantOperator, number])[] = [
+  ['pass-poison-check', 4],
+  ['delete-write', 7],
+  ['swap-awaits', 7], // writePage then (awaited) flush
+  ['swap-awaits', 8], // flush then sync
+  ['delete-sync', 9],
+  ['swap-awaits', 9], // sync then syncDir
+  ['delete-sync', 10],
+  ['skip-checksum', 18],
+  ['continue-past-invalid', 27],
+  ['empty-catch', 35],
+  // A cache hit on a matching CRC (line 46) is no verification; a guarded one is cut at its comparison.
+  ['skip-checksum', 48],
+  ['continue-past-invalid', 48], // the whole check, a different mutant
+];
+
+function patchedFiles(dir: string, mutant: GeneratedMutant): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir)) {
+    if (entry.endsWith('.js')) files.set(entry, readFileSync(path.join(dir, entry), 'utf8'));
+  }
+  applyPatches(mutant.name, files, mutant.patches);
+  return files;
+}
+
+function checkApplyAndParse(t: import('ava').ExecutionContext, dir: string, mutants: readonly GeneratedMutant[]): void {
+  const names = new Set<string>();
+  for (const mutant of mutants) {
+    t.regex(mutant.name, /^[a-z0-9][a-z0-9-]*$/);
+    t.false(names.has(mutant.name), `duplicate name ${mutant.name}`);
+    names.add(mutant.name);
+    const files = patchedFiles(dir, mutant);
+    for (const patch of mutant.patches) {
+      const text = files.get(patch.file) ?? '';
+      t.not(text, readFileSync(path.join(dir, patch.file), 'utf8'), `${mutant.name} changes its file`);
+      t.deepEqual(javaScriptSyntaxErrors(patch.file, text), [], `${mutant.name} still parses`);
+    }
+  }
+}
+
+test('the fixture yields exactly one mutant per expected site', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crashlab-mutants-'));
+  try {
+    writeFileSync(path.join(dir, 'fixture.js'), FIXTURE);
+    const mutants = generateMutants(dir);
+    const sites = mutants.map((m) => [m.operator, m.line] as const);
+    t.deepEqual([...sites].sort(), [...EXPECTED].sort());
+    // Sorted by position, deterministic.
+    t.deepEqual(generateMutants(dir), mutants);
+    checkApplyAndParse(t, dir, mutants);
+    const apply = (operator: MutantOperator, line: number): string => {
+      const mutant = mutants.find((m) => m.operator === operator && m.line === line);
+      if (mutant === undefined) throw new Error(`no ${operator} at ${line}`);
+      return patchedFiles(dir, mutant).get('fixture.js') ?? '';
+    };
+    t.notRegex(apply('delete-sync', 9), /await pager\.sync\(\);/);
+    t.regex(apply('swap-awaits', 8), /await pager\.sync\(\);\n {8}await pager\.flush\(\);/);
+    t.regex(apply('skip-checksum', 18), /if \(false \/\* crashlab mutant: skip-checksum \*\/\)\n {12}throw/);
+    t.regex(apply('skip-checksum', 48), /if \(n < 4 \|\| false \/\* crashlab mutant: skip-checksum \*\/\)\n/);
+    t.regex(apply('empty-catch', 35), /catch \(error\) \{ \/\* crashlab mutant: empty-catch \*\/ \}/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a repeated statement is widened until its patch matches once', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crashlab-mutants-'));
+  try {
+    writeFileSync(path.join(dir, 'twice.js'), `export async function a(s) {
+    s.write(0, x);
+    await s.sync();
+}
+export async function b(s) {
+    s.write(0, x);
+    await s.sync();
+}
+`);
+    const mutants = generateMutants(dir).filter((m) => m.operator === 'delete-sync');
+    t.is(mutants.length, 2);
+    checkApplyAndParse(t, dir, mutants);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the compiled engine has a site for every operator; every patch applies once and parses', (t) => {
+  const mutants = generateMutants(ENGINE_DIR);
+  const counts = Object.fromEntries(MUTANT_OPERATORS.map((op) => [op, mutants.filter((m) => m.operator === op).length]));
+  t.log(`${mutants.length} mutants:`, counts);
+  for (const operator of MUTANT_OPERATORS) t.true((counts[operator] ?? 0) > 0, `no site for ${operator}`);
+  checkApplyAndParse(t, ENGINE_DIR, mutants);
+});
+
+test('a few generated mutants load as engines', async (t) => {
+  const mutants = generateMutants(ENGINE_DIR);
+  for (const operator of MUTANT_OPERATORS) {
+    const mutant = mutants.find((m) => m.operator === operator);
+    if (mutant === undefined) continue;
+    const engine = await plantEngine(mutant.name, mutant.patches);
+    t.is(typeof engine, 'object', mutant.name);
+  }
+});
