@@ -20,6 +20,7 @@ Commands:
   certify       run the full matrix (fault kinds x barrier x write buffer x page size, plus
                 SIGKILL tiers) within a time budget; write certificate.json and certificate.md
   merge FILES   merge shard certificates into one
+  mutants       run the harness against every planted durability bug (mutation score)
   differential  differential campaign: engine vs. in-memory model, no crashes
   help          print this help
 
@@ -42,6 +43,7 @@ Flags for run:
 Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
   --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2)
 Flags for merge: --out DIR (default .crashlab/certificate)
+Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json
 
 Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
   --profile (for SEED:PATH; default default), --report FILE.html, --json
@@ -72,6 +74,7 @@ export type Command =
     readonly kills: number | null;
   }
   | { readonly command: 'merge'; readonly files: readonly string[]; readonly out: string }
+  | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly json: boolean }
   | {
     readonly command: 'replay';
     /** A saved failure's id, or null when seed and path are given. */
@@ -117,13 +120,14 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ['run', 'replay', 'failures', 'certify', 'merge', 'differential', 'help'] as const;
+const COMMANDS = ['run', 'replay', 'failures', 'certify', 'merge', 'mutants', 'differential', 'help'] as const;
 const FLAGS = {
   run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--vfs', '--report', '--junit', '--json', '--help'],
   replay: ['--barrier', '--profile', '--report', '--json', '--help'],
   failures: ['--json', '--help'],
   certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--help'],
   merge: ['--out', '--help'],
+  mutants: ['--budget', '--only', '--json', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
 } as const;
 /** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
@@ -141,6 +145,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === 'replay') return parseReplay(rest);
   if (command === 'certify') return parseCertify(rest);
   if (command === 'merge') return parseMerge(rest);
+  if (command === 'mutants') return parseMutants(rest);
   if (command === 'failures') {
     const flags = collectFlags('failures', rest);
     return flags.has('--help') ? { command: 'help' } : { command: 'failures', json: flags.has('--json') };
@@ -191,6 +196,7 @@ function accepted(flag: Flag): string {
     case '--budget': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
     case '--kills': return 'a whole number of SIGKILLs per tier in [0, 10000]';
     case '--out': return 'a directory';
+    case '--only': return 'mutant names, comma separated (see crashlab mutants)';
     case '--compare': return 'a certificate.json written by an earlier certify';
     case '--report': return 'a file name ending in .html';
     case '--junit': return 'a file name ending in .xml';
@@ -267,6 +273,16 @@ function parseCertify(argv: readonly string[]): Command {
     shard: shardFlag(flags),
     kills: killsText === undefined ? null : integer('--kills', killsText, 0, 10_000),
   };
+}
+
+function parseMutants(argv: readonly string[]): Command {
+  const flags = collectFlags('mutants', argv);
+  if (flags.has('--help')) return { command: 'help' };
+  const budgetText = text(flags, '--budget');
+  const onlyText = text(flags, '--only');
+  const only = onlyText === undefined ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (only !== null && only.length === 0) throw new UsageError(`--only must be ${accepted('--only')}`);
+  return { command: 'mutants', budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, json: flags.has('--json') };
 }
 
 function parseMerge(argv: readonly string[]): Command {

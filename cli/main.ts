@@ -9,6 +9,7 @@
  */
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
+import { mutantsCommand } from './mutantsCommand.js';
 import { failuresCommand, replayCommand, runCrashCommand } from './runCrashCommand.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
@@ -85,6 +86,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command.command === 'failures') return failuresCommand(command.json);
   if (command.command === 'certify') return certifyCommand(command, drawSeed);
   if (command.command === 'merge') return mergeCommand(command);
+  if (command.command === 'mutants') {
+    return mutantsCommand({ budgetSeconds: command.budgetSeconds, json: command.json, ...(command.only === null ? {} : { only: [...command.only] }) });
+  }
   return run(command);
 }
 

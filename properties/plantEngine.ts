@@ -33,6 +33,11 @@ export interface PlantedBug {
   /** The real bug this mutant stands for. */
   readonly description: string;
   readonly patches: readonly Patch[];
+  /**
+   * Set when the mutant cannot be told apart from the reference by any crash the harness can
+   * produce: the reason why. Equivalent mutants are listed by the mutant runner but not run.
+   */
+  readonly equivalent?: string;
 }
 
 /** The whole engine module of a mutant (it satisfies EngineUnderTest). */
@@ -285,6 +290,91 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
       replace: `            const wasDirty = this.masterDirty;
             this.replaceFamily(family);
             this.masterDirty = wasDirty;`,
+    }],
+  },
+  {
+    name: 'truncate-drops-checkpoint-appends',
+    description: 'a checkpoint truncates the WAL up to its last record once every family is checkpointed, dropping records appended to already-checkpointed families meanwhile',
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `                for (const family of [...this.families.values()])
+                    await family.db.checkpoint(options);
+                await this.wal?.truncate((record) => this.isCovered(record));`,
+      replace: `                for (const family of [...this.families.values()])
+                    await family.db.checkpoint(options);
+                const lastSeq = this.wal?.lastSeq() ?? 0;
+                await this.wal?.truncate((record) => record.seq <= lastSeq);`,
+    }],
+  },
+  {
+    name: 'replay-first-record-only',
+    description: "recovery installs a family's first WAL record past its header and skips the later ones, as if the first were the newest state",
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `        for (const record of records) {
+            const family = byId.get(record.familyId);
+            // A deleted family's records, and records its durable header already holds, are skipped.
+            if (family === undefined || record.seq <= family.db.durableWalSeq)
+                continue;`,
+      replace: `        const replayed = new Set();
+        for (const record of records) {
+            const family = byId.get(record.familyId);
+            // A deleted family's records, and records its durable header already holds, are skipped.
+            if (family === undefined || record.seq <= family.db.durableWalSeq || replayed.has(family))
+                continue;
+            replayed.add(family);`,
+    }],
+  },
+  {
+    name: 'read-file-before-buffer',
+    description: 'a page read goes to the file first and to the write buffer only past its end, so it races eviction and returns a stale or never-written version of a buffered page',
+    patches: [{
+      file: 'pager.js',
+      find: `        const buffered = this.dirty.get(page);
+        if (buffered !== undefined)
+            return buffered;
+        const offset = page * this.pageBytes;
+        if (offset + this.pageBytes > this.storage.len()) {`,
+      replace: `        const offset = page * this.pageBytes;
+        if (offset + this.pageBytes <= this.storage.len()) {
+            this.counters.pagesRead++;
+            return this.io('read', () => this.storage.read(offset, this.pageBytes));
+        }
+        const buffered = this.dirty.get(page);
+        if (buffered !== undefined)
+            return buffered;
+        if (offset + this.pageBytes > this.storage.len()) {`,
+    }],
+  },
+  {
+    name: 'zeroed-space-taken-as-empty',
+    description: "a new family's header is never written because fresh space reads as zeros and an all-zero header is taken for an empty store (its static header never reaches the file)",
+    patches: [{
+      file: 'segmentedFile.js',
+      find: `        initialize(new Partition(this, () => family));
+        await this.sync();
+`,
+      replace: ``,
+    }, {
+      file: 'database.js',
+      find: `        const header = readFileHeader(storage, { strict: true });
+        assert(header !== null, 'strict header reading never asks for initialization');`,
+      replace: `        const head = storage.read(0, Math.min(storage.len(), SLOT_OFFSETS[1] + 64));
+        const header = head.every((byte) => byte === 0)
+            ? { pageBytes: resolveOptions(options).pageBytes, slot: { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0 }, slotIndex: 0 }
+            : readFileHeader(storage, { strict: true });`,
+    }],
+  },
+  {
+    name: 'wal-append-at-file-end',
+    description: 'WAL appends are positioned at the file length (O_APPEND style) instead of after the last record, so after pre-allocation or a reset they land past a zero gap or stale records that stop the recovery scan',
+    patches: [{
+      file: 'wal.js',
+      find: `        const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+        try {`,
+      replace: `        const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+        this.appendOffset = Math.max(this.appendOffset, this.storage.len());
+        try {`,
     }],
   },
 ];

@@ -47,8 +47,8 @@ test('help in every form', (t) => {
 
 /** Each mistake: the argv and what its one-line message must say. */
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
-  [[], /missing command .*run, replay, failures, certify, merge, differential, help/],
-  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, certify, merge, differential, help/],
+  [[], /missing command .*run, replay, failures, certify, merge, mutants, differential, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, certify, merge, mutants, differential, help/],
   [['run', '--time', '10', '--runs', '5'], /--time and --runs exclude each other/],
   [['run', '--time', '0'], /--time must be a whole number of seconds/],
   [['run', '--report', 'out.txt'], /--report must be a file name ending in \.html/],

@@ -24,7 +24,7 @@ function campaign(seed: number, engine: Awaited<ReturnType<typeof plantBug>>): P
   return runCrashCampaign({ seed, numRuns: RUNS, profile: PROFILE, engine, shrink: false });
 }
 
-for (const bug of PLANTED_BUGS) {
+for (const bug of PLANTED_BUGS.filter((candidate) => candidate.equivalent === undefined)) {
   // Serial: eleven campaigns at once on two cores would only slow each other down.
   test.serial(`planted bug ${bug.name} is found within ${SEEDS.length} seeds x ${RUNS} runs of '${PROFILE}'`, async (t) => {
     const engine = await plantBug(bug.name);
@@ -47,7 +47,7 @@ for (const bug of PLANTED_BUGS) {
 test('the catalog names each bug once and describes it', (t) => {
   const names = PLANTED_BUGS.map((bug) => bug.name);
   t.is(new Set(names).size, names.length);
-  t.true(names.length >= 6);
+  t.true(names.length >= 15);
   for (const bug of PLANTED_BUGS) {
     t.true(bug.patches.length > 0, bug.name);
     t.true(bug.description.length > 20, bug.name);

@@ -1,0 +1,62 @@
+/**
+ * `crashlab mutants [--budget SECONDS] [--only NAME] [--json]`: runs the crash harness against
+ * every hand-written mutant (properties/plantEngine.ts), prints one row per mutant (status,
+ * time to kill, killing seed, violation kind) and the mutation score. With --json the last line
+ * is one JSON object. Exit 0 when no non-equivalent mutant survives (or errs), else 1.
+ */
+import { runMutants, type MutantReport } from '../properties/mutantRunner.js';
+import type { ProfileName } from '../properties/runCrash.js';
+
+export interface MutantsCommandArgs {
+  /** Total wall-clock budget in seconds (default 120). */
+  readonly budgetSeconds?: number | undefined;
+  /** Run only the mutants of these names. */
+  readonly only?: string | readonly string[] | undefined;
+  readonly json?: boolean | undefined;
+  /** Worker threads at once (default: the number of CPUs). */
+  readonly concurrency?: number | undefined;
+  readonly profile?: ProfileName | undefined;
+}
+
+export const DEFAULT_MUTANTS_BUDGET_SECONDS = 120;
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+export function renderMutantTable(report: MutantReport): string[] {
+  const rows = report.mutants.map((m) => [
+    m.name, m.status, m.msToKill === null ? '-' : String(m.msToKill), m.seed === null ? '-' : `${m.seed}#${m.runs ?? '?'}`,
+    m.kind ?? (m.reason === null ? '-' : m.reason),
+  ]);
+  const header = ['mutant', 'status', 'ms to kill', 'seed#case', 'kind'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)];
+}
+
+export function mutantsSummary(report: MutantReport): string {
+  const run = report.killed + report.survived;
+  return `mutation score ${(report.score * 100).toFixed(1)}% (${report.killed}/${run} killed, ${report.survived} survived, ${report.equivalent} equivalent`
+    + `${report.errors > 0 ? `, ${report.errors} errors` : ''}); time to kill median ${report.medianMsToKill ?? '-'} ms, max ${report.maxMsToKill ?? '-'} ms;`
+    + ` ${report.ms} ms on ${report.concurrency} workers, ${report.perMutantMs} ms per mutant`;
+}
+
+export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> {
+  const budgetSeconds = args.budgetSeconds ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
+  const report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile });
+  for (const row of renderMutantTable(report)) console.log(row);
+  for (const m of report.mutants) {
+    if (m.status === 'survived') console.log(`SURVIVED ${m.name}: ${m.description}`);
+    if (m.status === 'error') console.log(`ERROR ${m.name}: ${m.reason ?? ''}`);
+  }
+  console.log(mutantsSummary(report));
+  if (args.json === true) {
+    console.log(JSON.stringify({
+      score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
+      medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds: report.budgetSeconds, ms: report.ms,
+      mutants: report.mutants.map((m) => ({ name: m.name, status: m.status, msToKill: m.msToKill, seed: m.seed, runs: m.runs, kind: m.kind, path: m.path, reason: m.reason })),
+    }));
+  }
+  return report.survived === 0 && report.errors === 0 ? 0 : 1;
+}

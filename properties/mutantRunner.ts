@@ -1,0 +1,168 @@
+/**
+ * Runs the crash harness against every hand-written mutant of the catalog (PLANTED_BUGS), in
+ * parallel worker threads (each mutant's engine is its own module graph), stopping each at its
+ * first kill, and scores the harness: killed / (killed + survived). Equivalent mutants are
+ * listed, not run.
+ *
+ * Budget: the total wall-clock budget is split evenly over the mutants to run, times the
+ * number of lanes (mutants run `concurrency` at a time). A mutant stops between seeds once its
+ * share is spent; a worker still running at twice its share (plus a grace) is terminated and
+ * its mutant counted as survived. Seeds are deterministic: 1, 2, 3, ... unless given.
+ */
+import os from 'node:os';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
+import type { MutantJob, MutantOutcome } from './mutantWorker.js';
+import type { ProfileName } from './runCrash.js';
+
+export type MutantStatus = 'killed' | 'survived' | 'equivalent' | 'error';
+
+export interface MutantRun {
+  /** Total wall-clock budget for the whole run, in seconds. */
+  readonly budgetSeconds: number;
+  /** Only these mutants (by name); all of the catalog when undefined. */
+  readonly only?: string | readonly string[] | undefined;
+  /** Worker threads at once; the number of CPUs by default. */
+  readonly concurrency?: number | undefined;
+  /** Seeds tried in order (each `runsPerSeed` cases); 1, 2, 3, ... by default. */
+  readonly seeds?: readonly number[] | undefined;
+  readonly runsPerSeed?: number | undefined;
+  readonly profile?: ProfileName | undefined;
+  /** The catalog to draw from (PLANTED_BUGS by default). */
+  readonly catalog?: readonly PlantedBug[] | undefined;
+}
+
+export interface MutantResult {
+  readonly name: string;
+  readonly description: string;
+  readonly status: MutantStatus;
+  /** Wall-clock from planting to the first violation; null unless killed. */
+  readonly msToKill: number | null;
+  /** The killing seed, the case number within it (1-based), fast-check's path and the violation. */
+  readonly seed: number | null;
+  readonly runs: number | null;
+  readonly path: string | null;
+  readonly kind: string | null;
+  readonly detail: string | null;
+  /** Seeds started (0 for equivalent mutants). */
+  readonly seedsTried: number;
+  /** Why it is equivalent, or the error that stopped it. */
+  readonly reason: string | null;
+}
+
+export interface MutantReport {
+  readonly mutants: readonly MutantResult[];
+  readonly killed: number;
+  readonly survived: number;
+  readonly equivalent: number;
+  readonly errors: number;
+  /** killed / (killed + survived); 1 when nothing was run. */
+  readonly score: number;
+  readonly medianMsToKill: number | null;
+  readonly maxMsToKill: number | null;
+  readonly budgetSeconds: number;
+  readonly perMutantMs: number;
+  readonly concurrency: number;
+  readonly profile: ProfileName;
+  readonly ms: number;
+}
+
+const DEFAULT_SEEDS = Array.from({ length: 1000 }, (_, i) => i + 1);
+const DEFAULT_RUNS_PER_SEED = 100;
+/** Extra time a worker may take past twice its share before it is terminated. */
+const GRACE_MS = 5_000;
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function selectMutants(catalog: readonly PlantedBug[], only: MutantRun['only']): PlantedBug[] {
+  if (only === undefined) return [...catalog];
+  const names = typeof only === 'string' ? [only] : only;
+  return names.map((name) => {
+    const bug = catalog.find((candidate) => candidate.name === name);
+    if (bug === undefined) throw new Error(`no mutant named ${name} (known: ${catalog.map((b) => b.name).join(', ')})`);
+    return bug;
+  });
+}
+
+function runWorker(job: MutantJob, hardLimitMs: number): Promise<MutantOutcome> {
+  return new Promise((resolve) => {
+    const child = fork(fileURLToPath(new URL('./mutantWorker.js', import.meta.url)), [], {
+      // A flag meant for the main script (`node --input-type=module -e ...`) breaks a child started from a file.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const started = performance.now();
+    let settled = false;
+    const finish = (outcome: MutantOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => finish({ status: 'survived', ms: Math.round(performance.now() - started), seedsTried: -1 }), hardLimitMs);
+    child.once('message', (outcome: MutantOutcome) => finish(outcome));
+    child.once('error', (error) => finish({ status: 'error', ms: Math.round(performance.now() - started), error: String(error) }));
+    child.once('exit', (code, signal) => finish({ status: 'error', ms: Math.round(performance.now() - started), error: `worker exited (${signal ?? code}) before reporting` }));
+    child.send(job);
+  });
+}
+
+function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
+  const base = { name: bug.name, description: bug.description, msToKill: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
+  switch (outcome.status) {
+    case 'killed':
+      return { ...base, status: 'killed', msToKill: outcome.msToKill, seed: outcome.seed, runs: outcome.runs, path: outcome.path, kind: outcome.kind, detail: outcome.detail, seedsTried: outcome.seedsTried };
+    case 'survived':
+      return { ...base, status: 'survived', seedsTried: outcome.seedsTried, reason: outcome.seedsTried < 0 ? 'stopped: over its budget' : null };
+    case 'error':
+      return { ...base, status: 'error', seedsTried: 0, reason: outcome.error };
+  }
+}
+
+export async function runMutants(run: MutantRun): Promise<MutantReport> {
+  if (!(Number.isFinite(run.budgetSeconds) && run.budgetSeconds > 0)) throw new TypeError('budgetSeconds must be a positive number');
+  const concurrency = run.concurrency ?? os.availableParallelism();
+  if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new TypeError('concurrency must be a positive integer');
+  const profile = run.profile ?? 'default';
+  const seeds = run.seeds ?? DEFAULT_SEEDS;
+  if (seeds.length === 0) throw new TypeError('seeds must not be empty');
+  const runsPerSeed = run.runsPerSeed ?? DEFAULT_RUNS_PER_SEED;
+  const selected = selectMutants(run.catalog ?? PLANTED_BUGS, run.only);
+  const toRun = selected.filter((bug) => bug.equivalent === undefined);
+  const lanes = Math.max(1, Math.min(concurrency, toRun.length));
+  const perMutantMs = Math.max(1, Math.floor((run.budgetSeconds * 1000 * lanes) / Math.max(1, toRun.length)));
+  const started = performance.now();
+
+  const outcomes = new Map<string, MutantResult>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < toRun.length) {
+      const bug = toRun[next++]!;
+      const job: MutantJob = { name: bug.name, seeds, runsPerSeed, profile, budgetMs: perMutantMs };
+      outcomes.set(bug.name, resultOf(bug, await runWorker(job, 2 * perMutantMs + GRACE_MS)));
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+
+  const mutants = selected.map((bug): MutantResult => outcomes.get(bug.name) ?? {
+    name: bug.name, description: bug.description, status: 'equivalent', msToKill: null, seed: null, runs: null,
+    path: null, kind: null, detail: null, seedsTried: 0, reason: bug.equivalent ?? null,
+  });
+  const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
+  const killed = count('killed');
+  const survived = count('survived');
+  const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  return {
+    mutants, killed, survived, equivalent: count('equivalent'), errors: count('error'),
+    score: killed + survived === 0 ? 1 : killed / (killed + survived),
+    medianMsToKill: median(kills), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
+    budgetSeconds: run.budgetSeconds, perMutantMs, concurrency: lanes, profile, ms: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,66 @@
+// Focus: the mutant runner (properties/mutantRunner.ts) kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
+import test from 'ava';
+import { median, runMutants } from '../../properties/mutantRunner.js';
+import { mutantsCommand } from '../../cli/mutantsCommand.js';
+import type { PlantedBug } from '../../properties/plantEngine.js';
+import { PLANTED_BUGS } from '../../properties/plantEngine.js';
+
+const FAST = ['ack-before-wal-fsync', 'read-file-before-buffer'];
+
+test('runMutants kills two fast mutants in parallel and the report is consistent', async (t) => {
+  const report = await runMutants({ budgetSeconds: 20, only: FAST, concurrency: 2, seeds: [1, 2, 3] });
+  t.deepEqual(report.mutants.map((m) => m.name), FAST);
+  for (const m of report.mutants) {
+    t.is(m.status, 'killed', `${m.name}: ${m.reason ?? ''}`);
+    t.true(m.msToKill !== null && m.msToKill >= 0);
+    t.true(m.seed !== null && [1, 2, 3].includes(m.seed));
+    t.true(m.runs !== null && m.runs >= 1);
+    t.is(typeof m.kind, 'string');
+    t.log(`${m.name}: seed ${m.seed}, case ${m.runs}, ${m.kind}, ${m.msToKill} ms`);
+  }
+  t.is(report.killed, 2);
+  t.is(report.survived, 0);
+  t.is(report.equivalent, 0);
+  t.is(report.score, 1);
+  const times = report.mutants.map((m) => m.msToKill!);
+  t.is(report.maxMsToKill, Math.max(...times));
+  t.is(report.medianMsToKill, (times[0]! + times[1]!) / 2);
+});
+
+test('equivalent mutants are listed, not run, and do not count in the score', async (t) => {
+  const bug = PLANTED_BUGS.find((b) => b.name === 'ack-before-wal-fsync')!;
+  const catalog: PlantedBug[] = [{ ...bug, name: 'ack-before-wal-fsync', equivalent: 'for the test' }];
+  const report = await runMutants({ budgetSeconds: 1, catalog });
+  t.is(report.equivalent, 1);
+  t.is(report.score, 1);
+  t.is(report.mutants[0]!.status, 'equivalent');
+  t.is(report.mutants[0]!.reason, 'for the test');
+  t.is(report.medianMsToKill, null);
+  await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/ });
+});
+
+test('median', (t) => {
+  t.is(median([]), null);
+  t.is(median([3, 1, 2]), 2);
+  t.is(median([4, 1, 2, 3]), 2.5);
+});
+
+test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 when all are killed', async (t) => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')); };
+  let code: number;
+  try {
+    code = await mutantsCommand({ budgetSeconds: 10, only: 'ack-before-wal-fsync', json: true });
+  } finally {
+    console.log = log;
+  }
+  t.is(code, 0);
+  const last = JSON.parse(lines.at(-1)!) as { score: number; killed: number; survived: number; equivalent: number; medianMsToKill: number; maxMsToKill: number; mutants: Array<{ name: string; status: string; msToKill: number }> };
+  t.is(last.killed, 1);
+  t.is(last.score, 1);
+  t.is(last.mutants[0]!.name, 'ack-before-wal-fsync');
+  t.is(last.mutants[0]!.status, 'killed');
+  t.is(last.maxMsToKill, last.mutants[0]!.msToKill);
+  t.true(lines.some((line) => line.startsWith('mutation score 100.0%')));
+});
