@@ -43,7 +43,9 @@ Flags for run:
 Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
   --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2)
 Flags for merge: --out DIR (default .crashlab/certificate)
-Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json
+Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json,
+  --automatic (also the mutants generated from the compiled engine: delete sync/write, swap
+  awaited I/O, skip checksum, continue past invalid, pass poison check, empty catch)
 
 Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
   --profile (for SEED:PATH; default default), --report FILE.html, --json
@@ -74,7 +76,7 @@ export type Command =
     readonly kills: number | null;
   }
   | { readonly command: 'merge'; readonly files: readonly string[]; readonly out: string }
-  | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly json: boolean }
+  | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly automatic: boolean; readonly json: boolean }
   | {
     readonly command: 'replay';
     /** A saved failure's id, or null when seed and path are given. */
@@ -127,7 +129,7 @@ const FLAGS = {
   failures: ['--json', '--help'],
   certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--help'],
   merge: ['--out', '--help'],
-  mutants: ['--budget', '--only', '--json', '--help'],
+  mutants: ['--budget', '--only', '--automatic', '--json', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
 } as const;
 /** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
@@ -171,7 +173,7 @@ function collectFlags(command: keyof typeof FLAGS, argv: readonly string[], posi
     }
     const flag = name as Flag;
     if (flags.has(flag)) throw new UsageError(`${flag} given more than once`);
-    if (flag === '--json' || flag === '--help') {
+    if (flag === '--json' || flag === '--help' || flag === '--automatic') {
       if (eq >= 0) throw new UsageError(`${flag} takes no value`);
       flags.set(flag, true);
       continue;
@@ -201,6 +203,7 @@ function accepted(flag: Flag): string {
     case '--report': return 'a file name ending in .html';
     case '--junit': return 'a file name ending in .xml';
     case '--json':
+    case '--automatic':
     case '--help': return 'no value';
   }
 }
@@ -282,7 +285,7 @@ function parseMutants(argv: readonly string[]): Command {
   const onlyText = text(flags, '--only');
   const only = onlyText === undefined ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (only !== null && only.length === 0) throw new UsageError(`--only must be ${accepted('--only')}`);
-  return { command: 'mutants', budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, json: flags.has('--json') };
+  return { command: 'mutants', budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, automatic: flags.has('--automatic'), json: flags.has('--json') };
 }
 
 function parseMerge(argv: readonly string[]): Command {

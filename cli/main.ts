@@ -87,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command.command === 'certify') return certifyCommand(command, drawSeed);
   if (command.command === 'merge') return mergeCommand(command);
   if (command.command === 'mutants') {
-    return mutantsCommand({ budgetSeconds: command.budgetSeconds, json: command.json, ...(command.only === null ? {} : { only: [...command.only] }) });
+    return mutantsCommand({ budgetSeconds: command.budgetSeconds, json: command.json, automatic: command.automatic, ...(command.only === null ? {} : { only: [...command.only] }) });
   }
   return run(command);
 }

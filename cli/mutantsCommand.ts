@@ -16,6 +16,8 @@ export interface MutantsCommandArgs {
   /** Worker threads at once (default: the number of CPUs). */
   readonly concurrency?: number | undefined;
   readonly profile?: ProfileName | undefined;
+  /** Also run the automatic mutants (properties/mutantGenerator.ts); default false. */
+  readonly automatic?: boolean | undefined;
 }
 
 export const DEFAULT_MUTANTS_BUDGET_SECONDS = 120;
@@ -39,13 +41,15 @@ export function mutantsSummary(report: MutantReport): string {
   const run = report.killed + report.survived;
   return `mutation score ${(report.score * 100).toFixed(1)}% (${report.killed}/${run} killed, ${report.survived} survived, ${report.equivalent} equivalent`
     + `${report.errors > 0 ? `, ${report.errors} errors` : ''}); time to kill median ${report.medianMsToKill ?? '-'} ms, max ${report.maxMsToKill ?? '-'} ms;`
+    + `${report.excluded.length > 0 ? ` ${report.excluded.length} excluded;` : ''}`
     + ` ${report.ms} ms on ${report.concurrency} workers, ${report.perMutantMs} ms per mutant`;
 }
 
 export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> {
   const budgetSeconds = args.budgetSeconds ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
-  const report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile });
+  const report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic });
   for (const row of renderMutantTable(report)) console.log(row);
+  for (const m of report.excluded) console.log(`EXCLUDED ${m.name}: ${m.reason}`);
   for (const m of report.mutants) {
     if (m.status === 'survived') console.log(`SURVIVED ${m.name}: ${m.description}`);
     if (m.status === 'error') console.log(`ERROR ${m.name}: ${m.reason ?? ''}`);
@@ -54,7 +58,7 @@ export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> 
   if (args.json === true) {
     console.log(JSON.stringify({
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
-      medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds: report.budgetSeconds, ms: report.ms,
+      excluded: report.excluded.map((m) => ({ name: m.name, reason: m.reason })), medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds: report.budgetSeconds, ms: report.ms,
       mutants: report.mutants.map((m) => ({ name: m.name, status: m.status, msToKill: m.msToKill, seed: m.seed, runs: m.runs, kind: m.kind, path: m.path, reason: m.reason })),
     }));
   }

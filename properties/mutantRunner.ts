@@ -12,6 +12,8 @@
 import os from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { generateMutants } from './mutantGenerator.js';
+import { AUTOMATIC_EQUIVALENTS } from './mutantTriage.js';
 import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
 import type { MutantJob, MutantOutcome } from './mutantWorker.js';
 import type { ProfileName } from './runCrash.js';
@@ -31,6 +33,48 @@ export interface MutantRun {
   readonly profile?: ProfileName | undefined;
   /** The catalog to draw from (PLANTED_BUGS by default). */
   readonly catalog?: readonly PlantedBug[] | undefined;
+  /**
+   * Also run the automatic mutants (generateMutants over dist/engine), appended to the catalog;
+   * those of EXCLUDED_ENGINE_FILES are listed in `excluded`, those of AUTOMATIC_EQUIVALENTS are
+   * marked equivalent. Default false.
+   */
+  readonly automatic?: boolean | undefined;
+}
+
+/** An automatic mutant that is not run at all: its file is never executed by the crash harness. */
+export interface ExcludedMutant {
+  readonly name: string;
+  readonly description: string;
+  readonly reason: string;
+}
+
+/**
+ * Engine files the in-memory crash harness never executes as the disk: their mutants cannot be
+ * killed (nor survive meaningfully) here, so they are listed as excluded, not run.
+ */
+export const EXCLUDED_ENGINE_FILES: Readonly<Record<string, string>> = {
+  'fileVfs.js': 'real files: only the SIGKILL tiers use it, never the in-memory crash harness',
+  'memoryVfs.js': 'the crash harness runs the engine on its own fault-injecting in-memory disk, not on MemoryVfs',
+};
+
+/** dist/engine, next to this compiled module's folder (dist/properties). */
+const ENGINE_DIR = fileURLToPath(new URL('../engine/', import.meta.url));
+
+/** The automatic mutants in the catalog shape (equivalents marked), and the excluded ones. */
+export function automaticCatalog(engineDir: string = ENGINE_DIR): { readonly mutants: PlantedBug[]; readonly excluded: ExcludedMutant[] } {
+  const mutants: PlantedBug[] = [];
+  const excluded: ExcludedMutant[] = [];
+  for (const m of generateMutants(engineDir)) {
+    const description = `${m.operator} at ${m.file}:${m.line}: ${m.description}`;
+    const reason = EXCLUDED_ENGINE_FILES[m.file];
+    if (reason !== undefined) {
+      excluded.push({ name: m.name, description, reason: `${m.file}: ${reason}` });
+      continue;
+    }
+    const equivalent = Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name) ? AUTOMATIC_EQUIVALENTS[m.name] : undefined;
+    mutants.push(equivalent === undefined ? { name: m.name, description, patches: m.patches } : { name: m.name, description, patches: m.patches, equivalent });
+  }
+  return { mutants, excluded };
 }
 
 export interface MutantResult {
@@ -53,6 +97,8 @@ export interface MutantResult {
 
 export interface MutantReport {
   readonly mutants: readonly MutantResult[];
+  /** Automatic mutants not run (their engine file is never executed by the harness), with why. */
+  readonly excluded: readonly ExcludedMutant[];
   readonly killed: number;
   readonly survived: number;
   readonly equivalent: number;
@@ -80,13 +126,19 @@ export function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function selectMutants(catalog: readonly PlantedBug[], only: MutantRun['only']): PlantedBug[] {
-  if (only === undefined) return [...catalog];
-  const names = typeof only === 'string' ? [only] : only;
-  return names.map((name) => {
+function onlyNames(only: MutantRun['only']): readonly string[] | undefined {
+  return only === undefined ? undefined : typeof only === 'string' ? [only] : only;
+}
+
+/** The mutants named by `only` (all when undefined); a name among `excluded` is skipped, an unknown one throws. */
+function selectMutants(catalog: readonly PlantedBug[], only: MutantRun['only'], excluded: readonly ExcludedMutant[] = []): PlantedBug[] {
+  const names = onlyNames(only);
+  if (names === undefined) return [...catalog];
+  return names.flatMap((name) => {
     const bug = catalog.find((candidate) => candidate.name === name);
-    if (bug === undefined) throw new Error(`no mutant named ${name} (known: ${catalog.map((b) => b.name).join(', ')})`);
-    return bug;
+    if (bug !== undefined) return [bug];
+    if (excluded.some((m) => m.name === name)) return [];
+    throw new Error(`no mutant named ${name} (known: ${catalog.map((b) => b.name).join(', ')})`);
   });
 }
 
@@ -134,7 +186,10 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const seeds = run.seeds ?? DEFAULT_SEEDS;
   if (seeds.length === 0) throw new TypeError('seeds must not be empty');
   const runsPerSeed = run.runsPerSeed ?? DEFAULT_RUNS_PER_SEED;
-  const selected = selectMutants(run.catalog ?? PLANTED_BUGS, run.only);
+  const automatic = run.automatic === true ? automaticCatalog() : { mutants: [], excluded: [] };
+  const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded);
+  const names = onlyNames(run.only);
+  const excluded = names === undefined ? automatic.excluded : automatic.excluded.filter((m) => names.includes(m.name));
   const toRun = selected.filter((bug) => bug.equivalent === undefined);
   const lanes = Math.max(1, Math.min(concurrency, toRun.length));
   const perMutantMs = Math.max(1, Math.floor((run.budgetSeconds * 1000 * lanes) / Math.max(1, toRun.length)));
@@ -145,7 +200,7 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const lane = async (): Promise<void> => {
     while (next < toRun.length) {
       const bug = toRun[next++]!;
-      const job: MutantJob = { name: bug.name, seeds, runsPerSeed, profile, budgetMs: perMutantMs };
+      const job: MutantJob = { name: bug.name, seeds, runsPerSeed, profile, budgetMs: perMutantMs, patches: bug.patches };
       outcomes.set(bug.name, resultOf(bug, await runWorker(job, 2 * perMutantMs + GRACE_MS)));
     }
   };
@@ -160,7 +215,7 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const survived = count('survived');
   const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
   return {
-    mutants, killed, survived, equivalent: count('equivalent'), errors: count('error'),
+    mutants, excluded, killed, survived, equivalent: count('equivalent'), errors: count('error'),
     score: killed + survived === 0 ? 1 : killed / (killed + survived),
     medianMsToKill: median(kills), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
     budgetSeconds: run.budgetSeconds, perMutantMs, concurrency: lanes, profile, ms: Math.round(performance.now() - started),

@@ -3,7 +3,7 @@
  * crash property seed after seed, without shrinking, until the first violation or until its
  * budget is spent (checked between seeds; the runner also stops a worker that overruns).
  */
-import { plantBug } from './plantEngine.js';
+import { plantBug, plantEngine, type Patch } from './plantEngine.js';
 import { runCrashCampaign, type ProfileName } from './runCrash.js';
 
 export interface MutantJob {
@@ -12,6 +12,8 @@ export interface MutantJob {
   readonly runsPerSeed: number;
   readonly profile: ProfileName;
   readonly budgetMs: number;
+  /** The mutant's patches; when absent, `name` is looked up in PLANTED_BUGS. */
+  readonly patches?: readonly Patch[] | undefined;
 }
 
 export type MutantOutcome =
@@ -22,7 +24,7 @@ export type MutantOutcome =
 export async function huntMutant(job: MutantJob): Promise<MutantOutcome> {
   const started = performance.now();
   try {
-    const engine = await plantBug(job.name);
+    const engine = job.patches === undefined ? await plantBug(job.name) : await plantEngine(job.name, job.patches);
     let seedsTried = 0;
     for (const seed of job.seeds) {
       if (seedsTried > 0 && performance.now() - started >= job.budgetMs) break;

@@ -1,6 +1,7 @@
 // Focus: the mutant runner (properties/mutantRunner.ts) kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
 import test from 'ava';
-import { median, runMutants } from '../../properties/mutantRunner.js';
+import { automaticCatalog, median, runMutants } from '../../properties/mutantRunner.js';
+import { AUTOMATIC_EQUIVALENTS } from '../../properties/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
 import type { PlantedBug } from '../../properties/plantEngine.js';
 import { PLANTED_BUGS } from '../../properties/plantEngine.js';
@@ -63,4 +64,26 @@ test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 w
   t.is(last.mutants[0]!.status, 'killed');
   t.is(last.maxMsToKill, last.mutants[0]!.msToKill);
   t.true(lines.some((line) => line.startsWith('mutation score 100.0%')));
+});
+
+test('automatic: true runs generated mutants by name (patches sent to the worker) and kills fast ones', async (t) => {
+  const AUTOMATIC_FAST = ['delete-write-wal-215', 'delete-sync-wal-247'];
+  const report = await runMutants({ budgetSeconds: 16, automatic: true, only: AUTOMATIC_FAST, concurrency: 2, seeds: [1, 2, 3] });
+  t.deepEqual(report.mutants.map((m) => m.name), AUTOMATIC_FAST);
+  for (const m of report.mutants) {
+    t.is(m.status, 'killed', `${m.name}: ${m.reason ?? ''}`);
+    t.regex(m.description, /^delete-(write|sync) at wal\.js:\d+: /);
+    t.log(`${m.name}: seed ${m.seed}, case ${m.runs}, ${m.kind}, ${m.msToKill} ms`);
+  }
+  t.is(report.killed, 2);
+  t.deepEqual(report.excluded, []);
+});
+
+test('automatic mutants of engine files the crash harness never runs are listed as excluded, with the reason', (t) => {
+  const { mutants, excluded } = automaticCatalog();
+  t.true(mutants.length > 0);
+  t.true(excluded.length > 0);
+  for (const m of excluded) t.regex(m.reason, /^(fileVfs|memoryVfs)\.js: /);
+  t.false(mutants.some((m) => /^[a-z-]+-(filevfs|memoryvfs)-\d+/.test(m.name)));
+  for (const m of mutants) if (Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name)) t.is(m.equivalent, AUTOMATIC_EQUIVALENTS[m.name]);
 });
