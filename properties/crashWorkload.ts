@@ -62,19 +62,28 @@ export function applyOps(txn: WriteTransaction, ops: readonly ModelOp[]): void {
   }
 }
 
-/** One transaction: run its ops, then abort or commit, recording the commit in the history. */
-async function runTxn(family: ColumnFamily, spec: TxnSpec, history: CommitHistory): Promise<void> {
+/**
+ * Begins a write transaction and performs `ops` in it; returns it ready to commit, or null
+ * when the spec aborts it (a failed operation aborts it too, and rethrows). Shared with the
+ * kill worker, so both run transactions the same way.
+ */
+export async function prepareTxn(family: ColumnFamily, ops: readonly ModelOp[], abort: boolean): Promise<WriteTransaction | null> {
   const txn = await family.beginWrite();
   try {
-    applyOps(txn, spec.ops);
+    applyOps(txn, ops);
   } catch (error) {
     txn.abort();
     throw error;
   }
-  if (spec.abort) {
-    txn.abort();
-    return;
-  }
+  if (!abort) return txn;
+  txn.abort();
+  return null;
+}
+
+/** One transaction: run its ops, then abort or commit, recording the commit in the history. */
+async function runTxn(family: ColumnFamily, spec: TxnSpec, history: CommitHistory): Promise<void> {
+  const txn = await prepareTxn(family, spec.ops, spec.abort);
+  if (txn === null) return;
   // Issued now: the commit's WAL append happens synchronously inside this call.
   const index = history.issue(family.name, spec.ops, spec.durability);
   const commit = txn.commit({ durability: spec.durability });

@@ -26,7 +26,7 @@ import { WriteBackVfs } from '../fault/writeBackVfs.js';
 import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { readState } from '../recovery/readState.js';
-import { applyOps, familyName, type TxnSpec, type Workload } from './crashWorkload.js';
+import { familyName, prepareTxn, type TxnSpec, type Workload } from './crashWorkload.js';
 import { opToWire, workloadFromWire, type KillWorkerArgs, type ReportLine } from './killProtocol.js';
 
 function errnoCode(error: unknown): unknown {
@@ -87,17 +87,8 @@ class KillWorker {
   async runTxn(spec: TxnSpec, salt: number | null): Promise<void> {
     const family = this.families[spec.family]!;
     const ops = freshen(spec.ops, salt);
-    const txn = await family.beginWrite();
-    try {
-      applyOps(txn, ops);
-    } catch (error) {
-      txn.abort();
-      throw error;
-    }
-    if (spec.abort) {
-      txn.abort();
-      return;
-    }
+    const txn = await prepareTxn(family, ops, spec.abort);
+    if (txn === null) return;
     const i = this.history.issue(family.name, ops, spec.durability);
     report({ t: 'issue', i, family: family.name, ops: ops.map(opToWire), durability: spec.durability });
     try {
