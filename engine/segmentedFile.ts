@@ -66,7 +66,14 @@ export class SegmentedFile {
     copies.forEach((copy, i) => {
       if (copy !== null && (index < 0 || copy.generation > copies[index]!.generation)) index = i;
     });
-    if (index >= 0) return new SegmentedFile(storage, options, copies[index]!, index);
+    if (index >= 0) {
+      const file = new SegmentedFile(storage, options, copies[index]!, index);
+      // What was read may be only in the page cache (an earlier process's fsync failed and
+      // the kernel dropped the write): rewrite it to the other copy at the first sync, so no
+      // header this process makes durable names a segment that only the cache knows.
+      file.update({ ...file.master, generation: file.master.generation + 1 });
+      return file;
+    }
     // The first master is synced before any segment is used: with no valid copy and nothing
     // past the master region, the file's creation never completed and nothing can be lost.
     const restBytes = Math.max(0, storage.len() - DATA_START_BYTES);
