@@ -43,10 +43,14 @@ import {
 export type { KillTier } from './killProtocol.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./killWorker.js', import.meta.url));
-/** The safety net: a child that never reaches its kill line is killed after this long anyway. */
-export const DEFAULT_MAX_WALL_MS = 5_000;
-/** Recovery of the real files may take this long before it counts as a hang. */
-const RECOVERY_WALL_MS = 10_000;
+/**
+ * The safety net: a child that never reaches its kill line is killed after this long anyway.
+ * Generous on purpose: on a loaded 2-core CI machine a child's start alone can take seconds,
+ * and a net that fires early turns a slow machine into a different test (no acks yet).
+ */
+export const DEFAULT_MAX_WALL_MS = 30_000;
+/** Recovery of the real files may take this long before it counts as a hang (a few ms when idle). */
+const RECOVERY_WALL_MS = 60_000;
 const STDERR_KEPT_BYTES = 4_096;
 /** In a kept directory: the files as the kill left them (the directory itself is recovered). */
 export const KILLED_IMAGE_DIR = 'killed-image';

@@ -24,7 +24,6 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
   t.true(cert.totals.faultsSurvived.errors > 0 && cert.totals.faultsSurvived.corruption > 0 && cert.totals.faultsSurvived['recovery-crash'] > 0);
   t.is(cert.totals.kills, 2);
   t.is(cert.mutationScore, null);
-  t.true(seconds < 25, 'the budget roughly holds');
   t.regex(cert.engine.hash, /^[0-9a-f]{64}$/);
   t.is(cert.engine.hash, (await engineSourceHash()).hash, 'the hash depends on the sources only');
 

@@ -12,7 +12,7 @@ test.after.always(() => fs.rmSync(EMPTY_DIR, { recursive: true, force: true }));
 
 function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
   // In an empty directory: a run replays the saved failures under its working directory first.
-  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 60_000, cwd: EMPTY_DIR });
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 240_000, cwd: EMPTY_DIR });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
