@@ -9,8 +9,8 @@ import {
   corruptImage, FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory } from '../model/commitHistory.js';
-import { checkImage, withinTurns, type EngineUnderTest } from '../recovery/checkImage.js';
+import { CommitHistory, type ModelOp } from '../model/commitHistory.js';
+import { checkImage, withinTurns, type EngineUnderTest, type StageProbe } from '../recovery/checkImage.js';
 import type { DiffLine, ViolationKind } from '../recovery/classify.js';
 import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
 
@@ -96,6 +96,20 @@ export interface CaseResult {
   readonly violation: Violation | null;
 }
 
+/** Durable files a case starts from (a populated database) and the commits that made them. */
+export interface CaseStart {
+  readonly image: ReadonlyMap<string, Uint8Array>;
+  /** Every one acknowledged and durable: the model starts with them. */
+  readonly commits: ReadonlyArray<{ readonly family: string; readonly ops: readonly ModelOp[] }>;
+}
+
+/** How to run a case besides the case itself: where it starts, and who times its stages. */
+export interface CaseRunOptions {
+  /** An empty directory when undefined (as every drawn case starts). */
+  readonly start?: CaseStart | undefined;
+  readonly probe?: StageProbe | undefined;
+}
+
 /** Event-loop turns a whole in-memory workload may take before it counts as a hang. */
 const WORKLOAD_TURN_BUDGET = 50_000;
 
@@ -133,15 +147,29 @@ function crashPoint(op: IoEvent['op'], file: string): string {
   return `${op} ${kind}`;
 }
 
-export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase): Promise<CaseResult> {
+/** The model of a case that starts from `start`: its commits issued and acknowledged, at event 0. */
+function startHistory(start: CaseStart | undefined, clock: () => number): TimedHistory {
+  const history = new TimedHistory(clock);
+  for (const commit of start?.commits ?? []) {
+    history.addFamily(commit.family);
+    history.settle(history.issue(commit.family, commit.ops, 'immediate'), 'acked');
+  }
+  return history;
+}
+
+export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase, run: CaseRunOptions = {}): Promise<CaseResult> {
+  const { start, probe } = run;
+  probe?.enter('workload');
   let vfsEvents = (): number => 0;
-  const history = new TimedHistory(() => vfsEvents());
+  const history = startHistory(start, () => vfsEvents());
   const reservoir = new Reservoir(crashCase.imagesPerRun, crashCase.plan.seed);
-  const vfs: FaultyVfs = new FaultyVfs({
-    errors: crashCase.errors,
-    scheduleSync: syncScheduler(crashCase.workload.scheduleSeed),
-    onEvent: (at, op, file) => reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() })),
-  });
+  const capture = (at: number, op: IoEvent['op'], file: string): void => {
+    probe?.enter('capture');
+    reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }));
+    probe?.enter('workload');
+  };
+  const vfsOptions = { errors: crashCase.errors, scheduleSync: syncScheduler(crashCase.workload.scheduleSeed), onEvent: capture };
+  const vfs: FaultyVfs = start === undefined ? new FaultyVfs(vfsOptions) : FaultyVfs.fromImage(start.image, vfsOptions);
   vfsEvents = () => vfs.events;
   const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
   const live: LiveViolation | null = outcome === 'hang'
@@ -153,13 +181,14 @@ export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase
   const result = (violation: Violation | null, images: number): CaseResult =>
     ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
+  probe?.enter('capture');
   const captures = [...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
   for (const capture of captures) {
     checked++;
     crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
-    const verdict = await checkCapture(engine, crashCase, capture);
+    const verdict = await checkCapture(engine, crashCase, capture, probe);
     if (!verdict.ok) {
       return result({
         kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at),
@@ -170,15 +199,21 @@ export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase
   return result(null, checked);
 }
 
-async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture): ReturnType<typeof checkImage> {
+async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, probe: StageProbe | undefined): ReturnType<typeof checkImage> {
+  probe?.enter('mount');
   let image = corruptImage(capture.image, crashCase.corruption);
-  if (crashCase.recoveryCrash !== null) image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
+  if (crashCase.recoveryCrash !== null) {
+    probe?.enter('recovery-crash');
+    image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
+    probe?.enter('mount');
+  }
   const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
   const vfs = FaultyVfs.fromImage(image, { unreadable });
   return checkImage(engine, vfs, capture.history, {
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
+    probe,
   });
 }
 

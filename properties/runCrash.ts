@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import * as referenceEngine from '../engine/index.js';
-import type { EngineUnderTest } from '../recovery/checkImage.js';
+import type { EngineUnderTest, StageProbe } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from './crashArbitraries.js';
 import { runCrashCase, type CrashCase, type Violation } from './crashCase.js';
 
@@ -32,6 +32,8 @@ export interface CrashRun {
   readonly engine?: EngineUnderTest;
   /** Shrink a failure to a minimal case (default true); finding one is enough for mutants. */
   readonly shrink?: boolean;
+  /** Told where each case spends its time (the harness benchmark); drawing cases counts as 'other'. */
+  readonly probe?: StageProbe | undefined;
 }
 
 export interface CrashFailure {
@@ -82,7 +84,8 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   let events = 0;
   const crashPoints: Record<string, number> = {};
   const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
-    const result = await runCrashCase(engine, crashCase);
+    const result = await runCrashCase(engine, crashCase, { probe: run.probe });
+    run.probe?.enter('other');
     images += result.images;
     events += result.events;
     for (const [point, count] of Object.entries(result.crashPoints)) crashPoints[point] = (crashPoints[point] ?? 0) + count;

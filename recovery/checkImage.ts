@@ -24,6 +24,17 @@ export interface CheckOptions {
   readonly sharedLog: boolean;
   /** The image was corrupted on purpose: a typed detection error is an acceptable outcome. */
   readonly corrupted: boolean;
+  /** Told when each stage of the judgement starts (a benchmark's clock; this file has none). */
+  readonly probe?: StageProbe | undefined;
+}
+
+/** Where a crash case spends its time, from running the workload to classifying a state. */
+export type Stage =
+  | 'workload' | 'capture' | 'mount' | 'recovery-crash' | 'recover' | 'integrity' | 'read-state' | 'classify' | 'other';
+
+/** Told when a stage starts; the time until the next call belongs to that stage. */
+export interface StageProbe {
+  enter(stage: Stage): void;
 }
 
 const DETECTION_CODES = new Set(['CORRUPTION', 'INVALID_FORMAT', 'IO', 'PREVIOUS_IO']);
@@ -44,7 +55,9 @@ export async function withinTurns<T>(work: Promise<T>, turns: number): Promise<{
 }
 
 export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
-  const outcome = await withinTurns(recoverState(engine, vfs, check.options), RECOVERY_TURN_BUDGET);
+  check.probe?.enter('recover');
+  const outcome = await withinTurns(recoverState(engine, vfs, check.options, check.probe), RECOVERY_TURN_BUDGET);
+  check.probe?.enter('classify');
   if (outcome === 'hang') return { ok: false, kind: 'hang', detail: `recovery did not finish within ${RECOVERY_TURN_BUDGET} turns`, diff: [] };
   if ('error' in outcome) {
     const code = errorCode(outcome.error);
@@ -68,16 +81,19 @@ export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: Com
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
-async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions): Promise<{ state: Awaited<ReturnType<typeof readState>>; problems: string[] }> {
+async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions, probe: StageProbe | undefined): Promise<{ state: Awaited<ReturnType<typeof readState>>; problems: string[] }> {
   const db = await engine.ColumnFamilyDatabase.open(vfs, options);
   try {
+    probe?.enter('integrity');
     const problems: string[] = [];
     for (const name of db.listColumnFamilies()) {
       const report = (await db.columnFamily(name)).checkIntegrity();
       problems.push(...report.problems.map((problem) => `${name}: ${problem}`));
     }
+    probe?.enter('read-state');
     return { state: await readState(db), problems };
   } finally {
+    probe?.enter('recover');
     await db.close().catch(() => undefined);
   }
 }
