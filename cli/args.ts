@@ -41,7 +41,8 @@ Flags for run:
   --json                         print JSON lines instead of text (the last line sums up)
 
 Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
-  --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2)
+  --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2),
+  --mutants-budget SECONDS (the engine's mutants after the matrix, default 300, 0 skips; a survivor fails)
 Flags for merge: --out DIR (default .crashlab/certificate)
 Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json,
   --automatic (also the mutants generated from the compiled engine: delete sync/write, swap
@@ -74,6 +75,8 @@ export type Command =
     readonly compare: string | null;
     readonly shard: Shard | null;
     readonly kills: number | null;
+    /** Seconds for the mutation run (0 skips it); null: the default. */
+    readonly mutantsBudgetSeconds: number | null;
   }
   | { readonly command: 'merge'; readonly files: readonly string[]; readonly out: string }
   | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly automatic: boolean; readonly json: boolean }
@@ -127,7 +130,7 @@ const FLAGS = {
   run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--vfs', '--report', '--junit', '--json', '--help'],
   replay: ['--barrier', '--profile', '--report', '--json', '--help'],
   failures: ['--json', '--help'],
-  certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--help'],
+  certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--mutants-budget', '--help'],
   merge: ['--out', '--help'],
   mutants: ['--budget', '--only', '--automatic', '--json', '--help'],
   differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
@@ -197,6 +200,7 @@ function accepted(flag: Flag): string {
     case '--shard': return 'I/N with I counted from 1, like 2/4';
     case '--budget': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
     case '--kills': return 'a whole number of SIGKILLs per tier in [0, 10000]';
+    case '--mutants-budget': return `a whole number of seconds in [0, ${TIME_MAX_SECONDS}] (0 skips the mutants)`;
     case '--out': return 'a directory';
     case '--only': return 'mutant names, comma separated (see crashlab mutants)';
     case '--compare': return 'a certificate.json written by an earlier certify';
@@ -265,6 +269,7 @@ function parseCertify(argv: readonly string[]): Command {
   const budgetText = text(flags, '--budget');
   const seedText = text(flags, '--seed');
   const killsText = text(flags, '--kills');
+  const mutantsText = text(flags, '--mutants-budget');
   const compare = text(flags, '--compare') ?? null;
   if (compare !== null && !compare.endsWith('.json')) throw new UsageError(`--compare must be ${accepted('--compare')}, not ${JSON.stringify(compare)}`);
   return {
@@ -275,6 +280,7 @@ function parseCertify(argv: readonly string[]): Command {
     compare,
     shard: shardFlag(flags),
     kills: killsText === undefined ? null : integer('--kills', killsText, 0, 10_000),
+    mutantsBudgetSeconds: mutantsText === undefined ? null : integer('--mutants-budget', mutantsText, 0, TIME_MAX_SECONDS),
   };
 }
 

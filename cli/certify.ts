@@ -26,9 +26,11 @@ import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
 import { PLANTED_BUGS, plantBug } from '../properties/plantEngine.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
+import { runMutants } from '../properties/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
 import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
+import { mutantsSummary } from './mutantsCommand.js';
 
 export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
 
@@ -63,6 +65,32 @@ export interface CertifyOptions {
   readonly shrink?: boolean | 'first' | undefined;
   /** Called with one line per finished cell (progress for the CLI). */
   readonly onProgress?: ((line: string) => void) | undefined;
+  /**
+   * The mutation run (crashlab mutants, automatic mutants included) after the matrix: its own
+   * wall-clock budget (default DEFAULT_CERTIFY_MUTANTS_SECONDS; 0 skips it), optionally only
+   * some mutants. A surviving non-equivalent mutant fails the certificate.
+   */
+  readonly mutants?: { readonly budgetSeconds: number; readonly only?: readonly string[] | undefined } | undefined;
+}
+
+/** Enough for every mutant of the catalog and the generator to be killed on 2 cores (about 3 min). */
+export const DEFAULT_CERTIFY_MUTANTS_SECONDS = 300;
+
+/** The harness's power, measured against the engine's mutants: what `certificateOk` also requires. */
+export interface CertificateMutation {
+  readonly score: number;
+  readonly killed: number;
+  readonly survived: number;
+  readonly equivalent: number;
+  readonly errors: number;
+  readonly excluded: number;
+  readonly medianMsToKill: number | null;
+  readonly maxMsToKill: number | null;
+  readonly budgetSeconds: number;
+  /** Mutants not killed (survived or errored), with what they stand for. */
+  readonly survivors: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }>;
+  /** Killed mutants by the violation kind that killed them. */
+  readonly killedBy: Record<string, number>;
 }
 
 export interface FaultCounts {
@@ -147,8 +175,12 @@ export interface Certificate {
     readonly faultsSurvived: FaultCounts;
   };
   readonly failures: CertificateFailure[];
-  /** The planted-bug catch rate; filled by issue 6. */
+  /** killed / (killed + survived) over the engine's mutants; null when not measured. */
   readonly mutationScore: number | null;
+  /** The mutation run in detail; null when skipped (budget 0, another engine, or a shard other than 1). */
+  readonly mutation: CertificateMutation | null;
+  /** Why the mutation run was skipped, else null. */
+  readonly mutationSkipped: string | null;
 }
 
 const noFaults = (): FaultCounts => ({ crash: 0, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 });
@@ -376,6 +408,7 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
     progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`);
   }
   cells.push(...killCells);
+  const mutation = await runCertifyMutants(options, shard, progress);
 
   return {
     format: CERTIFICATE_FORMAT,
@@ -392,13 +425,40 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
     cells,
     totals: totalsOf(cells),
     failures,
-    mutationScore: null,
+    mutationScore: mutation.result?.score ?? null,
+    mutation: mutation.result,
+    mutationSkipped: mutation.skipped,
   };
 }
 
-/** True when nothing failed: no violation in any cell (skipped cells do not fail). Exit code 0 only then. */
+/** Runs the engine's mutants (after the matrix, on its own budget) unless there is a reason not to. */
+async function runCertifyMutants(options: CertifyOptions, shard: Shard, progress: (line: string) => void): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
+  const budgetSeconds = options.mutants?.budgetSeconds ?? DEFAULT_CERTIFY_MUTANTS_SECONDS;
+  if (budgetSeconds === 0) return { result: null, skipped: 'the mutants budget is 0' };
+  if (options.engine !== undefined && options.engine !== referenceEngine) return { result: null, skipped: 'mutants are patches of the reference engine; not run against another engine' };
+  if (shard.index !== 1) return { result: null, skipped: `shard ${formatShard(shard)}: the mutants run on shard 1 only` };
+  const report = await runMutants({ budgetSeconds, automatic: true, only: options.mutants?.only });
+  const killedBy: Record<string, number> = {};
+  for (const m of report.mutants) if (m.status === 'killed' && m.kind !== null) killedBy[m.kind] = (killedBy[m.kind] ?? 0) + 1;
+  const survivors = report.mutants.filter((m) => m.status === 'survived' || m.status === 'error')
+    .map((m) => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` }));
+  progress(`${survivors.length === 0 ? 'ok' : 'FAILED'}: mutants: ${mutantsSummary(report)}`);
+  return {
+    result: {
+      score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
+      excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
+    },
+    skipped: null,
+  };
+}
+
+/**
+ * True when nothing failed: no violation in any cell (skipped cells do not fail) and no mutant
+ * of the engine outlived the harness (when the mutants ran). Exit code 0 only then.
+ */
 export function certificateOk(cert: Certificate): boolean {
-  return cert.failures.length === 0 && cert.cells.every((cell) => cell.violations === 0);
+  const harnessBites = cert.mutation === null || cert.mutation.survivors.length === 0;
+  return harnessBites && cert.failures.length === 0 && cert.cells.every((cell) => cell.violations === 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,7 +477,9 @@ export function parseCertificate(text: string, source = 'certificate'): Certific
     || typeof cert.engine?.hash !== 'string' || cert.totals === undefined) {
     throw new TypeError(`${source}: not a crashlab certificate (format ${CERTIFICATE_FORMAT})`);
   }
-  return cert as Certificate;
+  // Certificates written before the mutation run existed say nothing of it.
+  const mutation = cert.mutation ?? null;
+  return { ...cert, mutation, mutationSkipped: cert.mutationSkipped ?? (mutation === null ? 'not recorded in this certificate' : null) } as Certificate;
 }
 
 export async function readCertificate(file: string): Promise<Certificate> {
@@ -425,6 +487,15 @@ export async function readCertificate(file: string): Promise<Certificate> {
 }
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+function mutationLine(cert: Certificate): string {
+  const m = cert.mutation;
+  if (m === null) return `not measured (${cert.mutationSkipped ?? 'skipped'})`;
+  const kinds = Object.entries(m.killedBy).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.equivalent} equivalent, ${m.excluded} excluded; `
+    + `time to kill median ${m.medianMsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
+    + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('');
+}
 
 /** The certificate as markdown (what certificate.md holds). */
 export function renderCertificate(cert: Certificate): string {
@@ -438,7 +509,7 @@ export function renderCertificate(cert: Certificate): string {
     `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
     `- faults survived: ${t.faultsSurvived.crash} power cuts (crash images), ${t.faultsSurvived.errors} injected-error cases, `
       + `${t.faultsSurvived.corruption} corruption cases, ${t.faultsSurvived['recovery-crash']} crashes during recovery, ${t.faultsSurvived.kill} process kills`,
-    `- mutation score: ${cert.mutationScore === null ? 'not measured' : cert.mutationScore}`,
+    `- mutation score: ${mutationLine(cert)}`,
     '',
     '## Matrix',
     '',
@@ -496,6 +567,8 @@ export function compareCertificates(old: Certificate, current: Certificate): str
   const ot = old.totals; const nt = current.totals;
   lines.push(`- totals: runs ${ot.runs} -> ${nt.runs}, crash images ${ot.images} -> ${nt.images}, I/O events ${ot.events} -> ${nt.events}, `
     + `kills ${ot.kills} -> ${nt.kills}, violations ${ot.violations} -> ${nt.violations}`);
+  const score = (cert: Certificate): string => (cert.mutationScore === null ? 'not measured' : `${(cert.mutationScore * 100).toFixed(1)}%`);
+  lines.push(`- mutation score: ${score(old)} -> ${score(current)}`);
   lines.push('', '## Cells', '', '| cell | runs | crash images | violations | note |', '| --- | --- | --- | --- | --- |');
   const oldCells = new Map(old.cells.map((cell) => [cell.id, cell]));
   const newCells = new Map(current.cells.map((cell) => [cell.id, cell]));
@@ -566,7 +639,10 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
     cells: merged,
     totals: totalsOf(merged),
     failures: [...failures.values()],
-    mutationScore: list.every((cert) => cert.mutationScore === first.mutationScore) ? first.mutationScore : null,
+    // Only shard 1 runs the mutants: the merged certificate carries that one run.
+    mutationScore: list.find((cert) => cert.mutation !== null)?.mutationScore ?? null,
+    mutation: list.find((cert) => cert.mutation !== null)?.mutation ?? null,
+    mutationSkipped: list.some((cert) => cert.mutation !== null) ? null : first.mutationSkipped,
   };
 }
 

@@ -27,6 +27,7 @@ export async function certifyCommand(args: CertifyCommand, drawSeed: () => numbe
     budgetSeconds: args.budgetSeconds, seed,
     ...(args.shard === null ? {} : { shard: args.shard }),
     ...(args.kills === null ? {} : { killsPerTier: args.kills }),
+    ...(args.mutantsBudgetSeconds === null ? {} : { mutants: { budgetSeconds: args.mutantsBudgetSeconds } }),
     onProgress: (line) => console.log(`  ${line}`),
   });
   if (old !== null) console.log(compareCertificates(old, cert));

@@ -97,13 +97,23 @@ export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOpti
   });
 }
 
+/**
+ * A quarter of the workloads run on the standalone single-file Database (one family, no WAL):
+ * its creation, header and `none`-commit paths are its own, and only these workloads reach them.
+ */
+const storeArb = fc.constantFrom<'families' | 'single'>('families', 'families', 'families', 'single');
+
 export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
-  return fc.integer({ min: 1, max: 3 }).chain((families) => fc.record({
-    families: fc.constant(families),
-    options: optionsArb(profile),
-    steps: fc.array(stepArb(families), { minLength: 1, maxLength: profile.maxSteps }),
-    scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-  }));
+  return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 })).chain(([store, drawnFamilies]) => {
+    const families = store === 'single' ? 1 : drawnFamilies;
+    return fc.record({
+      store: fc.constant(store),
+      families: fc.constant(families),
+      options: optionsArb(profile).map((options) => (store === 'single' ? { ...options, wal: false } : options)),
+      steps: fc.array(stepArb(families), { minLength: 1, maxLength: profile.maxSteps }),
+      scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+  });
 }
 
 export const crashPlanArb: fc.Arbitrary<CrashPlan> = fc.record({
@@ -129,8 +139,20 @@ const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
   fc.record({ capacityBytes: fc.integer({ min: 140_000, max: 600_000 }) }),
 );
 
+/**
+ * Where a flipped bit lands: anywhere (wrapping around the file), or in the first 256 bytes of
+ * a header: page 0 and its commit slots (the standalone file), the master header's two copies
+ * and the first segment's header page (the column-family file), the log's header slots. A
+ * uniform offset almost never hits those few bytes, and they are where recovery decides.
+ */
+const HEADER_BASES = [0, 64 * 1024, 128 * 1024] as const;
+const flipOffsetArb = fc.oneof(
+  { weight: 2, arbitrary: fc.nat() },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), fc.integer({ min: 0, max: 255 })).map(([base, delta]) => base + delta) },
+);
+
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('flip' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: flipOffsetArb, bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('unreadable' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat({ max: 400_000 }), lengthBytes: fc.constant(512) }),
 );
 

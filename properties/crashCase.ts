@@ -11,6 +11,7 @@ import {
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type ModelOp } from '../model/commitHistory.js';
 import { checkImage, withinTurns, type EngineUnderTest, type StageProbe } from '../recovery/checkImage.js';
+import { engineForWorkload } from './singleFileStore.js';
 import type { DiffLine, ViolationKind } from '../recovery/classify.js';
 import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
 
@@ -157,7 +158,8 @@ function startHistory(start: CaseStart | undefined, clock: () => number): TimedH
   return history;
 }
 
-export async function runCrashCase(engine: EngineUnderTest, crashCase: CrashCase, run: CaseRunOptions = {}): Promise<CaseResult> {
+export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: CrashCase, run: CaseRunOptions = {}): Promise<CaseResult> {
+  const engine = engineForWorkload(engineGiven, crashCase.workload);
   const { start, probe } = run;
   probe?.enter('workload');
   let vfsEvents = (): number => 0;

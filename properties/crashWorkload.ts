@@ -4,13 +4,13 @@
  * what was acknowledged. Transactions of one step run concurrently (different families), so
  * group commit really groups and the order of their acknowledgements varies with the seed.
  */
-import type { ColumnFamily, ColumnFamilyDatabase, ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { WriteTransaction } from '../engine/transaction.js';
 import type { FaultyVfs } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
 import { readState } from '../recovery/readState.js';
-import type { EngineUnderTest } from '../recovery/checkImage.js';
+import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recovery/checkImage.js';
 
 export interface TxnSpec {
   readonly family: number;
@@ -25,6 +25,11 @@ export type Step =
   | { readonly kind: 'reopen' };
 
 export interface Workload {
+  /**
+   * `families` (the default): the column-family database. `single`: the standalone
+   * single-file Database as one family (properties/singleFileStore.ts; one family, no WAL).
+   */
+  readonly store?: 'families' | 'single' | undefined;
   readonly families: number;
   readonly options: ColumnFamilyOptions;
   readonly steps: readonly Step[];
@@ -67,7 +72,7 @@ export function applyOps(txn: WriteTransaction, ops: readonly ModelOp[]): void {
  * when the spec aborts it (a failed operation aborts it too, and rethrows). Shared with the
  * kill worker, so both run transactions the same way.
  */
-export async function prepareTxn(family: ColumnFamily, ops: readonly ModelOp[], abort: boolean): Promise<WriteTransaction | null> {
+export async function prepareTxn(family: FamilyUnderTest, ops: readonly ModelOp[], abort: boolean): Promise<WriteTransaction | null> {
   const txn = await family.beginWrite();
   try {
     applyOps(txn, ops);
@@ -81,7 +86,7 @@ export async function prepareTxn(family: ColumnFamily, ops: readonly ModelOp[], 
 }
 
 /** One transaction: run its ops, then abort or commit, recording the commit in the history. */
-async function runTxn(family: ColumnFamily, spec: TxnSpec, history: CommitHistory): Promise<void> {
+async function runTxn(family: FamilyUnderTest, spec: TxnSpec, history: CommitHistory): Promise<void> {
   const txn = await prepareTxn(family, spec.ops, spec.abort);
   if (txn === null) return;
   // Issued now: the commit's WAL append happens synchronously inside this call.
@@ -104,7 +109,7 @@ function codeOf(error: unknown): string | undefined {
  * After a failed commit, the database must refuse all work until reopened (fsyncgate: it
  * cannot know what reached the disk). Returns a violation when a family still takes writes.
  */
-async function checkRefusesWork(families: readonly ColumnFamily[], failure: unknown): Promise<LiveViolation | null> {
+async function checkRefusesWork(families: readonly FamilyUnderTest[], failure: unknown): Promise<LiveViolation | null> {
   const code = codeOf(failure);
   if (code !== 'IO' && code !== 'PREVIOUS_IO') {
     return { kind: 'unexpected-error', detail: `a transaction failed with ${String(failure)}` };
@@ -119,13 +124,13 @@ async function checkRefusesWork(families: readonly ColumnFamily[], failure: unkn
 }
 
 interface Session {
-  db: ColumnFamilyDatabase;
-  families: ColumnFamily[];
+  db: StoreUnderTest;
+  families: FamilyUnderTest[];
 }
 
 async function openSession(engine: EngineUnderTest, vfs: FaultyVfs, workload: Workload, history: CommitHistory): Promise<Session> {
   const db = await engine.ColumnFamilyDatabase.open(vfs, workload.options);
-  const families: ColumnFamily[] = [];
+  const families: FamilyUnderTest[] = [];
   for (let i = 0; i < workload.families; i++) {
     families.push(await db.columnFamily(familyName(i)));
     history.addFamily(familyName(i));

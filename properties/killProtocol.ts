@@ -28,6 +28,7 @@ export type WireStep =
   | { readonly kind: 'reopen' };
 
 export interface WireWorkload {
+  readonly store: 'families' | 'single';
   readonly families: number;
   readonly options: ColumnFamilyOptions;
   readonly steps: readonly WireStep[];
@@ -77,13 +78,13 @@ export function workloadToWire(workload: Workload): WireWorkload {
   if (workload.options.clock !== undefined) throw new TypeError('a kill workload cannot carry a clock');
   const steps = workload.steps.map((step): WireStep => step.kind !== 'txns' ? step
     : { kind: 'txns', txns: step.txns.map((txn) => ({ ...txn, ops: txn.ops.map(opToWire) })) });
-  return { families: workload.families, options: workload.options, steps, scheduleSeed: workload.scheduleSeed };
+  return { store: workload.store ?? 'families', families: workload.families, options: workload.options, steps, scheduleSeed: workload.scheduleSeed };
 }
 
 export function workloadFromWire(wire: WireWorkload): Workload {
   const steps = wire.steps.map((step): Step => step.kind !== 'txns' ? step
     : { kind: 'txns', txns: step.txns.map((txn) => ({ ...txn, ops: txn.ops.map(opFromWire) })) });
-  return { families: wire.families, options: wire.options, steps, scheduleSeed: wire.scheduleSeed };
+  return { store: wire.store, families: wire.families, options: wire.options, steps, scheduleSeed: wire.scheduleSeed };
 }
 
 const isIndex = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;

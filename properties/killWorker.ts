@@ -17,16 +17,16 @@
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { ColumnFamily, ColumnFamilyDatabase } from '../engine/columnFamilyDatabase.js';
 import { FileVfs } from '../engine/fileVfs.js';
 import * as referenceEngine from '../engine/index.js';
 import type { Vfs } from '../engine/storage.js';
 import { Prng } from '../fault/prng.js';
 import { WriteBackVfs } from '../fault/writeBackVfs.js';
 import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
-import type { EngineUnderTest } from '../recovery/checkImage.js';
+import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recovery/checkImage.js';
 import { readState } from '../recovery/readState.js';
 import { familyName, prepareTxn, type TxnSpec, type Workload } from './crashWorkload.js';
+import { engineForWorkload } from './singleFileStore.js';
 import { opToWire, workloadFromWire, type KillWorkerArgs, type ReportLine } from './killProtocol.js';
 
 function errnoCode(error: unknown): unknown {
@@ -57,8 +57,8 @@ function freshen(ops: readonly ModelOp[], salt: number | null): readonly ModelOp
 
 class KillWorker {
   readonly history = new CommitHistory();
-  db: ColumnFamilyDatabase | null = null;
-  families: ColumnFamily[] = [];
+  db: StoreUnderTest | null = null;
+  families: FamilyUnderTest[] = [];
 
   constructor(readonly engine: EngineUnderTest, readonly vfs: Vfs, readonly workload: Workload) {}
 
@@ -133,7 +133,8 @@ async function main(argument: string | undefined): Promise<void> {
   const args = JSON.parse(argument === '-' ? fs.readFileSync(0, 'utf8') : argument) as KillWorkerArgs;
   const files = new FileVfs(args.dir);
   const vfs = args.tier === 'power' ? new WriteBackVfs(files) : files;
-  const worker = new KillWorker(await loadEngine(args.engineModule), vfs, workloadFromWire(args.workload));
+  const workload = workloadFromWire(args.workload);
+  const worker = new KillWorker(engineForWorkload(await loadEngine(args.engineModule), workload), vfs, workload);
   await worker.runForever(args.seed);
 }
 

@@ -31,10 +31,11 @@ import * as referenceEngine from '../engine/index.js';
 import { FaultyVfs } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type ModelOp } from '../model/commitHistory.js';
-import { checkImage } from '../recovery/checkImage.js';
+import { checkImage, type EngineUnderTest } from '../recovery/checkImage.js';
 import { classify, type DiffLine, type ViolationKind } from '../recovery/classify.js';
 import { readState } from '../recovery/readState.js';
 import { PROFILES, workloadArb, type CrashProfile } from './crashArbitraries.js';
+import { engineForWorkload } from './singleFileStore.js';
 import type { Workload } from './crashWorkload.js';
 import {
   opFromWire, parseReportLine, workloadToWire, type KillTier, type KillWorkerArgs,
@@ -212,14 +213,15 @@ async function judge(dir: string, image: ReadonlyMap<string, Uint8Array>, killCa
   }
   const options = killCase.workload.options;
   const sharedLog = options.wal !== false;
-  const verdict = await checkImage(referenceEngine, FaultyVfs.fromImage(image), reader.history, { options, sharedLog, corrupted: false });
+  const engine = engineForWorkload(referenceEngine, killCase.workload);
+  const verdict = await checkImage(engine, FaultyVfs.fromImage(image), reader.history, { options, sharedLog, corrupted: false });
   if (!verdict.ok) return verdict;
-  return recoverOnDisk(dir, options, reader.history, sharedLog);
+  return recoverOnDisk(engine, dir, options, reader.history, sharedLog);
 }
 
-async function recoverOnDisk(dir: string, options: ColumnFamilyOptions, history: CommitHistory, sharedLog: boolean): Promise<KillVerdict> {
+async function recoverOnDisk(engine: EngineUnderTest, dir: string, options: ColumnFamilyOptions, history: CommitHistory, sharedLog: boolean): Promise<KillVerdict> {
   const recovery = (async () => {
-    const db = await referenceEngine.ColumnFamilyDatabase.open(new FileVfs(dir), options);
+    const db = await engine.ColumnFamilyDatabase.open(new FileVfs(dir), options);
     try {
       return await readState(db);
     } finally {

@@ -5,16 +5,14 @@
  * deliberately corrupted and the engine said so (CORRUPTION / INVALID_FORMAT / IO on an
  * unreadable sector): detected corruption is the right answer, wrong data never is.
  */
-import type { ColumnFamilyDatabase, ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { Vfs } from '../engine/storage.js';
 import type { CommitHistory } from '../model/commitHistory.js';
 import { classify, type Verdict } from './classify.js';
 import { readState } from './readState.js';
+import type { EngineUnderTest } from './storeUnderTest.js';
 
-/** The engine under test, injected so a patched copy (a mutant) can stand in for it. */
-export interface EngineUnderTest {
-  readonly ColumnFamilyDatabase: { open(target: Vfs, options?: ColumnFamilyOptions): Promise<ColumnFamilyDatabase> };
-}
+export type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from './storeUnderTest.js';
 
 /** Turns of the event loop a recovery may take before it counts as a hang (no wall clock). */
 export const RECOVERY_TURN_BUDGET = 10_000;

@@ -2,11 +2,11 @@
  * Reads the complete logical state of a recovered database (every family, table and key) in
  * the model's representation, so the oracle can compare the two without trusting the engine.
  */
-import type { ColumnFamilyDatabase } from '../engine/columnFamilyDatabase.js';
 import { toHex, type LogicalState } from '../model/commitHistory.js';
+import type { StoreUnderTest } from './storeUnderTest.js';
 
 /** Reads every family's last committed state through ordinary read transactions. */
-export async function readState(db: ColumnFamilyDatabase): Promise<LogicalState> {
+export async function readState(db: StoreUnderTest): Promise<LogicalState> {
   const state: LogicalState = new Map();
   for (const name of db.listColumnFamilies()) {
     const family = await db.columnFamily(name);

@@ -5,13 +5,14 @@ import path from 'node:path';
 import test from 'ava';
 import {
   CERTIFICATE_FORMAT, cellProfile, certificateOk, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
-  parseCertificate, readCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell,
+  parseCertificate, readCertificate, renderCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell, type CertificateMutation,
 } from '../../cli/certify.js';
 import { plantBug } from '../../properties/plantEngine.js';
 
 test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
   const started = performance.now();
-  const cert = await runCertify({ budgetSeconds: 8, seed: 11, killsPerTier: 1 });
+  const mutants = ['ack-before-wal-fsync', 'delete-sync-wal-247'];
+  const cert = await runCertify({ budgetSeconds: 8, seed: 11, killsPerTier: 1, mutants: { budgetSeconds: 120, only: mutants } });
   const seconds = (performance.now() - started) / 1000;
   t.log(`${cert.cells.length} cells, ${cert.totals.runs} cases, ${cert.totals.images} crash images, ${cert.totals.kills} kills, ${seconds.toFixed(1)} s`);
   t.true(certificateOk(cert), JSON.stringify(cert.failures));
@@ -23,7 +24,11 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
   }
   t.true(cert.totals.faultsSurvived.errors > 0 && cert.totals.faultsSurvived.corruption > 0 && cert.totals.faultsSurvived['recovery-crash'] > 0);
   t.is(cert.totals.kills, 2);
-  t.is(cert.mutationScore, null);
+  // The mutants ran after the matrix (here two, one hand-written and one generated) and were killed.
+  t.is(cert.mutationScore, 1);
+  t.like(cert.mutation, { score: 1, killed: 2, survived: 0, errors: 0, survivors: [] });
+  t.is(Object.values(cert.mutation!.killedBy).reduce((sum, count) => sum + count, 0), 2);
+  t.is(cert.mutationSkipped, null);
   t.regex(cert.engine.hash, /^[0-9a-f]{64}$/);
   t.is(cert.engine.hash, (await engineSourceHash()).hash, 'the hash depends on the sources only');
 
@@ -33,6 +38,7 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
     t.deepEqual(await readCertificate(written.json), JSON.parse(JSON.stringify(cert)) as Certificate);
     const markdown = await readFile(written.markdown, 'utf8');
     t.regex(markdown, /PASSED/);
+    t.regex(markdown, /mutation score: 100\.0% \(2 killed, 0 survived/);
     t.regex(markdown, /errors\/wal-aware\/buf16\/page4096/);
     t.regex(markdown, new RegExp(cert.engine.hash));
   } finally {
@@ -46,6 +52,8 @@ test.serial('certify against ack-before-wal-fsync is not ok and names the violat
   t.false(certificateOk(cert));
   t.true(cert.failures.length > 0);
   t.true(cert.cells.filter((cell) => cell.kind === 'kill').every((cell) => cell.skipped !== null), 'kill tiers cannot run a planted engine');
+  t.is(cert.mutation, null);
+  t.regex(cert.mutationSkipped ?? '', /patches of the reference engine/);
   const failure = cert.failures[0]!;
   t.log(`${failure.cell}: ${failure.kind}: ${failure.detail}\n${failure.replay}`);
   t.is(failure.kind, 'lost-ack');
@@ -60,7 +68,7 @@ test('cellProfile pins barrier, page size and write buffer, and picks the fault 
   t.throws(() => cellProfile('nope/always/buf2/page512'), { instanceOf: TypeError });
 });
 
-function handMade(overrides: { hash?: string; shard?: string; cells?: Partial<CertificateCell>[]; failures?: Certificate['failures'] }): Certificate {
+function handMade(overrides: { hash?: string; shard?: string; cells?: Partial<CertificateCell>[]; failures?: Certificate['failures']; mutation?: CertificateMutation }): Certificate {
   const cell = (fields: Partial<CertificateCell>): CertificateCell => ({
     id: 'crash/always/buf2/page512', kind: 'crash', faults: 'crash', barrier: 'always', writeBufferPages: 2, pageBytes: 512, tier: null,
     runs: 10, images: 100, events: 400, violations: 0, ms: 1000, chunks: [{ seed: 1, runs: 10, shard: overrides.shard ?? '1/1' }],
@@ -73,7 +81,7 @@ function handMade(overrides: { hash?: string; shard?: string; cells?: Partial<Ce
     engine: { label: 'reference', hash: overrides.hash ?? 'a'.repeat(64), hashedFrom: 'engine/*.ts', files: 25 },
     createdAt: '2025-01-01T00:00:00.000Z', seeds: [1], shards: [overrides.shard ?? '1/1'], profile: 'default', budgetSeconds: 10, elapsedMs: 10_000,
     matrix: { faults: ['crash'], barriers: ['always'], writeBufferPages: [2], pageBytes: [512], killTiers: [], killsPerTier: 0 },
-    cells, failures, mutationScore: null,
+    cells, failures, mutationScore: overrides.mutation?.score ?? null, mutation: overrides.mutation ?? null, mutationSkipped: overrides.mutation === undefined ? 'the mutants budget is 0' : null,
     totals: {
       runs: cells.reduce((s, c) => s + c.runs, 0), images: cells.reduce((s, c) => s + c.images, 0), events: cells.reduce((s, c) => s + c.events, 0),
       kills: 0, violations: cells.reduce((s, c) => s + c.violations, 0), faultsSurvived: { crash: 100, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 },
@@ -118,4 +126,34 @@ test('mergeCertificates sums cells by id, unites failures, and refuses different
   t.throws(() => mergeCertificates([a, handMade({ hash: 'c'.repeat(64) })]), { message: /different engines/ });
   t.throws(() => mergeCertificates([]), { instanceOf: TypeError });
   t.throws(() => parseCertificate('{"format":"other"}', 'x.json'), { instanceOf: TypeError, message: /x\.json: not a crashlab certificate/ });
+});
+
+const survivorRun: CertificateMutation = {
+  score: 0.5, killed: 1, survived: 1, equivalent: 0, errors: 0, excluded: 0, medianMsToKill: 900, maxMsToKill: 900, budgetSeconds: 60,
+  survivors: [{ name: 'delete-sync-wal-247', status: 'survived', description: 'delete-sync at wal.js:247' }], killedBy: { 'lost-ack': 1 },
+};
+
+test('a surviving mutant fails the certificate, and compare and the markdown name it', (t) => {
+  const clean = handMade({});
+  t.true(certificateOk(clean));
+  const bitten = handMade({ mutation: survivorRun });
+  t.false(certificateOk(bitten), 'no violation anywhere, but the harness missed a mutant');
+  t.regex(renderCertificate(bitten), /FAILED[\s\S]*mutation score: 50\.0% \(1 killed, 1 survived[\s\S]*SURVIVED delete-sync-wal-247/);
+  t.regex(compareCertificates(clean, bitten), /mutation score: not measured -> 50\.0%/);
+  t.regex(renderCertificate(clean), /mutation score: not measured \(the mutants budget is 0\)/);
+});
+
+test('a certificate written before the mutation run existed still parses, with the run marked not recorded', (t) => {
+  const { mutation: _mutation, mutationSkipped: _skipped, ...old } = handMade({});
+  const cert = parseCertificate(JSON.stringify(old));
+  t.is(cert.mutation, null);
+  t.regex(cert.mutationSkipped ?? '', /not recorded/);
+  t.true(certificateOk(cert));
+});
+
+test('merge keeps the mutation run of the shard that ran it', (t) => {
+  const merged = mergeCertificates([handMade({ shard: '1/2', mutation: survivorRun }), handMade({ shard: '2/2' })]);
+  t.is(merged.mutationScore, 0.5);
+  t.deepEqual(merged.mutation, survivorRun);
+  t.is(merged.mutationSkipped, null);
 });

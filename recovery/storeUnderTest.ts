@@ -1,0 +1,34 @@
+/**
+ * What the oracle needs of a store under test: named families, each with write and read
+ * transactions and an integrity check, and a store that checkpoints and closes. The column-family
+ * database is one such store; the standalone single-file Database, seen as one family, is the
+ * other (properties/singleFileStore.ts). Structural types, so a mutant's copy of the engine (a
+ * separate module graph with its own classes) satisfies them as well as the reference does.
+ */
+import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import type { Database, DatabaseOptions } from '../engine/database.js';
+import type { IntegrityReport } from '../engine/integrity.js';
+import type { Vfs } from '../engine/storage.js';
+import type { ReadTransaction, WriteTransaction } from '../engine/transaction.js';
+
+export interface FamilyUnderTest {
+  readonly name: string;
+  beginWrite(): Promise<WriteTransaction>;
+  beginRead(): ReadTransaction;
+  checkIntegrity(): IntegrityReport;
+}
+
+export interface StoreUnderTest {
+  listColumnFamilies(): string[];
+  /** Opens a family, creating it when it does not exist. */
+  columnFamily(name: string): Promise<FamilyUnderTest>;
+  checkpoint(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The engine under test, injected so a patched copy (a mutant) can stand in for it. */
+export interface EngineUnderTest {
+  readonly ColumnFamilyDatabase: { open(target: Vfs, options?: ColumnFamilyOptions): Promise<StoreUnderTest> };
+  /** The standalone single-file database (no WAL, one tree of tables): redb's own shape. */
+  readonly Database: { open(target: Vfs, options?: DatabaseOptions): Promise<Database> };
+}
