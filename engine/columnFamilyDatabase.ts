@@ -201,10 +201,13 @@ export class ColumnFamilyDatabase {
   /** Replays every log record newer than its family's durable header, then checkpoints. */
   private async recover(records: WalRecord[]): Promise<void> {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
+    checkFamiliesKnown(records, byId, this.file.nextFamilyId);
+    const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
     for (const record of records) {
       const family = byId.get(record.familyId);
       // A deleted family's records, and records its durable header already holds, are skipped.
       if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
+      checkChained(record, family.name, lastSeq);
       const txn = await family.db.beginWrite();
       try {
         applyRedo(txn, record.ops);
@@ -221,6 +224,7 @@ export class ColumnFamilyDatabase {
     let covered = 0;
     for (const family of this.families.values()) covered = Math.max(covered, family.db.durableWalSeq);
     this.wal.skipPast(covered);
+    for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -366,4 +370,29 @@ function applyRedo(txn: WriteTransaction, ops: readonly RedoOp[]): void {
       case 'clear': txn.openTable(op.table).clear(); break;
     }
   }
+}
+
+/**
+ * A record of a family id the master header never handed out means the master read is older
+ * than the log (its newest copy is damaged): skipping those records as "deleted" would lose
+ * acknowledged commits of a whole family in silence.
+ */
+function checkFamiliesKnown(records: readonly WalRecord[], byId: ReadonlyMap<number, unknown>, nextFamilyId: number): void {
+  for (const record of records) {
+    if (byId.has(record.familyId) || record.familyId < nextFamilyId) continue;
+    throw new EngineError('CORRUPTION', `log record ${record.seq} belongs to family id ${record.familyId}, which the master header (next id ${nextFamilyId}) never created`);
+  }
+}
+
+/**
+ * Replays only a chain: the record's predecessor in its family must be replayed already or
+ * covered by the family's durable header. Otherwise that header is older than the one the log
+ * was truncated against (a damaged newest slot), and replaying would leave a hole.
+ */
+function checkChained(record: WalRecord, familyName: string, lastSeq: Map<number, number>): void {
+  const last = lastSeq.get(record.familyId) ?? 0;
+  if (record.prevSeq > last) {
+    throw new EngineError('CORRUPTION', `family ${familyName}: log record ${record.seq} follows record ${record.prevSeq}, which neither its durable header (up to ${last}) nor the log holds`);
+  }
+  lastSeq.set(record.familyId, record.seq);
 }

@@ -204,6 +204,11 @@ export class SegmentedFile {
     await this.sync();
   }
 
+  /** Family ids below this one were handed out (a family not listed below it was deleted). */
+  get nextFamilyId(): number {
+    return this.master.nextFamilyId;
+  }
+
   partition(id: number): Partition {
     assert(this.family(id) !== undefined, 'a partition belongs to a known family');
     return new Partition(this, () => this.family(id));

@@ -26,8 +26,8 @@ export const WAL_HEADER_BYTES = 4096;
 export const WAL_SLOT_BYTES = 64;
 export const WAL_SLOT_OFFSETS = [0, 64] as const;
 export const RECORD_HEADER_BYTES = 8;
-/** seq u64, salt u32, family id u32, durability u8, 3 zero bytes. */
-export const RECORD_FIXED_BYTES = 20;
+/** seq u64, salt u32, family id u32, durability u8, 3 zero bytes, previous seq of the family u64. */
+export const RECORD_FIXED_BYTES = 28;
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export type WalDurability = 'immediate' | 'none';
@@ -35,6 +35,13 @@ export type WalDurability = 'immediate' | 'none';
 export interface WalRecord {
   readonly seq: number;
   readonly familyId: number;
+  /**
+   * The sequence of this family's previous commit (0: none known). Recovery checks the chain:
+   * a record whose predecessor is neither replayed nor covered by the family's durable header
+   * proves that header older than the log assumed (a damaged newest slot): CORRUPTION, not a
+   * silent hole in the family's history.
+   */
+  readonly prevSeq: number;
   readonly durability: WalDurability;
   readonly ops: RedoOp[];
 }
@@ -115,6 +122,7 @@ export function encodeRecord(record: WalRecord, salt: number): Uint8Array {
   view.setUint32(16, salt, true);
   view.setUint32(20, record.familyId, true);
   view.setUint8(24, record.durability === 'immediate' ? 0 : 1);
+  view.setBigUint64(28, BigInt(record.prevSeq), true);
   const end = encodeRedo(record.ops, bytes, RECORD_HEADER_BYTES + RECORD_FIXED_BYTES);
   assert(end === bytes.length, 'redo fills the record exactly');
   view.setUint32(4, recordCrc(bytes.subarray(0, 4), bytes.subarray(RECORD_HEADER_BYTES)), true);
@@ -143,6 +151,7 @@ export function readRecord(storage: Storage, offset: number, salt: number, expec
   const record: WalRecord = {
     seq,
     familyId: body.getUint32(12, true),
+    prevSeq: Number(body.getBigUint64(20, true)),
     durability: durabilityCode === 0 ? 'immediate' : 'none',
     ops: decodeRedo(payload.subarray(RECORD_FIXED_BYTES)),
   };
@@ -167,6 +176,8 @@ export class Wal {
   /** High-water mark: every record up to it is durable. One number, no locked set. */
   private syncedSeq: number;
   private readonly live: LiveRecord[] = [];
+  /** Each family's last sequence: the `prevSeq` of its next record (see WalRecord). */
+  private readonly lastSeqByFamily = new Map<number, number>();
   private readonly waiters: Waiter[] = [];
   private syncRound: Promise<void> | null = null;
   private failure: EngineError | null = null;
@@ -223,6 +234,7 @@ export class Wal {
       const found = readRecord(this.storage, offset, this.header.salt, this.nextSeq);
       if (found === null) break;
       records.push(found.record);
+      this.lastSeqByFamily.set(found.record.familyId, found.record.seq);
       this.live.push({ seq: found.record.seq, familyId: found.record.familyId, offset });
       offset += found.sizeBytes;
       this.nextSeq++;
@@ -254,13 +266,15 @@ export class Wal {
   append(familyId: number, durability: WalDurability, ops: RedoOp[]): number {
     this.checkUsable();
     const seq = this.nextSeq;
-    const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+    const prevSeq = this.lastSeqByFamily.get(familyId) ?? 0;
+    const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
     try {
       this.storage.write(this.appendOffset, bytes);
     } catch (error) {
       throw this.fail('append', error);
     }
     this.live.push({ seq, familyId, offset: this.appendOffset });
+    this.lastSeqByFamily.set(familyId, seq);
     this.appendOffset += bytes.length;
     this.nextSeq++;
     this.writtenSeq = seq;
@@ -376,6 +390,16 @@ export class Wal {
     this.nextSeq = seq + 1;
     this.writtenSeq = seq;
     this.syncedSeq = seq;
+  }
+
+  /**
+   * Tells the log a family's last sequence when none of its records is in the log (recovery:
+   * the family's durable header), so that the family's next record names it as `prevSeq`.
+   */
+  noteFamilySeq(familyId: number, seq: number): void {
+    assert(Number.isSafeInteger(seq) && seq >= 0, 'a sequence is a non-negative integer');
+    assert(seq < this.nextSeq, 'a family\'s last sequence was handed out already');
+    if ((this.lastSeqByFamily.get(familyId) ?? 0) < seq) this.lastSeqByFamily.set(familyId, seq);
   }
 
   stats(): { syncs: number; liveRecords: number; liveBytes: number; nextSeq: number; syncedSeq: number } {

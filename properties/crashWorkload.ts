@@ -109,21 +109,32 @@ function codeOf(error: unknown): string | undefined {
  * After a failed commit, the database must refuse all work until reopened (fsyncgate: it
  * cannot know what reached the disk). Returns a violation when a family still takes writes.
  */
-async function checkRefusesWork(families: readonly FamilyUnderTest[], failure: unknown): Promise<LiveViolation | null> {
+async function checkRefusesWork(session: Session, failure: unknown): Promise<LiveViolation | null> {
   const code = codeOf(failure);
   if (code !== 'IO' && code !== 'PREVIOUS_IO') {
     return { kind: 'unexpected-error', detail: `a transaction failed with ${String(failure)}` };
   }
-  for (const family of families) {
+  const refused = (outcome: string | undefined): boolean => outcome === 'PREVIOUS_IO' || outcome === 'CLOSED';
+  const poisoning = (what: string, outcome: string | undefined): LiveViolation =>
+    ({ kind: 'poisoning', detail: `after ${String(failure)}, ${what} answered with ${outcome ?? 'an untyped error'}` });
+  for (const family of session.families) {
     const outcome = await family.beginWrite().then((txn) => { txn.abort(); return 'accepted'; }, (error: unknown) => codeOf(error));
-    if (outcome !== 'PREVIOUS_IO' && outcome !== 'CLOSED') {
-      return { kind: 'poisoning', detail: `after ${String(failure)}, family ${family.name} answered beginWrite with ${outcome ?? 'an untyped error'}` };
-    }
+    if (!refused(outcome)) return poisoning(`family ${family.name}'s beginWrite`, outcome);
   }
-  return null;
+  // The store itself refuses too: a checkpoint, and (with families) creating a new family,
+  // which would otherwise write the file a failed fsync may have left with holes.
+  const checkpoint = await session.db.checkpoint().then(() => 'accepted', (error: unknown) => codeOf(error));
+  if (!refused(checkpoint)) return poisoning('checkpoint', checkpoint);
+  if (session.store === 'single') return null;
+  const creation = await session.db.columnFamily(REFUSED_FAMILY).then(() => 'accepted', (error: unknown) => codeOf(error));
+  return refused(creation) ? null : poisoning(`creating family ${REFUSED_FAMILY}`, creation);
 }
 
+/** A family no workload uses: asked for only after a failure, when it must be refused. */
+const REFUSED_FAMILY = 'after-failure';
+
 interface Session {
+  readonly store: 'families' | 'single';
   db: StoreUnderTest;
   families: FamilyUnderTest[];
 }
@@ -135,7 +146,7 @@ async function openSession(engine: EngineUnderTest, vfs: FaultyVfs, workload: Wo
     families.push(await db.columnFamily(familyName(i)));
     history.addFamily(familyName(i));
   }
-  return { db, families };
+  return { store: workload.store ?? 'families', db, families };
 }
 
 /** A clean close and reopen must lose nothing at all: every commit, acknowledged or `none`. */
@@ -171,12 +182,12 @@ export async function runWorkload(engine: EngineUnderTest, vfs: FaultyVfs, workl
       } else {
         const results = await Promise.allSettled(step.txns.map((spec) => runTxn(session.families[spec.family]!, spec, history)));
         const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-        if (failed !== undefined) return await checkRefusesWork(session.families, failed.reason);
+        if (failed !== undefined) return await checkRefusesWork(session, failed.reason);
       }
     }
     return null;
   } catch (error) {
-    return await checkRefusesWork(session.families, error);
+    return await checkRefusesWork(session, error);
   } finally {
     await session.db.close().catch(() => undefined);
   }

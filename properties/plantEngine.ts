@@ -370,9 +370,9 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: 'WAL appends are positioned at the file length (O_APPEND style) instead of after the last record, so after pre-allocation or a reset they land past a zero gap or stale records that stop the recovery scan',
     patches: [{
       file: 'wal.js',
-      find: `        const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+      find: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
         try {`,
-      replace: `        const bytes = encodeRecord({ seq, familyId, durability, ops }, this.header.salt);
+      replace: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
         this.appendOffset = Math.max(this.appendOffset, this.storage.len());
         try {`,
     }],

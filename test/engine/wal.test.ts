@@ -96,6 +96,7 @@ const redoOpArb: fc.Arbitrary<RedoOp> = fc.oneof(
 const recordArb: fc.Arbitrary<WalRecord> = fc.record({
   seq: fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   familyId: fc.nat({ max: 0xffff_ffff }),
+  prevSeq: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   durability: fc.constantFrom<WalDurability>('immediate', 'none'),
   ops: fc.array(redoOpArb, { maxLength: 8 }),
 });
@@ -123,7 +124,7 @@ test('encodeRecord then readRecord gives the record back, at any offset, with tr
 });
 
 test('readRecord returns null for every proper prefix of a record (a torn append), never throws', (t) => {
-  const record: WalRecord = { seq: 7, familyId: 3, durability: 'none', ops: [...opsFor(1, 300), { op: 'clear', table: 'ü' }] };
+  const record: WalRecord = { seq: 7, familyId: 3, prevSeq: 5, durability: 'none', ops: [...opsFor(1, 300), { op: 'clear', table: 'ü' }] };
   const bytes = encodeRecord(record, 42);
   for (let cut = 0; cut < bytes.length; cut++) {
     const storage = new MemoryVfs().open(NAME, { create: true });
@@ -228,22 +229,22 @@ test('a record with another salt, a skipped or a repeated sequence number ends t
   const salt = new DataView(full.buffer).getUint32(WAL_SLOT_OFFSETS[0] + 12, true);
   const tail = WAL_HEADER_BYTES + extents[2]![1];
   const cases: Array<[string, Uint8Array]> = [
-    ['another salt', encodeRecord({ seq: 4, familyId: 1, durability: 'immediate', ops: opsFor(4) }, (salt + 1) >>> 0)],
-    ['a skipped sequence', encodeRecord({ seq: 5, familyId: 1, durability: 'immediate', ops: opsFor(4) }, salt)],
-    ['a repeated sequence', encodeRecord({ seq: 3, familyId: 1, durability: 'immediate', ops: opsFor(4) }, salt)],
+    ['another salt', encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, (salt + 1) >>> 0)],
+    ['a skipped sequence', encodeRecord({ seq: 5, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
+    ['a repeated sequence', encodeRecord({ seq: 3, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
   ];
   for (const [what, foreign] of cases) {
     const image = new Uint8Array(tail + foreign.length + 200);
     image.set(full);
     image.set(foreign, tail);
     // A valid record 4 right after the foreign one must not be reached either.
-    image.set(encodeRecord({ seq: 4, familyId: 1, durability: 'immediate', ops: [] }, salt), tail + foreign.length);
+    image.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'immediate', ops: [] }, salt), tail + foreign.length);
     t.deepEqual(seqs((await reopenFrom(image)).records), [1, 2, 3], what);
   }
   // The control: the right salt and number is read.
   const good = new Uint8Array(tail + 200);
   good.set(full);
-  good.set(encodeRecord({ seq: 4, familyId: 1, durability: 'none', ops: opsFor(4) }, salt), tail);
+  good.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'none', ops: opsFor(4) }, salt), tail);
   t.deepEqual(seqs((await reopenFrom(good)).records), [1, 2, 3, 4]);
 });
 
@@ -275,8 +276,12 @@ test('sequence numbers strictly increase across appends, truncation, reset, reop
     let live: WalRecord[] = [];
     let lastSeq = 0;
     let family = 0;
+    // Each family's last sequence, as the log knows it: across truncation in one process, and
+    // from the records read back after a reopen (recovery would tell it the rest).
+    let lastOfFamily = new Map<number, number>();
     const reopenCheck = (records: WalRecord[], label: string): void => {
       t.deepEqual(records, live, label);
+      lastOfFamily = new Map(records.map((record) => [record.familyId, record.seq]));
       t.is(wal.stats().liveRecords, live.length, label);
     };
     for (const command of commands) {
@@ -287,7 +292,8 @@ test('sequence numbers strictly increase across appends, truncation, reset, reop
             const seq = wal.append(++family % 3, command.durability, ops);
             t.true(seq > lastSeq, `seq ${seq} after ${lastSeq}`);
             lastSeq = seq;
-            live.push({ seq, familyId: family % 3, durability: command.durability, ops });
+            live.push({ seq, familyId: family % 3, prevSeq: lastOfFamily.get(family % 3) ?? 0, durability: command.durability, ops });
+            lastOfFamily.set(family % 3, seq);
           }
           break;
         case 'sync':

@@ -69,7 +69,7 @@ test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 w
 });
 
 test('automatic: true runs generated mutants by name (patches sent to the worker) and kills fast ones', async (t) => {
-  const AUTOMATIC_FAST = ['delete-write-wal-215', 'delete-sync-wal-247'];
+  const AUTOMATIC_FAST = ['delete-write-wal-221', 'delete-sync-wal-254'];
   const report = await runMutants({ budgetSeconds: 120, automatic: true, only: AUTOMATIC_FAST, concurrency: 2, seeds: [1, 2, 3] });
   t.deepEqual(report.mutants.map((m) => m.name), AUTOMATIC_FAST);
   for (const m of report.mutants) {
