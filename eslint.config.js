@@ -14,7 +14,7 @@ const forbid = (folders) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.crashlab/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.crashlab/**', 'bench/peers/node_modules/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
