@@ -29,4 +29,35 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     'the header write of a truncation that keeps records only moves the scan start forward past records every family\'s '
     + 'durable header covers; without it, recovery reads those records again and skips them by sequence, and the next '
     + 'truncation or reset writes a newer generation anyway',
+  // Defence in depth: each poison check below is masked by another that stays in place, so
+  // removing one alone changes no outcome (a failure poisons every family synchronously).
+  'pass-poison-check-segmentedfile-97':
+    'after a failed data-file fsync every family is poisoned (poisonAll); the only syncs that follow come from persist, '
+    + 'whose own poison check (database.js:214) throws first, and close skips persist on a poisoned family',
+  'pass-poison-check-database-214':
+    'persist is reached only through commit (whose guard checks the poison), checkpoint (checkUsable) and close (which '
+    + 'skips persist when poisoned); a failure between those checks and persist fails the sync itself, whose '
+    + 'permanent syncFailure (segmentedFile.js:97) or the log\'s failure throws before any slot is written',
+  'pass-poison-check-database-224':
+    'the state persisted here was made durable in the log before (the write-ahead rule waits for it at the top of '
+    + 'persist), so writing its slot after another family poisoned this one exposes nothing that was not durable already; '
+    + 'a data-file failure makes the slot\'s own sync throw (segmentedFile.js:97)',
+  'pass-poison-check-wal-201':
+    'Wal.fail calls onIoError synchronously, which poisons every family and the store; every path to append, '
+    + 'waitDurable and truncate passes a family\'s or the store\'s poison check first (commit guard, persist, checkpoint)',
+  'empty-catch-transaction-275':
+    'a commit refused by its guard (poisoned or closed family) that runs on anyway reaches installCommit, where the '
+    + 'log (wal.js:201, failed for good) or persist (database.js:214) refuses it again: it is never acknowledged',
+  'empty-catch-database-254':
+    'the second check in beginWrite matters only to a writer that queued on the same family before a failure; the '
+    + 'transaction it then gets cannot commit (the commit guard checks the poison again), so no state or acknowledgement '
+    + 'the harness can observe differs',
+  'delete-write-wal-170':
+    'ColumnFamilyDatabase.open always ends in recover(), whose forced checkpoint truncates the empty log and so writes '
+    + 'a header slot (generation 2) before any record is appended; a crash before that leaves a log of zeros, which is '
+    + 'an unfinished creation with or without the deleted write',
+  'skip-checksum-wal-43':
+    'a damaged log header slot taken as valid only moves where the scan starts or what salt and sequence it expects: '
+    + 'records are then not read (a loss the corruption contract allows, each family keeping a prefix), never misread, '
+    + 'since each record carries its own CRC, salt and sequence and replay checks the family chain',
 };
