@@ -28,6 +28,8 @@
  * call fails. `crashImage(plan)` then yields the bytes a reboot would find, and
  * `FaultyVfs.fromImage` mounts them again (so recovery itself can crash). Corruption (bit
  * flips, unreadable sectors) is applied to durable bytes, to check that it is detected.
+ * (`crashSnapshot` yields the same image without copying: durable bytes are shared copy on
+ * write, cowBytes.ts, and the surviving writes are laid over them when the image is used.)
  *
  * Everything is deterministic: no clock, no Math.random; the plan's seed drives every choice,
  * and the I/O trace is hashed so two runs of one seed can be compared byte for byte.
@@ -37,6 +39,8 @@ import { crc32 } from 'node:zlib';
 import { EngineError } from '../engine/errors.js';
 import type { OpenOptions, Storage, Vfs } from '../engine/storage.js';
 import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite } from '../engine/storageChecks.js';
+import { CowBytes, type FileOp } from './cowBytes.js';
+import { CrashImage, type ImageRecipe } from './crashImage.js';
 import { Prng } from './prng.js';
 
 export type Survival = 'none' | 'all' | 'prefix' | 'subset';
@@ -102,9 +106,7 @@ export interface CrashDecision {
   readonly keptRanges?: ReadonlyArray<readonly [number, number]>;
 }
 
-type PendingOp =
-  | { readonly kind: 'write'; readonly offset: number; readonly data: Uint8Array }
-  | { readonly kind: 'setLen'; readonly lengthBytes: number };
+type PendingOp = FileOp;
 
 /** Events kept for reports; older ones still count in the index and the trace hash. */
 const MAX_KEPT_EVENTS = 100_000;
@@ -122,73 +124,26 @@ function injected(code: 'EIO' | 'ENOSPC', what: string): Error {
 }
 
 /**
- * A file's bytes with room to grow: appends double the capacity instead of copying the whole
- * file each time, so a log written record by record costs linear time.
- */
-class Bytes {
-  private buffer: Uint8Array;
-  length: number;
-
-  private constructor(buffer: Uint8Array, length: number) {
-    this.buffer = buffer;
-    this.length = length;
-  }
-
-  static copyOf(bytes: Uint8Array): Bytes {
-    return new Bytes(bytes.slice(), bytes.length);
-  }
-
-  clone(): Bytes {
-    return Bytes.copyOf(this.view());
-  }
-
-  /** The current bytes, without copying (the caller must not keep it across changes). */
-  view(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
-  }
-
-  private reserve(lengthBytes: number): void {
-    if (lengthBytes <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(lengthBytes, this.buffer.length * 2, 4096));
-    grown.set(this.view());
-    this.buffer = grown;
-  }
-
-  apply(op: PendingOp): void {
-    if (op.kind === 'setLen') {
-      this.reserve(op.lengthBytes);
-      // Bytes past the old end must read as zeros after a later extension.
-      if (op.lengthBytes < this.length) this.buffer.fill(0, op.lengthBytes, this.length);
-      this.length = op.lengthBytes;
-      return;
-    }
-    const end = op.offset + op.data.length;
-    this.reserve(end);
-    this.buffer.set(op.data, op.offset);
-    this.length = Math.max(this.length, end);
-  }
-}
-
-/**
  * One file: its durable bytes, its pending operations, and the view reads see. The view is
- * copied from the durable bytes only at the first change (recovery mostly reads).
+ * forked from the durable bytes at the first change (copy on write: recovery mostly reads).
  */
 class FaultyFile {
-  durable: Bytes;
-  private changed: Bytes | null = null;
+  readonly durable: CowBytes;
+  private changed: CowBytes | null = null;
   pending: PendingOp[] = [];
   locked = false;
 
-  constructor(bytes: Uint8Array) {
-    this.durable = Bytes.copyOf(bytes);
+  /** Takes `bytes` over: the caller must not write them again. */
+  constructor(bytes: CowBytes) {
+    this.durable = bytes;
   }
 
-  get view(): Bytes {
+  get view(): CowBytes {
     return this.changed ?? this.durable;
   }
 
   apply(op: PendingOp): void {
-    this.changed ??= this.durable.clone();
+    this.changed ??= this.durable.fork();
     this.changed.apply(op);
     this.pending.push(op);
   }
@@ -220,7 +175,7 @@ class FaultyStorage implements Storage {
     this.check();
     checkRead(this.name, offset, lengthBytes, this.file.view.length);
     this.vfs.beforeRead(this.name, offset, lengthBytes);
-    return this.file.view.view().slice(offset, offset + lengthBytes);
+    return this.file.view.read(offset, lengthBytes);
   }
 
   write(offset: number, data: Uint8Array): void {
@@ -229,7 +184,8 @@ class FaultyStorage implements Storage {
     if (data.length === 0) return;
     const growthBytes = Math.max(0, offset + data.length - this.file.view.length);
     this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes, data);
-    this.file.apply({ kind: 'write', offset, data: data.slice() });
+    // A copy (even of a Buffer, whose slice is a view): crash images keep it to lay over later.
+    this.file.apply({ kind: 'write', offset, data: new Uint8Array(data) });
   }
 
   setLen(lengthBytes: number): void {
@@ -282,11 +238,12 @@ export class FaultyVfs implements Vfs {
     this.options = options;
   }
 
-  /** Mounts a crash image: every file durable exactly as given. */
-  static fromImage(image: ReadonlyMap<string, Uint8Array>, options: FaultyVfsOptions = {}): FaultyVfs {
+  /** Mounts a crash image: every file durable exactly as given (a copy: the image is left alone). */
+  static fromImage(image: ReadonlyMap<string, Uint8Array> | CrashImage, options: FaultyVfsOptions = {}): FaultyVfs {
+    const shared = image instanceof CrashImage ? image : CrashImage.copyOf(image);
     const vfs = new FaultyVfs(options);
-    for (const [name, bytes] of [...image].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const file = new FaultyFile(bytes);
+    for (const name of shared.names()) {
+      const file = new FaultyFile(shared.fork(name)!);
       vfs.files.set(name, file);
       vfs.durableNames.set(name, file);
     }
@@ -389,7 +346,7 @@ export class FaultyVfs implements Vfs {
       if (!options.create) throw new EngineError('NOT_FOUND', `no file named ${name}`);
       this.event('create', name, 0, 0);
       this.record('create', name, 0, 0, 'ok');
-      file = new FaultyFile(new Uint8Array(0));
+      file = new FaultyFile(CowBytes.empty());
       this.files.set(name, file);
     }
     if (file.locked) throw new EngineError('LOCKED', `${name} is locked by another handle`);
@@ -432,13 +389,21 @@ export class FaultyVfs implements Vfs {
    * alone needs, so the image is the one `crashImage` returns.
    */
   crashImageExplained(plan: CrashPlan): { image: Map<string, Uint8Array>; decisions: CrashDecision[] } {
+    const { image, decisions } = this.crashSnapshot(plan);
+    return { image: image.toBytes(), decisions };
+  }
+
+  /**
+   * `crashImageExplained` without copying anything: the image shares the durable bytes (copy
+   * on write) and keeps the surviving writes to lay over them when it is first used.
+   */
+  crashSnapshot(plan: CrashPlan): { image: CrashImage; decisions: CrashDecision[] } {
     const prng = new Prng(plan.seed);
     const names = plan.keepUnsyncedDirOps ? this.files : this.durableNames;
-    const image = new Map<string, Uint8Array>();
-    const decisions: CrashDecision[] = [];
-    for (const entry of directoryDecisions(this.durableNames, this.files, plan.keepUnsyncedDirOps)) decisions.push(entry);
+    const recipes = new Map<string, ImageRecipe>();
+    const decisions: CrashDecision[] = directoryDecisions(this.durableNames, this.files, plan.keepUnsyncedDirOps);
     for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const bytes = file.durable.clone();
+      const ops: FileOp[] = [];
       const kept = new Set(survivors(file.pending, plan.survival, prng));
       file.pending.forEach((op, opIndex) => {
         const base = op.kind === 'write'
@@ -447,21 +412,21 @@ export class FaultyVfs implements Vfs {
         if (!kept.has(op)) {
           decisions.push({ ...base, fate: 'dropped' });
         } else if (op.kind === 'write' && plan.tear && prng.coin()) {
-          const keptRanges = applyTorn(bytes, op, plan, prng);
+          const keptRanges = tear(op, plan, prng, ops);
           decisions.push({ ...base, fate: 'torn', keptRanges });
         } else {
-          bytes.apply(op);
+          ops.push(op);
           decisions.push({ ...base, fate: 'kept' });
         }
       });
-      image.set(name, bytes.view());
+      recipes.set(name, { base: file.durable.fork(), ops });
     }
-    return { image, decisions };
+    return { image: new CrashImage(recipes), decisions };
   }
 
   /** The image as the processes' page cache holds it: what a process crash (SIGKILL) leaves. */
   currentImage(): Map<string, Uint8Array> {
-    return new Map([...this.files].map(([name, file]) => [name, file.view.view().slice()]));
+    return new Map([...this.files].map(([name, file]) => [name, file.view.toUint8Array()]));
   }
 }
 
@@ -490,10 +455,11 @@ function directoryDecisions(durable: ReadonlyMap<string, FaultyFile>, current: R
 }
 
 /**
- * Applies a write sector by sector, each sector kept or lost (or, if not atomic, cut short).
- * Returns the byte ranges [start, end) that reached the image, merged where adjacent.
+ * Tears a write sector by sector, each sector kept or lost (or, if not atomic, cut short), and
+ * adds the pieces that survive to `out`. Returns the byte ranges [start, end) that reached the
+ * image, merged where adjacent.
  */
-function applyTorn(bytes: Bytes, op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng): Array<[number, number]> {
+function tear(op: Extract<PendingOp, { kind: 'write' }>, plan: CrashPlan, prng: Prng, out: FileOp[]): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   const end = op.offset + op.data.length;
   for (let start = op.offset; start < end;) {
@@ -501,7 +467,7 @@ function applyTorn(bytes: Bytes, op: Extract<PendingOp, { kind: 'write' }>, plan
     if (prng.coin()) {
       const keptEnd = plan.atomicSector ? sectorEnd : start + prng.below(sectorEnd - start + 1);
       if (keptEnd > start) {
-        bytes.apply({ kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
+        out.push({ kind: 'write', offset: start, data: op.data.subarray(start - op.offset, keptEnd - op.offset) });
         const last = ranges[ranges.length - 1];
         if (last !== undefined && last[1] === start) last[1] = keptEnd;
         else ranges.push([start, keptEnd]);

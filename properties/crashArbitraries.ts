@@ -146,9 +146,11 @@ const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
  * uniform offset almost never hits those few bytes, and they are where recovery decides.
  */
 const HEADER_BASES = [0, 64 * 1024, 128 * 1024] as const;
+/** Half the time the first 32 bytes (magic, version, page size, checksums), else anywhere in the first 256. */
+const headerDeltaArb = fc.oneof(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 255 }));
 const flipOffsetArb = fc.oneof(
   { weight: 2, arbitrary: fc.nat() },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), fc.integer({ min: 0, max: 255 })).map(([base, delta]) => base + delta) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), headerDeltaArb).map(([base, delta]) => base + delta) },
 );
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(

@@ -5,14 +5,18 @@
  * An image taken before event k is exactly what "power fails at event k" leaves, so one run
  * yields many crash points without re-running the workload.
  */
+import type { CrashImage } from '../fault/crashImage.js';
 import {
-  corruptImage, FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
+  FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory, type ModelOp } from '../model/commitHistory.js';
-import { checkImage, withinTurns, type EngineUnderTest, type StageProbe } from '../recovery/checkImage.js';
+import { CommitHistory, type CommitRecord, type LogicalState, type ModelOp } from '../model/commitHistory.js';
+import {
+  judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
+} from '../recovery/checkImage.js';
 import { engineForWorkload } from './singleFileStore.js';
-import type { DiffLine, ViolationKind } from '../recovery/classify.js';
+import { commitsOf, secondLifeCase } from './secondLife.js';
+import type { DiffLine, Verdict, ViolationKind } from '../recovery/classify.js';
 import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
 
 export interface RecoveryCrash {
@@ -56,12 +60,65 @@ export interface CommitTiming {
   readonly outcome?: 'acked' | 'failed';
 }
 
+/**
+ * The states after each prefix of a case's commits, built once for the whole case. The oracle
+ * asks every image's history for them, and building them copies the whole state once per
+ * commit: for a large database, most of the judgement. A commit's operations never change
+ * once issued, so each capture's commit order is a prefix of the finished run's, and its
+ * states are the first ones of the run's.
+ */
+class SharedPrefixStates {
+  private readonly built = new Map<string | null, LogicalState[]>();
+
+  constructor(private readonly live: CommitHistory) {}
+
+  /** The states for `commits` of `history`, or null when they are not a prefix of a live order. */
+  of(history: CommitHistory, commits: readonly CommitRecord[]): LogicalState[] | null {
+    const families = history.familyNames();
+    const liveFamilies = this.live.familyNames();
+    // The state before any commit holds every known family: it must be the same set.
+    if (families.length !== liveFamilies.length || families.some((family, i) => liveFamilies[i] !== family)) return null;
+    const key = commits.every((commit, i) => commit.index === i) ? null : commits[0]!.family;
+    const order = key === null ? this.live.all() : this.live.ofFamily(key);
+    if (commits.length > order.length || commits.some((commit, i) => order[i]!.index !== commit.index)) return null;
+    let states = this.built.get(key);
+    if (states === undefined || states.length < commits.length + 1) {
+      states = this.live.prefixStates(order);
+      this.built.set(key, states);
+    }
+    return states.slice(0, commits.length + 1);
+  }
+}
+
+/** A capture's frozen history, answering `prefixStates` from the case's shared ones. */
+class CaptureHistory extends CommitHistory {
+  constructor(private readonly shared: SharedPrefixStates) {
+    super();
+  }
+
+  override prefixStates(commits: readonly CommitRecord[] = this.all()): LogicalState[] {
+    return this.shared.of(this, commits) ?? super.prefixStates(commits);
+  }
+}
+
 /** A commit history that also notes the I/O event count at each issue and settlement. */
 class TimedHistory extends CommitHistory {
   readonly timings: CommitTiming[] = [];
+  private readonly shared = new SharedPrefixStates(this);
 
   constructor(private readonly clock: () => number) {
     super();
+  }
+
+  /** Statuses frozen as they are now, as `CommitHistory.snapshot`, sharing the prefix states. */
+  override snapshot(): CommitHistory {
+    const copy = new CaptureHistory(this.shared);
+    for (const family of this.familyNames()) copy.addFamily(family);
+    for (const commit of this.all()) {
+      const index = copy.issue(commit.family, commit.ops, commit.durability);
+      if (commit.status !== 'in-flight') copy.settle(index, commit.status === 'failed' ? 'failed' : 'acked');
+    }
+    return copy;
   }
 
   override issue(family: string, ops: Parameters<CommitHistory['issue']>[1], durability: 'immediate' | 'none'): number {
@@ -99,7 +156,7 @@ export interface CaseResult {
 
 /** Durable files a case starts from (a populated database) and the commits that made them. */
 export interface CaseStart {
-  readonly image: ReadonlyMap<string, Uint8Array>;
+  readonly image: ReadonlyMap<string, Uint8Array> | CrashImage;
   /** Every one acknowledged and durable: the model starts with them. */
   readonly commits: ReadonlyArray<{ readonly family: string; readonly ops: readonly ModelOp[] }>;
 }
@@ -109,6 +166,8 @@ export interface CaseRunOptions {
   /** An empty directory when undefined (as every drawn case starts). */
   readonly start?: CaseStart | undefined;
   readonly probe?: StageProbe | undefined;
+  /** One recovered image lives on (properties/secondLife.ts); default true. */
+  readonly secondLife?: boolean | undefined;
 }
 
 /** Event-loop turns a whole in-memory workload may take before it counts as a hang. */
@@ -118,7 +177,8 @@ interface Capture {
   readonly at: number;
   /** What the power cut interrupted (see `crashPoint`). */
   readonly point: string;
-  readonly image: Map<string, Uint8Array>;
+  /** Built lazily (copy on write): a capture the reservoir drops costs almost nothing. */
+  readonly image: CrashImage;
   readonly decisions: readonly CrashDecision[];
   readonly history: CommitHistory;
 }
@@ -167,7 +227,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   const reservoir = new Reservoir(crashCase.imagesPerRun, crashCase.plan.seed);
   const capture = (at: number, op: IoEvent['op'], file: string): void => {
     probe?.enter('capture');
-    reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }));
+    reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }));
     probe?.enter('workload');
   };
   const vfsOptions = { errors: crashCase.errors, scheduleSync: syncScheduler(crashCase.workload.scheduleSeed), onEvent: capture };
@@ -184,13 +244,14 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
     ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
   probe?.enter('capture');
-  const captures = [...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashImageExplained(crashCase.plan), history: history.snapshot() }];
+  const captures = [...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
+  const recoveries: RecoveryMemo = [];
   for (const capture of captures) {
     checked++;
     crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
-    const verdict = await checkCapture(engine, crashCase, capture, probe);
+    const verdict = await checkCapture(engine, crashCase, capture, recoveries, probe);
     if (!verdict.ok) {
       return result({
         kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at),
@@ -198,36 +259,85 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
       }, checked);
     }
   }
-  return result(null, checked);
+  if (run.secondLife === false) return result(null, checked);
+  const second = await secondLife(engineGiven, crashCase, captures, recoveries, probe);
+  for (const [point, count] of Object.entries(second?.crashPoints ?? {})) crashPoints[`second life: ${point}`] = count;
+  return result(second?.violation ?? null, checked + (second?.images ?? 0));
 }
 
-async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, probe: StageProbe | undefined): ReturnType<typeof checkImage> {
+/**
+ * One kept capture, drawn by the plan's seed, lives on: recovered again and run through the
+ * workload a second time (properties/secondLife.ts). Only for cases without corruption or a
+ * crash during recovery, whose recovered disk is the captured image itself.
+ */
+async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, captures: readonly Capture[], recoveries: RecoveryMemo,
+  probe: StageProbe | undefined): Promise<CaseResult | null> {
+  if (crashCase.corruption.length > 0 || crashCase.recoveryCrash !== null || captures.length === 0) return null;
+  const chosen = captures[new Prng(crashCase.plan.seed ^ SECOND_LIFE_SALT).below(captures.length)]!;
+  const recovered = recoveries.findLast((earlier) => earlier.image.equals(chosen.image))?.recovered;
+  if (recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
+  const start: CaseStart = { image: chosen.image, commits: commitsOf(recovered.value.state) };
+  const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe, secondLife: false });
+  if (second.violation === null) return second;
+  const detail = `second life (the image at I/O event ${chosen.at} recovered, then the workload run again on it): ${second.violation.detail}`;
+  return { ...second, violation: { ...second.violation, detail } };
+}
+
+/** Keeps the second life's draw independent of the plan's other uses of its seed. */
+const SECOND_LIFE_SALT = 0x5ec0_11fe;
+
+/**
+ * The case's images recovered so far. In memory, recovery (with the case's corruption and
+ * second crash) is a function of the image alone, so an image equal to an earlier one recovers
+ * the same way and only its judgement, against its own history, is redone.
+ */
+type RecoveryMemo = Array<{ readonly image: CrashImage; readonly recovered: Recovered }>;
+
+/** Recovers a capture (or finds an equal one recovered) and judges it against its history. */
+async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, recoveries: RecoveryMemo,
+  probe: StageProbe | undefined): Promise<Verdict> {
   probe?.enter('mount');
-  let image = corruptImage(capture.image, crashCase.corruption);
-  if (crashCase.recoveryCrash !== null) {
-    probe?.enter('recovery-crash');
-    image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
-    probe?.enter('mount');
-  }
-  const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
-  const vfs = FaultyVfs.fromImage(image, { unreadable });
-  return checkImage(engine, vfs, capture.history, {
+  const check: CheckOptions = {
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
     probe,
-  });
+  };
+  // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
+  let recovered = recoveries.findLast((earlier) => earlier.image.equals(capture.image))?.recovered;
+  if (recovered === undefined) {
+    recovered = await recoverCapture(engine, crashCase, capture.image, check);
+    recoveries.push({ image: capture.image, recovered });
+  }
+  probe?.enter('classify');
+  return judgeRecovered(recovered, capture.history, check);
 }
 
-/** Runs recovery on the image until a second power cut, and returns what that cut leaves. */
-async function crashDuringRecovery(engine: EngineUnderTest, crashCase: CrashCase, image: Map<string, Uint8Array>,
-  recoveryCrash: RecoveryCrash): Promise<Map<string, Uint8Array>> {
-  const dry = FaultyVfs.fromImage(image);
+async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {
+  let image = captured.corrupt(crashCase.corruption);
+  if (crashCase.recoveryCrash !== null) {
+    check.probe?.enter('recovery-crash');
+    image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
+    check.probe?.enter('mount');
+  }
+  const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
+  return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
+}
+
+/**
+ * Runs recovery on the image and returns what a second power cut at the planned fraction of
+ * its I/O events leaves. One run: an image taken before each event is exactly what a second
+ * run cut at that event would leave (the run before the cut is the same run), and the number
+ * of events is known only at the end.
+ */
+async function crashDuringRecovery(engine: EngineUnderTest, crashCase: CrashCase, image: CrashImage,
+  recoveryCrash: RecoveryCrash): Promise<CrashImage> {
+  const before: CrashImage[] = [];
+  const dry: FaultyVfs = FaultyVfs.fromImage(image, { onEvent: () => before.push(dry.crashSnapshot(recoveryCrash.plan).image) });
   await openAndClose(engine, dry, crashCase);
   const crashAtEvent = Math.floor(recoveryCrash.atFraction * dry.events);
-  const cut = FaultyVfs.fromImage(image, { crashAtEvent });
-  await openAndClose(engine, cut, crashCase);
-  return cut.crashImage(recoveryCrash.plan);
+  // No events at all: the cut never comes, and the run leaves what it ends with.
+  return before[crashAtEvent] ?? dry.crashSnapshot(recoveryCrash.plan).image;
 }
 
 async function openAndClose(engine: EngineUnderTest, vfs: FaultyVfs, crashCase: CrashCase): Promise<void> {

@@ -34,6 +34,8 @@ export interface CrashRun {
   readonly shrink?: boolean;
   /** Told where each case spends its time (the harness benchmark); drawing cases counts as 'other'. */
   readonly probe?: StageProbe | undefined;
+  /** One recovered image per case lives on (properties/secondLife.ts); default true. */
+  readonly secondLife?: boolean | undefined;
 }
 
 export interface CrashFailure {
@@ -84,7 +86,7 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   let events = 0;
   const crashPoints: Record<string, number> = {};
   const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
-    const result = await runCrashCase(engine, crashCase, { probe: run.probe });
+    const result = await runCrashCase(engine, crashCase, { probe: run.probe, secondLife: run.secondLife });
     run.probe?.enter('other');
     images += result.images;
     events += result.events;

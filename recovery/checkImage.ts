@@ -26,9 +26,14 @@ export interface CheckOptions {
   readonly probe?: StageProbe | undefined;
 }
 
-/** Where a crash case spends its time, from running the workload to classifying a state. */
+/**
+ * Where a crash case spends its time: running the workload, taking crash images, mounting
+ * one (with corruption, and comparing it with the case's earlier ones), a second crash during
+ * recovery, the engine's open (its recovery), the integrity walk, reading the state, closing,
+ * classifying the state against the commits, and anything else (drawing cases).
+ */
 export type Stage =
-  | 'workload' | 'capture' | 'mount' | 'recovery-crash' | 'recover' | 'integrity' | 'read-state' | 'classify' | 'other';
+  | 'workload' | 'capture' | 'mount' | 'recovery-crash' | 'open' | 'integrity' | 'read-state' | 'close' | 'classify' | 'other';
 
 /** Told when a stage starts; the time until the next call belongs to that stage. */
 export interface StageProbe {
@@ -52,10 +57,31 @@ export async function withinTurns<T>(work: Promise<T>, turns: number): Promise<{
   return outcome ?? 'hang';
 }
 
+/** What recovering one image gave: the state read and the integrity problems, an error, or a hang. */
+export type Recovered = { readonly value: RecoveredState } | { readonly error: unknown } | 'hang';
+
+interface RecoveredState {
+  readonly state: Awaited<ReturnType<typeof readState>>;
+  readonly problems: readonly string[];
+}
+
 export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
-  check.probe?.enter('recover');
+  return judgeRecovered(await recoverImage(engine, vfs, check), history, check);
+}
+
+/**
+ * Recovers the mounted image and reads it: the half of `checkImage` that depends on the
+ * image alone (in memory it is deterministic), so equal images of one case may share it.
+ */
+export async function recoverImage(engine: EngineUnderTest, vfs: Vfs, check: Pick<CheckOptions, 'options' | 'probe'>): Promise<Recovered> {
+  check.probe?.enter('open');
   const outcome = await withinTurns(recoverState(engine, vfs, check.options, check.probe), RECOVERY_TURN_BUDGET);
   check.probe?.enter('classify');
+  return outcome;
+}
+
+/** Judges what recovery gave against the commit history (the other half of `checkImage`). */
+export function judgeRecovered(outcome: Recovered, history: CommitHistory, check: CheckOptions): Verdict {
   if (outcome === 'hang') return { ok: false, kind: 'hang', detail: `recovery did not finish within ${RECOVERY_TURN_BUDGET} turns`, diff: [] };
   if ('error' in outcome) {
     const code = errorCode(outcome.error);
@@ -79,7 +105,7 @@ export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: Com
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
-async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions, probe: StageProbe | undefined): Promise<{ state: Awaited<ReturnType<typeof readState>>; problems: string[] }> {
+async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions, probe: StageProbe | undefined): Promise<RecoveredState> {
   const db = await engine.ColumnFamilyDatabase.open(vfs, options);
   try {
     probe?.enter('integrity');
@@ -91,7 +117,7 @@ async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFa
     probe?.enter('read-state');
     return { state: await readState(db), problems };
   } finally {
-    probe?.enter('recover');
+    probe?.enter('close');
     await db.close().catch(() => undefined);
   }
 }

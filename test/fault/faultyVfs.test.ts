@@ -125,6 +125,16 @@ test('no aliasing: images, mounted bytes, written data and read results are all 
   t.deepEqual(mounted.crashImage(plan()).get('g'), filled(4, 3), 'fromImage copies its input');
 });
 
+test('a written Buffer is copied too (its slice is a view), so a snapshot taken before it changes keeps its bytes', async (t) => {
+  const { vfs, file } = await durableFile(filled(8, 1));
+  const data = Buffer.from([5, 5]);
+  file.write(2, data);
+  const snapshot = vfs.crashSnapshot(plan({ survival: 'all' }));
+  data.fill(0);
+  t.deepEqual(snapshot.image.toBytes().get('f'), Uint8Array.of(1, 1, 5, 5, 1, 1, 1, 1));
+  t.deepEqual(imageOf(t, vfs, plan({ survival: 'all' })), Uint8Array.of(1, 1, 5, 5, 1, 1, 1, 1));
+});
+
 test('bytes past a shrink read as zeros after a later extension (pending and durable)', async (t) => {
   const { vfs, file } = await durableFile(filled(100, 1));
   file.setLen(10);

@@ -1,0 +1,42 @@
+/**
+ * The second life of a crash image: a real process does not stop after recovery, it commits
+ * on. So one recovered image per case is opened again (recovery runs once more, now with
+ * crash images taken during it) and the workload's steps run a second time on that disk,
+ * whatever recovery left unsynced (a log it created, a directory entry it did not sync, a
+ * scan end it got wrong). The model of this life starts from the state the first recovery
+ * returned, all of it durable (the image's bytes are the disk), plus the new commits.
+ *
+ * Bugs only a second life shows: the log re-created at recovery without its directory entry
+ * synced; appends placed after a scan end that skipped damage, which the next recovery never
+ * reaches; sequence numbers handed out again after recovery.
+ */
+import type { LogicalState, ModelOp } from '../model/commitHistory.js';
+import type { CaseStart, CrashCase } from './crashCase.js';
+
+/** Hex (as the model keeps keys and values) back to bytes. */
+function fromHex(text: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(text, 'hex'));
+}
+
+/** Commits that build `state` from nothing: per family, its tables created and filled. */
+export function commitsOf(state: LogicalState): CaseStart['commits'] {
+  const commits: Array<{ family: string; ops: ModelOp[] }> = [];
+  for (const [family, tables] of state) {
+    const ops: ModelOp[] = [];
+    for (const [table, entries] of tables) {
+      ops.push({ op: 'create', table });
+      for (const [key, value] of entries) ops.push({ op: 'insert', table, key: fromHex(key), value: fromHex(value) });
+    }
+    commits.push({ family, ops });
+  }
+  return commits;
+}
+
+/**
+ * The case a second life runs: the same workload and crash plan, no injected errors, no
+ * corruption and no crash during recovery (the image already carries what those did), and
+ * half the crash images (the second life costs a whole workload run more).
+ */
+export function secondLifeCase(crashCase: CrashCase): CrashCase {
+  return { ...crashCase, errors: {}, corruption: [], recoveryCrash: null, imagesPerRun: Math.max(1, Math.floor(crashCase.imagesPerRun / 2)) };
+}
