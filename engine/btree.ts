@@ -9,9 +9,9 @@
 import { checksum } from './checksum.js';
 import { assert, corruption, EngineError } from './errors.js';
 import {
-  BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, compareBytes, copyBytes, encodeNode, encodeOverflow, isOverflow,
-  leafEntryBytes, MAX_VALUE_BYTES, type BranchNode, type ChildRef, type Layout, type LeafNode,
-  type Node, type OverflowRef, type StoredValue,
+  BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, branchPageChild, branchPageChildCrc, branchPageChildPage, compareBytes,
+  copyBytes, encodeNode, encodeOverflow, isLeafPage, isOverflow, leafEntryBytes, leafPageValue, MAX_VALUE_BYTES,
+  type BranchNode, type ChildRef, type Layout, type LeafNode, type Node, type OverflowRef, type StoredValue,
 } from './node.js';
 import type { Pager } from './pager.js';
 
@@ -47,10 +47,8 @@ export function nodeOf(ctx: TreeContext, ref: ChildRef): Node {
 /** Returns the node behind `ref`, copying it to a new page first unless this txn owns it. */
 function mutable(ctx: TreeContext, ref: ChildRef): Node {
   if (ref.node !== null) return ref.node;
-  const shared = ctx.pager.loadNode(ref.page, ref.crc);
-  const copy: Node = shared.kind === 'leaf'
-    ? { kind: 'leaf', keys: shared.keys.slice(), values: shared.values.slice(), size: shared.size }
-    : { kind: 'branch', keys: shared.keys.slice(), children: shared.children.map(cleanCopy), size: shared.size };
+  // loadNode decodes afresh: its arrays and child refs are this transaction's own copy.
+  const copy = ctx.pager.loadNode(ref.page, ref.crc);
   ctx.free(ref.page);
   ref.page = ctx.allocate();
   ref.node = copy;
@@ -91,14 +89,38 @@ function childIndex(node: BranchNode, key: Uint8Array): number {
   return lo;
 }
 
-/** Finds the stored value for `key`, or undefined. Touches one page per level. */
+/**
+ * Finds the stored value for `key`, or undefined. Touches one page per level. Clean pages are
+ * searched in their bytes, without decoding (the hot path of every get); nodes this
+ * transaction owns are searched in their decoded form.
+ */
 export function lookup(ctx: TreeContext, tree: TreeRoot, key: Uint8Array): StoredValue | undefined {
-  if (tree.root === null) return undefined;
-  let node = nodeOf(ctx, tree.root);
-  for (let depth = 0; node.kind === 'branch'; depth++) {
+  let owned = tree.root;
+  let page = 0;
+  let crc = 0;
+  for (let depth = 0; owned !== null; depth++) {
     if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
-    node = nodeOf(ctx, node.children[childIndex(node, key)]!);
+    const node = owned.node;
+    if (node === null) {
+      page = owned.page;
+      crc = owned.crc;
+      break;
+    }
+    if (node.kind === 'leaf') return leafValue(node, key);
+    owned = node.children[childIndex(node, key)]!;
   }
+  if (owned === null) return undefined;
+  for (let depth = 0; ; depth++) {
+    if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
+    const bytes = ctx.pager.loadNodePage(page, crc);
+    if (isLeafPage(bytes)) return leafPageValue(bytes, key);
+    const child = branchPageChild(bytes, key);
+    page = branchPageChildPage(bytes, child);
+    crc = branchPageChildCrc(bytes, child);
+  }
+}
+
+function leafValue(node: LeafNode, key: Uint8Array): StoredValue | undefined {
   const i = lowerBound(node.keys, key);
   if (i < node.keys.length && compareBytes(node.keys[i]!, key) === 0) return node.values[i];
   return undefined;
@@ -199,7 +221,9 @@ function updateNode(ctx: TreeContext, ref: ChildRef, key: Uint8Array, change: (l
     }
   }
   if (node.size <= ctx.layout.usableBytes) return null;
-  const halves = splitNode(node);
+  const halves = node.kind === 'leaf' && compareBytes(node.keys[node.keys.length - 1]!, key) === 0
+    ? splitLeafAppending(node, ctx.layout)
+    : splitNode(node);
   return { key: halves.key, right: newRef(ctx, halves.right) };
 }
 
@@ -229,6 +253,27 @@ function splitLeaf(node: LeafNode): NodeSplit {
   const prefix = prefixSums(sizes);
   const total = prefix[sizes.length]!;
   const m = balancedIndex(1, sizes.length - 1, (left) => Math.abs(2 * prefix[left]! - total));
+  const right: LeafNode = {
+    kind: 'leaf', keys: node.keys.splice(m), values: node.values.splice(m), size: total - prefix[m]!,
+  };
+  node.size = prefix[m]!;
+  return { key: right.keys[0]!, right };
+}
+
+/**
+ * Splits a leaf that overflowed at its last key (keys arriving in ascending order) so that
+ * the right leaf, where the next keys will go, gets only a quarter page: the left one stays
+ * three quarters full instead of half, so appends fill pages (fewer pages written per commit,
+ * fewer to cache). Both sides stay within bounds: the left holds at most the node minus a
+ * quarter page, which fits since one entry (at most a quarter page) made it overflow.
+ */
+function splitLeafAppending(node: LeafNode, layout: Layout): NodeSplit {
+  const sizes = leafSizes(node);
+  const prefix = prefixSums(sizes);
+  const total = prefix[sizes.length]!;
+  let m = sizes.length - 1;
+  while (m > 1 && total - prefix[m]! < layout.minFillBytes) m--;
+  if (prefix[m]! > layout.usableBytes || total - prefix[m]! < layout.minFillBytes) return splitLeaf(node);
   const right: LeafNode = {
     kind: 'leaf', keys: node.keys.splice(m), values: node.values.splice(m), size: total - prefix[m]!,
   };
@@ -437,6 +482,6 @@ function commitRef(ctx: TreeContext, ref: ChildRef): void {
   const bytes = encodeNode(node, ctx.layout.pageBytes);
   ref.crc = checksum(bytes);
   ctx.pager.writePage(ref.page, bytes);
-  ctx.pager.remember(ref.page, ref.crc, node);
+  ctx.pager.remember(ref.page, ref.crc, bytes);
   ref.node = null;
 }

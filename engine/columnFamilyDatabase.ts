@@ -2,9 +2,10 @@
  * Column families in one data file with one shared write-ahead log (Manifold's design, with
  * a redo WAL so that the WAL-aware barrier is sound).
  *
- * Each family is a `Database` of its own (own page cache, write buffer, allocator and writer
- * queue) over its partition of the shared file; writers of different families run
- * concurrently and share WAL fsyncs (group commit). A commit is acknowledged once its WAL
+ * Each family is a `Database` of its own (own allocator, writer queue, cached and dirty
+ * pages, under one read-cache and write-buffer budget for all families) over its partition
+ * of the shared file; writers of different families run concurrently and share WAL fsyncs
+ * (group commit). A commit is acknowledged once its WAL
  * record is durable; its pages reach the data file at commit (`barrier: 'always'`), on
  * eviction, or at the next checkpoint (`'wal-aware'`).
  *
@@ -17,13 +18,14 @@
 import path from 'node:path';
 import { VirtualClock, type Clock } from './clock.js';
 import {
-  Database, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
+  Database, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
 } from './database.js';
 import { EngineError } from './errors.js';
 import { FileVfs } from './fileVfs.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
+import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
@@ -127,8 +129,11 @@ export class ColumnFamilyDatabase {
   private lastCheckpointMicros: number;
   private poisoned: EngineError | null = null;
   private closed = false;
+  /** One read-cache and write-buffer budget for all families: the options bound the whole file. */
+  private readonly budget: PageBudget;
 
   private constructor(options: ResolvedOptions, file: SegmentedFile, wal: Wal | null) {
+    this.budget = sharedPageBudget(options, options.pageBytes);
     this.options = options;
     this.file = file;
     this.wal = wal;
@@ -180,6 +185,7 @@ export class ColumnFamilyDatabase {
     const db = Database.openExisting(this.file.partition(entry.id), this.options, {
       journal,
       onIoError: (error) => this.poisonAll(error),
+      budget: this.budget,
     });
     const family = new ColumnFamily(entry, db);
     this.families.set(entry.name, family);

@@ -21,7 +21,7 @@ import {
 import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
 import { initializeFile, readFileHeader, type FileHeader } from './header.js';
 import { Layout } from './node.js';
-import { Pager, type PagerStats } from './pager.js';
+import { PageBudget, Pager, type PagerStats } from './pager.js';
 import type { Storage, Vfs } from './storage.js';
 import type { RedoOp } from './redo.js';
 import {
@@ -32,13 +32,13 @@ import { WriterQueue } from './writerQueue.js';
 export interface DatabaseOptions {
   /** Page size for a new file (512 to 65536, a power of two); an existing file keeps its own. */
   readonly pageBytes?: number;
-  /** Byte budget of the dirty-page write buffer. */
+  /** Byte budget of the dirty-page write buffer (in a ColumnFamilyDatabase: of all families together). */
   readonly writeBufferBytes?: number;
   /** Fraction of the write buffer above which the oldest dirty pages are written out. */
   readonly evictionHighWater?: number;
   /** Fraction of the write buffer that eviction brings dirty bytes down to. */
   readonly evictionLowWater?: number;
-  /** Byte budget of the decoded-page read cache. */
+  /** Byte budget of the read cache of verified page bytes (in a ColumnFamilyDatabase: of all families together). */
   readonly readCacheBytes?: number;
   /** Create the file when it does not exist (default true). */
   readonly create?: boolean;
@@ -71,6 +71,8 @@ export interface DatabaseHooks {
   readonly journal: Journal | null;
   /** Told of this database's first I/O failure (after it has poisoned itself). */
   readonly onIoError: ((error: EngineError) => void) | null;
+  /** The cache and write-buffer budget shared with the other families (none: its own). */
+  readonly budget?: PageBudget;
 }
 
 /** Where the database lives: a file path, or a VFS (in-memory, faulty...) and a file name. */
@@ -132,11 +134,13 @@ export class Database implements TxnHost {
       throw new TypeError(`writeBufferBytes (${options.writeBufferBytes}) must hold at least one ${pageBytes}-byte page`);
     }
     // The file's page size wins over the option (which only applies to new files).
-    this.pager = new Pager(storage, { ...options, pageBytes }, (error) => this.poison(error));
+    this.pager = new Pager(storage, { ...options, pageBytes }, (error) => this.poison(error), hooks.budget);
     const catalog = slot.catalogPage === 0 ? null : { page: slot.catalogPage, crc: slot.catalogCrc, node: null };
     this.committed = { txnId: slot.txnId, catalog, walSeq: slot.walSeq };
     this.durable = this.committed;
     this.durableSlot = slotIndex;
+    // No cleanup when this throws: a standalone database owns its budget, and a family that
+    // fails to open fails its whole ColumnFamilyDatabase (open) or poisons it (creation).
     this.allocator = this.rebuildAllocator(slot.pageCount);
   }
 
@@ -392,7 +396,13 @@ export class Database implements TxnHost {
     try {
       if (this.poisoned === null && this.committed.txnId !== this.durable.txnId) await this.persist(this.committed);
     } finally {
+      this.pager.release();
       this.storage.close();
     }
   }
+}
+
+/** @internal One budget for the families of a ColumnFamilyDatabase, sized by its options. */
+export function sharedPageBudget(options: DatabaseOptions, pageBytes: number): PageBudget {
+  return new PageBudget({ ...resolveOptions(options), pageBytes });
 }

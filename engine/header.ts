@@ -31,7 +31,9 @@ function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
   // slots is zero. Any committed database has non-zero bytes there (its pages).
   const pastSlots = SLOT_OFFSETS[1] + SLOT_BYTES;
   if (lengthBytes > pastSlots && !storage.read(pastSlots, lengthBytes - pastSlots).every((byte) => byte === 0)) return false;
-  const ours = MAGIC.every((byte, i) => head[i] === byte || head[i] === 0);
+  // A creation torn inside its first sector can leave fewer bytes than the magic: missing bytes
+  // read as the zeros a never-written file holds.
+  const ours = MAGIC.every((byte, i) => (head[i] ?? 0) === byte || (head[i] ?? 0) === 0);
   return ours && readSlots(head).every((slot) => slot === null);
 }
 

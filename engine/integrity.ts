@@ -1,9 +1,11 @@
 /**
  * The integrity walk: reads every page reachable from a committed root straight from the
- * write buffer or the file (never from the decoded-node cache), and checks checksums, page
+ * write buffer or the file (never from the read cache), and checks checksums, page
  * types, key order within and across pages, fill bounds, uniform leaf depth, overflow chains,
  * table lengths, and that no page is reached twice. `Database.open` uses the same walk to
- * rebuild the free list; `checkIntegrity` adds page accounting against the allocator.
+ * rebuild the free list; `checkIntegrity` adds page accounting against the allocator. Pages
+ * that pass their checks are offered to the read cache (kept while it has room): open pays
+ * for reading them already, and the first gets after it need not read them again.
  */
 import { checksum } from './checksum.js';
 import { decodeTableMeta, tableNameOf } from './catalog.js';
@@ -112,6 +114,8 @@ class Walker {
       return 0;
     }
     this.checkShape(node, ref.page, depth, bounds, what);
+    // Verified against its parent's checksum and decoded (so structurally sound): cacheable.
+    this.pager.offer(ref.page, ref.crc, bytes);
     if (node.kind === 'leaf') {
       node.keys.forEach((key, i) => visit(key, node.values[i]!));
       for (const value of node.values) if (isOverflow(value)) this.overflow(value, `${what} overflow`);

@@ -299,7 +299,145 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** Copies up to this size share chunks; larger ones get an array of their own. */
+const ARENA_MAX_COPY_BYTES = 1024;
+const ARENA_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Private copies of small caller arrays, carved out of shared chunks: one allocation per
+ * chunk instead of one ArrayBuffer per key and value, which dominated the cost of an insert
+ * (and its garbage collection). The views are engine-internal and never mutated; a chunk lives
+ * as long as a view of it does (a write transaction's tree and redo, until they are encoded).
+ */
+export class CopyArena {
+  private chunk = new Uint8Array(0);
+  private usedBytes = 0;
+
+  copy(bytes: Uint8Array): Uint8Array {
+    const lengthBytes = bytes.length;
+    if (lengthBytes > ARENA_MAX_COPY_BYTES) return copyBytes(bytes);
+    if (this.usedBytes + lengthBytes > this.chunk.length) {
+      this.chunk = new Uint8Array(ARENA_CHUNK_BYTES);
+      this.usedBytes = 0;
+    }
+    const out = this.chunk.subarray(this.usedBytes, this.usedBytes + lengthBytes);
+    out.set(bytes);
+    this.usedBytes += lengthBytes;
+    return out;
+  }
+}
+
+/** Keys up to this length compare faster in a JS loop than through a call into Buffer.compare. */
+const INLINE_COMPARE_BYTES = 64;
+
 /** Unsigned lexicographic byte order, the only key order the engine knows. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
+  if (a.length > INLINE_COMPARE_BYTES && b.length > INLINE_COMPARE_BYTES) return Buffer.compare(a, b);
+  return compareAt(a, 0, a.length, b);
+}
+
+/** Compares `page[offset, offset + lengthBytes)` with `key` like compareBytes, without a view. */
+function compareAt(page: Uint8Array, offset: number, lengthBytes: number, key: Uint8Array): number {
+  const common = Math.min(lengthBytes, key.length);
+  for (let i = 0; i < common; i++) {
+    const diff = page[offset + i]! - key[i]!;
+    if (diff !== 0) return diff;
+  }
+  return lengthBytes - key.length;
+}
+
+/**
+ * Checks once, when a page enters the read cache, everything the in-page searches below rely
+ * on: the type, the count, and every directory entry inside the page. The same structural
+ * nonsense decodeNode reports is CORRUPTION here (a checksum only proves who wrote the bytes).
+ */
+export function checkNodePage(page: Uint8Array, pageNumber: number): void {
+  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const type = view.getUint8(0);
+  const count = view.getUint16(2, true);
+  if (type === PageType.Leaf) {
+    if (PAGE_HEADER_BYTES + count * LEAF_DIR_BYTES > page.length) throw corruption(`page ${pageNumber}: leaf count ${count} too large`);
+    for (let i = 0; i < count; i++) {
+      const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+      checkEntry(page, view.getUint16(dir, true), view.getUint16(dir + 2, true), pageNumber);
+      const valueLength = view.getUint16(dir + 6, true);
+      checkEntry(page, view.getUint16(dir + 4, true), valueLength === OVERFLOW_MARK ? OVERFLOW_STUB_BYTES : valueLength, pageNumber);
+    }
+    return;
+  }
+  if (type !== PageType.Branch) throw corruption(`page ${pageNumber}: expected a B-tree page, found type ${type}`);
+  const keyDir = PAGE_HEADER_BYTES + count * BRANCH_CHILD_BYTES;
+  if (count < 1 || keyDir + (count - 1) * BRANCH_KEY_DIR_BYTES > page.length) {
+    throw corruption(`page ${pageNumber}: branch child count ${count} out of range`);
+  }
+  for (let i = 0; i < count - 1; i++) {
+    const at = keyDir + i * BRANCH_KEY_DIR_BYTES;
+    checkEntry(page, view.getUint16(at, true), view.getUint16(at + 2, true), pageNumber);
+  }
+}
+
+function checkEntry(page: Uint8Array, offset: number, length: number, pageNumber: number): void {
+  if (offset < PAGE_HEADER_BYTES || offset + length > page.length) {
+    throw corruption(`page ${pageNumber}: entry at ${offset}+${length} lies outside the page`);
+  }
+}
+
+function u16(page: Uint8Array, at: number): number {
+  return page[at]! | (page[at + 1]! << 8);
+}
+
+function u32(page: Uint8Array, at: number): number {
+  return (page[at]! | (page[at + 1]! << 8) | (page[at + 2]! << 16) | (page[at + 3]! << 24)) >>> 0;
+}
+
+export function isLeafPage(page: Uint8Array): boolean {
+  return page[0] === PageType.Leaf;
+}
+
+/**
+ * Index of the child of a branch page (checked by checkNodePage) whose key range holds `key`:
+ * childIndex of btree.ts, by binary search over the page's key directory, allocating nothing.
+ */
+export function branchPageChild(page: Uint8Array, key: Uint8Array): number {
+  const count = u16(page, 2);
+  const keyDir = PAGE_HEADER_BYTES + count * BRANCH_CHILD_BYTES;
+  let lo = 0;
+  let hi = count - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = keyDir + mid * BRANCH_KEY_DIR_BYTES;
+    if (compareAt(page, u16(page, at), u16(page, at + 2), key) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export function branchPageChildPage(page: Uint8Array, index: number): number {
+  return u32(page, PAGE_HEADER_BYTES + index * BRANCH_CHILD_BYTES);
+}
+
+export function branchPageChildCrc(page: Uint8Array, index: number): number {
+  return u32(page, PAGE_HEADER_BYTES + index * BRANCH_CHILD_BYTES + 4);
+}
+
+/** The value stored under `key` in a leaf page (checked by checkNodePage), or undefined. */
+export function leafPageValue(page: Uint8Array, key: Uint8Array): StoredValue | undefined {
+  let lo = 0;
+  let hi = u16(page, 2);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const dir = PAGE_HEADER_BYTES + mid * LEAF_DIR_BYTES;
+    const order = compareAt(page, u16(page, dir), u16(page, dir + 2), key);
+    if (order < 0) {
+      lo = mid + 1;
+    } else if (order > 0) {
+      hi = mid;
+    } else {
+      const valueOffset = u16(page, dir + 4);
+      const valueLength = u16(page, dir + 6);
+      if (valueLength !== OVERFLOW_MARK) return page.subarray(valueOffset, valueOffset + valueLength);
+      return { page: u32(page, valueOffset), crc: u32(page, valueOffset + 4), lengthBytes: u32(page, valueOffset + 8) };
+    }
+  }
+  return undefined;
 }

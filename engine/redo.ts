@@ -22,8 +22,15 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Bytes `encodeRedo` will use for these operations. */
 export function redoBytes(ops: readonly RedoOp[]): number {
   let total = 4;
+  // A transaction's ops mostly name one table: measure a name once per run of it.
+  let lastTable = '';
+  let lastTableBytes = 0;
   for (const op of ops) {
-    total += 1 + 2 + Buffer.byteLength(op.table, 'utf8');
+    if (op.table !== lastTable) {
+      lastTable = op.table;
+      lastTableBytes = Buffer.byteLength(op.table, 'utf8');
+    }
+    total += 1 + 2 + lastTableBytes;
     if (op.op === 'insert') total += 8 + op.key.length + op.value.length;
     if (op.op === 'remove') total += 4 + op.key.length;
   }
@@ -41,9 +48,15 @@ export function encodeRedo(ops: readonly RedoOp[], out: Uint8Array, offset: numb
     out.set(data, at + 4);
     at += 4 + data.length;
   };
+  let lastTable = '';
+  let name = new Uint8Array(0); // the encoding of the empty name, which lastTable starts as
   for (const op of ops) {
     view.setUint8(at, OP_CODES[op.op]);
-    const name = encoder.encode(op.table);
+    // Encoded once per run of ops on one table (the common case), not once per op.
+    if (op.table !== lastTable) {
+      lastTable = op.table;
+      name = encoder.encode(op.table);
+    }
     view.setUint16(at + 1, name.length, true);
     out.set(name, at + 3);
     at += 3 + name.length;

@@ -290,12 +290,31 @@ export class Partition implements Storage {
     if (offset + lengthBytes > this.len()) {
       throw new EngineError('IO', `read of ${lengthBytes} bytes at ${offset} past the partition's ${this.len()} bytes`);
     }
+    const whole = this.readWhole(offset, lengthBytes);
+    if (whole !== null) return whole;
     const out = new Uint8Array(lengthBytes);
     this.map(offset, lengthBytes, (fileOffset, from, to) => {
       const available = Math.max(0, Math.min(to - from, this.file.fileBytes() - fileOffset));
       if (available > 0) out.set(this.file.readRaw(fileOffset, available), from);
     });
     return out;
+  }
+
+  /**
+   * The common case of a read (one page inside one segment the file holds entirely) without
+   * the zeroed copy the general path assembles: null when the range is not that case.
+   */
+  private readWhole(offset: number, lengthBytes: number): Uint8Array | null {
+    let base = 0;
+    for (const segment of this.segments()) {
+      if (offset < base + segment.lengthBytes) {
+        const fileOffset = segment.offset + (offset - base);
+        const inside = offset + lengthBytes <= base + segment.lengthBytes;
+        return inside && fileOffset + lengthBytes <= this.file.fileBytes() ? this.file.readRaw(fileOffset, lengthBytes) : null;
+      }
+      base += segment.lengthBytes;
+    }
+    return null;
   }
 
   write(offset: number, data: Uint8Array): void {

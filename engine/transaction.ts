@@ -7,7 +7,7 @@
 import { commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, scan, type TreeContext, type TreeRoot } from './btree.js';
 import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './catalog.js';
 import { EngineError, assert } from './errors.js';
-import { copyBytes, type ChildRef, type Layout } from './node.js';
+import { copyBytes, CopyArena, type ChildRef, type Layout } from './node.js';
 import type { Pager } from './pager.js';
 import type { RedoOp } from './redo.js';
 
@@ -119,13 +119,15 @@ export class ReadOnlyTable {
 export class Table extends ReadOnlyTable {
   private readonly mutate: <T>(action: () => T) => T;
   private readonly redo: RedoOp[] | null;
+  private readonly arena: CopyArena;
 
   /** @internal */
   constructor(name: string, state: TableState, ctx: TreeContext, guard: () => void, mutate: <T>(action: () => T) => T,
-    redo: RedoOp[] | null) {
+    redo: RedoOp[] | null, arena: CopyArena) {
     super(name, state, ctx, guard);
     this.mutate = mutate;
     this.redo = redo;
+    this.arena = arena;
   }
 
   private change<T>(action: () => T): T {
@@ -141,8 +143,8 @@ export class Table extends ReadOnlyTable {
     checkBytes(key, 'key');
     checkBytes(value, 'value');
     // One private copy each, shared by the tree and the redo: the caller may reuse its arrays.
-    const ownKey = copyBytes(key);
-    const ownValue = copyBytes(value);
+    const ownKey = this.arena.copy(key);
+    const ownValue = this.arena.copy(value);
     return this.change(() => {
       const replaced = insert(this.ctx, this.state.tree, ownKey, ownValue);
       if (!replaced) this.state.length++;
@@ -158,7 +160,7 @@ export class Table extends ReadOnlyTable {
       const removed = remove(this.ctx, this.state.tree, key);
       if (removed) {
         this.state.length--;
-        this.redo?.push({ op: 'remove', table: this.name, key: copyBytes(key) });
+        this.redo?.push({ op: 'remove', table: this.name, key: this.arena.copy(key) });
       }
       return removed;
     });
@@ -256,6 +258,8 @@ export class WriteTransaction extends TransactionBase {
   private broken: unknown = undefined;
   /** The logical redo, kept only when a WAL will log it. */
   readonly redo: RedoOp[] | null;
+  /** Where its tables keep their copies of the caller's keys and values. */
+  private readonly arena = new CopyArena();
 
   /** @internal Use `Database.beginWrite`. */
   constructor(host: TxnHost, snapshot: DbState) {
@@ -307,7 +311,7 @@ export class WriteTransaction extends TransactionBase {
   openTable(name: string): Table {
     this.guard();
     const state = this.loadTable(name) ?? this.mutate(() => this.createTable(name));
-    return new Table(name, state, this.ctx, this.guard, this.mutate, this.redo);
+    return new Table(name, state, this.ctx, this.guard, this.mutate, this.redo, this.arena);
   }
 
   private createTable(name: string): TableState {

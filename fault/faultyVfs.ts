@@ -17,7 +17,9 @@
  * and, with `tear`, a surviving write may be torn at sector granularity: with
  * `atomicSector` each sector is written whole or not at all; without it a sector may end
  * up holding a prefix of its new bytes over the old ones. Unsynced creations and removals
- * are lost unless `keepUnsyncedDirOps`.
+ * are lost unless `keepUnsyncedDirOps`; with `'some'`, each unsynced entry independently
+ * survives or not (a file system that journals directory entries one by one, so a data file
+ * may come back without the log created beside it).
  *
  * Errors are injected by count: EIO on the Nth write, read or sync, ENOSPC past a capacity.
  * A failed sync follows Linux (fsyncgate): the data it covered is dropped from the pending
@@ -50,7 +52,8 @@ export interface CrashPlan {
   readonly tear: boolean;
   readonly sectorBytes: 512 | 4096;
   readonly atomicSector: boolean;
-  readonly keepUnsyncedDirOps: boolean;
+  /** Unsynced creations and removals: all lost (false), all kept (true), or each by a coin ('some'). */
+  readonly keepUnsyncedDirOps: boolean | 'some';
   /** Seeds every choice the plan leaves open (prefix lengths, subsets, torn sectors). */
   readonly seed: number;
 }
@@ -399,9 +402,8 @@ export class FaultyVfs implements Vfs {
    */
   crashSnapshot(plan: CrashPlan): { image: CrashImage; decisions: CrashDecision[] } {
     const prng = new Prng(plan.seed);
-    const names = plan.keepUnsyncedDirOps ? this.files : this.durableNames;
+    const { names, decisions } = directoryDecisions(this.durableNames, this.files, plan);
     const recipes = new Map<string, ImageRecipe>();
-    const decisions: CrashDecision[] = directoryDecisions(this.durableNames, this.files, plan.keepUnsyncedDirOps);
     for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const ops: FileOp[] = [];
       const kept = new Set(survivors(file.pending, plan.survival, prng));
@@ -440,18 +442,32 @@ function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng
 }
 
 /** Unsynced creations and removals, and whether the crash keeps them (no PRNG involved). */
-function directoryDecisions(durable: ReadonlyMap<string, FaultyFile>, current: ReadonlyMap<string, FaultyFile>, keep: boolean): CrashDecision[] {
-  const out: CrashDecision[] = [];
-  const fate = keep ? 'kept' as const : 'dropped' as const;
+/** Seeds the per-entry directory coins apart from the data operations' PRNG (whose draws stay as they were). */
+const DIRECTORY_SALT = 0x00d1_7e57;
+
+/**
+ * The files a reboot finds, and the fate of every unsynced directory entry. A name whose entry
+ * changed since the last syncDir comes back as it is now (kept) or as it was then (dropped).
+ */
+function directoryDecisions(durable: ReadonlyMap<string, FaultyFile>, current: ReadonlyMap<string, FaultyFile>,
+  plan: CrashPlan): { names: Map<string, FaultyFile>; decisions: CrashDecision[] } {
+  const decisions: CrashDecision[] = [];
+  const names = new Map(durable);
+  const coins = plan.keepUnsyncedDirOps === 'some' ? new Prng(plan.seed ^ DIRECTORY_SALT) : null;
   for (const name of [...new Set([...durable.keys(), ...current.keys()])].sort()) {
     const before = durable.get(name);
     const after = current.get(name);
     if (before === after) continue;
+    const keep = coins === null ? plan.keepUnsyncedDirOps === true : coins.coin();
+    const fate = keep ? 'kept' as const : 'dropped' as const;
     // A name recreated since the last syncDir is a removal and a creation of a new file.
-    if (before !== undefined) out.push({ file: name, opIndex: -1, kind: 'remove', offset: 0, lengthBytes: before.durable.length, fate });
-    if (after !== undefined) out.push({ file: name, opIndex: -1, kind: 'create', offset: 0, lengthBytes: 0, fate });
+    if (before !== undefined) decisions.push({ file: name, opIndex: -1, kind: 'remove', offset: 0, lengthBytes: before.durable.length, fate });
+    if (after !== undefined) decisions.push({ file: name, opIndex: -1, kind: 'create', offset: 0, lengthBytes: 0, fate });
+    if (!keep) continue;
+    if (after === undefined) names.delete(name);
+    else names.set(name, after);
   }
-  return out;
+  return { names, decisions };
 }
 
 /**

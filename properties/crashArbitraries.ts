@@ -121,7 +121,7 @@ export const crashPlanArb: fc.Arbitrary<CrashPlan> = fc.record({
   tear: fc.boolean(),
   sectorBytes: fc.constantFrom<512 | 4096>(512, 4096),
   atomicSector: fc.boolean(),
-  keepUnsyncedDirOps: fc.boolean(),
+  keepUnsyncedDirOps: fc.constantFrom<boolean | 'some'>(false, true, 'some'),
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 });
 

@@ -22,7 +22,7 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
   'continue-past-invalid-format-83':
     'decodeSlot checks the slot CRC first (skip-checksum-format-73 is killed); a CRC-valid slot was written by encodeSlot '
     + 'from a safe-integer walSeq, and CRC-32 detects every 1- and 2-bit error at this length, so the check never fires',
-  'empty-catch-columnfamilydatabase-182':
+  'empty-catch-columnfamilydatabase-187':
     'applyRedo during replay cannot throw: the open-time integrity walk already read every reachable page (an unreadable '
     + 'sector fails the open first), and a CRC-valid record re-applies ops that succeeded on the same state in the same order',
   'delete-write-wal-324':
@@ -33,22 +33,22 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
   // removing one alone changes no outcome (a failure poisons every family synchronously).
   'pass-poison-check-segmentedfile-97':
     'after a failed data-file fsync every family is poisoned (poisonAll); the only syncs that follow come from persist, '
-    + 'whose own poison check (database.js:214) throws first, and close skips persist on a poisoned family',
-  'pass-poison-check-database-214':
+    + 'whose own poison check (database.js:216) throws first, and close skips persist on a poisoned family',
+  'pass-poison-check-database-216':
     'persist is reached only through commit (whose guard checks the poison), checkpoint (checkUsable) and close (which '
     + 'skips persist when poisoned); a failure between those checks and persist fails the sync itself, whose '
     + 'permanent syncFailure (segmentedFile.js:97) or the log\'s failure throws before any slot is written',
-  'pass-poison-check-database-224':
+  'pass-poison-check-database-226':
     'the state persisted here was made durable in the log before (the write-ahead rule waits for it at the top of '
     + 'persist), so writing its slot after another family poisoned this one exposes nothing that was not durable already; '
     + 'a data-file failure makes the slot\'s own sync throw (segmentedFile.js:97)',
   'pass-poison-check-wal-201':
     'Wal.fail calls onIoError synchronously, which poisons every family and the store; every path to append, '
     + 'waitDurable and truncate passes a family\'s or the store\'s poison check first (commit guard, persist, checkpoint)',
-  'empty-catch-transaction-275':
+  'empty-catch-transaction-279':
     'a commit refused by its guard (poisoned or closed family) that runs on anyway reaches installCommit, where the '
-    + 'log (wal.js:201, failed for good) or persist (database.js:214) refuses it again: it is never acknowledged',
-  'empty-catch-database-254':
+    + 'log (wal.js:201, failed for good) or persist (database.js:216) refuses it again: it is never acknowledged',
+  'empty-catch-database-256':
     'the second check in beginWrite matters only to a writer that queued on the same family before a failure; the '
     + 'transaction it then gets cannot commit (the commit guard checks the poison again), so no state or acknowledgement '
     + 'the harness can observe differs',

@@ -706,3 +706,31 @@ test('every value read back is the committed bytes, wherever the page lives (wri
   const reopened = await open(vfs, options);
   t.deepEqual(read(await reopened.columnFamily('a')), expected);
 });
+
+test('the write buffer and read cache bound the whole store, not each family', async (t) => {
+  const pageBytes = 512;
+  const options = { pageBytes, writeBufferBytes: 8 * pageBytes, readCacheBytes: 16 * pageBytes, barrier: 'wal-aware' as const, walCheckpointBytes: 64 * 1024 * 1024 };
+  const db = await ColumnFamilyDatabase.open(new MemoryVfs(), options);
+  const families = await Promise.all(['a', 'b', 'c', 'd'].map((name) => db.columnFamily(name)));
+  const value = new Uint8Array(100).fill(7);
+  let peakDirtyBytes = 0;
+  for (let round = 0; round < 20; round++) {
+    for (const family of families) {
+      const txn = await family.beginWrite();
+      for (let i = 0; i < 8; i++) txn.openTable('t').insert(Uint8Array.of(round, i), value);
+      await txn.commit({ durability: 'none' });
+      const dirtyBytes = families.reduce((sum, f) => sum + f.stats().dirtyBytes, 0);
+      peakDirtyBytes = Math.max(peakDirtyBytes, dirtyBytes);
+    }
+  }
+  // Per-family budgets would allow 4 x 8 pages; the shared one stays near 8 (one commit's pages over).
+  t.log(`peak dirty ${peakDirtyBytes} bytes`);
+  t.true(peakDirtyBytes <= 12 * pageBytes, `peak dirty ${peakDirtyBytes} bytes`);
+  t.true(families.some((f) => f.stats().evictions > 0), 'eviction did run');
+  for (const family of families) {
+    const read = family.beginRead();
+    t.is(read.openTable('t').len(), 20 * 8, 'every family keeps all its rows');
+    read.close();
+  }
+  await db.close();
+});

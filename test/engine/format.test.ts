@@ -195,4 +195,11 @@ test('readFileHeader: empty and all-zero files are unfinished creations (null)',
   torn.write(0, encodeStaticHeader(4096));
   torn.setLen(4096);
   t.is(readFileHeader(torn), null);
+  // Torn inside its first sector, shorter than the magic (found by the crash property on the
+  // standalone store, a non-atomic sector cut at 5 bytes): still an unfinished creation.
+  for (let lengthBytes = 1; lengthBytes <= 20; lengthBytes++) {
+    const short = vfs.open(`short-${lengthBytes}`, { create: true });
+    short.write(0, encodeStaticHeader(512).subarray(0, lengthBytes));
+    t.is(readFileHeader(short), null, `${lengthBytes} bytes`);
+  }
 });

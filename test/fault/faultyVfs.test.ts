@@ -302,6 +302,24 @@ test('an unsynced removal is lost unless keepUnsyncedDirOps; syncDir makes it du
   t.false(vfs.crashImage(plan()).has('f'));
 });
 
+test("with keepUnsyncedDirOps 'some', each unsynced entry survives on its own coin: a data file can come back without its log", async (t) => {
+  const vfs = new FaultyVfs();
+  for (const name of ['data', 'data.wal']) {
+    const file = vfs.open(name, { create: true });
+    file.write(0, Uint8Array.of(1));
+    await file.sync();
+  }
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 64; seed++) {
+    const image = vfs.crashImage(plan({ keepUnsyncedDirOps: 'some', seed }));
+    seen.add(`${image.has('data')}/${image.has('data.wal')}`);
+    t.deepEqual(image, vfs.crashImage(plan({ keepUnsyncedDirOps: 'some', seed })), 'the same seed, the same image');
+  }
+  t.deepEqual([...seen].sort(), ['false/false', 'false/true', 'true/false', 'true/true']);
+  await vfs.syncDir();
+  t.true(vfs.crashImage(plan({ keepUnsyncedDirOps: 'some' })).has('data.wal'), 'a synced entry is not up to a coin');
+});
+
 test('fromImage mounts every file durable, with nothing pending', async (t) => {
   const image = new Map([['a', Uint8Array.of(1, 2)], ['b', Uint8Array.of(3)]]);
   const vfs = FaultyVfs.fromImage(image);
