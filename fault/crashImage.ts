@@ -86,14 +86,31 @@ export class CrashImage {
     for (const corruption of corruptions) {
       let bytes = files.get(corruption.file);
       if (corruption.kind !== 'flip' || bytes === undefined || bytes.length === 0) continue;
+      const at = corruption.live === true ? flipOffset(bytes.read(0, bytes.length), corruption) : corruption.offset % bytes.length;
+      if (at === null) continue;
       if (!forked.has(corruption.file)) {
         bytes = bytes.fork();
         files.set(corruption.file, bytes);
         forked.add(corruption.file);
       }
-      const at = corruption.offset % bytes.length;
       bytes.write(at, Uint8Array.of(bytes.read(at, 1)[0]! ^ (1 << (corruption.bit & 7))));
     }
     return new CrashImage(new Map([...files].map(([name, base]) => [name, { base, ops: [] }])));
   }
+}
+
+/** Where a flip lands in `bytes` (see Corruption in faultyVfs.ts), or null when there is nowhere to land. */
+export function flipOffset(bytes: Uint8Array, flip: Extract<Corruption, { kind: 'flip' }>): number | null {
+  if (bytes.length === 0) return null;
+  if (flip.live !== true) return flip.offset % bytes.length;
+  let live = 0;
+  for (const byte of bytes) if (byte !== 0) live++;
+  if (live === 0) return null;
+  let wanted = flip.offset % live;
+  for (let at = 0; at < bytes.length; at++) {
+    if (bytes[at] === 0) continue;
+    if (wanted === 0) return at;
+    wanted--;
+  }
+  return null;
 }

@@ -42,7 +42,7 @@ import { EngineError } from '../engine/errors.js';
 import type { OpenOptions, Storage, Vfs } from '../engine/storage.js';
 import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite } from '../engine/storageChecks.js';
 import { CowBytes, type FileOp } from './cowBytes.js';
-import { CrashImage, type ImageRecipe } from './crashImage.js';
+import { CrashImage, type ImageRecipe, flipOffset } from './crashImage.js';
 import { Prng } from './prng.js';
 
 export type Survival = 'none' | 'all' | 'prefix' | 'subset';
@@ -69,7 +69,12 @@ export interface ErrorPlan {
 }
 
 export type Corruption =
-  | { readonly kind: 'flip'; readonly file: string; readonly offset: number; readonly bit: number }
+  /**
+   * A bit flip at `offset`, wrapping around the file; with `live`, the offset counts only the
+   * file's non-zero bytes (headers, pages, records: what was written), so that a flip lands in
+   * data a reader decodes rather than in the zeros of unused space.
+   */
+  | { readonly kind: 'flip'; readonly file: string; readonly offset: number; readonly bit: number; readonly live?: boolean | undefined }
   | { readonly kind: 'unreadable'; readonly file: string; readonly offset: number; readonly lengthBytes: number };
 
 export interface FaultyVfsOptions {
@@ -500,9 +505,10 @@ export function corruptImage(image: ReadonlyMap<string, Uint8Array>, corruptions
   const out = new Map([...image].map(([name, bytes]) => [name, bytes.slice()]));
   for (const corruption of corruptions) {
     const bytes = out.get(corruption.file);
-    if (corruption.kind !== 'flip' || bytes === undefined || bytes.length === 0) continue;
-    const at = corruption.offset % bytes.length;
-    bytes[at] = bytes[at]! ^ (1 << (corruption.bit & 7));
+    if (corruption.kind !== 'flip' || bytes === undefined) continue;
+    const at = flipOffset(bytes, corruption);
+    if (at !== null) bytes[at] = bytes[at]! ^ (1 << (corruption.bit & 7));
   }
   return out;
 }
+

@@ -146,15 +146,18 @@ const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
  * uniform offset almost never hits those few bytes, and they are where recovery decides.
  */
 const HEADER_BASES = [0, 64 * 1024, 128 * 1024] as const;
-/** Half the time the first 32 bytes (magic, version, page size, checksums), else anywhere in the first 256. */
-const headerDeltaArb = fc.oneof(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 255 }));
-const flipOffsetArb = fc.oneof(
-  { weight: 2, arbitrary: fc.nat() },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), headerDeltaArb).map(([base, delta]) => base + delta) },
+/** The magic (first 8 bytes), the static header's fields and checksums (first 32), or anywhere in the first 256. */
+const headerDeltaArb = fc.oneof(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 255 }));
+const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean }> = fc.oneof(
+  { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: false })) },
+  // Counted over the non-zero bytes only: pages, headers and records, not unused space.
+  { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: true })) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), headerDeltaArb).map(([base, delta]) => ({ offset: base + delta, live: false })) },
 );
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: flipOffsetArb, bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.tuple(fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), flipPlaceArb, fc.integer({ min: 0, max: 7 }))
+    .map(([file, place, bit]): Corruption => ({ kind: 'flip', file, ...place, bit })),
   fc.record({ kind: fc.constant('unreadable' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat({ max: 400_000 }), lengthBytes: fc.constant(512) }),
 );
 

@@ -5,7 +5,7 @@
  * An image taken before event k is exactly what "power fails at event k" leaves, so one run
  * yields many crash points without re-running the workload.
  */
-import type { CrashImage } from '../fault/crashImage.js';
+import { flipOffset, type CrashImage } from '../fault/crashImage.js';
 import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
@@ -301,6 +301,7 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
+    magicDamaged: magicDamaged(capture.image, crashCase.corruption),
     probe,
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
@@ -311,6 +312,24 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   }
   probe?.enter('classify');
   return judgeRecovered(recovered, capture.history, check);
+}
+
+/** A file's magic: the data file's first 8 bytes; the log's two header slots (each opens with one). */
+const MAGIC_RANGES: Readonly<Record<string, readonly (readonly [number, number])[]>> = {
+  'crashlab.cf': [[0, 8]],
+  'crashlab.cf.wal': [[0, 8], [64, 72]],
+};
+
+/** Whether some bit flip lands on a file's magic (see CheckOptions.magicDamaged). */
+function magicDamaged(image: CrashImage, corruption: readonly Corruption[]): boolean {
+  for (const flip of corruption) {
+    if (flip.kind !== 'flip') continue;
+    const bytes = image.fork(flip.file);
+    if (bytes === undefined) continue;
+    const at = flipOffset(bytes.read(0, bytes.length), flip);
+    if (at !== null && (MAGIC_RANGES[flip.file] ?? []).some(([start, end]) => at >= start && at < end)) return true;
+  }
+  return false;
 }
 
 async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {

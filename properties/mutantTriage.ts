@@ -56,6 +56,11 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     'ColumnFamilyDatabase.open always ends in recover(), whose forced checkpoint truncates the empty log and so writes '
     + 'a header slot (generation 2) before any record is appended; a crash before that leaves a log of zeros, which is '
     + 'an unfinished creation with or without the deleted write',
+  'skip-checksum-pager-142':
+    'in the crash harness every image is corrupted before recovery, and recovery opens each family with the integrity walk, '
+    + 'which checks the CRC of every reachable page itself (integrity.js) and fails the open with CORRUPTION; later reads '
+    + 'through this check see the same verified bytes. Only corruption arriving after open (bit rot while running, which '
+    + 'the crash model does not inject) would reach it',
   'skip-checksum-wal-43':
     'a damaged log header slot taken as valid only moves where the scan starts or what salt and sequence it expects: '
     + 'records are then not read (a loss the corruption contract allows, each family keeping a prefix), never misread, '
