@@ -2,7 +2,7 @@
 // files keep changing underneath it), mounts without being changed, corrupts as corruptImage
 // does, and compares by bytes.
 import test from 'ava';
-import { CrashImage } from '../../fault/crashImage.js';
+import { CrashImage, flipOffset } from '../../fault/crashImage.js';
 import type { Storage } from '../../engine/storage.js';
 import { corruptImage, FaultyVfs, type CrashPlan, type Survival } from '../../fault/faultyVfs.js';
 
@@ -72,4 +72,18 @@ test('equals: equal bytes are equal whatever their history, different bytes or n
   file.write(1, Uint8Array.of(0xab));
   t.false(first.equals(vfs.crashSnapshot(plan({ survival: 'all', tear: false })).image), 'one byte differs');
   t.false(first.equals(CrashImage.copyOf(new Map([...first.toBytes()].filter(([name]) => name !== 'g')))), 'a file is missing');
+});
+
+test('a live flip counts only the non-zero bytes, wraps around them, and has nowhere to land in zeros', (t) => {
+  const bytes = Uint8Array.of(0, 0, 5, 0, 6, 7, 0);
+  const live = (offset: number): number | null => flipOffset(bytes, { kind: 'flip', file: 'a', offset, bit: 0, live: true });
+  t.deepEqual([0, 1, 2, 3, 4].map(live), [2, 4, 5, 2, 4]);
+  t.is(flipOffset(new Uint8Array(9), { kind: 'flip', file: 'a', offset: 3, bit: 0, live: true }), null);
+  t.is(flipOffset(bytes, { kind: 'flip', file: 'a', offset: 9, bit: 0 }), 2, 'a plain flip wraps around the whole file');
+  t.is(flipOffset(new Uint8Array(0), { kind: 'flip', file: 'a', offset: 0, bit: 0 }), null);
+  // The lazy image and the plain one agree on live flips too.
+  const plain = new Map([['a', bytes]]);
+  const corruptions = [{ kind: 'flip', file: 'a', offset: 2, bit: 3, live: true }] as const;
+  t.deepEqual(CrashImage.copyOf(plain).corrupt(corruptions).toBytes(), corruptImage(plain, corruptions));
+  t.is(corruptImage(plain, corruptions).get('a')![5], 7 ^ 8);
 });
