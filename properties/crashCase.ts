@@ -5,7 +5,7 @@
  * An image taken before event k is exactly what "power fails at event k" leaves, so one run
  * yields many crash points without re-running the workload.
  */
-import { flipOffset, type CrashImage } from '../fault/crashImage.js';
+import type { CrashImage } from '../fault/crashImage.js';
 import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
@@ -320,14 +320,24 @@ const MAGIC_RANGES: Readonly<Record<string, readonly (readonly [number, number])
   'crashlab.cf.wal': [[0, 8], [64, 72]],
 };
 
-/** Whether some bit flip lands on a file's magic (see CheckOptions.magicDamaged). */
+/**
+ * Whether the corruption changed a file's magic (see CheckOptions.magicDamaged): compared on
+ * the corrupted image itself, since a live flip lands where the earlier flips left live bytes.
+ */
 function magicDamaged(image: CrashImage, corruption: readonly Corruption[]): boolean {
-  for (const flip of corruption) {
-    if (flip.kind !== 'flip') continue;
-    const bytes = image.fork(flip.file);
-    if (bytes === undefined) continue;
-    const at = flipOffset(bytes.read(0, bytes.length), flip);
-    if (at !== null && (MAGIC_RANGES[flip.file] ?? []).some(([start, end]) => at >= start && at < end)) return true;
+  if (!corruption.some((c) => c.kind === 'flip')) return false;
+  const corrupted = image.corrupt(corruption);
+  for (const [file, ranges] of Object.entries(MAGIC_RANGES)) {
+    const before = image.fork(file);
+    const after = corrupted.fork(file);
+    if (before === undefined || after === undefined) continue;
+    for (const [start, end] of ranges) {
+      const lengthBytes = Math.max(0, Math.min(end, before.length) - start);
+      if (lengthBytes === 0) continue;
+      const a = before.read(start, lengthBytes);
+      const b = after.read(start, lengthBytes);
+      if (a.some((byte, i) => byte !== b[i])) return true;
+    }
   }
   return false;
 }
