@@ -42,7 +42,7 @@ Flags for run:
 
 Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
   --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2),
-  --mutants-budget SECONDS (the engine's mutants after the matrix, default 300, 0 skips; a survivor fails)
+  --mutants-budget SECONDS (the engine's mutants after the matrix, default 600, 0 skips; a survivor fails)
 Flags for merge: --out DIR (default .crashlab/certificate)
 Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json,
   --automatic (also the mutants generated from the compiled engine: delete sync/write, swap

@@ -87,3 +87,10 @@ for (const [argv, message] of MISTAKES) {
     t.false(error.message.includes('\n'), 'one line');
   });
 }
+
+test('certify takes --mutants-budget (0 skips the mutants); anything else names the flag', (t) => {
+  t.like(parseArgs(['certify']), { command: 'certify', mutantsBudgetSeconds: null });
+  t.like(parseArgs(['certify', '--mutants-budget', '0']), { mutantsBudgetSeconds: 0 });
+  t.like(parseArgs(['certify', '--mutants-budget=900', '--budget', '60']), { mutantsBudgetSeconds: 900, budgetSeconds: 60 });
+  t.throws(() => parseArgs(['certify', '--mutants-budget', 'lots']), { instanceOf: UsageError, message: /--mutants-budget/ });
+});
