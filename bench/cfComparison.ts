@@ -15,6 +15,7 @@ import {
   ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, FileVfs, type Barrier, type Clock, type OpenOptions, type Storage,
 } from '../engine/index.js';
 import { ForwardingStorage, ForwardingVfs } from '../fault/forwarding.js';
+import { positiveInteger } from './positiveInteger.js';
 
 const VALUE_BYTES = 150;
 const TABLE = 'bench';
@@ -28,17 +29,12 @@ interface Arguments {
 
 function parseArguments(argv: readonly string[]): Arguments {
   const parsed = { families: 8, commits: 50, batch: 1_000, json: false };
-  const positive = (flag: string, text: string | undefined): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} wants a positive integer, not ${String(text)}`);
-    return value;
-  };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i];
     if (argument === '--json') parsed.json = true;
-    else if (argument === '--families') parsed.families = positive(argument, argv[++i]);
-    else if (argument === '--commits') parsed.commits = positive(argument, argv[++i]);
-    else if (argument === '--batch') parsed.batch = positive(argument, argv[++i]);
+    else if (argument === '--families') parsed.families = positiveInteger(argument, argv[++i]);
+    else if (argument === '--commits') parsed.commits = positiveInteger(argument, argv[++i]);
+    else if (argument === '--batch') parsed.batch = positiveInteger(argument, argv[++i]);
     else throw new Error(`unknown argument ${String(argument)} (usage: [--families N] [--commits N] [--batch N] [--json])`);
   }
   return parsed;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Database, DEFAULT_FILE_NAME, FileVfs, MemoryVfs, type Vfs } from '../engine/index.js';
+import { positiveInteger } from './positiveInteger.js';
 
 const VALUE_BYTES = 150;
 const INSERTS_PER_COMMIT = 1_000;
@@ -25,8 +26,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     if (argument === '--json') {
       json = true;
     } else if (argument === '--keys') {
-      keyCount = Number(argv[++i]);
-      if (!Number.isSafeInteger(keyCount) || keyCount < 1) throw new Error(`--keys wants a positive integer, not ${argv[i]}`);
+      keyCount = positiveInteger('--keys', argv[++i]);
     } else {
       throw new Error(`unknown argument ${argument} (usage: [--keys N] [--json])`);
     }

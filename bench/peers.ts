@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CRASHLAB_STORES, DEFAULT_PEERS_DIR, PEER_PACKAGES, STORES, type StoreName } from './peerStores.js';
 import type { Job, JobKind, JobResult, WorkerReply } from './peerWorker.js';
 import { DEFAULT_SIZE, UNITS, WORKLOADS, isWriteWorkload, type WorkloadName, type WorkloadSize } from './peerWorkload.js';
+import { positiveInteger } from './positiveInteger.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./peerWorker.js', import.meta.url));
 
@@ -310,11 +311,6 @@ const USAGE = '[--rounds N] [--keyspaces N] [--commits N] [--batch N] [--gets N]
 
 export function parseArguments(argv: readonly string[]): Arguments {
   const parsed = { rounds: 3, ...DEFAULT_SIZE, stores: [...STORES] as StoreName[], install: true, strace: true, json: false };
-  const positive = (flag: string, text: string | undefined): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} wants a positive integer, not ${String(text)}`);
-    return value;
-  };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i];
     if (argument === '--json') parsed.json = true;
@@ -322,7 +318,7 @@ export function parseArguments(argv: readonly string[]): Arguments {
     else if (argument === '--no-strace') parsed.strace = false;
     else if (argument === '--only') parsed.stores = parseStores(argv[++i]);
     else if (argument === '--rounds' || argument === '--keyspaces' || argument === '--commits' || argument === '--batch' || argument === '--gets') {
-      parsed[argument.slice(2) as 'rounds' | 'keyspaces' | 'commits' | 'batch' | 'gets'] = positive(argument, argv[++i]);
+      parsed[argument.slice(2) as 'rounds' | 'keyspaces' | 'commits' | 'batch' | 'gets'] = positiveInteger(argument, argv[++i]);
     } else {
       throw new Error(`unknown argument ${String(argument)} (usage: ${USAGE})`);
     }
