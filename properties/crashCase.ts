@@ -6,6 +6,8 @@
  * yields many crash points without re-running the workload.
  */
 import type { CrashImage } from '../fault/crashImage.js';
+import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
+import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
@@ -301,7 +303,7 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
-    magicDamaged: magicDamaged(capture.image, crashCase.corruption),
+    looksForeign: crashCase.corruption.length > 0 && looksForeign(capture.image, crashCase.corruption),
     probe,
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
@@ -314,33 +316,24 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   return judgeRecovered(recovered, capture.history, check);
 }
 
-/** A file's magic: the data file's first 8 bytes; the log's two header slots (each opens with one). */
-const MAGIC_RANGES: Readonly<Record<string, readonly (readonly [number, number])[]>> = {
-  'crashlab.cf': [[0, 8]],
-  'crashlab.cf.wal': [[0, 8], [64, 72]],
-};
+/** What a current crashlab data file begins with: a magic (standalone or column families) and its version. */
+const OUR_HEADS = [{ magic: MAGIC, version: FORMAT_VERSION }, { magic: MASTER_MAGIC, version: MASTER_VERSION }] as const;
 
 /**
- * Whether the corruption changed a file's magic (see CheckOptions.magicDamaged): compared on
- * the corrupted image itself, since a live flip lands where the earlier flips left live bytes.
+ * Whether the data file, corrupted, no longer begins as a current crashlab file (see
+ * CheckOptions.looksForeign). Read off the corrupted image itself: a torn creation may never
+ * have had its magic, and a live flip lands where earlier flips left live bytes.
  */
-function magicDamaged(image: CrashImage, corruption: readonly Corruption[]): boolean {
-  if (!corruption.some((c) => c.kind === 'flip')) return false;
-  const corrupted = image.corrupt(corruption);
-  for (const [file, ranges] of Object.entries(MAGIC_RANGES)) {
-    const before = image.fork(file);
-    const after = corrupted.fork(file);
-    if (before === undefined || after === undefined) continue;
-    for (const [start, end] of ranges) {
-      const lengthBytes = Math.max(0, Math.min(end, before.length) - start);
-      if (lengthBytes === 0) continue;
-      const a = before.read(start, lengthBytes);
-      const b = after.read(start, lengthBytes);
-      if (a.some((byte, i) => byte !== b[i])) return true;
-    }
-  }
-  return false;
+function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boolean {
+  const bytes = image.corrupt(corruption).fork(DATA_FILE);
+  if (bytes === undefined || bytes.length < 12) return true;
+  const head = bytes.read(0, 12);
+  const version = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
+  return !OUR_HEADS.some((ours) => ours.version === version && ours.magic.every((byte, i) => head[i] === byte));
 }
+
+/** The file both stores keep their data in (the corruption plans aim at it). */
+const DATA_FILE = 'crashlab.cf';
 
 async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {
   let image = captured.corrupt(crashCase.corruption);

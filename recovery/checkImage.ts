@@ -23,11 +23,12 @@ export interface CheckOptions {
   /** The image was corrupted on purpose: a typed detection error is an acceptable outcome. */
   readonly corrupted: boolean;
   /**
-   * Whether the corruption reached a file's magic. When it did not, the file is still
-   * recognisably ours and damage must be reported as CORRUPTION, never INVALID_FORMAT ("not a
-   * crashlab file" would send an operator after the wrong problem). Unknown (undefined): either.
+   * Whether the data file, after the corruption, no longer begins as a current crashlab file
+   * (magic and version). When it still does, the file is recognisably ours and damage anywhere
+   * must be reported as CORRUPTION, never INVALID_FORMAT ("not a crashlab file" would send an
+   * operator after the wrong problem). Unknown (undefined): either.
    */
-  readonly magicDamaged?: boolean | undefined;
+  readonly looksForeign?: boolean | undefined;
   /** Told when each stage of the judgement starts (a benchmark's clock; this file has none). */
   readonly probe?: StageProbe | undefined;
 }
@@ -91,7 +92,7 @@ export function judgeRecovered(outcome: Recovered, history: CommitHistory, check
   if (outcome === 'hang') return { ok: false, kind: 'hang', detail: `recovery did not finish within ${RECOVERY_TURN_BUDGET} turns`, diff: [] };
   if ('error' in outcome) {
     const code = errorCode(outcome.error);
-    const misnamed = code === 'INVALID_FORMAT' && check.magicDamaged === false;
+    const misnamed = code === 'INVALID_FORMAT' && check.looksForeign === false;
     if (check.corrupted && code !== undefined && DETECTION_CODES.has(code) && !misnamed) return { ok: true, prefix: -1 };
     const detail = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
     const kind = code === 'CORRUPTION' && !check.corrupted ? 'integrity' : 'unexpected-error';

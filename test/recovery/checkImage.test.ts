@@ -7,13 +7,13 @@ import { judgeRecovered, type CheckOptions } from '../../recovery/checkImage.js'
 const check = (overrides: Partial<CheckOptions>): CheckOptions => ({ options: {}, sharedLog: true, corrupted: true, ...overrides });
 const failed = (code: 'CORRUPTION' | 'INVALID_FORMAT' | 'IO'): { error: unknown } => ({ error: new EngineError(code, 'damaged') });
 
-test('CORRUPTION and IO are detection under corruption; INVALID_FORMAT only when a magic was hit', (t) => {
+test('CORRUPTION and IO are detection under corruption; INVALID_FORMAT only when the file no longer looks like ours', (t) => {
   const history = new CommitHistory();
-  t.true(judgeRecovered(failed('CORRUPTION'), history, check({ magicDamaged: false })).ok);
-  t.true(judgeRecovered(failed('IO'), history, check({ magicDamaged: false })).ok);
-  t.true(judgeRecovered(failed('INVALID_FORMAT'), history, check({ magicDamaged: true })).ok);
+  t.true(judgeRecovered(failed('CORRUPTION'), history, check({ looksForeign: false })).ok);
+  t.true(judgeRecovered(failed('IO'), history, check({ looksForeign: false })).ok);
+  t.true(judgeRecovered(failed('INVALID_FORMAT'), history, check({ looksForeign: true })).ok);
   t.true(judgeRecovered(failed('INVALID_FORMAT'), history, check({})).ok, 'unknown: either answer');
-  const misnamed = judgeRecovered(failed('INVALID_FORMAT'), history, check({ magicDamaged: false }));
+  const misnamed = judgeRecovered(failed('INVALID_FORMAT'), history, check({ looksForeign: false }));
   t.like(misnamed, { ok: false, kind: 'unexpected-error' });
   t.like(judgeRecovered(failed('CORRUPTION'), history, check({ corrupted: false })), { ok: false, kind: 'integrity' }, 'without corruption it is a bug');
 });
