@@ -6,6 +6,7 @@
  * yields many crash points without re-running the workload.
  */
 import type { CrashImage } from '../fault/crashImage.js';
+import { DEFAULT_CF_FILE_NAME } from '../engine/columnFamilyDatabase.js';
 import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
 import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
@@ -303,7 +304,6 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
-    looksForeign: crashCase.corruption.length > 0 && looksForeign(capture.image, crashCase.corruption),
     probe,
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
@@ -313,7 +313,15 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     recoveries.push({ image: capture.image, recovered });
   }
   probe?.enter('classify');
-  return judgeRecovered(recovered, capture.history, check);
+  // Only an INVALID_FORMAT answer to a corrupted image needs the (costly) look at its head.
+  const foreign = check.corrupted && isInvalidFormat(recovered) ? looksForeign(capture.image, crashCase.corruption) : undefined;
+  return judgeRecovered(recovered, capture.history, { ...check, looksForeign: foreign });
+}
+
+function isInvalidFormat(recovered: Recovered): boolean {
+  if (recovered === 'hang' || !('error' in recovered)) return false;
+  const { error } = recovered;
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'INVALID_FORMAT';
 }
 
 /** What a current crashlab data file begins with: a magic (standalone or column families) and its version. */
@@ -325,15 +333,13 @@ const OUR_HEADS = [{ magic: MAGIC, version: FORMAT_VERSION }, { magic: MASTER_MA
  * have had its magic, and a live flip lands where earlier flips left live bytes.
  */
 function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boolean {
-  const bytes = image.corrupt(corruption).fork(DATA_FILE);
+  const bytes = image.corrupt(corruption).fork(DEFAULT_CF_FILE_NAME);
   if (bytes === undefined || bytes.length < 12) return true;
   const head = bytes.read(0, 12);
   const version = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
   return !OUR_HEADS.some((ours) => ours.version === version && ours.magic.every((byte, i) => head[i] === byte));
 }
 
-/** The file both stores keep their data in (the corruption plans aim at it). */
-const DATA_FILE = 'crashlab.cf';
 
 async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {
   let image = captured.corrupt(crashCase.corruption);

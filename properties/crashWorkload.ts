@@ -114,21 +114,22 @@ async function checkRefusesWork(session: Session, failure: unknown): Promise<Liv
   if (code !== 'IO' && code !== 'PREVIOUS_IO') {
     return { kind: 'unexpected-error', detail: `a transaction failed with ${String(failure)}` };
   }
-  const refused = (outcome: string | undefined): boolean => outcome === 'PREVIOUS_IO' || outcome === 'CLOSED';
-  const poisoning = (what: string, outcome: string | undefined): LiveViolation =>
-    ({ kind: 'poisoning', detail: `after ${String(failure)}, ${what} answered with ${outcome ?? 'an untyped error'}` });
-  for (const family of session.families) {
-    const outcome = await family.beginWrite().then((txn) => { txn.abort(); return 'accepted'; }, (error: unknown) => codeOf(error));
-    if (!refused(outcome)) return poisoning(`family ${family.name}'s beginWrite`, outcome);
-  }
   // The store itself refuses too: a checkpoint, and (with families) creating a new family,
   // which would otherwise write the file a failed fsync may have left with holes.
-  const checkpoint = await session.db.checkpoint().then(() => 'accepted', (error: unknown) => codeOf(error));
-  if (!refused(checkpoint)) return poisoning('checkpoint', checkpoint);
-  if (session.store === 'single') return null;
-  const creation = await session.db.columnFamily(REFUSED_FAMILY).then(() => 'accepted', (error: unknown) => codeOf(error));
-  return refused(creation) ? null : poisoning(`creating family ${REFUSED_FAMILY}`, creation);
+  const asks: Ask[] = session.families.map((family): Ask => [`family ${family.name}'s beginWrite`, () => family.beginWrite().then((txn) => txn.abort())]);
+  asks.push(['checkpoint', () => session.db.checkpoint()]);
+  if (session.store !== 'single') asks.push([`creating family ${REFUSED_FAMILY}`, () => session.db.columnFamily(REFUSED_FAMILY)]);
+  for (const [what, ask] of asks) {
+    const outcome = await ask().then(() => 'accepted', (error: unknown) => codeOf(error));
+    if (outcome !== 'PREVIOUS_IO' && outcome !== 'CLOSED') {
+      return { kind: 'poisoning', detail: `after ${String(failure)}, ${what} answered with ${outcome ?? 'an untyped error'}` };
+    }
+  }
+  return null;
 }
+
+/** One thing a failed store is asked to do (it must refuse), named for the report. */
+type Ask = readonly [string, () => Promise<unknown>];
 
 /** A family no workload uses: asked for only after a failure, when it must be refused. */
 const REFUSED_FAMILY = 'after-failure';

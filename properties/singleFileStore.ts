@@ -6,7 +6,7 @@
  * rule, `none` commits held in memory until a later durable one, the header slots without a
  * log) are reached only this way: without it, a mutant there survives every campaign.
  */
-import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
+import { DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { Database, DatabaseOptions } from '../engine/database.js';
 import type { Vfs } from '../engine/storage.js';
 import { assert } from '../engine/errors.js';
@@ -14,7 +14,7 @@ import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recove
 import { familyName, type Workload } from './crashWorkload.js';
 
 /** The same name as the column-family file, so that corruption plans hit it. */
-export const SINGLE_FILE_NAME = 'crashlab.cf';
+export const SINGLE_FILE_NAME = DEFAULT_CF_FILE_NAME;
 const FAMILY = familyName(0);
 
 class SingleFamily implements FamilyUnderTest {
