@@ -208,6 +208,7 @@ function decisionsTable(decisions: readonly CrashDecision[]): string {
 
 function workloadSummary(crashCase: CrashCase): string {
   const lines = crashCase.workload.steps.map((step, i) => {
+    if (step.kind === 'drop') return `step ${i}: drop cf${step.family} (delete it, create it again)`;
     if (step.kind !== 'txns') return `step ${i}: ${step.kind}`;
     const txns = step.txns.map((t) => `cf${t.family}: ${t.ops.length} ops, ${t.durability}${t.abort ? ', aborted' : ''}`);
     return `step ${i}: ${txns.join('; ')}`;

@@ -43,6 +43,7 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
   const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${d.expected ?? '(absent)'}, recovered ${d.recovered ?? '(absent)'}`);
   const c = failure.counterexample;
   const steps = c.workload.steps.map((step, i) => {
+    if (step.kind === 'drop') return `    ${i}: drop cf${step.family}`;
     if (step.kind !== 'txns') return `    ${i}: ${step.kind}`;
     const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map((o) => o.op + ':' + o.table + ('key' in o ? ':' + Buffer.from(o.key).toString('hex') : '') + ('value' in o ? '=' + o.value.length + 'B' : '')).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
     return `    ${i}: ${txns.join(' | ')}`;

@@ -330,12 +330,19 @@ export class ColumnFamilyDatabase {
     return [...this.families.keys()].sort();
   }
 
-  /** Deletes a family and its data (durably). No transaction of it may be open. */
+  /**
+   * Deletes a family and its data (durably). No transaction of it may be open. A barrier in the
+   * log's global order: every commit issued before it is durable first, so a crash never keeps
+   * the deletion while losing an earlier `none` commit of another family.
+   */
   deleteColumnFamily(name: string): Promise<boolean> {
     return this.serialized(async () => {
       const family = this.families.get(name);
       if (family === undefined) return false;
       await family.db.close();
+      // The removal reaches the disk through the master header, outside the log: so the log
+      // is made durable up to its last record before the header is written.
+      if (this.wal !== null) await this.wal.waitDurable(this.wal.lastSeq());
       await this.file.removeFamily(family.id).catch((error: unknown) => {
         if (error instanceof EngineError && error.code === 'IO') this.poisonAll(error);
         throw error;

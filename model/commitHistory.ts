@@ -16,6 +16,12 @@ export type ModelOp =
   | { readonly op: 'create'; readonly table: string }
   | { readonly op: 'delete'; readonly table: string };
 
+/**
+ * A commit that changes the set of families rather than their tables: the family deleted with
+ * all its data (`drop`), or created empty (`create`). Each is durable when it resolves.
+ */
+export type FamilyChange = 'drop' | 'create';
+
 export type CommitStatus = 'in-flight' | 'acked-immediate' | 'acked-none' | 'failed';
 
 export interface CommitRecord {
@@ -23,6 +29,8 @@ export interface CommitRecord {
   readonly family: string;
   readonly ops: readonly ModelOp[];
   readonly durability: 'immediate' | 'none';
+  /** Set for a family change, whose `ops` are empty. */
+  readonly change?: FamilyChange | undefined;
   status: CommitStatus;
 }
 
@@ -47,6 +55,26 @@ function applyOp(family: Map<string, Map<string, string>>, op: ModelOp): void {
   if (op.op === 'insert') table.set(toHex(op.key), toHex(op.value));
   else if (op.op === 'remove') table.delete(toHex(op.key));
   else if (op.op === 'clear') table.clear();
+}
+
+/** Applies one commit to `state` in place: its table operations, or its family change. */
+function applyCommit(state: LogicalState, commit: CommitRecord, opCount = commit.ops.length): void {
+  if (commit.change === 'drop') {
+    state.delete(commit.family);
+    return;
+  }
+  if (commit.change === 'create') {
+    if (!state.has(commit.family)) state.set(commit.family, new Map());
+    return;
+  }
+  // A commit always follows its family's creation; only an explanation that leaves the creation
+  // out (stateWithout) meets a missing family, and then opening it creates it, as the engine does.
+  let family = state.get(commit.family);
+  if (family === undefined) {
+    family = new Map();
+    state.set(commit.family, family);
+  }
+  for (const op of commit.ops.slice(0, opCount)) applyOp(family, op);
 }
 
 export function copyState(state: LogicalState): LogicalState {
@@ -82,11 +110,15 @@ export class CommitHistory {
     if (!this.families.includes(name)) this.families.push(name);
   }
 
-  /** Records a commit at the moment it is issued (its WAL append happens synchronously then). */
-  issue(family: string, ops: readonly ModelOp[], durability: 'immediate' | 'none'): number {
+  /**
+   * Records a commit at the moment it is issued (its WAL append happens synchronously then);
+   * with `change`, a family change (no ops, always `immediate`).
+   */
+  issue(family: string, ops: readonly ModelOp[], durability: 'immediate' | 'none', change?: FamilyChange): number {
     if (!this.families.includes(family)) throw new Error(`model: commit to unknown family ${family}`);
+    if (change !== undefined && (ops.length > 0 || durability !== 'immediate')) throw new Error('model: a family change is an immediate commit without ops');
     const index = this.commits.length;
-    this.commits.push({ index, family, ops: ops.slice(), durability, status: 'in-flight' });
+    this.commits.push({ index, family, ops: ops.slice(), durability, change, status: 'in-flight' });
     return index;
   }
 
@@ -115,9 +147,7 @@ export class CommitHistory {
   /** State after applying the first `k` of `commits` (default: all commits). */
   stateAfter(k: number, commits: readonly CommitRecord[] = this.commits): LogicalState {
     const state: LogicalState = new Map(this.families.map((family) => [family, new Map<string, Map<string, string>>()]));
-    for (const commit of commits.slice(0, k)) {
-      for (const op of commit.ops) applyOp(state.get(commit.family)!, op);
-    }
+    for (const commit of commits.slice(0, k)) applyCommit(state, commit);
     return state;
   }
 
@@ -127,7 +157,7 @@ export class CommitHistory {
     const states = [state];
     for (const commit of commits) {
       state = copyState(state);
-      for (const op of commit.ops) applyOp(state.get(commit.family)!, op);
+      applyCommit(state, commit);
       states.push(state);
     }
     return states;
@@ -136,10 +166,9 @@ export class CommitHistory {
   /** The states inside commit `commit` applied to `before`: after each of its ops but the last. */
   partialStates(before: LogicalState, commit: CommitRecord): LogicalState[] {
     const states: LogicalState[] = [];
-    let state = before;
-    for (const op of commit.ops.slice(0, -1)) {
-      state = copyState(state);
-      applyOp(state.get(commit.family)!, op);
+    for (let opCount = 1; opCount < commit.ops.length; opCount++) {
+      const state = copyState(before);
+      applyCommit(state, commit, opCount);
       states.push(state);
     }
     return states;

@@ -63,12 +63,18 @@ function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
     }))));
 }
 
-function stepArb(families: number): fc.Arbitrary<Step> {
-  return fc.oneof(
+/**
+ * Steps of a workload. A `drop` (delete a family and create it again) only on the column-family
+ * store: the standalone file has one family and no deletion.
+ */
+function stepArb(families: number, store: 'families' | 'single'): fc.Arbitrary<Step> {
+  const kinds: Array<fc.WeightedArbitrary<Step>> = [
     { weight: 12, arbitrary: txnsArb(families).map((txns): Step => ({ kind: 'txns', txns })) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
-  );
+  ];
+  if (store === 'families') kinds.push({ weight: 1, arbitrary: fc.integer({ min: 0, max: families - 1 }).map((family): Step => ({ kind: 'drop', family })) });
+  return fc.oneof(...kinds);
 }
 
 export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOptions> {
@@ -110,7 +116,7 @@ export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
       store: fc.constant(store),
       families: fc.constant(families),
       options: optionsArb(profile).map((options) => (store === 'single' ? { ...options, wal: false } : options)),
-      steps: fc.array(stepArb(families), { minLength: 1, maxLength: profile.maxSteps }),
+      steps: fc.array(stepArb(families, store), { minLength: 1, maxLength: profile.maxSteps }),
       scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     });
   });

@@ -13,7 +13,7 @@ import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory, type CommitRecord, type LogicalState, type ModelOp } from '../model/commitHistory.js';
+import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
 import {
   judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
@@ -58,6 +58,8 @@ export interface CommitTiming {
   readonly index: number;
   readonly family: string;
   readonly durability: 'immediate' | 'none';
+  /** Set for a family deletion or creation (properties/crashWorkload.ts `drop` steps). */
+  readonly change?: FamilyChange | undefined;
   readonly issuedAt: number;
   readonly settledAt?: number;
   readonly outcome?: 'acked' | 'failed';
@@ -118,15 +120,15 @@ class TimedHistory extends CommitHistory {
     const copy = new CaptureHistory(this.shared);
     for (const family of this.familyNames()) copy.addFamily(family);
     for (const commit of this.all()) {
-      const index = copy.issue(commit.family, commit.ops, commit.durability);
+      const index = copy.issue(commit.family, commit.ops, commit.durability, commit.change);
       if (commit.status !== 'in-flight') copy.settle(index, commit.status === 'failed' ? 'failed' : 'acked');
     }
     return copy;
   }
 
-  override issue(family: string, ops: Parameters<CommitHistory['issue']>[1], durability: 'immediate' | 'none'): number {
-    const index = super.issue(family, ops, durability);
-    this.timings[index] = { index, family, durability, issuedAt: this.clock() };
+  override issue(family: string, ops: Parameters<CommitHistory['issue']>[1], durability: 'immediate' | 'none', change?: FamilyChange): number {
+    const index = super.issue(family, ops, durability, change);
+    this.timings[index] = { index, family, durability, change, issuedAt: this.clock() };
     return index;
   }
 
@@ -140,7 +142,7 @@ class TimedHistory extends CommitHistory {
   until(at: number): CommitTiming[] {
     return this.timings.filter((t) => t.issuedAt <= at).map((t) => {
       if (t.settledAt === undefined || t.settledAt <= at) return t;
-      return { index: t.index, family: t.family, durability: t.durability, issuedAt: t.issuedAt };
+      return { index: t.index, family: t.family, durability: t.durability, change: t.change, issuedAt: t.issuedAt };
     });
   }
 }

@@ -8,7 +8,7 @@ import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { WriteTransaction } from '../engine/transaction.js';
 import type { FaultyVfs } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
+import { CommitHistory, statesEqual, type FamilyChange, type ModelOp } from '../model/commitHistory.js';
 import { readState } from '../recovery/readState.js';
 import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recovery/checkImage.js';
 
@@ -22,7 +22,9 @@ export interface TxnSpec {
 export type Step =
   | { readonly kind: 'txns'; readonly txns: readonly TxnSpec[] }
   | { readonly kind: 'checkpoint' }
-  | { readonly kind: 'reopen' };
+  | { readonly kind: 'reopen' }
+  /** Deletes family `family` with all its data, then creates it again, empty (families store only). */
+  | { readonly kind: 'drop'; readonly family: number };
 
 export interface Workload {
   /**
@@ -85,20 +87,39 @@ export async function prepareTxn(family: FamilyUnderTest, ops: readonly ModelOp[
   return null;
 }
 
-/** One transaction: run its ops, then abort or commit, recording the commit in the history. */
-async function runTxn(family: FamilyUnderTest, spec: TxnSpec, history: CommitHistory): Promise<void> {
-  const txn = await prepareTxn(family, spec.ops, spec.abort);
-  if (txn === null) return;
-  // Issued now: the commit's WAL append happens synchronously inside this call.
-  const index = history.issue(family.name, spec.ops, spec.durability);
-  const commit = txn.commit({ durability: spec.durability });
+/** Runs `work` for the commit just issued as `index`, settling it acked or failed by the outcome. */
+async function settled<T>(history: CommitHistory, index: number, work: () => Promise<T>): Promise<T> {
   try {
-    await commit;
+    const value = await work();
     history.settle(index, 'acked');
+    return value;
   } catch (error) {
     history.settle(index, 'failed');
     throw error;
   }
+}
+
+/** One transaction: run its ops, then abort or commit, recording the commit in the history. */
+async function runTxn(family: FamilyUnderTest, spec: TxnSpec, history: CommitHistory): Promise<void> {
+  const txn = await prepareTxn(family, spec.ops, spec.abort);
+  if (txn === null) return;
+  // Issued now: the commit's WAL append happens synchronously inside the call `settled` makes.
+  const index = history.issue(family.name, spec.ops, spec.durability);
+  await settled(history, index, () => txn.commit({ durability: spec.durability }));
+}
+
+/** Issues a family change as a commit, runs `work` for it and settles it by the outcome. */
+export type ChangeRunner = <T>(family: string, change: FamilyChange, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * Deletes family `index` with its data and creates it again, empty: two commits of the model,
+ * each acknowledged (durable) when the engine's call resolves. Shared with the kill worker.
+ */
+export async function recreateFamily(db: StoreUnderTest, index: number, runChange: ChangeRunner): Promise<FamilyUnderTest> {
+  const name = familyName(index);
+  const deleted = await runChange(name, 'drop', () => db.deleteColumnFamily(name));
+  if (!deleted) throw new Error(`harness: family ${name} to drop does not exist`);
+  return runChange(name, 'create', () => db.columnFamily(name));
 }
 
 function codeOf(error: unknown): string | undefined {
@@ -177,6 +198,9 @@ export async function runWorkload(engine: EngineUnderTest, vfs: FaultyVfs, workl
     for (const step of workload.steps) {
       if (step.kind === 'checkpoint') {
         await session.db.checkpoint();
+      } else if (step.kind === 'drop') {
+        const runChange: ChangeRunner = (family, change, work) => settled(history, history.issue(family, [], 'immediate', change), work);
+        session.families[step.family] = await recreateFamily(session.db, step.family, runChange);
       } else if (step.kind === 'reopen') {
         const violation = await reopen(engine, vfs, workload, history, session);
         if (violation !== null) return violation;

@@ -4,7 +4,7 @@
  * report lines the worker prints. One module for both sides, so the two cannot drift apart.
  */
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
-import type { ModelOp } from '../model/commitHistory.js';
+import type { FamilyChange, ModelOp } from '../model/commitHistory.js';
 import type { Step, Workload } from './crashWorkload.js';
 
 /** 'plain': the child writes real files directly; 'power': through a WriteBackVfs (fault/). */
@@ -25,7 +25,8 @@ export interface WireTxn {
 export type WireStep =
   | { readonly kind: 'txns'; readonly txns: readonly WireTxn[] }
   | { readonly kind: 'checkpoint' }
-  | { readonly kind: 'reopen' };
+  | { readonly kind: 'reopen' }
+  | { readonly kind: 'drop'; readonly family: number };
 
 export interface WireWorkload {
   readonly store: 'families' | 'single';
@@ -49,7 +50,11 @@ export interface KillWorkerArgs {
 /** One line of the worker's stdout. `i` numbers commits in issue order, from 0. */
 export type ReportLine =
   | { readonly t: 'family'; readonly name: string }
-  | { readonly t: 'issue'; readonly i: number; readonly family: string; readonly ops: readonly WireOp[]; readonly durability: 'immediate' | 'none' }
+  | {
+    readonly t: 'issue'; readonly i: number; readonly family: string; readonly ops: readonly WireOp[]; readonly durability: 'immediate' | 'none';
+    /** A family deletion or creation (a `drop` step); its ops are empty. */
+    readonly change?: FamilyChange;
+  }
   | { readonly t: 'ack'; readonly i: number }
   | { readonly t: 'fail'; readonly i: number; readonly detail: string }
   | { readonly t: 'error'; readonly kind: 'clean-reopen' | 'worker-error'; readonly detail: string };
@@ -94,7 +99,8 @@ export function parseReportLine(text: string): ReportLine {
   const line = JSON.parse(text) as Partial<Record<string, unknown>>;
   const fine = (line.t === 'family' && typeof line.name === 'string')
     || (line.t === 'issue' && isIndex(line.i) && typeof line.family === 'string' && Array.isArray(line.ops)
-      && (line.durability === 'immediate' || line.durability === 'none'))
+      && (line.durability === 'immediate' || line.durability === 'none')
+      && (line.change === undefined || line.change === 'drop' || line.change === 'create'))
     || ((line.t === 'ack' || line.t === 'fail') && isIndex(line.i))
     || (line.t === 'error' && typeof line.detail === 'string');
   if (!fine) throw new Error(`kill protocol: unexpected line ${text.slice(0, 200)}`);

@@ -4,6 +4,7 @@
  * needs, one JSON line per event on stdout (killProtocol.ts):
  *   family   after the family's creation resolved (creation is durable before it resolves)
  *   issue    just BEFORE commit() is called: the WAL append happens synchronously inside it
+ *            (or before a family is deleted or created, with `change`: a `drop` step)
  *   ack/fail just after the commit settled, before anything else of this txn runs
  *   error    anything unexpected (also a clean reopen that lost data); then exit code 2
  * Every line is written with a blocking write to fd 1 before the worker goes on, so an ack is
@@ -25,7 +26,7 @@ import { WriteBackVfs } from '../fault/writeBackVfs.js';
 import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
 import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recovery/checkImage.js';
 import { readState } from '../recovery/readState.js';
-import { familyName, prepareTxn, type TxnSpec, type Workload } from './crashWorkload.js';
+import { familyName, prepareTxn, recreateFamily, type ChangeRunner, type TxnSpec, type Workload } from './crashWorkload.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { opToWire, workloadFromWire, type KillWorkerArgs, type ReportLine } from './killProtocol.js';
 
@@ -84,15 +85,12 @@ class KillWorker {
     process.exit(2);
   }
 
-  async runTxn(spec: TxnSpec, salt: number | null): Promise<void> {
-    const family = this.families[spec.family]!;
-    const ops = freshen(spec.ops, salt);
-    const txn = await prepareTxn(family, ops, spec.abort);
-    if (txn === null) return;
-    const i = this.history.issue(family.name, ops, spec.durability);
-    report({ t: 'issue', i, family: family.name, ops: ops.map(opToWire), durability: spec.durability });
+  /** Reports commit `i` just issued, runs `work` for it, then settles and reports its outcome. */
+  async tracked<T>(i: number, issued: ReportLine, work: () => Promise<T>): Promise<T> {
+    report(issued);
+    let value: T;
     try {
-      await txn.commit({ durability: spec.durability });
+      value = await work();
     } catch (error) {
       this.history.settle(i, 'failed');
       report({ t: 'fail', i, detail: String(error) });
@@ -100,6 +98,26 @@ class KillWorker {
     }
     this.history.settle(i, 'acked');
     report({ t: 'ack', i });
+    return value;
+  }
+
+  /** A `drop` step: the family deleted and created again, each change a commit of its own. */
+  async recreate(index: number): Promise<void> {
+    const runChange: ChangeRunner = (family, change, work) => {
+      const i = this.history.issue(family, [], 'immediate', change);
+      return this.tracked(i, { t: 'issue', i, family, ops: [], durability: 'immediate', change }, work);
+    };
+    this.families[index] = await recreateFamily(this.db!, index, runChange);
+  }
+
+  async runTxn(spec: TxnSpec, salt: number | null): Promise<void> {
+    const family = this.families[spec.family]!;
+    const ops = freshen(spec.ops, salt);
+    const txn = await prepareTxn(family, ops, spec.abort);
+    if (txn === null) return;
+    const i = this.history.issue(family.name, ops, spec.durability);
+    const issued: ReportLine = { t: 'issue', i, family: family.name, ops: ops.map(opToWire), durability: spec.durability };
+    await this.tracked(i, issued, () => txn.commit({ durability: spec.durability }));
   }
 
   /** Runs the workload round after round; returns only by throwing (or by being killed). */
@@ -111,6 +129,7 @@ class KillWorker {
       for (const step of this.workload.steps) {
         if (step.kind === 'checkpoint') await this.db!.checkpoint();
         else if (step.kind === 'reopen') await this.reopen();
+        else if (step.kind === 'drop') await this.recreate(step.family);
         else {
           const results = await Promise.allSettled(step.txns.map((spec) => this.runTxn(spec, salt)));
           const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

@@ -116,7 +116,7 @@ export class ReportReader {
       if (line.t === 'family') this.history.addFamily(line.name);
       else if (line.t === 'issue') {
         const ops: ModelOp[] = line.ops.map(opFromWire);
-        const index = this.history.issue(line.family, ops, line.durability);
+        const index = this.history.issue(line.family, ops, line.durability, line.change);
         if (index !== line.i) throw new Error(`kill protocol: commit ${line.i} arrived as the ${index}th`);
       } else if (line.t === 'ack') {
         this.history.settle(line.i, 'acked');

@@ -22,6 +22,8 @@ export interface StoreUnderTest {
   listColumnFamilies(): string[];
   /** Opens a family, creating it when it does not exist. */
   columnFamily(name: string): Promise<FamilyUnderTest>;
+  /** Deletes a family with its data, durably; false when there is no such family. */
+  deleteColumnFamily(name: string): Promise<boolean>;
   checkpoint(): Promise<unknown>;
   close(): Promise<void>;
 }

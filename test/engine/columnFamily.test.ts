@@ -454,6 +454,23 @@ test('deleting a family and creating one of the same name gives an empty family;
   t.deepEqual(await dumpAll(reopened), expected);
 });
 
+test('deleting a family is a barrier in the log order: an earlier none commit of another family survives a power loss right after it', async (t) => {
+  const vfs = new CrashVfs();
+  const db = await open(vfs);
+  const doomed = await db.columnFamily('doomed');
+  const other = await db.columnFamily('other');
+  await put(doomed, 1);
+  await put(other, 2, 'none');
+  const syncsBefore = vfs.syncs('crashlab.cf.wal');
+  t.true(await db.deleteColumnFamily('doomed'));
+  t.true(vfs.syncs('crashlab.cf.wal') > syncsBefore, 'the log was synced before the removal');
+  // The removal is durable; the none commit issued before it must be too (else no prefix of the order matches).
+  const { db: crashed } = await reopen(vfs.durableImage());
+  t.deepEqual(crashed.listColumnFamilies(), ['other']);
+  t.deepEqual(keysIn(await dumpAll(crashed), 'other'), [2]);
+  await db.close();
+});
+
 test('a second open of the same files is LOCKED (real files); after close it opens', async (t) => {
   const directory = tempDir(t);
   const file = path.join(directory, 'data.cf');

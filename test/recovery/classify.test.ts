@@ -240,3 +240,23 @@ test('diffStates lists every differing key, family and table', (t) => {
   ]);
   t.deepEqual(diffStates(expected, expected), []);
 });
+
+test('family changes: an acknowledged deletion must hold (the old data back is lost-ack), and a re-created family starts empty', (t) => {
+  const history = new CommitHistory();
+  for (const family of ['a', 'b']) history.addFamily(family);
+  history.settle(history.issue('a', [ins(K1, V1)], 'immediate'), 'acked');
+  history.settle(history.issue('b', [ins(K2, V2)], 'none'), 'acked');
+  history.settle(history.issue('a', [], 'immediate', 'drop'), 'acked');
+  const create = history.issue('a', [], 'immediate', 'create');
+  const withB = { b: { t: [[K2, V2]] } } as const satisfies Record<string, Record<string, Array<[Uint8Array, Uint8Array]>>>;
+  // Deleted and not yet created again (the creation in flight), or created again, empty.
+  t.is(kindOf(classify(history, stateOf(withB), true)), 'ok(3)');
+  t.is(kindOf(classify(history, stateOf({ ...withB, a: {} }), true)), 'ok(4)');
+  // The deletion was acknowledged: family a with its old data is a lost acknowledgement.
+  t.is(kindOf(classify(history, stateOf({ ...withB, a: { t: [[K1, V1]] } }), true)), 'lost-ack');
+  // In the shared log's order the deletion comes after b's none commit: without it, no prefix matches.
+  t.not(kindOf(classify(history, stateOf({}), true)).slice(0, 2), 'ok');
+  history.settle(create, 'acked');
+  t.is(kindOf(classify(history, stateOf(withB), true)), 'lost-ack', 'the acknowledged re-creation is gone');
+  t.throws(() => history.issue('a', [ins(K1, V1)], 'none', 'drop'), { message: /family change/ });
+});
