@@ -9,6 +9,18 @@
  * Output is deterministic: files in name order, sites in source order, at most
  * MAX_SITES_PER_OPERATOR per operator per file. A site that two operators would mutate into the
  * same text is emitted once, under the operator listed first in MUTANT_OPERATORS.
+ *
+ * Names are `<operator>-<file stem>-<function>`, not line numbers, because the triage
+ * (mutantTriage.ts) and tests key on them: an engine edit must not rename the mutants below it.
+ * `<function>` is the nearest enclosing function that has a name (a function, method, accessor,
+ * `constructor`, or a function assigned to a variable, property or class field; anonymous
+ * callbacks are skipped), `module` outside any function. A class member is prefixed with its
+ * class (`empty-catch-filevfs-filevfs-constructor`) only when another class, or a plain function,
+ * of the same file declares a function of the same name. When several mutants of one file would get the same
+ * name, each gets `-<n>` appended, 1-based in source order; a lone site gets no index. So an edit
+ * renames a mutant only when it adds or removes a same-operator site in the same function (the
+ * lone `x` becomes `x-1`, `x-2`), renames that function, or adds a same-named one elsewhere.
+ * Everything is lower case, runs of other characters become one dash.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,12 +40,12 @@ export const MUTANT_OPERATORS = [
 export type MutantOperator = (typeof MUTANT_OPERATORS)[number];
 
 export interface GeneratedMutant {
-  /** Unique, plantEngine-safe name: `<operator>-<file>-<line>` (lower case, dashes). */
+  /** Unique, plantEngine-safe name: `<operator>-<file stem>-<function>[-<n>]` (see the header). */
   readonly name: string;
   readonly operator: MutantOperator;
   /** A file of the engine directory, e.g. `database.js`. */
   readonly file: string;
-  /** 1-based line of the mutated site in the compiled file. */
+  /** 1-based line of the mutated site in the compiled file (for descriptions; not in the name). */
   readonly line: number;
   readonly description: string;
   readonly patches: readonly Patch[];
@@ -268,6 +280,96 @@ function collectEdits(sf: ts.SourceFile): Edit[] {
   return edits;
 }
 
+/** Lower case, each run of other characters one dash, none at either end (`#flushAll` -> `flushall`). */
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+function propertyNameText(sf: ts.SourceFile, name: ts.PropertyName | ts.BindingName): string | undefined {
+  if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)) return name.text;
+  if (ts.isComputedPropertyName(name)) return name.expression.getText(sf);
+  return undefined; // a destructuring pattern names no function
+}
+
+/** A function's name and, for a class member, its class. */
+interface NamedFunction {
+  readonly name: string;
+  readonly owner: ts.ClassLikeDeclaration | undefined;
+}
+
+/** The name of a function-like node; undefined when it has none (a callback passed as an argument). */
+function namedFunction(sf: ts.SourceFile, node: ts.Node): NamedFunction | undefined {
+  const member = (name: string | undefined, parent: ts.Node): NamedFunction | undefined =>
+    name === undefined || slug(name) === '' ? undefined : { name, owner: ts.isClassLike(parent) ? parent : undefined };
+  if (ts.isConstructorDeclaration(node)) return member('constructor', node.parent);
+  if (ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
+    return member(propertyNameText(sf, node.name), node.parent);
+  }
+  if (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) {
+    if (node.name !== undefined) return member(node.name.text, node.parent);
+  }
+  if (!ts.isFunctionExpression(node) && !ts.isArrowFunction(node)) return undefined;
+  // An anonymous function is named by what it is assigned to: `const f = () => ...`, `{ f: () => ... }`, a class field.
+  const holder = node.parent;
+  if ((ts.isVariableDeclaration(holder) || ts.isPropertyAssignment(holder) || ts.isPropertyDeclaration(holder)) && holder.initializer === node) {
+    return member(propertyNameText(sf, holder.name), holder.parent);
+  }
+  return undefined;
+}
+
+/** The nearest enclosing function of `node` that has a name; undefined at top level. */
+function enclosingFunction(sf: ts.SourceFile, node: ts.Node): NamedFunction | undefined {
+  for (let at = node.parent; at !== undefined; at = at.parent) {
+    const named = ts.isFunctionLike(at) ? namedFunction(sf, at) : undefined;
+    if (named !== undefined) return named;
+  }
+  return undefined;
+}
+
+/**
+ * The name part that says where a site is: `module`, the function's name, or `<class>-<name>`
+ * for a class member whose name another class (or a plain function) of the file also declares.
+ */
+function functionLabeller(sf: ts.SourceFile): (node: ts.Node) => string {
+  const owners = new Map<string, Set<ts.ClassLikeDeclaration | undefined>>();
+  const visit = (node: ts.Node): void => {
+    const named = ts.isFunctionLike(node) ? namedFunction(sf, node) : undefined;
+    if (named !== undefined) owners.set(slug(named.name), (owners.get(slug(named.name)) ?? new Set()).add(named.owner));
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return (node) => {
+    const named = enclosingFunction(sf, node);
+    if (named === undefined) return 'module';
+    const name = slug(named.name);
+    const className = named.owner?.name?.text;
+    const shared = (owners.get(name)?.size ?? 0) > 1;
+    return shared && className !== undefined ? `${slug(className)}-${name}` : name;
+  };
+}
+
+/**
+ * Final names: each base name as is when it is alone, else `<base>-<n>` in source order (the
+ * mutants come in per-operator source order). Throws if two mutants still share a name.
+ */
+function withIndexedNames<T extends { readonly name: string }>(mutants: readonly T[]): T[] {
+  const total = new Map<string, number>();
+  for (const m of mutants) total.set(m.name, (total.get(m.name) ?? 0) + 1);
+  const next = new Map<string, number>();
+  const named = mutants.map((m) => {
+    if (total.get(m.name) === 1) return m;
+    const n = (next.get(m.name) ?? 0) + 1;
+    next.set(m.name, n);
+    return { ...m, name: `${m.name}-${n}` };
+  });
+  const names = new Set(named.map((m) => m.name));
+  if (names.size !== named.length) {
+    const duplicates = named.filter((m, i) => named.findIndex((other) => other.name === m.name) !== i).map((m) => m.name);
+    throw new Error(`generated mutant names are not unique: ${[...new Set(duplicates)].join(', ')}`);
+  }
+  return named;
+}
+
 function firstLine(source: string): string {
   const line = source.split('\n', 1)[0] ?? '';
   return line.trim().length > 80 ? `${line.trim().slice(0, 77)}...` : line.trim();
@@ -278,10 +380,10 @@ export function generateMutantsForSource(file: string, text: string, options: Ge
   const cap = options.maxPerOperatorPerFile ?? MAX_SITES_PER_OPERATOR;
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const edits = collectEdits(sf);
-  const stem = path.basename(file, '.js').toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const stem = slug(path.basename(file, '.js'));
+  const labelOf = functionLabeller(sf);
   const mutants: GeneratedMutant[] = [];
   const seen = new Set<string>();
-  const names = new Set<string>();
   for (const operator of MUTANT_OPERATORS) {
     let count = 0;
     const mine = edits.filter((edit) => edit.operator === operator).sort((a, b) => a.start - b.start || a.end - b.end);
@@ -298,11 +400,8 @@ export function generateMutantsForSource(file: string, text: string, options: Ge
       if (seen.has(key)) continue;
       seen.add(key);
       const line = sf.getLineAndCharacterOfPosition(edit.start).line + 1;
-      let name = `${operator}-${stem}-${line}`;
-      for (let n = 2; names.has(name); n++) name = `${operator}-${stem}-${line}-${n}`;
-      names.add(name);
       mutants.push({
-        name,
+        name: `${operator}-${stem}-${labelOf(edit.anchor)}`, // the base name: withIndexedNames numbers repeats
         operator,
         file,
         line,
@@ -314,7 +413,7 @@ export function generateMutantsForSource(file: string, text: string, options: Ge
   }
   // Deterministic order: by file (caller), then by position, then by operator.
   const rank = (m: GeneratedMutant): number => MUTANT_OPERATORS.indexOf(m.operator);
-  return mutants.sort((a, b) => a.line - b.line || rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return withIndexedNames(mutants).sort((a, b) => a.line - b.line || rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The mutants of every compiled file of `engineDir` (normally dist/engine), sorted by file then position. */

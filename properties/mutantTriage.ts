@@ -5,63 +5,66 @@
  * runner lists these as `equivalent` instead of running them. Survivors that a stronger harness
  * could kill are deliberately NOT listed here: they stay survivors.
  *
- * Names are `<operator>-<file>-<line>` of the COMPILED engine: an engine change that moves a
- * line orphans its entry (the runner then runs the mutant again, which is the safe direction).
+ * Names are `<operator>-<file stem>-<function>[-<n>]` of the COMPILED engine (rule in
+ * mutantGenerator.ts): edits elsewhere in a file keep them, but renaming the function, or adding
+ * or removing a site of the same operator in it, orphans its entry (the runner then runs the
+ * mutant again, which is the safe direction). Reasons name other sites by mutant or function,
+ * never by line, for the same reason.
  */
 export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
-  'empty-catch-catalog-58':
+  'empty-catch-catalog-tablenameof':
     'tableNameOf only throws for a catalog key that is not UTF-8; keys are always encoded from strings and live in '
     + 'checksummed pages (a flipped bit fails the page CRC first), so the emptied catch is unreachable by any crash image',
-  'empty-catch-masterheader-82':
-    'decodeMasterBody runs only after the master copy\'s CRC matched (skip-checksum-masterheader-74 is killed); a '
+  'empty-catch-masterheader-decodemaster':
+    'decodeMasterBody runs only after the master copy\'s CRC matched (skip-checksum-masterheader-decodemaster is killed); a '
     + 'CRC-valid body was written by encodeMaster and never throws RangeError/TypeError, so the catch is unreachable',
-  'skip-checksum-format-44':
+  'skip-checksum-format-decodestaticheader':
     'every field under the static header\'s checksum is validated on its own: the magic (INVALID_FORMAT), the version (must '
     + 'equal), the page size (a power of two in range: a one- or two-bit flip of a power of two never yields a usable one, or '
     + 'the pages\' own CRCs fail); a flip in the checksum field alone leaves a correct header, read correctly',
-  'continue-past-invalid-format-83':
-    'decodeSlot checks the slot CRC first (skip-checksum-format-73 is killed); a CRC-valid slot was written by encodeSlot '
+  'continue-past-invalid-format-decodeslot':
+    'decodeSlot checks the slot CRC first (skip-checksum-format-decodeslot is killed); a CRC-valid slot was written by encodeSlot '
     + 'from a safe-integer walSeq, and CRC-32 detects every 1- and 2-bit error at this length, so the check never fires',
-  'empty-catch-columnfamilydatabase-187':
+  'empty-catch-columnfamilydatabase-recover':
     'applyRedo during replay cannot throw: the open-time integrity walk already read every reachable page (an unreadable '
     + 'sector fails the open first), and a CRC-valid record re-applies ops that succeeded on the same state in the same order',
-  'delete-write-wal-324':
+  'delete-write-wal-truncate-2':
     'the header write of a truncation that keeps records only moves the scan start forward past records every family\'s '
     + 'durable header covers; without it, recovery reads those records again and skips them by sequence, and the next '
     + 'truncation or reset writes a newer generation anyway',
   // Defence in depth: each poison check below is masked by another that stays in place, so
   // removing one alone changes no outcome (a failure poisons every family synchronously).
-  'pass-poison-check-segmentedfile-97':
+  'pass-poison-check-segmentedfile-run':
     'after a failed data-file fsync every family is poisoned (poisonAll); the only syncs that follow come from persist, '
-    + 'whose own poison check (database.js:216) throws first, and close skips persist on a poisoned family',
-  'pass-poison-check-database-216':
+    + 'whose own poison check (pass-poison-check-database-persist-1) throws first, and close skips persist on a poisoned family',
+  'pass-poison-check-database-persist-1':
     'persist is reached only through commit (whose guard checks the poison), checkpoint (checkUsable) and close (which '
     + 'skips persist when poisoned); a failure between those checks and persist fails the sync itself, whose '
-    + 'permanent syncFailure (segmentedFile.js:97) or the log\'s failure throws before any slot is written',
-  'pass-poison-check-database-226':
+    + 'permanent syncFailure (pass-poison-check-segmentedfile-run, in SegmentedFile.sync) or the log\'s failure throws before any slot is written',
+  'pass-poison-check-database-persist-2':
     'the state persisted here was made durable in the log before (the write-ahead rule waits for it at the top of '
     + 'persist), so writing its slot after another family poisoned this one exposes nothing that was not durable already; '
-    + 'a data-file failure makes the slot\'s own sync throw (segmentedFile.js:97)',
-  'pass-poison-check-wal-201':
+    + 'a data-file failure makes the slot\'s own sync throw (pass-poison-check-segmentedfile-run)',
+  'pass-poison-check-wal-checkusable':
     'Wal.fail calls onIoError synchronously, which poisons every family and the store; every path to append, '
     + 'waitDurable and truncate passes a family\'s or the store\'s poison check first (commit guard, persist, checkpoint)',
-  'empty-catch-transaction-279':
+  'empty-catch-transaction-commit':
     'a commit refused by its guard (poisoned or closed family) that runs on anyway reaches installCommit, where the '
-    + 'log (wal.js:201, failed for good) or persist (database.js:216) refuses it again: it is never acknowledged',
-  'empty-catch-database-256':
+    + 'log (Wal.checkUsable, failed for good) or persist (pass-poison-check-database-persist-1) refuses it again: it is never acknowledged',
+  'empty-catch-database-beginwrite':
     'the second check in beginWrite matters only to a writer that queued on the same family before a failure; the '
     + 'transaction it then gets cannot commit (the commit guard checks the poison again), so no state or acknowledgement '
     + 'the harness can observe differs',
-  'delete-write-wal-170':
+  'delete-write-wal-open':
     'ColumnFamilyDatabase.open always ends in recover(), whose forced checkpoint truncates the empty log and so writes '
     + 'a header slot (generation 2) before any record is appended; a crash before that leaves a log of zeros, which is '
     + 'an unfinished creation with or without the deleted write',
-  'skip-checksum-pager-142':
+  'skip-checksum-pager-readverified':
     'in the crash harness every image is corrupted before recovery, and recovery opens each family with the integrity walk, '
     + 'which checks the CRC of every reachable page itself (integrity.js) and fails the open with CORRUPTION; later reads '
     + 'through this check see the same verified bytes. Only corruption arriving after open (bit rot while running, which '
     + 'the crash model does not inject) would reach it',
-  'skip-checksum-wal-43':
+  'skip-checksum-wal-decodeheader':
     'a damaged log header slot taken as valid only moves where the scan starts or what salt and sequence it expects: '
     + 'records are then not read (a loss the corruption contract allows, each family keeping a prefix), never misread, '
     + 'since each record carries its own CRC, salt and sequence and replay checks the family chain',

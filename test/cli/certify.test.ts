@@ -11,7 +11,7 @@ import { plantBug } from '../../properties/plantEngine.js';
 
 test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
   const started = performance.now();
-  const mutants = ['ack-before-wal-fsync', 'delete-sync-wal-254'];
+  const mutants = ['ack-before-wal-fsync', 'delete-sync-wal-leadsyncrounds'];
   const cert = await runCertify({ budgetSeconds: 8, seed: 11, killsPerTier: 1, mutants: { budgetSeconds: 120, only: mutants } });
   const seconds = (performance.now() - started) / 1000;
   t.log(`${cert.cells.length} cells, ${cert.totals.runs} cases, ${cert.totals.images} crash images, ${cert.totals.kills} kills, ${seconds.toFixed(1)} s`);
@@ -130,7 +130,7 @@ test('mergeCertificates sums cells by id, unites failures, and refuses different
 
 const survivorRun: CertificateMutation = {
   score: 0.5, killed: 1, survived: 1, equivalent: 0, errors: 0, excluded: 0, medianMsToKill: 900, maxMsToKill: 900, budgetSeconds: 60,
-  survivors: [{ name: 'delete-sync-wal-254', status: 'survived', description: 'delete-sync at wal.js:247' }], killedBy: { 'lost-ack': 1 },
+  survivors: [{ name: 'delete-sync-wal-leadsyncrounds', status: 'survived', description: 'delete-sync at wal.js:247' }], killedBy: { 'lost-ack': 1 },
 };
 
 test('a surviving mutant fails the certificate, and compare and the markdown name it', (t) => {
@@ -138,7 +138,7 @@ test('a surviving mutant fails the certificate, and compare and the markdown nam
   t.true(certificateOk(clean));
   const bitten = handMade({ mutation: survivorRun });
   t.false(certificateOk(bitten), 'no violation anywhere, but the harness missed a mutant');
-  t.regex(renderCertificate(bitten), /FAILED[\s\S]*mutation score: 50\.0% \(1 killed, 1 survived[\s\S]*SURVIVED delete-sync-wal-254/);
+  t.regex(renderCertificate(bitten), /FAILED[\s\S]*mutation score: 50\.0% \(1 killed, 1 survived[\s\S]*SURVIVED delete-sync-wal-leadsyncrounds/);
   t.regex(compareCertificates(clean, bitten), /mutation score: not measured -> 50\.0%/);
   t.regex(renderCertificate(clean), /mutation score: not measured \(the mutants budget is 0\)/);
 });

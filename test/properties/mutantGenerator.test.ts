@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import {
-  MUTANT_OPERATORS, generateMutants, javaScriptSyntaxErrors, type GeneratedMutant, type MutantOperator,
+  MUTANT_OPERATORS, generateMutants, generateMutantsForSource, javaScriptSyntaxErrors, type GeneratedMutant, type MutantOperator,
 } from '../../properties/mutantGenerator.js';
 import { applyPatches, plantEngine } from '../../properties/plantEngine.js';
 
@@ -87,6 +87,47 @@ const EXPECTED: readonly (readonly [MutantOperator, number])[] = [
   ['continue-past-invalid', 48], // the whole check, a different mutant
 ];
 
+/** Sites whose names exercise the naming rule: classes sharing a method name, callbacks, assigned functions, top level. */
+const NAMING_FIXTURE = `export class Log {
+    constructor(file) {
+        file.sync();
+    }
+    async flush(file) {
+        await file.sync();
+    }
+}
+export class Index {
+    async flush(file) {
+        await file.sync();
+        await file.ready.then(async () => {
+            await file.sync();
+        });
+    }
+}
+const hooks = {
+    onClose: (file) => {
+        file.sync();
+    },
+};
+export const drainAll = async (files) => {
+    files.forEach((file) => {
+        file.sync();
+    });
+};
+top.sync();
+`;
+
+/** Names of NAMING_FIXTURE, in source order. */
+const NAMING_EXPECTED: readonly string[] = [
+  'delete-sync-naming-constructor', // one class has a constructor: no class prefix
+  'delete-sync-naming-log-flush', // both classes have a flush: prefixed with the class
+  'delete-sync-naming-index-flush-1', // two sites in Index.flush: numbered in source order ...
+  'delete-sync-naming-index-flush-2', // ... the anonymous `.then` callback counting as flush
+  'delete-sync-naming-onclose', // an arrow function named by its property
+  'delete-sync-naming-drainall', // the `.forEach` callback skipped; the arrow named by its variable
+  'delete-sync-naming-module', // outside any function
+];
+
 function patchedFiles(dir: string, mutant: GeneratedMutant): Map<string, string> {
   const files = new Map<string, string>();
   for (const entry of readdirSync(dir)) {
@@ -134,6 +175,42 @@ test('the fixture yields exactly one mutant per expected site', (t) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the fixture\'s mutants are named by operator, file and enclosing function, numbered only when repeated', (t) => {
+  t.deepEqual(generateMutantsForSource('fixture.js', FIXTURE).map((m) => [m.name, m.line]), [
+    ['pass-poison-check-fixture-commit', 4],
+    ['delete-write-fixture-commit', 7],
+    ['swap-awaits-fixture-commit-1', 7],
+    ['swap-awaits-fixture-commit-2', 8],
+    ['delete-sync-fixture-commit-1', 9],
+    ['swap-awaits-fixture-commit-3', 9],
+    ['delete-sync-fixture-commit-2', 10],
+    ['skip-checksum-fixture-verify', 18],
+    ['continue-past-invalid-fixture-readrecord', 27],
+    ['empty-catch-fixture-close', 35],
+    ['skip-checksum-fixture-cached', 48],
+    ['continue-past-invalid-fixture-cached', 48],
+  ]);
+  t.deepEqual(generateMutantsForSource('naming.js', NAMING_FIXTURE).map((m) => m.name), NAMING_EXPECTED);
+});
+
+test('names do not depend on lines: code added above a site renames nothing', (t) => {
+  const added = 'export function addedAbove(file) {\n    file.sync();\n}\n';
+  for (const [file, text] of [['fixture.js', FIXTURE], ['naming.js', NAMING_FIXTURE]] as const) {
+    const before = generateMutantsForSource(file, text);
+    const shifted = generateMutantsForSource(file, `// one more line\n${text}`);
+    t.deepEqual(shifted.map((m) => m.name), before.map((m) => m.name), `${file}: a line inserted at the top`);
+    t.deepEqual(shifted.map((m) => m.line), before.map((m) => m.line + 1), `${file}: only the lines moved`);
+    // A new function with a site of its own adds a mutant and leaves the others as they were.
+    const grown = generateMutantsForSource(file, added + text);
+    t.deepEqual(grown.map((m) => m.name), [`delete-sync-${path.basename(file, '.js')}-addedabove`, ...before.map((m) => m.name)]);
+  }
+});
+
+test('a numbered name that another function\'s name would repeat is refused, not emitted twice', (t) => {
+  const text = 'export function open(f) {\n    f.sync();\n    f.syncDir();\n}\nexport function open_2(f) {\n    f.sync();\n}\n';
+  t.throws(() => generateMutantsForSource('clash.js', text), { message: /not unique: delete-sync-clash-open-2/ });
 });
 
 test('a repeated statement is widened until its patch matches once', (t) => {

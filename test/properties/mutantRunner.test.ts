@@ -69,7 +69,7 @@ test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 w
 });
 
 test('automatic: true runs generated mutants by name (patches sent to the worker) and kills fast ones', async (t) => {
-  const AUTOMATIC_FAST = ['delete-write-wal-221', 'delete-sync-wal-254'];
+  const AUTOMATIC_FAST = ['delete-write-wal-append', 'delete-sync-wal-leadsyncrounds'];
   const report = await runMutants({ budgetSeconds: 120, automatic: true, only: AUTOMATIC_FAST, concurrency: 2, seeds: [1, 2, 3] });
   t.deepEqual(report.mutants.map((m) => m.name), AUTOMATIC_FAST);
   for (const m of report.mutants) {
@@ -86,6 +86,6 @@ test('automatic mutants of engine files the crash harness never runs are listed 
   t.true(mutants.length > 0);
   t.true(excluded.length > 0);
   for (const m of excluded) t.regex(m.reason, /^(fileVfs|memoryVfs)\.js: /);
-  t.false(mutants.some((m) => /^[a-z-]+-(filevfs|memoryvfs)-\d+/.test(m.name)));
+  t.false(mutants.some((m) => /^[a-z-]+-(filevfs|memoryvfs)-/.test(m.name)));
   for (const m of mutants) if (Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name)) t.is(m.equivalent, AUTOMATIC_EQUIVALENTS[m.name]);
 });
