@@ -33,7 +33,8 @@
  * (`crashSnapshot` yields the same image without copying: durable bytes are shared copy on
  * write, cowBytes.ts, and the surviving writes are laid over them when the image is used.)
  *
- * Everything is deterministic: no clock, no Math.random; the plan's seed drives every choice,
+ * Everything is deterministic: no clock, no Math.random; the plan's seed, mixed with the number
+ * of I/O events before the crash (`crashSeed`), drives every choice,
  * and the I/O trace is hashed so two runs of one seed can be compared byte for byte.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -406,8 +407,9 @@ export class FaultyVfs implements Vfs {
    * on write) and keeps the surviving writes to lay over them when it is first used.
    */
   crashSnapshot(plan: CrashPlan): { image: CrashImage; decisions: CrashDecision[] } {
-    const prng = new Prng(plan.seed);
-    const { names, decisions } = directoryDecisions(this.durableNames, this.files, plan);
+    const seed = crashSeed(plan.seed, this.events);
+    const prng = new Prng(seed);
+    const { names, decisions } = directoryDecisions(this.durableNames, this.files, plan, seed);
     const recipes = new Map<string, ImageRecipe>();
     for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const ops: FileOp[] = [];
@@ -446,19 +448,27 @@ function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng
   }
 }
 
-/** Unsynced creations and removals, and whether the crash keeps them (no PRNG involved). */
-/** Seeds the per-entry directory coins apart from the data operations' PRNG (whose draws stay as they were). */
+/** Seeds the per-entry directory coins apart from the data operations' PRNG. */
 const DIRECTORY_SALT = 0x00d1_7e57;
+
+/**
+ * The seed of one crash: the plan's, mixed with the number of I/O events so far. Crashes at
+ * different points of a run draw independently (with the plan's seed alone, every capture of
+ * a run kept the same entries and the same write positions), and one point always draws the same.
+ */
+export function crashSeed(planSeed: number, events: number): number {
+  return (planSeed ^ Math.imul(events + 1, 0x9e37_79b1)) >>> 0;
+}
 
 /**
  * The files a reboot finds, and the fate of every unsynced directory entry. A name whose entry
  * changed since the last syncDir comes back as it is now (kept) or as it was then (dropped).
  */
 function directoryDecisions(durable: ReadonlyMap<string, FaultyFile>, current: ReadonlyMap<string, FaultyFile>,
-  plan: CrashPlan): { names: Map<string, FaultyFile>; decisions: CrashDecision[] } {
+  plan: CrashPlan, seed: number): { names: Map<string, FaultyFile>; decisions: CrashDecision[] } {
   const decisions: CrashDecision[] = [];
   const names = new Map(durable);
-  const coins = plan.keepUnsyncedDirOps === 'some' ? new Prng(plan.seed ^ DIRECTORY_SALT) : null;
+  const coins = plan.keepUnsyncedDirOps === 'some' ? new Prng(seed ^ DIRECTORY_SALT) : null;
   for (const name of [...new Set([...durable.keys(), ...current.keys()])].sort()) {
     const before = durable.get(name);
     const after = current.get(name);

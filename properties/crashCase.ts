@@ -7,6 +7,7 @@
  */
 import type { CrashImage } from '../fault/crashImage.js';
 import { DEFAULT_CF_FILE_NAME } from '../engine/columnFamilyDatabase.js';
+import { assert } from '../engine/errors.js';
 import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
 import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
@@ -230,9 +231,14 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   let vfsEvents = (): number => 0;
   const history = startHistory(start, () => vfsEvents());
   const reservoir = new Reservoir(crashCase.imagesPerRun, crashCase.plan.seed);
+  const pinned: Capture[] = [];
   const capture = (at: number, op: IoEvent['op'], file: string): void => {
     probe?.enter('capture');
-    reservoir.offer(at, () => ({ at, point: crashPoint(op, file), ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }));
+    const take = (): Capture => ({ at, point: crashPoint(op, file), ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() });
+    // Just before a directory sync, the files created since the last one may each come back or
+    // not: the few such points are all kept, since a uniform sample of hundreds misses them.
+    if (op === 'syncDir' && pinned.length < MAX_PINNED_CAPTURES) pinned.push(take());
+    else reservoir.offer(at, take);
     probe?.enter('workload');
   };
   const vfsOptions = { errors: crashCase.errors, scheduleSync: syncScheduler(crashCase.workload.scheduleSeed), onEvent: capture };
@@ -249,7 +255,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
     ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
   probe?.enter('capture');
-  const captures = [...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }];
+  const captures = [...pinned, ...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
   const recoveries: RecoveryMemo = [];
@@ -278,7 +284,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
 async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, captures: readonly Capture[], recoveries: RecoveryMemo,
   probe: StageProbe | undefined): Promise<CaseResult | null> {
   if (crashCase.corruption.length > 0 || crashCase.recoveryCrash !== null || captures.length === 0) return null;
-  const chosen = captures[new Prng(crashCase.plan.seed ^ SECOND_LIFE_SALT).below(captures.length)]!;
+  const chosen = secondLifeCapture(captures, crashCase.plan.seed);
   const recovered = recoveries.findLast((earlier) => earlier.image.equals(chosen.image))?.recovered;
   if (recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
   const start: CaseStart = { image: chosen.image, commits: commitsOf(recovered.value.state) };
@@ -290,6 +296,43 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
 
 /** Keeps the second life's draw independent of the plan's other uses of its seed. */
 const SECOND_LIFE_SALT = 0x5ec0_11fe;
+
+/** Captures kept at directory syncs besides the reservoir's sample (a bound on the extra work). */
+const MAX_PINNED_CAPTURES = 4;
+
+/**
+ * The capture a second life starts from: half the time one where the crash split what the
+ * process did (see `splitByCrash`) when there is one, else any. Those images are where a live
+ * process trips later: stale records past the recovered end of the log, where its appends
+ * will land, and a file whose directory entry was lost beside one that was kept.
+ */
+function secondLifeCapture(captures: readonly Capture[], seed: number): Capture {
+  assert(captures.length > 0, 'a second life starts from a capture');
+  const prng = new Prng(seed ^ SECOND_LIFE_SALT);
+  const split = captures.filter(splitByCrash);
+  const pool = split.length > 0 && prng.coin() ? split : captures;
+  return pool[prng.below(pool.length)]!;
+}
+
+/**
+ * Whether the crash kept part of what was unsynced and dropped an earlier part: of one file's
+ * writes (a later write kept after an earlier one dropped or torn), or of the directory (one
+ * new entry kept, another lost).
+ */
+export function splitByCrash(capture: { readonly decisions: readonly CrashDecision[] }): boolean {
+  const entries = new Set<string>();
+  const lostWrites = new Set<string>();
+  for (const decision of capture.decisions) {
+    if (decision.kind === 'create' || decision.kind === 'remove') {
+      entries.add(decision.fate);
+    } else if (decision.fate !== 'kept') {
+      lostWrites.add(decision.file);
+    } else if (lostWrites.has(decision.file)) {
+      return true;
+    }
+  }
+  return entries.size > 1;
+}
 
 /**
  * The case's images recovered so far. In memory, recovery (with the case's corruption and
