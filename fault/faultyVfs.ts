@@ -29,7 +29,8 @@
  * with `crashAtEvent: k` the power fails just before event k takes effect and every later
  * call fails. `crashImage(plan)` then yields the bytes a reboot would find, and
  * `FaultyVfs.fromImage` mounts them again (so recovery itself can crash). Corruption (bit
- * flips, unreadable sectors) is applied to durable bytes, to check that it is detected.
+ * flips, unreadable sectors) is applied to durable bytes, to check that it is detected; both
+ * wrap around the file they hit, so they always land inside it.
  * (`crashSnapshot` yields the same image without copying: durable bytes are shared copy on
  * write, cowBytes.ts, and the surviving writes are laid over them when the image is used.)
  *
@@ -250,9 +251,10 @@ export class FaultyVfs implements Vfs {
   /** Mounts a crash image: every file durable exactly as given (a copy: the image is left alone). */
   static fromImage(image: ReadonlyMap<string, Uint8Array> | CrashImage, options: FaultyVfsOptions = {}): FaultyVfs {
     const shared = image instanceof CrashImage ? image : CrashImage.copyOf(image);
-    const vfs = new FaultyVfs(options);
-    for (const name of shared.names()) {
-      const file = new FaultyFile(shared.fork(name)!);
+    const files = new Map(shared.names().map((name) => [name, new FaultyFile(shared.fork(name)!)]));
+    const unreadable = options.unreadable?.map((bad) => placeSector(bad, files.get(bad.file)?.durable.length ?? 0));
+    const vfs = new FaultyVfs(unreadable === undefined ? options : { ...options, unreadable });
+    for (const [name, file] of files) {
       vfs.files.set(name, file);
       vfs.durableNames.set(name, file);
     }
@@ -446,6 +448,17 @@ function survivors(pending: readonly PendingOp[], survival: Survival, prng: Prng
     case 'prefix': return pending.slice(0, prng.below(pending.length + 1));
     case 'subset': return pending.filter(() => prng.coin());
   }
+}
+
+/**
+ * An unreadable range placed in its file as mounted: the offset wraps around the file (as a
+ * flip's does) and is aligned down to the range's length, so that the sector always holds bytes
+ * recovery may read. A file that is empty or absent has nowhere to place it.
+ */
+function placeSector(bad: Extract<Corruption, { kind: 'unreadable' }>, fileBytes: number): Extract<Corruption, { kind: 'unreadable' }> {
+  if (fileBytes === 0) return bad;
+  const offset = Math.floor((bad.offset % fileBytes) / bad.lengthBytes) * bad.lengthBytes;
+  return { ...bad, offset };
 }
 
 /** Seeds the per-entry directory coins apart from the data operations' PRNG. */

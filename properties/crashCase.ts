@@ -359,14 +359,15 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   }
   probe?.enter('classify');
   // Only an INVALID_FORMAT answer to a corrupted image needs the (costly) look at its head.
-  const foreign = check.corrupted && isInvalidFormat(recovered) ? looksForeign(capture.image, crashCase.corruption) : undefined;
+  const foreign = check.corrupted && failureCode(recovered) === 'INVALID_FORMAT' ? looksForeign(capture.image, crashCase.corruption) : undefined;
   return judgeRecovered(recovered, capture.history, { ...check, looksForeign: foreign });
 }
 
-function isInvalidFormat(recovered: Recovered): boolean {
-  if (recovered === 'hang' || !('error' in recovered)) return false;
+/** The code of the error recovery failed with, if it failed with one. */
+function failureCode(recovered: Recovered): unknown {
+  if (recovered === 'hang' || !('error' in recovered)) return undefined;
   const { error } = recovered;
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'INVALID_FORMAT';
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
 }
 
 /** What a current crashlab data file begins with: a magic (standalone or column families) and its version. */
@@ -385,6 +386,8 @@ function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boo
   return !OUR_HEADS.some((ours) => ours.version === version && ours.magic.every((byte, i) => head[i] === byte));
 }
 
+/** What a process that exits (or fails) leaves: its page cache, every write and entry kept. */
+const PROCESS_EXIT: CrashPlan = { survival: 'all', tear: false, sectorBytes: 4096, atomicSector: true, keepUnsyncedDirOps: true, seed: 0 };
 
 async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {
   let image = captured.corrupt(crashCase.corruption);
@@ -394,6 +397,16 @@ async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, cap
     check.probe?.enter('mount');
   }
   const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
+  const failReadAt = crashCase.errors.failReadAt;
+  if (failReadAt !== undefined) {
+    // The case's read error strikes recovery too (a flaky disk after the reboot): recovery must
+    // fail with IO, never call the image corrupt or return wrong data, and the next attempt, on
+    // what the failed one left, must recover it.
+    const flaky = FaultyVfs.fromImage(image, { unreadable, errors: { failReadAt } });
+    const first = await recoverImage(engine, flaky, check);
+    if (failureCode(first) !== 'IO') return first;
+    image = flaky.crashSnapshot(PROCESS_EXIT).image;
+  }
   return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
 }
 

@@ -320,6 +320,21 @@ test("with keepUnsyncedDirOps 'some', each unsynced entry survives on its own co
   t.true(vfs.crashImage(plan({ keepUnsyncedDirOps: 'some' })).has('data.wal'), 'a synced entry is not up to a coin');
 });
 
+test('each crash point draws on its own: the same plan keeps different entries at different events, the same ones at one event', async (t) => {
+  const vfs = new FaultyVfs();
+  const kept = new Set<string>();
+  for (let i = 0; i < 24; i++) {
+    const file = vfs.open(`file${i}`, { create: true });
+    file.write(0, Uint8Array.of(1));
+    await file.sync();
+    const some = plan({ keepUnsyncedDirOps: 'some', seed: 5 });
+    const image = vfs.crashImage(some);
+    t.deepEqual(image, vfs.crashImage(some), 'one point, one image');
+    kept.add(image.has('file0') ? 'kept' : 'lost');
+  }
+  t.deepEqual([...kept].sort(), ['kept', 'lost'], 'the first file\'s entry is kept at some points and lost at others');
+});
+
 test('fromImage mounts every file durable, with nothing pending', async (t) => {
   const image = new Map([['a', Uint8Array.of(1, 2)], ['b', Uint8Array.of(3)]]);
   const vfs = FaultyVfs.fromImage(image);
@@ -489,6 +504,16 @@ test('unreadable ranges fail every overlapping read with EIO and no other', (t) 
   t.deepEqual(f.read(0, 1024), filled(1024, 1));
   t.deepEqual(f.read(1536, 100), filled(100, 1));
   t.deepEqual(g.read(1024, 512), filled(512, 1), 'other files are readable');
+});
+
+test('an unreadable range wraps around its file as mounted, aligned to its length, so it always lands inside', (t) => {
+  const vfs = FaultyVfs.fromImage(new Map([['f', filled(2048, 1)]]), {
+    unreadable: [{ kind: 'unreadable', file: 'f', offset: 2048 * 5 + 1100, lengthBytes: 512 }],
+  });
+  const f = vfs.open('f', { create: false });
+  t.is(thrownCode(t, () => f.read(1024, 1)), 'EIO', 'offset 1100 of the file, aligned down to 1024');
+  t.deepEqual(f.read(0, 1024), filled(1024, 1));
+  t.deepEqual(f.read(1536, 512), filled(512, 1));
 });
 
 // ---- trace hash and determinism ----

@@ -81,6 +81,21 @@ test('automatic: true runs generated mutants by name (patches sent to the worker
   t.deepEqual(report.excluded, []);
 });
 
+test('the mutants that outlived earlier harnesses are killed: a family drop step, second lives on split images, a flaky disk at recovery', async (t) => {
+  const ONCE_SURVIVED = [
+    'delete-sync-segmentedfile-removefamily', // needs workloads that delete families
+    'delete-sync-columnfamilydatabase-open-1', // needs a second life from a capture at a directory sync
+    'continue-past-invalid-wal-readrecord', // needs a second life on an image with stale records past the cut
+    'empty-catch-integrity-read', // needs a read error during recovery
+  ];
+  const report = await runMutants({ budgetSeconds: 240, automatic: true, only: ONCE_SURVIVED, concurrency: 2, seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
+  t.deepEqual(report.mutants.map((m) => m.name), ONCE_SURVIVED);
+  for (const m of report.mutants) {
+    t.is(m.status, 'killed', `${m.name}: ${m.reason ?? ''}`);
+    t.log(`${m.name}: seed ${m.seed}, case ${m.runs}, ${m.kind}, ${m.msToKill} ms`);
+  }
+});
+
 test('automatic mutants of engine files the crash harness never runs are listed as excluded, with the reason', (t) => {
   const { mutants, excluded } = automaticCatalog();
   t.true(mutants.length > 0);

@@ -6,6 +6,8 @@ import { CommitHistory, statesEqual, toHex, type LogicalState } from '../../mode
 import { plantEngine } from '../../properties/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 import { commitsOf, secondLifeCase } from '../../properties/secondLife.js';
+import { splitByCrash } from '../../properties/crashCase.js';
+import type { CrashDecision } from '../../fault/faultyVfs.js';
 
 const hexState = (entries: Array<[string, string, number[], number[]]>): LogicalState => {
   const state: LogicalState = new Map();
@@ -61,4 +63,17 @@ test('a recovery that starts the log\'s family chains wrong is caught in a secon
   const result = await runCrashCampaign({ seed: 1, numRuns: 40, profile: 'default', barrier: 'wal-aware', engine, shrink: false });
   t.false(result.ok);
   t.regex(result.failure?.violation.detail ?? '', /^second life \(the image at I\/O event \d+ recovered/);
+});
+
+test('splitByCrash: a later write kept after an earlier one lost (in one file), or one new entry kept and another lost', (t) => {
+  const write = (file: string, opIndex: number, fate: CrashDecision['fate']): CrashDecision => ({ file, opIndex, kind: 'write', offset: opIndex * 100, lengthBytes: 100, fate });
+  const entry = (file: string, fate: 'kept' | 'dropped'): CrashDecision => ({ file, opIndex: -1, kind: 'create', offset: 0, lengthBytes: 0, fate });
+  const split = (...decisions: CrashDecision[]): boolean => splitByCrash({ decisions });
+  t.true(split(write('a', 0, 'dropped'), write('a', 1, 'kept')));
+  t.true(split(write('a', 0, 'torn'), write('a', 1, 'kept')));
+  t.true(split(entry('a', 'kept'), entry('a.wal', 'dropped')));
+  t.false(split(write('a', 0, 'kept'), write('a', 1, 'dropped')), 'a lost tail is an ordinary crash');
+  t.false(split(write('a', 0, 'dropped'), write('b', 0, 'kept')), 'different files');
+  t.false(split(entry('a', 'dropped'), entry('a.wal', 'dropped')));
+  t.false(split());
 });
