@@ -36,7 +36,7 @@ import { classify, type DiffLine, type ViolationKind } from '../recovery/classif
 import { readState } from '../recovery/readState.js';
 import { PROFILES, workloadArb, type CrashProfile } from './crashArbitraries.js';
 import { engineForWorkload } from './singleFileStore.js';
-import type { Workload } from './crashWorkload.js';
+import type { Step, Workload } from './crashWorkload.js';
 import {
   opFromWire, parseReportLine, workloadToWire, type KillTier, type KillWorkerArgs,
 } from './killProtocol.js';
@@ -289,7 +289,9 @@ export function killCaseFromSeed(seed: number, tier: KillTier, profile: CrashPro
   if (!(Number.isSafeInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new TypeError(`a case seed is an integer in [0, 2^32), not ${seed}`);
   const [workload] = fc.sample(workloadArb(profile), { seed, numRuns: 1 });
   if (workload === undefined) throw new Error('fast-check drew no workload');
-  const commitsPerRound = workload.steps.reduce((sum, step) => sum + (step.kind === 'txns' ? step.txns.filter((txn) => !txn.abort).length : 0), 0);
+  // A drop step is two commits: the deletion and the creation.
+  const commitsOf = (step: Step): number => (step.kind === 'txns' ? step.txns.filter((txn) => !txn.abort).length : step.kind === 'drop' ? 2 : 0);
+  const commitsPerRound = workload.steps.reduce((sum, step) => sum + commitsOf(step), 0);
   // Two lines per commit (issue, ack); a workload without commits can only be killed after its families.
   const spanLines = workload.families + (commitsPerRound === 0 ? 0 : 3 * 2 * commitsPerRound);
   return { workload, tier, seed, killAfterLines: new Prng(seed ^ 0x6b696c6c).below(spanLines + 1) };
