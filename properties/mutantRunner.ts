@@ -7,7 +7,9 @@
  * Budget: the total wall-clock budget is split evenly over the mutants to run, times the
  * number of lanes (mutants run `concurrency` at a time). A mutant stops between seeds once its
  * share is spent; a worker still running at twice its share (plus a grace) is terminated and
- * its mutant counted as survived. Seeds are deterministic: 1, 2, 3, ... unless given.
+ * its mutant counted as survived. Then the budget the quick kills left over is split over the
+ * mutants still alive, which go on from the first seed they have not tried; a kill's time
+ * counts both passes. Seeds are deterministic: 1, 2, 3, ... unless given.
  */
 import os from 'node:os';
 import { fork } from 'node:child_process';
@@ -116,6 +118,8 @@ export interface MutantReport {
 
 const DEFAULT_SEEDS = Array.from({ length: 1000 }, (_, i) => i + 1);
 const DEFAULT_RUNS_PER_SEED = 100;
+/** A second pass shorter than this is not worth starting a worker for. */
+const MIN_SECOND_PASS_MS = 2_000;
 /** Extra time a worker may take past twice its share before it is terminated. */
 const GRACE_MS = 5_000;
 
@@ -166,6 +170,17 @@ function runWorker(job: MutantJob, hardLimitMs: number): Promise<MutantOutcome> 
   });
 }
 
+/** A second pass's outcome, counted from the start of the first (its time and seeds added). */
+function continued(before: MutantOutcome | undefined, after: MutantOutcome): MutantOutcome {
+  if (before?.status !== 'survived') return after;
+  const tried = Math.max(0, before.seedsTried);
+  switch (after.status) {
+    case 'killed': return { ...after, msToKill: before.ms + after.msToKill, seedsTried: tried + after.seedsTried };
+    case 'survived': return { ...after, ms: before.ms + after.ms, seedsTried: after.seedsTried < 0 ? after.seedsTried : tried + after.seedsTried };
+    case 'error': return after;
+  }
+}
+
 function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
   const base = { name: bug.name, description: bug.description, msToKill: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
   switch (outcome.status) {
@@ -195,18 +210,29 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const perMutantMs = Math.max(1, Math.floor((run.budgetSeconds * 1000 * lanes) / Math.max(1, toRun.length)));
   const started = performance.now();
 
-  const outcomes = new Map<string, MutantResult>();
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < toRun.length) {
-      const bug = toRun[next++]!;
-      const job: MutantJob = { name: bug.name, seeds, runsPerSeed, profile, budgetMs: perMutantMs, patches: bug.patches };
-      outcomes.set(bug.name, resultOf(bug, await runWorker(job, 2 * perMutantMs + GRACE_MS)));
-    }
+  const outcomes = new Map<string, MutantOutcome>();
+  const hunt = async (bugs: readonly PlantedBug[], budgetMs: number): Promise<void> => {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < bugs.length) {
+        const bug = bugs[next++]!;
+        const before = outcomes.get(bug.name);
+        const tried = before?.status === 'survived' ? Math.max(0, before.seedsTried) : 0;
+        const job: MutantJob = { name: bug.name, seeds: seeds.slice(tried), runsPerSeed, profile, budgetMs, patches: bug.patches };
+        outcomes.set(bug.name, continued(before, await runWorker(job, 2 * budgetMs + GRACE_MS)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(lanes, bugs.length) }, lane));
   };
-  await Promise.all(Array.from({ length: lanes }, lane));
+  // First every mutant gets an even share; then the time quick kills left goes to the mutants
+  // still alive, on the seeds they have not tried (a slow kill on a busy machine still counts).
+  await hunt(toRun, perMutantMs);
+  const alive = toRun.filter((bug) => { const o = outcomes.get(bug.name); return o?.status === 'survived' && o.seedsTried < seeds.length; });
+  const leftMs = run.budgetSeconds * 1000 - (performance.now() - started);
+  if (alive.length > 0 && leftMs >= MIN_SECOND_PASS_MS) await hunt(alive, Math.floor((leftMs * lanes) / alive.length));
 
-  const mutants = selected.map((bug): MutantResult => outcomes.get(bug.name) ?? {
+  const resultFor = (bug: PlantedBug): MutantResult | undefined => { const outcome = outcomes.get(bug.name); return outcome && resultOf(bug, outcome); };
+  const mutants = selected.map((bug): MutantResult => resultFor(bug) ?? {
     name: bug.name, description: bug.description, status: 'equivalent', msToKill: null, seed: null, runs: null,
     path: null, kind: null, detail: null, seedsTried: 0, reason: bug.equivalent ?? null,
   });

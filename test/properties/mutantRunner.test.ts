@@ -104,3 +104,20 @@ test('automatic mutants of engine files the crash harness never runs are listed 
   t.false(mutants.some((m) => /^[a-z-]+-(filevfs|memoryvfs)-/.test(m.name)));
   for (const m of mutants) if (Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name)) t.is(m.equivalent, AUTOMATIC_EQUIVALENTS[m.name]);
 });
+
+test('the budget a quick kill leaves goes to the mutants still alive: a survivor runs on past its even share', async (t) => {
+  // A mutant that changes only a comment survives every seed; beside a quick kill, it gets its
+  // even share first and then what the quick kill left, so the run spends most of its budget.
+  const noop: PlantedBug = {
+    name: 'comment-only', description: 'changes a comment, nothing else',
+    patches: [{ file: 'wal.js', find: 'Bytes of live records: the checkpoint trigger.', replace: 'Bytes of live records (the checkpoint trigger).' }],
+  };
+  const quick = PLANTED_BUGS.find((bug) => bug.name === 'ack-before-wal-fsync')!;
+  const budgetSeconds = 12;
+  const report = await runMutants({ budgetSeconds, catalog: [quick, noop], only: [quick.name, noop.name], concurrency: 1 });
+  t.is(report.mutants[0]!.status, 'killed');
+  const survivor = report.mutants[1]!;
+  t.is(survivor.status, 'survived');
+  t.true(survivor.seedsTried > 0, 'it ran seeds');
+  t.true(report.ms >= 0.8 * budgetSeconds * 1000, `the run took ${report.ms} ms of its ${budgetSeconds} s: the even share alone is half`);
+});
