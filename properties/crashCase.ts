@@ -11,7 +11,7 @@ import { assert } from '../engine/errors.js';
 import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
 import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
-  FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type IoEvent,
+  FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type FaultyVfsOptions, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
@@ -339,7 +339,14 @@ export function splitByCrash(capture: { readonly decisions: readonly CrashDecisi
  * second crash) is a function of the image alone, so an image equal to an earlier one recovers
  * the same way and only its judgement, against its own history, is redone.
  */
-type RecoveryMemo = Array<{ readonly image: CrashImage; readonly recovered: Recovered }>;
+type RecoveryMemo = Array<{ readonly image: CrashImage } & Recoveries>;
+
+/** An image's recovery, and (for a case with a read error) its recovery through that error. */
+interface Recoveries {
+  readonly recovered: Recovered;
+  /** The flaky-disk recovery (see `recoverThroughReadError`); null when the case injects no read error. */
+  readonly throughReadError: Recovered | null;
+}
 
 /** Recovers a capture (or finds an equal one recovered) and judges it against its history. */
 async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, recoveries: RecoveryMemo,
@@ -352,15 +359,21 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     probe,
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
-  let recovered = recoveries.findLast((earlier) => earlier.image.equals(capture.image))?.recovered;
-  if (recovered === undefined) {
-    recovered = await recoverCapture(engine, crashCase, capture.image, check);
-    recoveries.push({ image: capture.image, recovered });
+  let memo: Recoveries | undefined = recoveries.findLast((earlier) => earlier.image.equals(capture.image));
+  if (memo === undefined) {
+    memo = await recoverCapture(engine, crashCase, capture.image, check);
+    recoveries.push({ image: capture.image, ...memo });
   }
   probe?.enter('classify');
-  // Only an INVALID_FORMAT answer to a corrupted image needs the (costly) look at its head.
-  const foreign = check.corrupted && failureCode(recovered) === 'INVALID_FORMAT' ? looksForeign(capture.image, crashCase.corruption) : undefined;
-  return judgeRecovered(recovered, capture.history, { ...check, looksForeign: foreign });
+  const judge = (recovered: Recovered): Verdict => {
+    // Only an INVALID_FORMAT answer to a corrupted image needs the (costly) look at its head.
+    const foreign = check.corrupted && failureCode(recovered) === 'INVALID_FORMAT' ? looksForeign(capture.image, crashCase.corruption) : undefined;
+    return judgeRecovered(recovered, capture.history, { ...check, looksForeign: foreign });
+  };
+  const verdict = judge(memo.recovered);
+  if (!verdict.ok || memo.throughReadError === null) return verdict;
+  const flaky = judge(memo.throughReadError);
+  return flaky.ok ? verdict : { ...flaky, detail: `with the case's read error striking recovery: ${flaky.detail}` };
 }
 
 /** The code of the error recovery failed with, if it failed with one. */
@@ -389,7 +402,7 @@ function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boo
 /** What a process that exits (or fails) leaves: its page cache, every write and entry kept. */
 const PROCESS_EXIT: CrashPlan = { survival: 'all', tear: false, sectorBytes: 4096, atomicSector: true, keepUnsyncedDirOps: true, seed: 0 };
 
-async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recovered> {
+async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recoveries> {
   let image = captured.corrupt(crashCase.corruption);
   if (crashCase.recoveryCrash !== null) {
     check.probe?.enter('recovery-crash');
@@ -397,17 +410,23 @@ async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, cap
     check.probe?.enter('mount');
   }
   const unreadable = crashCase.corruption.filter((c): c is Extract<Corruption, { kind: 'unreadable' }> => c.kind === 'unreadable');
+  const recovered = await recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
   const failReadAt = crashCase.errors.failReadAt;
-  if (failReadAt !== undefined) {
-    // The case's read error strikes recovery too (a flaky disk after the reboot): recovery must
-    // fail with IO, never call the image corrupt or return wrong data, and the next attempt, on
-    // what the failed one left, must recover it.
-    const flaky = FaultyVfs.fromImage(image, { unreadable, errors: { failReadAt } });
-    const first = await recoverImage(engine, flaky, check);
-    if (failureCode(first) !== 'IO') return first;
-    image = flaky.crashSnapshot(PROCESS_EXIT).image;
-  }
-  return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
+  const throughReadError = failReadAt === undefined ? null : await recoverThroughReadError(engine, image, unreadable, failReadAt, check);
+  return { recovered, throughReadError };
+}
+
+/**
+ * The case's read error strikes recovery too (a flaky disk after the reboot): recovery must
+ * fail with IO, never call the image corrupt or return wrong data, and the next attempt, on
+ * what the failed one left (its page cache), must recover the image.
+ */
+async function recoverThroughReadError(engine: EngineUnderTest, image: CrashImage, unreadable: NonNullable<FaultyVfsOptions['unreadable']>,
+  failReadAt: number, check: CheckOptions): Promise<Recovered> {
+  const flaky = FaultyVfs.fromImage(image, { unreadable, errors: { failReadAt } });
+  const first = await recoverImage(engine, flaky, check);
+  if (failureCode(first) !== 'IO') return first;
+  return recoverImage(engine, FaultyVfs.fromImage(flaky.crashSnapshot(PROCESS_EXIT).image, { unreadable }), check);
 }
 
 /**
