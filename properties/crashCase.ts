@@ -16,7 +16,7 @@ import {
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
 import {
-  judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
+  failureCode, judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { commitsOf, secondLifeCase } from './secondLife.js';
@@ -376,12 +376,6 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   return flaky.ok ? verdict : { ...flaky, detail: `with the case's read error striking recovery: ${flaky.detail}` };
 }
 
-/** The code of the error recovery failed with, if it failed with one. */
-function failureCode(recovered: Recovered): unknown {
-  if (recovered === 'hang' || !('error' in recovered)) return undefined;
-  const { error } = recovered;
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-}
 
 /** What a current crashlab data file begins with: a magic (standalone or column families) and its version. */
 const OUR_HEADS = [{ magic: MAGIC, version: FORMAT_VERSION }, { magic: MASTER_MAGIC, version: MASTER_VERSION }] as const;

@@ -53,6 +53,11 @@ function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
+/** The code of the error recovery failed with, if it failed with one. */
+export function failureCode(recovered: Recovered): string | undefined {
+  return recovered !== 'hang' && 'error' in recovered ? errorCode(recovered.error) : undefined;
+}
+
 /**
  * Settles `work` or reports a hang: in-memory recovery runs entirely on microtasks, so a
  * promise still pending after many turns of the event loop is waiting for nothing.
