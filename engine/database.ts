@@ -431,7 +431,8 @@ export class Database implements TxnHost {
     if (this.activeWriter !== null) return Promise.reject(new TypeError('close while a write transaction is open'));
     // Refuse new work first, so no writer slips in while the last state is persisted.
     this.closed = true;
-    this.writers.rejectAll(new EngineError('CLOSED', 'the database was closed'));
+    // Lazily: an error captures a stack trace, which cost a share of every close with no waiter.
+    this.writers.rejectAll(() => new EngineError('CLOSED', 'the database was closed'));
     this.closing = this.finishClose();
     return this.closing;
   }
