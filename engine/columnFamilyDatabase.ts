@@ -209,20 +209,15 @@ export class ColumnFamilyDatabase {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
     checkFamiliesKnown(records, byId, this.file.nextFamilyId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
+    const batches = new ReplayBatches();
     for (const record of records) {
       const family = byId.get(record.familyId);
       // A deleted family's records, and records its durable header already holds, are skipped.
       if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
       checkChained(record, family.name, lastSeq);
-      const txn = await family.db.beginWrite();
-      try {
-        applyRedo(txn, record.ops);
-      } catch (error) {
-        txn.abort();
-        throw error;
-      }
-      await txn.commitReplay(record.seq);
+      await batches.apply(family.db, record);
     }
+    await batches.commit();
     if (this.wal === null) return;
     // A family header may cover sequences whose records a crash took from the log: the log
     // must never hand those numbers out again, or replay would skip new commits. Told before
@@ -370,6 +365,34 @@ export class ColumnFamilyDatabase {
       await this.wal?.close();
       this.file.close();
     }
+  }
+}
+
+/**
+ * Replays each family's records in one write transaction, committed at its last record's
+ * sequence: a page that many records change is encoded once, not once per record. Sound because
+ * nothing sees the states between records (open has not returned, and the family's writer slot
+ * is held until the commit), each family is a database of its own, so records of different
+ * families need no order among them, and the chain check still runs record by record.
+ */
+class ReplayBatches {
+  private readonly open = new Map<Database, { readonly txn: WriteTransaction; seq: number }>();
+
+  async apply(db: Database, record: WalRecord): Promise<void> {
+    let batch = this.open.get(db);
+    if (batch === undefined) {
+      batch = { txn: await db.beginWrite(), seq: 0 };
+      this.open.set(db, batch);
+    }
+    // No abort when this throws: the error fails open, which closes the files and drops every
+    // family with its transaction; no header names a page the replay wrote.
+    applyRedo(batch.txn, record.ops);
+    batch.seq = record.seq;
+  }
+
+  async commit(): Promise<void> {
+    for (const { txn, seq } of this.open.values()) await txn.commitReplay(seq);
+    this.open.clear();
   }
 }
 

@@ -2,8 +2,9 @@
  * The integrity walk: reads every page reachable from a committed root straight from the
  * write buffer or the file (never from the read cache), and checks checksums, page
  * types, key order within and across pages, fill bounds, uniform leaf depth, overflow chains,
- * table lengths, and that no page is reached twice. `Database.open` uses the same walk to
- * rebuild the free list; `checkIntegrity` adds page accounting against the allocator. Pages
+ * table lengths, and that no page is reached twice. `checkIntegrity` adds page accounting
+ * against the allocator, whose free space `Database.open` reads from the persisted free list
+ * (freeList.ts) instead of walking: this walk is what checks that list against the tree. Pages
  * that pass their checks are offered to the read cache (kept while it has room): open pays
  * for reading them already, and the first gets after it need not read them again.
  */
@@ -33,6 +34,8 @@ export interface IntegrityReport {
   readonly reachablePages: number;
   readonly freePages: number;
   readonly pendingFreePages: number;
+  /** Pages of the persisted free list (freeList.ts) the durable slot, or one being written, names. */
+  readonly freeListPages: number;
   readonly tables: TableSummary[];
 }
 
@@ -195,8 +198,12 @@ export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | n
   return { reachable: walker.reachable, problems: walker.problems, tables };
 }
 
-/** Adds page accounting to a walk: every page is reachable, free or pending, exactly once. */
-export function checkTree(walk: WalkResult, pageCount: number, free: readonly number[], pending: readonly number[]): IntegrityReport {
+/**
+ * Adds page accounting to a walk: every page is reachable, free, pending or a page of the
+ * persisted free list (`listPages`, freeList.ts), exactly once (invariant 7).
+ */
+export function checkTree(walk: WalkResult, pageCount: number, free: readonly number[], pending: readonly number[],
+  listPages: readonly number[] = []): IntegrityReport {
   const problems = [...walk.problems];
   const seen = new Uint8Array(pageCount);
   const mark = (page: number, what: string): void => {
@@ -207,6 +214,7 @@ export function checkTree(walk: WalkResult, pageCount: number, free: readonly nu
   for (const page of walk.reachable) mark(page, 'reachable');
   for (const page of free) mark(page, 'free');
   for (const page of pending) mark(page, 'pending-free');
+  for (const page of listPages) mark(page, 'free-list');
   let leaked = 0;
   for (let page = 1; page < pageCount; page++) if (seen[page] === 0) leaked++;
   if (leaked > 0) problems.push(`${leaked} pages are neither reachable nor free (leaked)`);
@@ -217,6 +225,7 @@ export function checkTree(walk: WalkResult, pageCount: number, free: readonly nu
     reachablePages: walk.reachable.size,
     freePages: free.length,
     pendingFreePages: pending.length,
+    freeListPages: listPages.length,
     tables: walk.tables,
   };
 }
