@@ -71,24 +71,44 @@ function hashText(tag: string, ...parts: string[]): Lanes {
 /** Hashes entries of one table: a function of (key, value) bytes into [0, 2^52). */
 export type EntryHash = (key: Uint8Array, value: Uint8Array) => number;
 
+/** Names seen are few (families and tables of a campaign): their hashers and marks are made once. */
+const hashers = new Map<string, EntryHash>();
+const marks = new Map<string, number>();
+
 export function entryHasher(family: string, table: string): EntryHash {
-  const seed = hashText('entry', family, table);
-  return (key, value) => {
-    const lanes = { a: seed.a, b: seed.b };
-    absorb(lanes, key);
-    absorb(lanes, value);
-    return finish(lanes);
-  };
+  const id = `${family}\0${table}`;
+  let hasher = hashers.get(id);
+  if (hasher === undefined) {
+    const seed = hashText('entry', family, table);
+    hasher = (key, value) => {
+      const lanes = { a: seed.a, b: seed.b };
+      absorb(lanes, key);
+      absorb(lanes, value);
+      return finish(lanes);
+    };
+    hashers.set(id, hasher);
+  }
+  return hasher;
+}
+
+function mark(tag: string, ...parts: string[]): number {
+  const id = JSON.stringify([tag, ...parts]);
+  let value = marks.get(id);
+  if (value === undefined) {
+    value = finish(hashText(tag, ...parts));
+    marks.set(id, value);
+  }
+  return value;
 }
 
 /** What a table's existence adds, empty or not. */
 export function tableMark(family: string, table: string): number {
-  return finish(hashText('table', family, table));
+  return mark('table', family, table);
 }
 
 /** What a family's existence adds (compared only in the one global order of a shared log). */
 export function familyMark(family: string): number {
-  return finish(hashText('family', family));
+  return mark('family', family);
 }
 
 /** Hex (the model's keys and values) back to bytes. */

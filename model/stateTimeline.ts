@@ -76,8 +76,11 @@ export class OverlayState {
   private readonly tables = new Map<string, TableOverlay>();
   private readonly digests: Map<string, number>;
 
-  /** `families`: the ones present before any commit of the order (all known ones, as stateAfter(0)). */
-  constructor(private readonly base: FrozenBase, families: readonly string[]) {
+  /**
+   * `families`: the ones present before any commit of the order (all known ones, as stateAfter(0)).
+   * Without `tracked`, digests are not kept (a state only read from costs no hashing).
+   */
+  constructor(private readonly base: FrozenBase, families: readonly string[], private readonly tracked = true) {
     this.present = new Set(families);
     this.digests = new Map(families.map((family) => [family, base.digests.get(family) ?? 0]));
   }
@@ -146,6 +149,7 @@ export class OverlayState {
   }
 
   private change(family: string, by: number, sign: 1 | -1): void {
+    if (!this.tracked) return;
     const digest = this.digests.get(family) ?? 0;
     this.digests.set(family, sign > 0 ? addDigests(digest, by) : subtractDigests(digest, by));
   }
@@ -172,15 +176,17 @@ export class OverlayState {
   private put(table: TableOverlay, keyBytes: Uint8Array, value: Uint8Array | null): void {
     const key = toHexBytes(keyBytes);
     const old = valueIn(table, key);
-    if (old !== undefined) this.change(table.family, table.hash(keyBytes, fromHex(old)), -1);
-    if (value !== null) this.change(table.family, table.hash(keyBytes, value), 1);
+    if (this.tracked) {
+      if (old !== undefined) this.change(table.family, table.hash(keyBytes, fromHex(old)), -1);
+      if (value !== null) this.change(table.family, table.hash(keyBytes, value), 1);
+    }
     if (value === null && old === undefined) return;
     table.changes.set(key, value === null ? null : toHexBytes(value));
   }
 
   /** Removes every entry of the table (costs the table's size: clears are rare). */
   private emptyTable(table: TableOverlay): void {
-    for (const [key, value] of entriesOf(table)) this.change(table.family, table.hash(fromHex(key), fromHex(value)), -1);
+    if (this.tracked) for (const [key, value] of entriesOf(table)) this.change(table.family, table.hash(fromHex(key), fromHex(value)), -1);
     table.cleared = true;
     table.changes.clear();
   }
@@ -235,9 +241,9 @@ export function prefixDigests(base: FrozenBase, families: readonly string[], ord
   return digests;
 }
 
-/** The state after the first `k` commits of `order` (k >= baseCount), replayed from the base. */
+/** The state after the first `k` commits of `order` (k >= baseCount), replayed from the base, for reading (no digests kept). */
 export function overlayAt(base: FrozenBase, families: readonly string[], order: readonly CommitRecord[], baseCount: number, k: number): OverlayState {
-  const state = new OverlayState(base, families);
+  const state = new OverlayState(base, families, false);
   for (const commit of order.slice(baseCount, Math.max(baseCount, k))) state.apply(commit);
   return state;
 }

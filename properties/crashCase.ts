@@ -15,9 +15,9 @@ import {
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
-import { FrozenBase, type DigestScope } from '../model/stateTimeline.js';
+import { FrozenBase, type DigestScope, type OverlayState } from '../model/stateTimeline.js';
 import type { DigestMemo } from '../engine/subtreeDigest.js';
-import { planReads, type ReadPlan } from '../recovery/readPlan.js';
+import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
 import {
   failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
@@ -98,6 +98,20 @@ class SharedPrefixDigests {
     }
     return digests.slice(0, commits.length + 1);
   }
+
+  private readonly overlays = new Map<string, OverlayState>();
+
+  /** The state after `k` of `commits`, shared by every capture (null as `of`). */
+  overlayAfter(history: CommitHistory, commits: readonly CommitRecord[], k: number): OverlayState | null {
+    if (this.of(history, commits, { family: null }) === null) return null;
+    const id = JSON.stringify([commits.length === 0 ? null : commits.every((commit, i) => commit.index === i) ? null : commits[0]!.family, k]);
+    let state = this.overlays.get(id);
+    if (state === undefined) {
+      state = this.live.overlayAfter(commits.length === 0 || commits.every((commit, i) => commit.index === i) ? this.live.all() : this.live.ofFamily(commits[0]!.family), k);
+      this.overlays.set(id, state);
+    }
+    return state;
+  }
 }
 
 /** A capture's frozen history, answering `prefixDigests` from the case's shared ones. */
@@ -108,6 +122,10 @@ class CaptureHistory extends CommitHistory {
 
   override prefixDigests(commits: readonly CommitRecord[], scope: DigestScope): number[] {
     return this.shared.of(this, commits, scope) ?? super.prefixDigests(commits, scope);
+  }
+
+  override overlayAfter(commits: readonly CommitRecord[], k: number): OverlayState {
+    return this.shared.overlayAfter(this, commits, k) ?? super.overlayAfter(commits, k);
   }
 }
 
@@ -289,11 +307,12 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
   const memos = memosOf(start);
+  const keys = caseKeys(history);
   for (const capture of captures) {
     checked++;
     crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
     const full = checked === captures.length || readsInFull(crashCase.plan.seed, checked);
-    const plan = planReads(history, (crashCase.plan.seed ^ Math.imul(checked, 0x9e3779b1)) >>> 0, full, memos);
+    const plan = planReads(history.baseOf().base, keys, (crashCase.plan.seed ^ Math.imul(checked, 0x9e3779b1)) >>> 0, full, memos);
     const verdict = await checkCapture(engine, crashCase, capture, recoveries, probe, plan);
     if (!verdict.ok) {
       return result({
@@ -313,7 +332,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
  * read in full: every page walked and every key read through `range`, trusting no memo (see
  * the trust assumption of the digest capability, engine/subtreeDigest.ts).
  */
-const FULL_READ_EVERY = 8;
+const FULL_READ_EVERY = 16;
 
 function readsInFull(seed: number, capture: number): boolean {
   return (Math.imul((seed ^ Math.imul(capture, 0x85ebca6b)) >>> 0, 0x27d4eb2d) >>> 29) % FULL_READ_EVERY === 0;

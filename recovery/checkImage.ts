@@ -79,7 +79,7 @@ export type Recovered = { readonly value: Reading } | { readonly error: unknown 
 
 /** Whether a recovery read the whole state (else only digests: a violation must be read again in full). */
 export function readInFull(recovered: Recovered): boolean {
-  return recovered === 'hang' || !('value' in recovered) || recovered.value.state !== null;
+  return recovered === 'hang' || !('value' in recovered) || recovered.value.full;
 }
 
 export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
@@ -136,10 +136,11 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   // corruption, each family must still hold some prefix of its own commits, or it is wrong data.
   const matched = matchDigests(history, digest, check.sharedLog) ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
   if (matched !== null) return checkObservations(reading.observations, history, matched) ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
-  if (reading.state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
-  const verdict = classify(history, reading.state, check.sharedLog);
+  const state = reading.state;
+  if (state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
+  const verdict = classify(history, state, check.sharedLog);
   if (verdict.ok || !check.corrupted) return verdict;
-  const relaxed = classify(history, reading.state, false, 'any-prefix');
+  const relaxed = classify(history, state, false, 'any-prefix');
   if (relaxed.ok) return relaxed;
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
@@ -198,10 +199,15 @@ function wrongRange(observation: Extract<Observation, { kind: 'range' }>, state:
 
 async function recoverState(engine: EngineUnderTest, vfs: Vfs, check: Pick<CheckOptions, 'options' | 'probe' | 'plan'>): Promise<Reading> {
   const db = await engine.ColumnFamilyDatabase.open(vfs, check.options);
-  try {
-    return await readRecovered(db, check.plan, check.probe);
-  } finally {
+  const reading = await readRecovered(db, check.plan, check.probe).catch(async (error: unknown) => {
+    await db.close().catch(() => undefined);
+    throw error;
+  });
+  // A close checkpoints what recovery replayed: writes to a mounted copy that nothing judges
+  // (its errors are ignored). Full reads still close, so a close that never settles is a hang.
+  if (reading.full) {
     check.probe?.enter('close');
     await db.close().catch(() => undefined);
   }
+  return reading;
 }

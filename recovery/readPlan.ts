@@ -9,7 +9,7 @@
  */
 import type { CommitHistory } from '../model/commitHistory.js';
 import { fromHex } from '../model/stateDigest.js';
-import { lowerBound } from '../model/stateTimeline.js';
+import { lowerBound, type FrozenBase } from '../model/stateTimeline.js';
 import type { DigestMemo } from '../engine/subtreeDigest.js';
 
 export interface PointRead {
@@ -35,8 +35,10 @@ export interface ReadPlan {
   readonly memos: Map<string, DigestMemo>;
 }
 
-/** Untouched base keys sampled per table and image (each also read with a byte appended: mostly absent). */
+/** Untouched base keys sampled per table and image. */
 export const SAMPLED_KEYS_PER_TABLE = 6;
+/** Keys read per table and image beside an anchor, mostly absent. */
+const ABSENT_KEYS_PER_TABLE = 8;
 /** Touched keys read per table and image, at most (a sample beyond it). */
 const MAX_TOUCHED_PER_TABLE = 96;
 /** A bounded range covers at most this many base keys (plus what the case inserted there). */
@@ -51,14 +53,14 @@ function lcg(seed: number): (below: number) => number {
   };
 }
 
-interface TableKeys {
+export interface TableKeys {
   readonly family: string;
   readonly table: string;
   readonly touched: Set<string>;
 }
 
-/** Per table of the base or of the case's commits, the keys the case's own commits touched. */
-function tablesOf(history: CommitHistory): TableKeys[] {
+/** Per table of the base or of the case's commits, the keys the case's own commits touched (once per case). */
+export function caseKeys(history: CommitHistory): TableKeys[] {
   const { base, count } = history.baseOf();
   const tables = new Map<string, TableKeys>();
   const entry = (family: string, table: string): TableKeys => {
@@ -80,22 +82,20 @@ function tablesOf(history: CommitHistory): TableKeys[] {
   return [...tables.values()];
 }
 
-/** The reads for one image of a case whose commits `history` (the finished run's) holds. */
-export function planReads(history: CommitHistory, seed: number, full: boolean, memos: Map<string, DigestMemo>): ReadPlan {
+/** The reads for one image of a case that starts from `base` and touched `tables` (caseKeys of the finished run). */
+export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, full: boolean, memos: Map<string, DigestMemo>): ReadPlan {
   const below = lcg(seed);
-  const { base } = history.baseOf();
   const gets: PointRead[] = [];
   const ranges: RangeRead[] = [];
-  for (const { family, table, touched } of tablesOf(history)) {
+  for (const { family, table, touched } of tables) {
     const sorted = base.sortedKeys(family, table);
     const keys = [...touched];
     while (keys.length > MAX_TOUCHED_PER_TABLE) keys.splice(below(keys.length), 1);
     for (let i = 0; i < SAMPLED_KEYS_PER_TABLE && sorted.length > 0; i++) keys.push(sorted[below(sorted.length)]!);
     const anchors = keys.slice();
-    for (const key of anchors) {
-      gets.push({ family, table, key: fromHex(key) });
-      gets.push({ family, table, key: fromHex(`${key}00`) });
-    }
+    for (const key of anchors) gets.push({ family, table, key: fromHex(key) });
+    // Beside some of them, a key that is mostly absent (a byte appended sorts right after it).
+    for (let i = 0; i < ABSENT_KEYS_PER_TABLE && anchors.length > 0; i++) gets.push({ family, table, key: fromHex(`${anchors[below(anchors.length)]!}00`) });
     if (anchors.length === 0) continue;
     for (const reverse of [false, true]) {
       const start = anchors[below(anchors.length)]!;

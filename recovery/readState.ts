@@ -28,12 +28,28 @@ export type Observation =
   | { readonly kind: 'get'; readonly read: PointRead; readonly value: string | undefined; readonly tableExists: boolean }
   | { readonly kind: 'range'; readonly read: RangeRead; readonly entries: ReadonlyArray<readonly [string, string]>; readonly tableExists: boolean };
 
-export interface Reading {
-  readonly families: ReadonlyMap<string, FamilyReading>;
-  /** The whole state, when it was read in full (else null: only digests and observations). */
-  readonly state: LogicalState | null;
-  readonly problems: readonly string[];
-  readonly observations: readonly Observation[];
+/** Every table's entries as `range` returned them, per family. */
+type RawState = Map<string, Map<string, Array<readonly [Uint8Array, Uint8Array]>>>;
+
+/** What was read of a recovered store; the model's hex form of a full read is built only when asked for. */
+export class Reading {
+  private hex: LogicalState | null = null;
+
+  constructor(readonly families: ReadonlyMap<string, FamilyReading>, readonly problems: readonly string[],
+    readonly observations: readonly Observation[], private readonly raw: RawState | null) {}
+
+  /** Whether the whole state was read (else only digests and observations). */
+  get full(): boolean {
+    return this.raw !== null;
+  }
+
+  /** The whole state, when it was read in full (else null). */
+  get state(): LogicalState | null {
+    if (this.raw === null) return null;
+    this.hex ??= new Map([...this.raw].map(([family, tables]) => [family,
+      new Map([...tables].map(([table, entries]) => [table, new Map(entries.map(([key, value]) => [toHex(key), toHex(value)]))]))]));
+    return this.hex;
+  }
 }
 
 /** Reads the recovered store: in full, or by digest where `plan` allows and the store can. */
@@ -41,25 +57,25 @@ export async function readRecovered(db: StoreUnderTest, plan: ReadPlan | undefin
   const families = new Map<string, FamilyReading>();
   const problems: string[] = [];
   const observations: Observation[] = [];
-  let state: LogicalState | null = new Map();
+  let raw: RawState | null = new Map();
   for (const name of db.listColumnFamilies()) {
     const family = await db.columnFamily(name);
     probe?.enter('integrity');
     if (plan !== undefined && !plan.full && family.digestState !== undefined) {
       families.set(name, digestFamily(family, name, plan, problems));
-      state = null;
+      raw = null;
     } else {
       const report = family.checkIntegrity();
       problems.push(...report.problems.map((problem) => `${name}: ${problem}`));
       probe?.enter('read-state');
       const { tables, reading } = readFamily(family, name);
       families.set(name, reading);
-      state?.set(name, tables);
+      raw?.set(name, tables);
     }
     probe?.enter('read-state');
     if (plan !== undefined) observations.push(...observe(family, name, plan));
   }
-  return { families, state, problems, observations };
+  return new Reading(families, problems, observations, raw);
 }
 
 function digestFamily(family: FamilyUnderTest, name: string, plan: ReadPlan, problems: string[]): FamilyReading {
@@ -75,19 +91,19 @@ function digestFamily(family: FamilyUnderTest, name: string, plan: ReadPlan, pro
   return { digest, tables: report.tables.length };
 }
 
-/** Every table of a family through `range`, in hex, with the family's digest taken from the same bytes. */
-function readFamily(family: FamilyUnderTest, name: string): { tables: Map<string, Map<string, string>>; reading: FamilyReading } {
+/** Every table of a family through `range`, with the family's digest taken from the same bytes. */
+function readFamily(family: FamilyUnderTest, name: string): { tables: Map<string, Array<readonly [Uint8Array, Uint8Array]>>; reading: FamilyReading } {
   const txn = family.beginRead();
   try {
-    const tables = new Map<string, Map<string, string>>();
+    const tables = new Map<string, Array<readonly [Uint8Array, Uint8Array]>>();
     let digest = 0;
     for (const tableName of txn.listTables()) {
-      const entries = new Map<string, string>();
+      const entries: Array<readonly [Uint8Array, Uint8Array]> = [];
       const hash = entryHasher(name, tableName);
       let sum = tableMark(name, tableName);
-      for (const [key, value] of txn.openTable(tableName).range()) {
-        entries.set(toHex(key), toHex(value));
-        sum = addDigests(sum, hash(key, value));
+      for (const entry of txn.openTable(tableName).range()) {
+        entries.push(entry);
+        sum = addDigests(sum, hash(entry[0], entry[1]));
       }
       tables.set(tableName, entries);
       digest = addDigests(digest, sum);
