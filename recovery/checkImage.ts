@@ -135,7 +135,10 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   // at the damaged record, as at a torn tail): a loss, but never wrong data. Under deliberate
   // corruption, each family must still hold some prefix of its own commits, or it is wrong data.
   const matched = matchDigests(history, digest, check.sharedLog) ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
-  if (matched !== null) return checkObservations(reading.observations, history, matched) ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
+  if (matched !== null) {
+    const wrong = checkObservations(reading.observations, matchedState(reading, history, matched));
+    return wrong ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
+  }
   const state = reading.state;
   if (state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
   const verdict = classify(history, state, check.sharedLog);
@@ -145,19 +148,38 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
-/** The first point get or range read that disagrees with the matched prefix, as a violation. */
-function checkObservations(observations: readonly Observation[], history: CommitHistory, matched: readonly OrderMatch[]): Verdict | null {
+/** What the matched prefix holds, as the observations are judged against it. */
+type Expected = Pick<OverlayState, 'get' | 'range'>;
+
+/**
+ * The matched prefix's state, per family: the state read in full when there is one (its digest
+ * equals the prefix's, so it is that state), else the model's, laid over the base.
+ */
+function matchedState(reading: Reading, history: CommitHistory, matched: readonly OrderMatch[]): (family: string) => Expected | null {
+  const state = reading.state;
+  if (state !== null) {
+    const read: Expected = {
+      get: (family, table, key) => state.get(family)?.get(table)?.get(key),
+      range: (family, table, start, end) => [...state.get(family)?.get(table) ?? []]
+        .filter(([key]) => (start === undefined || key >= start) && (end === undefined || key < end)).sort(([a], [b]) => (a < b ? -1 : 1)),
+    };
+    return () => read;
+  }
   const states = new Map<string | null, OverlayState>();
-  const stateFor = (family: string): OverlayState | null => {
+  return (family) => {
     const match = matched.find((candidate) => candidate.family === null || candidate.family === family);
     if (match === undefined) return null;
-    let state = states.get(match.family);
-    if (state === undefined) {
-      state = history.overlayAfter(match.commits, match.k);
-      states.set(match.family, state);
+    let overlay = states.get(match.family);
+    if (overlay === undefined) {
+      overlay = history.overlayAfter(match.commits, match.k);
+      states.set(match.family, overlay);
     }
-    return state;
+    return overlay;
   };
+}
+
+/** The first point get or range read that disagrees with the matched prefix, as a violation. */
+function checkObservations(observations: readonly Observation[], stateFor: (family: string) => Expected | null): Verdict | null {
   for (const observation of observations) {
     const { family, table } = observation.read;
     const state = stateFor(family);
@@ -170,7 +192,7 @@ function checkObservations(observations: readonly Observation[], history: Commit
 
 const hex = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('hex'));
 
-function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: OverlayState): { detail: string; line: DiffLine } | null {
+function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: Expected): { detail: string; line: DiffLine } | null {
   const { family, table, key } = observation.read;
   const keyHex = hex(key)!;
   const expected = state.get(family, table, keyHex);
@@ -181,7 +203,7 @@ function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: Ove
   };
 }
 
-function wrongRange(observation: Extract<Observation, { kind: 'range' }>, state: OverlayState): { detail: string; line: DiffLine } | null {
+function wrongRange(observation: Extract<Observation, { kind: 'range' }>, state: Expected): { detail: string; line: DiffLine } | null {
   const { family, table, start, end, reverse } = observation.read;
   const expected = state.range(family, table, hex(start), hex(end));
   if (reverse) expected.reverse();
@@ -203,9 +225,7 @@ async function recoverState(engine: EngineUnderTest, vfs: Vfs, check: Pick<Check
     await db.close().catch(() => undefined);
     throw error;
   });
-  // A close checkpoints what recovery replayed: writes to a mounted copy that nothing judges
-  // (its errors are ignored). Full reads still close, so a close that never settles is a hang.
-  if (reading.full) {
+  if (check.plan?.closes ?? true) {
     check.probe?.enter('close');
     await db.close().catch(() => undefined);
   }

@@ -33,6 +33,12 @@ export interface ReadPlan {
   readonly ranges: readonly RangeRead[];
   /** Per family, what the store's digest capability remembers across the images of a case. */
   readonly memos: Map<string, DigestMemo>;
+  /**
+   * Close the recovered store afterwards. A close checkpoints what recovery replayed into a
+   * mounted copy nothing judges (its errors are ignored), so only one image a case pays for it,
+   * enough for a close that never settles to show as a hang.
+   */
+  readonly closes: boolean;
 }
 
 /** Untouched base keys sampled per table and image. */
@@ -83,7 +89,7 @@ export function caseKeys(history: CommitHistory): TableKeys[] {
 }
 
 /** The reads for one image of a case that starts from `base` and touched `tables` (caseKeys of the finished run). */
-export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, full: boolean, memos: Map<string, DigestMemo>): ReadPlan {
+export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, reads: Pick<ReadPlan, 'full' | 'closes' | 'memos'>): ReadPlan {
   const below = lcg(seed);
   const gets: PointRead[] = [];
   const ranges: RangeRead[] = [];
@@ -104,5 +110,5 @@ export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: 
       ranges.push({ family, table, start: fromHex(start), end: end === undefined ? undefined : fromHex(end), reverse });
     }
   }
-  return { full, gets, ranges, memos };
+  return { ...reads, gets, ranges };
 }
