@@ -14,7 +14,7 @@ import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type FaultyVfsOptions, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
+import { CommitHistory, type CommitRecord, type FamilyChange, type ModelOp } from '../model/commitHistory.js';
 import { FrozenBase, type DigestScope, type OverlayState } from '../model/stateTimeline.js';
 import type { DigestMemo } from '../engine/subtreeDigest.js';
 import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
