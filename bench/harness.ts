@@ -89,9 +89,12 @@ export function populationCommits(keys: number, seed: number): Array<{ family: s
   return commits;
 }
 
-/** Runs the population commits on a FaultyVfs and closes: the durable image every case starts from. */
-export async function populate(keys: number, seed: number): Promise<CaseStart> {
-  const commits = populationCommits(keys, seed);
+/**
+ * Runs the population commits (and `extra` ones after them) on a FaultyVfs and closes: the
+ * durable image every case starts from.
+ */
+export async function populate(keys: number, seed: number, extra: ReadonlyArray<{ family: string; ops: ModelOp[] }> = []): Promise<CaseStart> {
+  const commits = [...populationCommits(keys, seed), ...extra];
   const vfs = new FaultyVfs();
   const db = await referenceEngine.ColumnFamilyDatabase.open(vfs, BENCH_OPTIONS);
   const family = await db.columnFamily(familyName(0));

@@ -17,9 +17,8 @@
  * Page accounting (reachable + free + pending = every page, once each) is checked with counts
  * and a sum of page hashes instead of a set, so memoized subtrees need not list their pages.
  */
-import { checksum } from './checksum.js';
 import { decodeTableMeta, tableNameOf } from './catalog.js';
-import { EngineError } from './errors.js';
+import { orProblem, readCheckedPage } from './integrity.js';
 import {
   compareBytes, computeSize, copyBytes, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout, type Node,
   type OverflowRef, type StoredValue,
@@ -81,6 +80,7 @@ const MAX_PROBLEMS = 50;
 /** Pointers are packed as page * 2^32 + crc: exact while pages stay below 2^21. */
 const MAX_MEMO_PAGE = 2 ** 21;
 
+/** murmur3's finalizer (model/stateDigest.ts has its own: the engine and the model import nothing of each other). */
 function mix32(input: number): number {
   let h = input;
   h ^= h >>> 16;
@@ -139,18 +139,8 @@ class DigestWalker {
       this.problem(`${what}: points at page ${ref.page}`);
       return null;
     }
-    try {
-      this.pagesRead++;
-      // Straight from the write buffer or the file, never the read cache (as integrity.ts).
-      const bytes = this.pager.readPage(ref.page);
-      const actual = checksum(bytes);
-      if (actual === ref.crc) return bytes;
-      this.problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
-    } catch (error) {
-      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-      this.problem(`${what}: ${error.message}`);
-    }
-    return null;
+    this.pagesRead++;
+    return readCheckedPage(this.pager, ref, what, (message) => this.problem(message));
   }
 
   tree(root: ChildRef | null, walk: TreeWalk): { digest: number; entries: number } {
@@ -183,14 +173,8 @@ class DigestWalker {
     const before = this.problemCount;
     const bytes = this.read(ref, walk.what);
     if (bytes === null) return null;
-    let node: Node;
-    try {
-      node = decodeNode(bytes, ref.page);
-    } catch (error) {
-      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-      this.problem(`${walk.what}: ${error.message}`);
-      return null;
-    }
+    const node = orProblem(walk.what, (message) => this.problem(message), () => decodeNode(bytes, ref.page));
+    if (node === null) return null;
     this.checkShape(node, ref.page, bounds, walk.what);
     const summary = node.kind === 'leaf' ? this.leaf(node, ref.page, walk) : this.branch(node, ref.page, bounds, walk);
     if (summary !== null && this.problemCount === before && walk.memo !== null && ref.page < MAX_MEMO_PAGE) {
@@ -280,17 +264,12 @@ class DigestWalker {
     for (let i = 0; i < expectedPages; i++) {
       const bytes = this.read(ref, what);
       if (bytes === null) return null;
-      try {
-        const page = decodeOverflow(bytes, ref.page);
-        if (total + page.data.length <= data.length) data.set(page.data, total);
-        total += page.data.length;
-        pageSum = add(pageSum, pageHash(ref.page));
-        ref = { page: page.next, crc: page.nextCrc };
-      } catch (error) {
-        if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-        this.problem(`${what}: ${error.message}`);
-        return null;
-      }
+      const page = orProblem(what, (message) => this.problem(message), () => decodeOverflow(bytes, ref.page));
+      if (page === null) return null;
+      if (total + page.data.length <= data.length) data.set(page.data, total);
+      total += page.data.length;
+      pageSum = add(pageSum, pageHash(ref.page));
+      ref = { page: page.next, crc: page.nextCrc };
     }
     if (ref.page !== 0 || total !== value.lengthBytes) {
       this.problem(`${what}: chain holds ${total} bytes over ${expectedPages} pages, stub says ${value.lengthBytes}`);
@@ -313,20 +292,16 @@ export function digestDatabase(pager: Pager, layout: Layout, catalog: ChildRef |
   });
   const tables: TableDigest[] = [];
   for (const { name, bytes } of metas) {
-    try {
-      const meta = decodeTableMeta(bytes, name);
-      let tableMemo = memo.get(name);
-      if (tableMemo === undefined) {
-        tableMemo = new Map();
-        memo.set(name, tableMemo);
-      }
-      const { digest, entries } = walker.tree(meta.root, { what: `table ${name}`, hash: hashFor(name), memo: tableMemo, visit: null });
-      if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
-      tables.push({ name, digest, entries });
-    } catch (error) {
-      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-      walker.problem(`table ${name}: ${error.message}`);
+    const meta = orProblem(`table ${name}`, (message) => walker.problem(message), () => decodeTableMeta(bytes, name));
+    if (meta === null) continue;
+    let tableMemo = memo.get(name);
+    if (tableMemo === undefined) {
+      tableMemo = new Map();
+      memo.set(name, tableMemo);
     }
+    const { digest, entries } = walker.tree(meta.root, { what: `table ${name}`, hash: hashFor(name), memo: tableMemo, visit: null });
+    if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
+    tables.push({ name, digest, entries });
   }
   checkAccounting(walker, accounting);
   return { tables, problems: walker.problems, pagesRead: walker.pagesRead };

@@ -23,7 +23,7 @@ export function subtractDigests(a: number, b: number): number {
   return difference < 0 ? difference + DIGEST_MODULUS : difference;
 }
 
-/** murmur3's finalizer: every input bit reaches every output bit. */
+/** murmur3's finalizer: every input bit reaches every output bit (engine/subtreeDigest.ts has its own: no import either way). */
 function mix32(input: number): number {
   let h = input;
   h ^= h >>> 16;

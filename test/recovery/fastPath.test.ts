@@ -4,9 +4,7 @@
 // that key's value, must each be found in as few cases as the full read finds them.
 import test from 'ava';
 import * as referenceEngine from '../../engine/index.js';
-import { BENCH_OPTIONS, benchCase, keyOf, populationCommits } from '../../bench/harness.js';
-import { FaultyVfs } from '../../fault/faultyVfs.js';
-import type { ModelOp } from '../../model/commitHistory.js';
+import { benchCase, keyOf, populate } from '../../bench/harness.js';
 import { runCrashCase, type CaseStart } from '../../properties/crashCase.js';
 import { familyName } from '../../properties/crashWorkload.js';
 import { plantEngine, type PlantedEngine } from '../../properties/plantEngine.js';
@@ -17,19 +15,8 @@ const FAR_KEY = keyOf(2 ** 40);
 const KEYS = 600;
 
 /** A durable database of KEYS keys plus FAR_KEY, built with the reference engine. */
-async function startWithFarKey(): Promise<CaseStart> {
-  const commits: Array<{ family: string; ops: ModelOp[] }> = populationCommits(KEYS, 5);
-  commits.push({ family: familyName(0), ops: [{ op: 'insert', table: 't0', key: FAR_KEY, value: Uint8Array.of(7, 7, 7) }] });
-  const vfs = new FaultyVfs();
-  const db = await referenceEngine.ColumnFamilyDatabase.open(vfs, BENCH_OPTIONS);
-  const family = await db.columnFamily(familyName(0));
-  for (const commit of commits) {
-    const txn = await family.beginWrite();
-    for (const op of commit.ops) if (op.op === 'insert') txn.openTable(op.table).insert(op.key, op.value);
-    await txn.commit();
-  }
-  await db.close();
-  return { image: vfs.crashImage({ survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 }), commits };
+function startWithFarKey(): Promise<CaseStart> {
+  return populate(KEYS, 5, [{ family: familyName(0), ops: [{ op: 'insert', table: 't0', key: FAR_KEY, value: Uint8Array.of(7, 7, 7) }] }]);
 }
 
 const APPLY_REDO = 'function applyRedo(txn, ops) {\n';
