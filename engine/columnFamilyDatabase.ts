@@ -25,6 +25,7 @@ import { FileVfs } from './fileVfs.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
+import type { DigestMemo, EntryDigest, StateDigestReport } from './subtreeDigest.js';
 import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
@@ -110,6 +111,11 @@ export class ColumnFamily {
 
   checkIntegrity(): IntegrityReport {
     return this.db.checkIntegrity();
+  }
+
+  /** A crash harness's memoized check (Database.digestState, engine/subtreeDigest.ts). */
+  digestState(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport {
+    return this.db.digestState(hashFor, memo);
   }
 
   stats(): DatabaseStats {

@@ -21,6 +21,7 @@ import {
 import { freeListPagesFor, readFreeList, writeFreeList } from './freeList.js';
 import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
 import { initializeFile, readFileHeader, type FileHeader } from './header.js';
+import { digestDatabase, type DigestMemo, type EntryDigest, type StateDigestReport } from './subtreeDigest.js';
 import { Layout } from './node.js';
 import { PageBudget, Pager, type PagerStats } from './pager.js';
 import type { Storage, Vfs } from './storage.js';
@@ -380,6 +381,18 @@ export class Database implements TxnHost {
     const walk = walkDatabase(this.pager, this.layout, this.committed.catalog);
     const listPages = [...this.listPages, ...this.writingListPages];
     return checkTree(walk, this.allocator.pageCount, this.allocator.freePages(), this.allocator.pendingPages(), listPages);
+  }
+
+  /**
+   * A crash harness's capability (subtreeDigest.ts, where its trust assumption is written): the
+   * integrity walk's checks and each table's digest under `hashFor`, re-reading only the
+   * subtrees `memo` does not hold. No writer may be active.
+   */
+  digestState(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport {
+    this.checkUsable();
+    if (this.activeWriter !== null) throw new TypeError('digestState while a write transaction is open');
+    const accounting = { pageCount: this.allocator.pageCount, free: this.allocator.freePages(), pending: this.allocator.pendingPages() };
+    return digestDatabase(this.pager, this.layout, this.committed.catalog, hashFor, memo, accounting);
   }
 
   stats(): DatabaseStats {

@@ -59,6 +59,37 @@ function corruptionMessage(error: unknown): string {
   throw error;
 }
 
+/**
+ * Runs `work`; a CORRUPTION it throws becomes a problem (`what: message`) and null. Anything
+ * else propagates (corruptionMessage). Shared with the memoized walk of subtreeDigest.ts.
+ */
+export function orProblem<T>(what: string, problem: (message: string) => void, work: () => T): T | null {
+  try {
+    return work();
+  } catch (error) {
+    problem(`${what}: ${corruptionMessage(error)}`);
+    return null;
+  }
+}
+
+/**
+ * Reads one page straight from the write buffer or the file (never the read cache) and checks
+ * it against the checksum its parent recorded; a failure is told to `problem`, not thrown.
+ * Shared with the memoized walk of subtreeDigest.ts.
+ */
+export function readCheckedPage(pager: Pager, ref: { readonly page: number; readonly crc: number }, what: string,
+  problem: (message: string) => void): Uint8Array | null {
+  try {
+    const bytes = pager.readPage(ref.page);
+    const actual = checksum(bytes);
+    if (actual === ref.crc) return bytes;
+    problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
+  } catch (error) {
+    problem(`${what}: ${corruptionMessage(error)}`);
+  }
+  return null;
+}
+
 class Walker {
   readonly reachable = new Set<number>();
   readonly problems: string[] = [];
@@ -85,16 +116,7 @@ class Walker {
 
   /** Reads and verifies one page; a failure becomes a problem, not an exception. */
   private read(ref: ChildRef, what: string): Uint8Array | null {
-    try {
-      const bytes = this.pager.readPage(ref.page);
-      const actual = checksum(bytes);
-      if (actual === ref.crc) return bytes;
-      this.problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
-    } catch (error) {
-      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-      this.problem(`${what}: ${error.message}`);
-    }
-    return null;
+    return readCheckedPage(this.pager, ref, what, (message) => this.problem(message));
   }
 
   /** Walks one tree; returns its entries (visit sees each leaf entry in order). */
@@ -109,13 +131,8 @@ class Walker {
     if (!this.claim(ref.page, what)) return 0;
     const bytes = this.read(ref, what);
     if (bytes === null) return 0;
-    let node: Node;
-    try {
-      node = decodeNode(bytes, ref.page);
-    } catch (error) {
-      this.problem(`${what}: ${corruptionMessage(error)}`);
-      return 0;
-    }
+    const node = orProblem(what, (message) => this.problem(message), () => decodeNode(bytes, ref.page));
+    if (node === null) return 0;
     this.checkShape(node, ref.page, depth, bounds, what);
     // Verified against its parent's checksum and decoded (so structurally sound): cacheable.
     this.pager.offer(ref.page, ref.crc, bytes);
@@ -161,14 +178,10 @@ class Walker {
       if (!this.claim(ref.page, what)) return;
       const bytes = this.read(ref, what);
       if (bytes === null) return;
-      try {
-        const page = decodeOverflow(bytes, ref.page);
-        total += page.data.length;
-        ref = { page: page.next, crc: page.nextCrc, node: null };
-      } catch (error) {
-        this.problem(`${what}: ${corruptionMessage(error)}`);
-        return;
-      }
+      const page = orProblem(what, (message) => this.problem(message), () => decodeOverflow(bytes, ref.page));
+      if (page === null) return;
+      total += page.data.length;
+      ref = { page: page.next, crc: page.nextCrc, node: null };
     }
     if (ref.page !== 0 || total !== value.lengthBytes) {
       this.problem(`${what}: chain holds ${total} bytes over ${expectedPages} pages, stub says ${value.lengthBytes}`);
@@ -186,14 +199,11 @@ export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | n
   });
   const tables: TableSummary[] = [];
   for (const { name, bytes } of metas) {
-    try {
-      const meta = decodeTableMeta(bytes, name);
-      const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
-      if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
-      tables.push({ name, entries, depth });
-    } catch (error) {
-      walker.problem(`table ${name}: ${corruptionMessage(error)}`);
-    }
+    const meta = orProblem(`table ${name}`, (message) => walker.problem(message), () => decodeTableMeta(bytes, name));
+    if (meta === null) continue;
+    const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
+    if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
+    tables.push({ name, entries, depth });
   }
   return { reachable: walker.reachable, problems: walker.problems, tables };
 }

@@ -9,6 +9,8 @@
  * Pure data: no I/O, no clock, no randomness, no engine import.
  */
 
+import { FrozenBase, overlayAt, prefixDigests, type DigestScope, type OverlayState } from './stateTimeline.js';
+
 export type ModelOp =
   | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
@@ -104,6 +106,40 @@ export interface PrefixRange {
 export class CommitHistory {
   private readonly commits: CommitRecord[] = [];
   private readonly families: string[] = [];
+  /** The state after the first `baseCount` commits, shared and never copied (stateTimeline.ts). */
+  private base: FrozenBase = FrozenBase.EMPTY;
+  private baseCount = 0;
+
+  /**
+   * Declares that the commits issued so far built `base` (a case's starting database): the
+   * digests and states of later prefixes are laid over it instead of rebuilt from nothing.
+   */
+  setBase(base: FrozenBase): void {
+    this.base = base;
+    this.baseCount = this.commits.length;
+  }
+
+  /** The base and how many commits built it (see setBase). */
+  baseOf(): { readonly base: FrozenBase; readonly count: number } {
+    return { base: this.base, count: this.baseCount };
+  }
+
+  /** How many of `commits` (an order of this history) lie in the base. */
+  private baseCountOf(commits: readonly CommitRecord[]): number {
+    let count = 0;
+    while (count < commits.length && commits[count]!.index < this.baseCount) count++;
+    return count;
+  }
+
+  /** The digest after each prefix of `commits` (NaN inside the base), cheaply (stateTimeline.ts). */
+  prefixDigests(commits: readonly CommitRecord[], scope: DigestScope): number[] {
+    return prefixDigests(this.base, this.families, commits, this.baseCountOf(commits), scope);
+  }
+
+  /** The state after the first `k` of `commits`, as changes over the base (k past the base). */
+  overlayAfter(commits: readonly CommitRecord[], k: number): OverlayState {
+    return overlayAt(this.base, this.families, commits, this.baseCountOf(commits), k);
+  }
 
   /** A family whose creation completed (creation is durable before it resolves). */
   addFamily(name: string): void {
@@ -133,6 +169,8 @@ export class CommitHistory {
     const copy = new CommitHistory();
     copy.families.push(...this.families);
     for (const commit of this.commits) copy.commits.push({ ...commit });
+    copy.base = this.base;
+    copy.baseCount = this.baseCount;
     return copy;
   }
 

@@ -23,6 +23,7 @@ class SingleFamily implements FamilyUnderTest {
   beginWrite(): ReturnType<Database['beginWrite']> { return this.db.beginWrite(); }
   beginRead(): ReturnType<Database['beginRead']> { return this.db.beginRead(); }
   checkIntegrity(): ReturnType<Database['checkIntegrity']> { return this.db.checkIntegrity(); }
+  digestState(...args: Parameters<Database['digestState']>): ReturnType<Database['digestState']> { return this.db.digestState(...args); }
 }
 
 class SingleFileStore implements StoreUnderTest {

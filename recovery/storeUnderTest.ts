@@ -8,6 +8,7 @@
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { Database, DatabaseOptions } from '../engine/database.js';
 import type { IntegrityReport } from '../engine/integrity.js';
+import type { DigestMemo, EntryDigest, StateDigestReport } from '../engine/subtreeDigest.js';
 import type { Vfs } from '../engine/storage.js';
 import type { ReadTransaction, WriteTransaction } from '../engine/transaction.js';
 
@@ -16,6 +17,12 @@ export interface FamilyUnderTest {
   beginWrite(): Promise<WriteTransaction>;
   beginRead(): ReadTransaction;
   checkIntegrity(): IntegrityReport;
+  /**
+   * Optional: the integrity walk's checks and every table's digest under `hashFor`, remembering
+   * verified parts in `memo` across calls (the reference engine's: engine/subtreeDigest.ts,
+   * with the trust assumption it rests on). Without it, every image is read in full.
+   */
+  digestState?(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport;
 }
 
 export interface StoreUnderTest {
