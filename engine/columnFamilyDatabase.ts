@@ -29,6 +29,7 @@ import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
+import { shape } from './shape.js';
 import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
 import type { ReadTransaction, WriteTransaction } from './transaction.js';
@@ -209,6 +210,19 @@ export class ColumnFamilyDatabase {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
     checkFamiliesKnown(records, byId, this.file.nextFamilyId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
+    await shape.replay(() => this.replay(records, byId, lastSeq));
+    if (this.wal === null) return;
+    await this.checkpoint({ force: true });
+    // A family header may cover sequences whose records a crash took from the log: the log
+    // must never hand those numbers out again, or replay would skip new commits.
+    let covered = 0;
+    for (const family of this.families.values()) covered = Math.max(covered, family.db.durableWalSeq);
+    this.wal.skipPast(covered);
+    for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
+  }
+
+  /** Replays the records newer than their family's durable header, each checked against its family's chain. */
+  private async replay(records: readonly WalRecord[], byId: ReadonlyMap<number, ColumnFamily>, lastSeq: Map<number, number>): Promise<void> {
     for (const record of records) {
       const family = byId.get(record.familyId);
       // A deleted family's records, and records its durable header already holds, are skipped.
@@ -223,14 +237,6 @@ export class ColumnFamilyDatabase {
       }
       await txn.commitReplay(record.seq);
     }
-    if (this.wal === null) return;
-    await this.checkpoint({ force: true });
-    // A family header may cover sequences whose records a crash took from the log: the log
-    // must never hand those numbers out again, or replay would skip new commits.
-    let covered = 0;
-    for (const family of this.families.values()) covered = Math.max(covered, family.db.durableWalSeq);
-    this.wal.skipPast(covered);
-    for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -405,6 +411,7 @@ function checkFamiliesKnown(records: readonly WalRecord[], byId: ReadonlyMap<num
 function checkChained(record: WalRecord, familyName: string, lastSeq: Map<number, number>): void {
   const last = lastSeq.get(record.familyId) ?? 0;
   if (record.prevSeq > last) {
+    shape.count('chainRejections');
     throw new EngineError('CORRUPTION', `family ${familyName}: log record ${record.seq} follows record ${record.prevSeq}, which neither its durable header (up to ${last}) nor the log holds`);
   }
   lastSeq.set(record.familyId, record.seq);

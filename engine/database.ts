@@ -22,6 +22,7 @@ import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
 import { initializeFile, readFileHeader, type FileHeader } from './header.js';
 import { Layout } from './node.js';
 import { PageBudget, Pager, type PagerStats } from './pager.js';
+import { shape } from './shape.js';
 import type { Storage, Vfs } from './storage.js';
 import type { RedoOp } from './redo.js';
 import {
@@ -304,6 +305,8 @@ export class Database implements TxnHost {
     let horizon = this.durable.txnId;
     for (const txnId of this.readers.keys()) horizon = Math.min(horizon, txnId);
     this.allocator.advance(horizon);
+    // Pages a durable commit freed wait only for a reader: its snapshot holds back their reuse.
+    if (horizon < this.durable.txnId && this.allocator.pendingAtOrBelow(this.durable.txnId)) shape.count('readerHolds');
   }
 
   // ---- public API ----

@@ -8,7 +8,8 @@ import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { CrashPlan, Corruption, ErrorPlan } from '../fault/faultyVfs.js';
 import type { ModelOp } from '../model/commitHistory.js';
 import type { CrashCase, RecoveryCrash } from './crashCase.js';
-import type { Step, TxnSpec, Workload } from './crashWorkload.js';
+import type { BaseSpec, Step, TxnSpec, Workload } from './crashWorkload.js';
+import { keyPrefix, type BulkInsert, type KeyWidth, type WorkloadOp } from './workloadShapes.js';
 
 /** Which fault kinds a campaign draws from. */
 export interface CrashProfile {
@@ -46,11 +47,62 @@ const valueArb = fc.oneof(
   return bytes;
 }));
 
-const opArb: fc.Arbitrary<ModelOp> = fc.oneof(
+/**
+ * Key indices of the bulk key space (workloadShapes.ts): bulk inserts, range removes, snapshot
+ * ranges and bases all draw from it, so they meet each other's keys.
+ */
+const INDEX_SPAN = 4_000;
+
+/**
+ * How many keys one bulk insert writes: mostly a few dozen (a split or two), sometimes hundreds
+ * (several levels with wide keys), rarely thousands. Large values only with few keys, so that a
+ * transaction stays below a few hundred KiB.
+ */
+export const BULK_KEYS_MAX = 3_000;
+const bulkCountArb = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 64 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 65, max: 400 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 401, max: BULK_KEYS_MAX }) },
+);
+/** Wide keys make deep trees from few keys: near the format's limit a 512-byte page holds about four. */
+const keyWidthArb: fc.Arbitrary<KeyWidth> = fc.oneof(
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
+  { weight: 6, arbitrary: fc.integer({ min: 4, max: 16 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 17, max: 120 }) },
+  { weight: 2, arbitrary: fc.constant<KeyWidth>('max') },
+  { weight: 1, arbitrary: fc.constant<KeyWidth>('over') },
+);
+/** From empty values to several overflow pages (of the largest page size drawn). */
+const bulkValueArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 16 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 17, max: 300 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 301, max: 20_000 }) },
+);
+const SMALL_BULK = 64;
+const bulkArb: fc.Arbitrary<BulkInsert> = fc.record({
+  op: fc.constant('bulk' as const),
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: INDEX_SPAN }),
+  count: bulkCountArb,
+  order: fc.constantFrom<BulkInsert['order']>('asc', 'desc', 'random'),
+  width: keyWidthArb,
+  valueBytes: bulkValueArb,
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+}).map((bulk) => (bulk.count > SMALL_BULK && bulk.valueBytes > SMALL_BULK ? { ...bulk, valueBytes: SMALL_BULK } : bulk));
+
+/** A bound of the bulk key space, or none. */
+const boundArb = fc.option(fc.integer({ min: 0, max: INDEX_SPAN + BULK_KEYS_MAX }).map(keyPrefix), { nil: undefined, freq: 4 });
+const removeRangeArb: fc.Arbitrary<ModelOp> = fc.record({
+  op: fc.constant('removeRange' as const), table: fc.constantFrom(...TABLES), start: boundArb, end: boundArb,
+});
+
+const opArb: fc.Arbitrary<WorkloadOp> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ op: fc.constant('insert' as const), table: fc.constantFrom(...TABLES), key: keyArb, value: valueArb }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('remove' as const), table: fc.constantFrom(...TABLES), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), table: fc.constantFrom(...TABLES) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), table: fc.constantFrom(...TABLES) }) },
+  { weight: 3, arbitrary: bulkArb },
+  { weight: 2, arbitrary: removeRangeArb },
 );
 
 function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
@@ -63,6 +115,14 @@ function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
     }))));
 }
 
+function snapshotArb(families: number): fc.Arbitrary<Step> {
+  return fc.record({
+    family: fc.integer({ min: 0, max: families - 1 }),
+    from: fc.integer({ min: 0, max: INDEX_SPAN }),
+    span: fc.integer({ min: 0, max: 2 * BULK_KEYS_MAX }),
+  }).map(({ family, from, span }): Step => ({ kind: 'snapshot', family, from, to: from + span }));
+}
+
 /**
  * Steps of a workload. A `drop` (delete a family and create it again) only on the column-family
  * store: the standalone file has one family and no deletion.
@@ -72,6 +132,7 @@ function stepArb(families: number, store: 'families' | 'single'): fc.Arbitrary<S
     { weight: 12, arbitrary: txnsArb(families).map((txns): Step => ({ kind: 'txns', txns })) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
+    { weight: 2, arbitrary: snapshotArb(families) },
   ];
   if (store === 'families') kinds.push({ weight: 1, arbitrary: fc.integer({ min: 0, max: families - 1 }).map((family): Step => ({ kind: 'drop', family })) });
   return fc.oneof(...kinds);
@@ -109,6 +170,27 @@ export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOpti
  */
 const storeArb = fc.constantFrom<'families' | 'single'>('families', 'families', 'families', 'single');
 
+/**
+ * How often a case starts from a base database, and how large: the one constant to retune as
+ * checking large images gets cheaper. Each entry: relative weight, keys per family (0: an empty
+ * directory). A base is built once per configuration; what every case still pays is reading
+ * (and comparing) its state at each crash image.
+ */
+export const BASE_MIX: ReadonlyArray<{ readonly weight: number; readonly keys: number }> = [
+  { weight: 24, keys: 0 },
+  { weight: 3, keys: 400 },
+  { weight: 1, keys: 3_000 },
+];
+
+const baseArb: fc.Arbitrary<BaseSpec | undefined> = fc.oneof(...BASE_MIX.map(({ weight, keys }) => ({
+  weight,
+  arbitrary: keys === 0 ? fc.constant(undefined) : fc.record({
+    keys: fc.constant(keys),
+    widthBytes: fc.constantFrom(4, 8, 24),
+    valueBytes: fc.constantFrom(0, 8, 100),
+  }),
+})));
+
 export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
   return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 })).chain(([store, drawnFamilies]) => {
     const families = store === 'single' ? 1 : drawnFamilies;
@@ -118,7 +200,8 @@ export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
       options: optionsArb(profile).map((options) => (store === 'single' ? { ...options, wal: false } : options)),
       steps: fc.array(stepArb(families, store), { minLength: 1, maxLength: profile.maxSteps }),
       scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    });
+      base: baseArb,
+    }).map(({ base, ...workload }): Workload => (base === undefined ? workload : { ...workload, base }));
   });
 }
 
