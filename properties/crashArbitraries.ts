@@ -54,15 +54,21 @@ const valueArb = fc.oneof(
 const INDEX_SPAN = 4_000;
 
 /**
- * How many keys one bulk insert writes: mostly a few dozen (a split or two), sometimes hundreds
- * (several levels with wide keys), rarely thousands. Large values only with few keys, so that a
- * transaction stays below a few hundred KiB.
+ * How large a workload's bulk inserts get: most workloads stay small (a bulk insert of a few
+ * dozen keys is a split or two, and with wide keys on small pages a few levels), some reach
+ * hundreds, a few thousands. With BASE_MIX, the constants to retune as checking large images
+ * gets cheaper: each entry is a relative weight and the most keys one bulk insert writes.
  */
-export const BULK_KEYS_MAX = 3_000;
-const bulkCountArb = fc.oneof(
-  { weight: 8, arbitrary: fc.integer({ min: 1, max: 64 }) },
-  { weight: 3, arbitrary: fc.integer({ min: 65, max: 400 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 401, max: BULK_KEYS_MAX }) },
+export const WORKLOAD_SCALES: ReadonlyArray<{ readonly weight: number; readonly bulkKeysMax: number }> = [
+  { weight: 20, bulkKeysMax: 16 },
+  { weight: 3, bulkKeysMax: 200 },
+  { weight: 1, bulkKeysMax: 2_000 },
+];
+export const BULK_KEYS_MAX = Math.max(...WORKLOAD_SCALES.map((scale) => scale.bulkKeysMax));
+/** Mostly the low end of the scale's sizes. */
+const bulkCountArb = (max: number): fc.Arbitrary<number> => fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: Math.max(1, Math.floor(max / 8)) }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max }) },
 );
 /** Wide keys make deep trees from few keys: near the format's limit a 512-byte page holds about four. */
 const keyWidthArb: fc.Arbitrary<KeyWidth> = fc.oneof(
@@ -78,17 +84,18 @@ const bulkValueArb = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: 17, max: 300 }) },
   { weight: 1, arbitrary: fc.integer({ min: 301, max: 20_000 }) },
 );
-const SMALL_BULK = 64;
-const bulkArb: fc.Arbitrary<BulkInsert> = fc.record({
+/** Value bytes allowed by a bulk insert's size: overflow chains only for a few keys, so a transaction stays small. */
+const valueBytesFor = (count: number, drawn: number): number => Math.min(drawn, count <= 4 ? drawn : count <= 64 ? 300 : 64);
+const bulkArb = (bulkKeysMax: number): fc.Arbitrary<BulkInsert> => fc.record({
   op: fc.constant('bulk' as const),
   table: fc.constantFrom(...TABLES),
   from: fc.integer({ min: 0, max: INDEX_SPAN }),
-  count: bulkCountArb,
+  count: bulkCountArb(bulkKeysMax),
   order: fc.constantFrom<BulkInsert['order']>('asc', 'desc', 'random'),
   width: keyWidthArb,
   valueBytes: bulkValueArb,
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-}).map((bulk) => (bulk.count > SMALL_BULK && bulk.valueBytes > SMALL_BULK ? { ...bulk, valueBytes: SMALL_BULK } : bulk));
+}).map((bulk) => ({ ...bulk, valueBytes: valueBytesFor(bulk.count, bulk.valueBytes) }));
 
 /** A bound of the bulk key space, or none. */
 const boundArb = fc.option(fc.integer({ min: 0, max: INDEX_SPAN + BULK_KEYS_MAX }).map(keyPrefix), { nil: undefined, freq: 4 });
@@ -96,20 +103,20 @@ const removeRangeArb: fc.Arbitrary<ModelOp> = fc.record({
   op: fc.constant('removeRange' as const), table: fc.constantFrom(...TABLES), start: boundArb, end: boundArb,
 });
 
-const opArb: fc.Arbitrary<WorkloadOp> = fc.oneof(
+const opArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.oneof(
   { weight: 10, arbitrary: fc.record({ op: fc.constant('insert' as const), table: fc.constantFrom(...TABLES), key: keyArb, value: valueArb }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('remove' as const), table: fc.constantFrom(...TABLES), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), table: fc.constantFrom(...TABLES) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), table: fc.constantFrom(...TABLES) }) },
-  { weight: 3, arbitrary: bulkArb },
-  { weight: 2, arbitrary: removeRangeArb },
+  { weight: 2, arbitrary: bulkArb(bulkKeysMax) },
+  { weight: 1, arbitrary: removeRangeArb },
 );
 
-function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
+function txnsArb(families: number, bulkKeysMax: number): fc.Arbitrary<TxnSpec[]> {
   return fc.uniqueArray(fc.integer({ min: 0, max: families - 1 }), { minLength: 1, maxLength: families }).chain((picked) =>
     fc.tuple(...picked.map((family) => fc.record({
       family: fc.constant(family),
-      ops: fc.array(opArb, { minLength: 1, maxLength: 12 }),
+      ops: fc.array(opArb(bulkKeysMax), { minLength: 1, maxLength: 12 }),
       durability: fc.constantFrom<'immediate' | 'none'>('immediate', 'immediate', 'none'),
       abort: fc.constantFrom(false, false, false, false, true),
     }))));
@@ -127,9 +134,9 @@ function snapshotArb(families: number): fc.Arbitrary<Step> {
  * Steps of a workload. A `drop` (delete a family and create it again) only on the column-family
  * store: the standalone file has one family and no deletion.
  */
-function stepArb(families: number, store: 'families' | 'single'): fc.Arbitrary<Step> {
+function stepArb(families: number, store: 'families' | 'single', bulkKeysMax: number): fc.Arbitrary<Step> {
   const kinds: Array<fc.WeightedArbitrary<Step>> = [
-    { weight: 12, arbitrary: txnsArb(families).map((txns): Step => ({ kind: 'txns', txns })) },
+    { weight: 12, arbitrary: txnsArb(families, bulkKeysMax).map((txns): Step => ({ kind: 'txns', txns })) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
     { weight: 2, arbitrary: snapshotArb(families) },
@@ -177,9 +184,9 @@ const storeArb = fc.constantFrom<'families' | 'single'>('families', 'families', 
  * (and comparing) its state at each crash image.
  */
 export const BASE_MIX: ReadonlyArray<{ readonly weight: number; readonly keys: number }> = [
-  { weight: 24, keys: 0 },
-  { weight: 3, keys: 400 },
-  { weight: 1, keys: 3_000 },
+  { weight: 40, keys: 0 },
+  { weight: 3, keys: 300 },
+  { weight: 1, keys: 2_000 },
 ];
 
 const baseArb: fc.Arbitrary<BaseSpec | undefined> = fc.oneof(...BASE_MIX.map(({ weight, keys }) => ({
@@ -192,13 +199,14 @@ const baseArb: fc.Arbitrary<BaseSpec | undefined> = fc.oneof(...BASE_MIX.map(({ 
 })));
 
 export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
-  return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 })).chain(([store, drawnFamilies]) => {
+  const scaleArb = fc.oneof(...WORKLOAD_SCALES.map(({ weight, bulkKeysMax }) => ({ weight, arbitrary: fc.constant(bulkKeysMax) })));
+  return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 }), scaleArb).chain(([store, drawnFamilies, bulkKeysMax]) => {
     const families = store === 'single' ? 1 : drawnFamilies;
     return fc.record({
       store: fc.constant(store),
       families: fc.constant(families),
       options: optionsArb(profile).map((options) => (store === 'single' ? { ...options, wal: false } : options)),
-      steps: fc.array(stepArb(families, store), { minLength: 1, maxLength: profile.maxSteps }),
+      steps: fc.array(stepArb(families, store, bulkKeysMax), { minLength: 1, maxLength: profile.maxSteps }),
       scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
       base: baseArb,
     }).map(({ base, ...workload }): Workload => (base === undefined ? workload : { ...workload, base }));
