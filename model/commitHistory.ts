@@ -175,15 +175,18 @@ export class CommitHistory {
     return states;
   }
 
-  /** The states inside commit `commit` applied to `before`: after each of its ops but the last. */
-  partialStates(before: LogicalState, commit: CommitRecord): LogicalState[] {
-    const states: LogicalState[] = [];
+  /**
+   * The states inside commit `commit` applied to `before`: after each of its ops but the last.
+   * One copy of `before` takes the ops one at a time (a commit of thousands of ops would
+   * otherwise copy the state thousands of times): each state yielded is valid only until the next.
+   */
+  *partialStates(before: LogicalState, commit: CommitRecord): Generator<LogicalState> {
+    if (commit.ops.length < 2) return;
+    const state = copyState(before);
     for (let opCount = 1; opCount < commit.ops.length; opCount++) {
-      const state = copyState(before);
-      applyCommit(state, commit, opCount);
-      states.push(state);
+      applyCommit(state, { ...commit, ops: commit.ops.slice(opCount - 1, opCount) });
+      yield state;
     }
-    return states;
   }
 
   /** The state after commits [0, k) with commit `skipped` left out. */

@@ -51,6 +51,14 @@ export function baseStart(engine: EngineUnderTest, workload: Workload): Promise<
   return start;
 }
 
+/** The ops that fill one family's base, in the commits the build makes (the model has the same commits). */
+function baseCommits(workload: Workload): ModelOp[][] {
+  const ops = baseOps(workload);
+  const commits: ModelOp[][] = [];
+  for (let from = 0; from < ops.length; from += KEYS_PER_COMMIT) commits.push(ops.slice(from, from + KEYS_PER_COMMIT));
+  return commits;
+}
+
 function baseOps(workload: Workload): ModelOp[] {
   const base = workload.base!;
   const ops: ModelOp[] = [{ op: 'create', table: BASE_TABLE }];
@@ -66,19 +74,21 @@ async function buildBase(engineGiven: EngineUnderTest, workload: Workload): Prom
   const vfs = new FaultyVfs();
   const options: ColumnFamilyOptions = { ...workload.options, writeBufferBytes: BUILD_BUFFER_BYTES };
   const db = await engine.ColumnFamilyDatabase.open(vfs, options);
-  const ops = baseOps(workload);
+  const byCommit = baseCommits(workload);
+  // One model commit per engine commit: damage that sends a family back to an older header
+  // slot recovers a state after some of them, which the oracle must know as a prefix.
   const commits: Array<{ family: string; ops: ModelOp[] }> = [];
   for (let f = 0; f < workload.families; f++) {
     const family = await db.columnFamily(familyName(f));
-    for (let from = 0; from < ops.length; from += KEYS_PER_COMMIT) {
+    for (const ops of byCommit) {
       const txn = await family.beginWrite();
-      for (const op of ops.slice(from, from + KEYS_PER_COMMIT)) {
+      for (const op of ops) {
         if (op.op === 'create') txn.openTable(op.table);
         else if (op.op === 'insert') txn.openTable(op.table).insert(op.key, op.value);
       }
       await txn.commit();
+      commits.push({ family: familyName(f), ops });
     }
-    commits.push({ family: familyName(f), ops });
   }
   await db.checkpoint();
   await db.close();

@@ -137,7 +137,7 @@ function snapshotArb(families: number): fc.Arbitrary<Step> {
 function stepArb(families: number, store: 'families' | 'single', bulkKeysMax: number): fc.Arbitrary<Step> {
   const kinds: Array<fc.WeightedArbitrary<Step>> = [
     { weight: 12, arbitrary: txnsArb(families, bulkKeysMax).map((txns): Step => ({ kind: 'txns', txns })) },
-    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
     { weight: 2, arbitrary: snapshotArb(families) },
   ];
@@ -243,6 +243,7 @@ const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
  * uniform offset almost never hits those few bytes, and they are where recovery decides.
  */
 const HEADER_BASES = [0, 64 * 1024, 128 * 1024] as const;
+const FIRST_FAMILY_SLOTS = 128 * 1024 + 64;
 /** The magic (first 8 bytes), the static header's fields and checksums (first 32), or anywhere in the first 256. */
 const headerDeltaArb = fc.oneof(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 255 }));
 const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean }> = fc.oneof(
@@ -250,6 +251,9 @@ const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean }> = fc.oneof(
   // Counted over the non-zero bytes only: pages, headers and records, not unused space.
   { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: true })) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), headerDeltaArb).map(([base, delta]) => ({ offset: base + delta, live: false })) },
+  // The first family's two commit slots (page 0 of its first segment, bytes 64..191): a damaged
+  // newest slot sends recovery to the older one, whose log records may no longer chain to it.
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 127 }).map((delta) => ({ offset: FIRST_FAMILY_SLOTS + delta, live: false })) },
 );
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(

@@ -246,8 +246,8 @@ function holdSnapshot(session: Session, step: Extract<Step, { kind: 'snapshot' }
 /**
  * Reads the held snapshots `which` picks and closes them: each must give exactly its family's
  * state when it was opened, in full and over its bounded range both ways. An I/O error (one the
- * case injects) ends the check without a verdict; any other error is a violation, since a page
- * reused under a live reader reads as damage.
+ * case injects) is rethrown, to end the workload as a failure; any other error is a violation,
+ * since a page reused under a live reader reads as damage.
  */
 function checkSnapshots(session: Session, which: (held: HeldSnapshot) => boolean, tally: WorkloadTally): LiveViolation | null {
   const picked = session.snapshots.filter(which);
@@ -260,8 +260,9 @@ function checkSnapshots(session: Session, which: (held: HeldSnapshot) => boolean
     }
     return null;
   } catch (error) {
+    // An injected I/O error (a failed read) ends the workload as a failed transaction does.
     const code = codeOf(error);
-    if (code === 'IO' || code === 'PREVIOUS_IO') return null;
+    if (code === 'IO' || code === 'PREVIOUS_IO') throw error;
     return { kind: 'snapshot', detail: `reading a read snapshot of a family held across later steps failed: ${String(error)}` };
   } finally {
     for (const held of picked) held.txn.close();
