@@ -20,6 +20,7 @@ import { PROFILES } from '../properties/crashArbitraries.js';
 import { runKillCampaign } from '../properties/processKill.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
+import { describeOp } from '../properties/workloadShapes.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 
 type CrashCommand = Extract<Command, { command: 'run' }>;
@@ -45,13 +46,16 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
   const c = failure.counterexample;
   const steps = c.workload.steps.map((step, i) => {
     if (step.kind === 'drop') return `    ${i}: drop cf${step.family}`;
+    if (step.kind === 'snapshot') return `    ${i}: snapshot of cf${step.family} held, range [${step.from}, ${step.to})`;
     if (step.kind !== 'txns') return `    ${i}: ${step.kind}`;
-    const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map((o) => o.op + ':' + o.table + ('key' in o ? ':' + Buffer.from(o.key).toString('hex') : '') + ('value' in o ? '=' + o.value.length + 'B' : '')).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
+    const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map(describeOp).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
     return `    ${i}: ${txns.join(' | ')}`;
   });
+  const base = c.workload.base === undefined ? [] : [`  starts from a base database: ${c.workload.base.keys} keys of ${c.workload.base.widthBytes} bytes, values of ${c.workload.base.valueBytes} bytes, in each family's t0`];
   return [
     `VIOLATION (${barrier}): ${v.kind}: ${v.detail}`,
     `  seed ${seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
+    ...base,
     '  operations (shrunk):', ...steps,
     '  I/O events around the crash point:', ...events,
     ...(diff.length > 0 ? ['  recovered vs expected:', ...diff] : []),

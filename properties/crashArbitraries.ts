@@ -49,9 +49,10 @@ const valueArb = fc.oneof(
 
 /**
  * Key indices of the bulk key space (workloadShapes.ts): bulk inserts, range removes, snapshot
- * ranges and bases all draw from it, so they meet each other's keys.
+ * ranges and bases all draw from it, so they meet each other's keys. Its width follows the
+ * workload's scale (a few bulk inserts' worth), so that small workloads overlap too.
  */
-const INDEX_SPAN = 4_000;
+const indexSpan = (bulkKeysMax: number): number => 4 * bulkKeysMax;
 
 /**
  * How large a workload's bulk inserts get: most workloads stay small (a bulk insert of a few
@@ -64,7 +65,6 @@ export const WORKLOAD_SCALES: ReadonlyArray<{ readonly weight: number; readonly 
   { weight: 3, bulkKeysMax: 200 },
   { weight: 1, bulkKeysMax: 2_000 },
 ];
-export const BULK_KEYS_MAX = Math.max(...WORKLOAD_SCALES.map((scale) => scale.bulkKeysMax));
 /** Mostly the low end of the scale's sizes. */
 const bulkCountArb = (max: number): fc.Arbitrary<number> => fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 1, max: Math.max(1, Math.floor(max / 8)) }) },
@@ -89,7 +89,7 @@ const valueBytesFor = (count: number, drawn: number): number => Math.min(drawn, 
 const bulkArb = (bulkKeysMax: number): fc.Arbitrary<BulkInsert> => fc.record({
   op: fc.constant('bulk' as const),
   table: fc.constantFrom(...TABLES),
-  from: fc.integer({ min: 0, max: INDEX_SPAN }),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
   count: bulkCountArb(bulkKeysMax),
   order: fc.constantFrom<BulkInsert['order']>('asc', 'desc', 'random'),
   width: keyWidthArb,
@@ -97,10 +97,28 @@ const bulkArb = (bulkKeysMax: number): fc.Arbitrary<BulkInsert> => fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 }).map((bulk) => ({ ...bulk, valueBytes: valueBytesFor(bulk.count, bulk.valueBytes) }));
 
-/** A bound of the bulk key space, or none. */
-const boundArb = fc.option(fc.integer({ min: 0, max: INDEX_SPAN + BULK_KEYS_MAX }).map(keyPrefix), { nil: undefined, freq: 4 });
-const removeRangeArb: fc.Arbitrary<ModelOp> = fc.record({
-  op: fc.constant('removeRange' as const), table: fc.constantFrom(...TABLES), start: boundArb, end: boundArb,
+/**
+ * A range of the key space removed key by key: mostly a stretch about one bulk insert long (it
+ * empties some leaves and leaves its neighbours underfull: merges and redistributions), now and
+ * then open at one end or both (a whole table, key by key: the root shrinks level by level).
+ */
+const removeRangeArb = (bulkKeysMax: number): fc.Arbitrary<ModelOp> => fc.record({
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+  span: fc.integer({ min: 1, max: bulkKeysMax }),
+  open: fc.constantFrom('none', 'none', 'none', 'none', 'start', 'end', 'both'),
+}).map(({ table, from, span, open }): ModelOp => ({
+  op: 'removeRange', table,
+  start: open === 'start' || open === 'both' ? undefined : keyPrefix(from),
+  end: open === 'end' || open === 'both' ? undefined : keyPrefix(from + span),
+}));
+
+const bulkRemoveArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.record({
+  op: fc.constant('bulkRemove' as const),
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+  count: bulkCountArb(bulkKeysMax),
+  stride: fc.integer({ min: 2, max: 4 }),
 });
 
 const opArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.oneof(
@@ -109,7 +127,8 @@ const opArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), table: fc.constantFrom(...TABLES) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), table: fc.constantFrom(...TABLES) }) },
   { weight: 2, arbitrary: bulkArb(bulkKeysMax) },
-  { weight: 1, arbitrary: removeRangeArb },
+  { weight: 1, arbitrary: removeRangeArb(bulkKeysMax) },
+  { weight: 1, arbitrary: bulkRemoveArb(bulkKeysMax) },
 );
 
 function txnsArb(families: number, bulkKeysMax: number): fc.Arbitrary<TxnSpec[]> {
@@ -122,11 +141,11 @@ function txnsArb(families: number, bulkKeysMax: number): fc.Arbitrary<TxnSpec[]>
     }))));
 }
 
-function snapshotArb(families: number): fc.Arbitrary<Step> {
+function snapshotArb(families: number, bulkKeysMax: number): fc.Arbitrary<Step> {
   return fc.record({
     family: fc.integer({ min: 0, max: families - 1 }),
-    from: fc.integer({ min: 0, max: INDEX_SPAN }),
-    span: fc.integer({ min: 0, max: 2 * BULK_KEYS_MAX }),
+    from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+    span: fc.integer({ min: 0, max: 2 * bulkKeysMax }),
   }).map(({ family, from, span }): Step => ({ kind: 'snapshot', family, from, to: from + span }));
 }
 
@@ -139,7 +158,7 @@ function stepArb(families: number, store: 'families' | 'single', bulkKeysMax: nu
     { weight: 12, arbitrary: txnsArb(families, bulkKeysMax).map((txns): Step => ({ kind: 'txns', txns })) },
     { weight: 2, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
-    { weight: 2, arbitrary: snapshotArb(families) },
+    { weight: 2, arbitrary: snapshotArb(families, bulkKeysMax) },
   ];
   if (store === 'families') kinds.push({ weight: 1, arbitrary: fc.integer({ min: 0, max: families - 1 }).map((family): Step => ({ kind: 'drop', family })) });
   return fc.oneof(...kinds);

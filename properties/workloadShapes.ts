@@ -28,8 +28,21 @@ export interface BulkInsert {
   readonly seed: number;
 }
 
+/**
+ * Removes every `stride`-th key index of [from, from + count * stride), of every width: leaves
+ * thinned all over, not emptied one after another, so underfull ones meet full siblings (the
+ * entries are shared between them rather than merged).
+ */
+export interface BulkRemove {
+  readonly op: 'bulkRemove';
+  readonly table: string;
+  readonly from: number;
+  readonly count: number;
+  readonly stride: number;
+}
+
 /** What a transaction spec holds: the model's operations and bulk specs. */
-export type WorkloadOp = ModelOp | BulkInsert;
+export type WorkloadOp = ModelOp | BulkInsert | BulkRemove;
 
 /** A width when the engine names no limit: a key this long is taken by any engine worth testing. */
 const UNKNOWN_LIMIT_BYTES = 64;
@@ -83,6 +96,14 @@ function bulkOrder(bulk: BulkInsert): number[] {
 export function expandOps(ops: readonly WorkloadOp[], keyLimitBytes: number | undefined): ModelOp[] {
   const out: ModelOp[] = [];
   for (const op of ops) {
+    if (op.op === 'bulkRemove') {
+      // One index at a time, every width at once: a range from the index's prefix to the next one's.
+      for (let i = 0; i < op.count; i++) {
+        const index = op.from + i * op.stride;
+        out.push({ op: 'removeRange', table: op.table, start: keyPrefix(index), end: keyPrefix(index + 1) });
+      }
+      continue;
+    }
     if (op.op !== 'bulk') {
       out.push(op);
       continue;
@@ -100,7 +121,15 @@ export function refused(op: ModelOp, keyLimitBytes: number | undefined): boolean
   return keyLimitBytes !== undefined && op.op === 'insert' && op.key.length > keyLimitBytes;
 }
 
-/** How many single-key operations a spec stands for (a bound on a transaction's size). */
-export function opCount(ops: readonly WorkloadOp[]): number {
-  return ops.reduce((sum, op) => sum + (op.op === 'bulk' ? op.count : 1), 0);
+/** One operation of a spec, short, for failure reports. */
+export function describeOp(op: WorkloadOp): string {
+  const hex = (bytes: Uint8Array | undefined): string => (bytes === undefined ? '' : Buffer.from(bytes).toString('hex'));
+  switch (op.op) {
+    case 'bulk': return `bulk:${op.table}[${op.count} keys from ${op.from} ${op.order}, width ${op.width}, ${op.valueBytes}B values]`;
+    case 'bulkRemove': return `bulkRemove:${op.table}[${op.count} keys from ${op.from} every ${op.stride}]`;
+    case 'removeRange': return `removeRange:${op.table}:[${hex(op.start)},${hex(op.end)})`;
+    case 'insert': return `insert:${op.table}:${hex(op.key)}=${op.value.length}B`;
+    case 'remove': return `remove:${op.table}:${hex(op.key)}`;
+    default: return `${op.op}:${op.table}`;
+  }
 }
