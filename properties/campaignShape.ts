@@ -8,20 +8,10 @@ import type { ShapeCounts } from '../engine/shape.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 import type { WorkloadTally } from './crashWorkload.js';
 
-export interface CampaignShape {
+/** The engine's counters over a span (engine/shape.ts names them), the deepest leaf, and the harness's counts. */
+export interface CampaignShape extends Omit<ShapeCounts, 'depths'> {
   /** The deepest leaf any tree update reached (the root is depth 1); 0 when unknown. */
   readonly depth: number;
-  readonly leafSplits: number;
-  readonly branchSplits: number;
-  readonly merges: number;
-  readonly replayMerges: number;
-  readonly redistributions: number;
-  readonly rootGrowths: number;
-  readonly rootShrinks: number;
-  readonly overflowChains: number;
-  readonly boundedScans: number;
-  readonly readerHolds: number;
-  readonly chainRejections: number;
   /** Read snapshots held across later steps and checked against the model. */
   readonly snapshots: number;
   /** Bounded range reads the harness compared with the model. */
