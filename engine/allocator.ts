@@ -75,6 +75,11 @@ export class Allocator {
     return released;
   }
 
+  /** Whether pages freed by a transaction at or below `txnId` still wait. */
+  pendingAtOrBelow(txnId: number): boolean {
+    return this.pending.length > 0 && this.pending[0]!.txnId <= txnId;
+  }
+
   freePages(): readonly number[] {
     return this.free;
   }

@@ -30,6 +30,7 @@ import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
+import { shape } from './shape.js';
 import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
 import type { ReadTransaction, WriteTransaction } from './transaction.js';
@@ -215,15 +216,7 @@ export class ColumnFamilyDatabase {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
     checkFamiliesKnown(records, byId, this.file.nextFamilyId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
-    const batches = new ReplayBatches();
-    for (const record of records) {
-      const family = byId.get(record.familyId);
-      // A deleted family's records, and records its durable header already holds, are skipped.
-      if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
-      checkChained(record, family.name, lastSeq);
-      await batches.apply(family.db, record);
-    }
-    await batches.commit();
+    await shape.replay(() => this.replay(records, byId, lastSeq));
     if (this.wal === null) return;
     // A family header may cover sequences whose records a crash took from the log: the log
     // must never hand those numbers out again, or replay would skip new commits. Told before
@@ -233,6 +226,19 @@ export class ColumnFamilyDatabase {
     this.wal.skipPast(covered);
     await this.checkpoint({ force: true });
     for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
+  }
+
+  /** Replays the records newer than their family's durable header, each checked against its family's chain. */
+  private async replay(records: readonly WalRecord[], byId: ReadonlyMap<number, ColumnFamily>, lastSeq: Map<number, number>): Promise<void> {
+    const batches = new ReplayBatches();
+    for (const record of records) {
+      const family = byId.get(record.familyId);
+      // A deleted family's records, and records its durable header already holds, are skipped.
+      if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
+      checkChained(record, family.name, lastSeq);
+      await batches.apply(family.db, record);
+    }
+    await batches.commit();
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -435,6 +441,7 @@ function checkFamiliesKnown(records: readonly WalRecord[], byId: ReadonlyMap<num
 function checkChained(record: WalRecord, familyName: string, lastSeq: Map<number, number>): void {
   const last = lastSeq.get(record.familyId) ?? 0;
   if (record.prevSeq > last) {
+    shape.count('chainRejections');
     throw new EngineError('CORRUPTION', `family ${familyName}: log record ${record.seq} follows record ${record.prevSeq}, which neither its durable header (up to ${last}) nor the log holds`);
   }
   lastSeq.set(record.familyId, record.seq);

@@ -24,6 +24,7 @@ import { initializeFile, readFileHeader, type FileHeader } from './header.js';
 import { digestDatabase, type DigestMemo, type EntryDigest, type StateDigestReport } from './subtreeDigest.js';
 import { Layout } from './node.js';
 import { PageBudget, Pager, type PagerStats } from './pager.js';
+import { shape } from './shape.js';
 import type { Storage, Vfs } from './storage.js';
 import type { RedoOp } from './redo.js';
 import {
@@ -347,6 +348,8 @@ export class Database implements TxnHost {
     let horizon = this.durable.txnId;
     for (const txnId of this.readers.keys()) horizon = Math.min(horizon, txnId);
     this.allocator.advance(horizon);
+    // Pages a durable commit freed wait only for a reader: its snapshot holds back their reuse.
+    if (horizon < this.durable.txnId && this.allocator.pendingAtOrBelow(this.durable.txnId)) shape.count('readerHolds');
   }
 
   // ---- public API ----

@@ -14,6 +14,8 @@ import { FrozenBase, overlayAt, prefixDigests, type DigestScope, type OverlaySta
 export type ModelOp =
   | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
+  /** Removes every key with start <= key < end (a bound left out is no bound). */
+  | { readonly op: 'removeRange'; readonly table: string; readonly start?: Uint8Array | undefined; readonly end?: Uint8Array | undefined }
   | { readonly op: 'clear'; readonly table: string }
   | { readonly op: 'create'; readonly table: string }
   | { readonly op: 'delete'; readonly table: string };
@@ -57,6 +59,16 @@ function applyOp(family: Map<string, Map<string, string>>, op: ModelOp): void {
   if (op.op === 'insert') table.set(toHex(op.key), toHex(op.value));
   else if (op.op === 'remove') table.delete(toHex(op.key));
   else if (op.op === 'clear') table.clear();
+  else if (op.op === 'removeRange') removeRange(table, op.start, op.end);
+}
+
+/** Hex strings of equal case sort as their bytes do, so the bounds compare as hex. */
+function removeRange(table: Map<string, string>, start: Uint8Array | undefined, end: Uint8Array | undefined): void {
+  const from = start === undefined ? undefined : toHex(start);
+  const to = end === undefined ? undefined : toHex(end);
+  for (const key of [...table.keys()]) {
+    if ((from === undefined || key >= from) && (to === undefined || key < to)) table.delete(key);
+  }
 }
 
 /** Applies one commit to `state` in place: its table operations, or its family change. */
@@ -201,15 +213,18 @@ export class CommitHistory {
     return states;
   }
 
-  /** The states inside commit `commit` applied to `before`: after each of its ops but the last. */
-  partialStates(before: LogicalState, commit: CommitRecord): LogicalState[] {
-    const states: LogicalState[] = [];
+  /**
+   * The states inside commit `commit` applied to `before`: after each of its ops but the last.
+   * One copy of `before` takes the ops one at a time (a commit of thousands of ops would
+   * otherwise copy the state thousands of times): each state yielded is valid only until the next.
+   */
+  *partialStates(before: LogicalState, commit: CommitRecord): Generator<LogicalState> {
+    if (commit.ops.length < 2) return;
+    const state = copyState(before);
     for (let opCount = 1; opCount < commit.ops.length; opCount++) {
-      const state = copyState(before);
-      applyCommit(state, commit, opCount);
-      states.push(state);
+      applyCommit(state, { ...commit, ops: commit.ops.slice(opCount - 1, opCount) });
+      yield state;
     }
-    return states;
   }
 
   /** The state after commits [0, k) with commit `skipped` left out. */

@@ -25,7 +25,8 @@ import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { commitsOf, secondLifeCase } from './secondLife.js';
 import type { DiffLine, Verdict, ViolationKind } from '../recovery/classify.js';
-import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
+import { runWorkload, syncScheduler, type LiveViolation, type Workload, type WorkloadTally } from './crashWorkload.js';
+import { baseStart } from './baseDatabase.js';
 
 export interface RecoveryCrash {
   /** Where in recovery's own I/O the second power cut falls (a fraction of its events). */
@@ -188,6 +189,8 @@ export interface CaseResult {
   readonly recoveries?: number;
   /** Of `images`, those judged in the second life (properties/secondLife.ts). */
   readonly secondLifeImages?: number;
+  /** What the workloads (this case's and its second life's) exercised that only the harness sees. */
+  readonly tally: WorkloadTally;
 }
 
 /** Durable files a case starts from (a populated database) and the commits that made them. */
@@ -274,7 +277,9 @@ function frozenStart(start: CaseStart): FrozenBase {
 
 export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: CrashCase, run: CaseRunOptions = {}): Promise<CaseResult> {
   const engine = engineForWorkload(engineGiven, crashCase.workload);
-  const { start, probe } = run;
+  const { probe } = run;
+  const start = run.start ?? (crashCase.workload.base === undefined ? undefined : await baseStart(engineGiven, crashCase.workload));
+  const tally: WorkloadTally = { snapshots: 0, boundedRanges: 0 };
   probe?.enter('workload');
   let vfsEvents = (): number => 0;
   const history = startHistory(start, () => vfsEvents());
@@ -292,7 +297,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   const vfsOptions = { errors: crashCase.errors, scheduleSync: syncScheduler(crashCase.workload.scheduleSeed), onEvent: capture };
   const vfs: FaultyVfs = start === undefined ? new FaultyVfs(vfsOptions) : FaultyVfs.fromImage(start.image, vfsOptions);
   vfsEvents = () => vfs.events;
-  const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
+  const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history, tally), WORKLOAD_TURN_BUDGET);
   const live: LiveViolation | null = outcome === 'hang'
     ? { kind: 'hang', detail: `the workload did not settle within ${WORKLOAD_TURN_BUDGET} turns (a commit or lock that never resolves)` }
     : 'error' in outcome ? { kind: 'unexpected-error', detail: `the workload threw ${String(outcome.error)}` } : outcome.value;
@@ -300,8 +305,10 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   const upTo = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index <= at).slice(-EVENTS_KEPT);
   const crashPoints: Record<string, number> = {};
   const recoveries: RecoveryMemo = [];
-  const result = (violation: Violation | null, images: number, secondLifeImages = 0): CaseResult =>
-    ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation, recoveries: recoveries.filter((entry) => entry.distinct).length, secondLifeImages });
+  const result = (violation: Violation | null, images: number, secondLifeImages = 0): CaseResult => ({
+    images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation, tally,
+    recoveries: recoveries.filter((entry) => entry.distinct).length, secondLifeImages,
+  });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
   probe?.enter('capture');
   const captures = [...pinned, ...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }];
@@ -328,6 +335,8 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   if (run.secondLife === false) return result(null, checked);
   const second = await secondLife(engineGiven, crashCase, captures, recoveries, probe);
   for (const [point, count] of Object.entries(second?.crashPoints ?? {})) crashPoints[`second life: ${point}`] = count;
+  tally.snapshots += second?.tally.snapshots ?? 0;
+  tally.boundedRanges += second?.tally.boundedRanges ?? 0;
   return result(second?.violation ?? null, checked + (second?.images ?? 0), second?.images ?? 0);
 }
 

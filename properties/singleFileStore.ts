@@ -66,7 +66,7 @@ function databaseOptions(options: ColumnFamilyOptions | undefined): DatabaseOpti
 export function singleFileEngine(engine: EngineUnderTest): EngineUnderTest {
   const open = async (vfs: Vfs, options?: ColumnFamilyOptions): Promise<StoreUnderTest> =>
     new SingleFileStore(await engine.Database.open(vfs, databaseOptions(options)));
-  return { ColumnFamilyDatabase: { open }, Database: engine.Database };
+  return { ...engine, ColumnFamilyDatabase: { open }, Database: engine.Database };
 }
 
 /** The engine a workload runs on: its store kind decides. */

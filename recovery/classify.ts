@@ -150,7 +150,7 @@ function explain(history: CommitHistory, commits: readonly CommitRecord[], state
     return violation('lost-ack', `recovered the state after ${match} commits of ${scope}, but commit #${lost.index} (${lost.family}) was acknowledged`, diffStates(states[min]!, recovered));
   }
   for (let k = 0; k < commits.length; k++) {
-    if (history.partialStates(states[k]!, commits[k]!).some((state) => statesEqual(restrict(state, family), recovered))) {
+    if (someState(history.partialStates(states[k]!, commits[k]!), (state) => statesEqual(restrict(state, family), recovered))) {
       return violation('torn-transaction', `commit #${commits[k]!.index} (${commits[k]!.family}) is partly applied`, diffStates(states[k + 1]!, recovered));
     }
   }
@@ -164,6 +164,12 @@ function explain(history: CommitHistory, commits: readonly CommitRecord[], state
   const nearest = nearestState(states.slice(min), recovered);
   const diff = diffStates(nearest, recovered);
   return classifyDiff(commits, diff);
+}
+
+/** `some` over states yielded one at a time (each valid only until the next). */
+function someState(states: Iterable<LogicalState>, matches: (state: LogicalState) => boolean): boolean {
+  for (const state of states) if (matches(state)) return true;
+  return false;
 }
 
 function nearestState(states: LogicalState[], recovered: LogicalState): LogicalState {
