@@ -85,6 +85,8 @@ export interface CertificateMutation {
   readonly errors: number;
   readonly excluded: number;
   readonly medianMsToKill: number | null;
+  /** The 90th percentile time to kill (absent in certificates from before it was measured). */
+  readonly p90MsToKill?: number | null | undefined;
   readonly maxMsToKill: number | null;
   readonly budgetSeconds: number;
   /** Mutants not killed (survived or errored), with what they stand for. */
@@ -446,7 +448,7 @@ async function runCertifyMutants(options: CertifyOptions, shard: Shard, progress
   return {
     result: {
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
-      excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
+      excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
     },
     skipped: null,
   };
@@ -493,7 +495,7 @@ function mutationLine(cert: Certificate): string {
   if (m === null) return `not measured (${cert.mutationSkipped ?? 'skipped'})`;
   const kinds = Object.entries(m.killedBy).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
   return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.equivalent} equivalent, ${m.excluded} excluded; `
-    + `time to kill median ${m.medianMsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
+    + `time to kill median ${m.medianMsToKill ?? '-'} ms, p90 ${m.p90MsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
     + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('');
 }
 
