@@ -107,18 +107,41 @@ class Insert implements Cmd {
   toString(): string { return `insert(${JSON.stringify(this.table)}, ${showKey(this.key)}, ${showValue(this.value)})`; }
 }
 
+/** The order InsertMany inserts its keys in: appends split leaves 3/4 : 1/4, the others in halves. */
+export type InsertOrder = 'ascending' | 'descending' | 'shuffled';
+
+/**
+ * The indexes first..first+count-1 in `order`; `shuffled` is a Fisher-Yates shuffle driven by a
+ * small LCG from `shuffleSeed`, so a counterexample replays the same order.
+ */
+export function insertionOrder(first: number, count: number, order: InsertOrder, shuffleSeed: number): number[] {
+  const indexes = Array.from({ length: count }, (_, i) => first + i);
+  if (order === 'descending') return indexes.reverse();
+  if (order === 'shuffled') {
+    let state = (shuffleSeed >>> 0) || 1;
+    for (let i = indexes.length - 1; i > 0; i--) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      const j = state % (i + 1);
+      [indexes[i], indexes[j]] = [indexes[j]!, indexes[i]!];
+    }
+  }
+  return indexes;
+}
+
 /**
  * Many consecutive keys at once, so trees grow several levels and split often. Wide keys are
  * padded to the page's key limit: branches then hold only a few children, so even a hundred
- * keys make a deep tree whose branches split, merge and borrow.
+ * keys make a deep tree whose branches split, merge and borrow. Ascending keys fill leaves to
+ * three quarters (the appending split), so a later removal merges them; descending and shuffled
+ * ones leave leaves between half and full, so a removal next to a full sibling redistributes.
  */
 class InsertMany implements Cmd {
   constructor(readonly table: string, readonly prefix: number, readonly first: number, readonly count: number,
-    readonly wide: boolean, readonly value: ValueSpec) {}
+    readonly wide: boolean, readonly value: ValueSpec, readonly order: InsertOrder, readonly shuffleSeed: number) {}
   check(m: Readonly<DiffModel>): boolean { return m.writer !== null; }
   async run(m: DiffModel, r: DiffReal): Promise<void> {
     const { mw, table } = writeTable(m, r, this.table);
-    for (let i = this.first; i < this.first + this.count; i++) {
+    for (const i of insertionOrder(this.first, this.count, this.order, this.shuffleSeed)) {
       const base = [this.prefix, i >>> 8, i & 0xff];
       const key = this.wide ? keyBytes({ base, long: 'max' }, m.maxKeyBytes) : Uint8Array.from(base);
       const value = valueBytes({ lengthBytes: this.value.lengthBytes, fill: (this.value.fill + i) & 0xff });
@@ -126,7 +149,8 @@ class InsertMany implements Cmd {
     }
   }
   toString(): string {
-    const range = `${this.first}+${this.count}${this.wide ? ' wide' : ''}`;
+    const order = this.order === 'ascending' ? '' : this.order === 'descending' ? ' desc' : ` shuffled#${this.shuffleSeed}`;
+    const range = `${this.first}+${this.count}${this.wide ? ' wide' : ''}${order}`;
     return `insertMany(${JSON.stringify(this.table)}, ${this.prefix}, ${range}, ${showValue(this.value)})`;
   }
 }
@@ -279,7 +303,8 @@ const tableArb = fc.constantFrom(...TABLE_NAMES);
 const boundArb = fc.option(boundSpecArb, { nil: null, freq: 3 });
 const insertManyArb = fc.tuple(
   tableArb, fc.constantFrom(0x00, 0x61, 0xff), fc.nat(600), fc.integer({ min: 1, max: 250 }), fc.boolean(), valueSpecArb,
-).map(([t, prefix, first, count, wide, v]) => new InsertMany(t, prefix, first, count, wide, v));
+  fc.constantFrom<InsertOrder>('ascending', 'descending', 'shuffled'), fc.nat(),
+).map(([t, prefix, first, count, wide, v, order, shuffleSeed]) => new InsertMany(t, prefix, first, count, wide, v, order, shuffleSeed));
 
 /** Weighted so that most commands run inside a write transaction and commits are frequent. */
 export const differentialCommandArb: fc.Arbitrary<Cmd> = fc.oneof(

@@ -194,10 +194,9 @@ function runWorker(job: MutantJob, hardLimitMs: number): Promise<MutantOutcome> 
 /** A second pass's outcome, counted from the start of the first (its time and seeds added). */
 function continued(before: MutantOutcome | undefined, after: MutantOutcome): MutantOutcome {
   if (before?.status !== 'survived') return after;
-  const tried = Math.max(0, before.seedsTried);
   switch (after.status) {
-    case 'killed': return { ...after, msToKill: before.ms + after.msToKill, seedsTried: tried + after.seedsTried };
-    case 'survived': return { ...after, ms: before.ms + after.ms, seedsTried: after.seedsTried < 0 ? after.seedsTried : tried + after.seedsTried };
+    case 'killed': return { ...after, msToKill: before.ms + after.msToKill };
+    case 'survived': return { ...after, ms: before.ms + after.ms };
     case 'error': return after;
   }
 }
@@ -240,9 +239,10 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
       while (next < bugs.length) {
         const bug = bugs[next++]!;
         const before = outcomes.get(bug.name);
-        const tried = before?.status === 'survived' ? Math.max(0, before.seedsTried) : 0;
+        // A survivor of the first pass goes on from the seeds each property has not tried.
+        const seedsDone = before?.status === 'survived' ? before.seedsDone : undefined;
         const job: MutantJob = {
-          name: bug.name, seeds: seeds.slice(tried), runsPerSeed, differentialRunsPerSeed, properties: run.properties, profile, budgetMs, patches: bug.patches,
+          name: bug.name, seeds, seedsDone, runsPerSeed, differentialRunsPerSeed, properties: run.properties, profile, budgetMs, patches: bug.patches,
         };
         outcomes.set(bug.name, continued(before, await runWorker(job, 2 * budgetMs + GRACE_MS)));
       }
@@ -252,7 +252,10 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   // First every mutant gets an even share; then the time quick kills left goes to the mutants
   // still alive, on the seeds they have not tried (a slow kill on a busy machine still counts).
   await hunt(toRun, perMutantMs);
-  const alive = toRun.filter((bug) => { const o = outcomes.get(bug.name); return o?.status === 'survived' && o.seedsTried < seeds.length; });
+  const alive = toRun.filter((bug) => {
+    const o = outcomes.get(bug.name);
+    return o?.status === 'survived' && (o.seedsDone === undefined || Object.values(o.seedsDone).some((done) => done < seeds.length));
+  });
   const leftMs = run.budgetSeconds * 1000 - (performance.now() - started);
   if (alive.length > 0 && leftMs >= MIN_SECOND_PASS_MS) await hunt(alive, Math.floor((leftMs * lanes) / alive.length));
 

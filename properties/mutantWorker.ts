@@ -1,9 +1,13 @@
 /**
  * One mutant's hunt, in a forked worker process: plants the mutant (its own module graph) and
- * runs the properties against it, seed after seed, without shrinking, until the first violation
- * or until its budget is spent (checked between steps; the runner also stops a worker that
- * overruns). Each seed runs the differential property first (engine against the model, no
- * crashes: cheap, and the one that sees a wrong tree at once) and then the crash campaign.
+ * runs the properties against it, each seed after seed, without shrinking, until the first
+ * violation or until its budget is spent (checked between steps; the runner also stops a worker
+ * that overruns). The properties share the time evenly: the next step is always a seed of the
+ * property that has used the least time so far (the differential property first: engine against
+ * the model, no crashes, cheap, and the one that sees a wrong tree at once). A crash seed costs
+ * seconds and a differential seed a tenth of that, so a mutant only the crash campaign kills
+ * loses one differential step per crash seed, and a tree mutant only the differential property
+ * kills gets dozens of differential seeds per crash seed.
  */
 import { plantBug, plantEngine, type Patch, type PlantedEngine } from './plantEngine.js';
 import { runCrashCampaign, type ProfileName } from './runCrash.js';
@@ -20,8 +24,10 @@ export interface MutantJob {
   readonly runsPerSeed: number;
   /** Differential runs per seed (each up to 100 commands). */
   readonly differentialRunsPerSeed: number;
-  /** The properties to hunt with (HUNT_PROPERTIES by default), in this order per seed. */
+  /** The properties to hunt with (HUNT_PROPERTIES by default; the first one starts). */
   readonly properties?: readonly HuntProperty[] | undefined;
+  /** Per property, how many of `seeds` an earlier pass tried already (it goes on after them). */
+  readonly seedsDone?: Readonly<Partial<Record<HuntProperty, number>>> | undefined;
   readonly profile: ProfileName;
   readonly budgetMs: number;
   /** The mutant's patches; when absent, `name` is looked up in PLANTED_BUGS. */
@@ -33,7 +39,7 @@ export type MutantOutcome =
     readonly status: 'killed'; readonly msToKill: number; readonly property: HuntProperty; readonly seed: number; readonly runs: number;
     readonly kind: string; readonly path: string; readonly detail: string; readonly seedsTried: number;
   }
-  | { readonly status: 'survived'; readonly ms: number; readonly seedsTried: number }
+  | { readonly status: 'survived'; readonly ms: number; readonly seedsTried: number; readonly seedsDone?: Readonly<Partial<Record<HuntProperty, number>>> }
   | { readonly status: 'error'; readonly ms: number; readonly error: string };
 
 /** A violation one property found under one seed: the case number (1-based), path, kind and detail. */
@@ -62,25 +68,41 @@ const HUNTERS: Record<HuntProperty, (engine: PlantedEngine, job: MutantJob, seed
   crash: huntCrash,
 };
 
+/** The property to run next: the one with seeds left that has used the least time (the first on a tie). */
+function nextProperty(properties: readonly HuntProperty[], spentMs: Map<HuntProperty, number>, done: Map<HuntProperty, number>, seedCount: number): HuntProperty | undefined {
+  let best: HuntProperty | undefined;
+  for (const property of properties) {
+    if (done.get(property)! >= seedCount) continue;
+    if (best === undefined || spentMs.get(property)! < spentMs.get(best)!) best = property;
+  }
+  return best;
+}
+
 export async function huntMutant(job: MutantJob): Promise<MutantOutcome> {
   const started = performance.now();
   const properties = job.properties ?? HUNT_PROPERTIES;
   try {
     const engine = job.patches === undefined ? await plantBug(job.name) : await plantEngine(job.name, job.patches);
-    let seedsTried = 0;
-    for (const seed of job.seeds) {
-      if (seedsTried > 0 && performance.now() - started >= job.budgetMs) break;
-      seedsTried++;
-      for (const property of properties) {
-        const kill = await HUNTERS[property](engine, job, seed);
-        if (kill === null) continue;
-        return {
-          status: 'killed', msToKill: Math.round(performance.now() - started), property, seed, runs: kill.runs,
-          kind: kill.kind, path: kill.path, detail: kill.detail.slice(0, 200), seedsTried,
-        };
-      }
+    const spentMs = new Map(properties.map((p) => [p, 0]));
+    const done = new Map(properties.map((p) => [p, Math.max(0, job.seedsDone?.[p] ?? 0)]));
+    let steps = 0;
+    for (;;) {
+      if (steps > 0 && performance.now() - started >= job.budgetMs) break;
+      const property = nextProperty(properties, spentMs, done, job.seeds.length);
+      if (property === undefined) break;
+      const seed = job.seeds[done.get(property)!]!;
+      done.set(property, done.get(property)! + 1);
+      steps++;
+      const stepStarted = performance.now();
+      const kill = await HUNTERS[property](engine, job, seed);
+      spentMs.set(property, spentMs.get(property)! + performance.now() - stepStarted);
+      if (kill === null) continue;
+      return {
+        status: 'killed', msToKill: Math.round(performance.now() - started), property, seed, runs: kill.runs,
+        kind: kill.kind, path: kill.path, detail: kill.detail.slice(0, 200), seedsTried: Math.max(...done.values()),
+      };
     }
-    return { status: 'survived', ms: Math.round(performance.now() - started), seedsTried };
+    return { status: 'survived', ms: Math.round(performance.now() - started), seedsTried: Math.max(...done.values()), seedsDone: Object.fromEntries(done) };
   } catch (error) {
     return { status: 'error', ms: Math.round(performance.now() - started), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }

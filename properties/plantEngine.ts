@@ -34,6 +34,12 @@ export interface PlantedBug {
   readonly description: string;
   readonly patches: readonly Patch[];
   /**
+   * The property the catalog's own test expects to find it (test/properties/plantedBugs.test.ts):
+   * the crash campaign by default; `differential` for a bug of the tree that shows without a
+   * crash. The mutant hunt runs both properties on every mutant whatever this says.
+   */
+  readonly detectedBy?: 'crash' | 'differential';
+  /**
    * Set when the mutant cannot be told apart from the reference by any crash the harness can
    * produce: the reason why. Equivalent mutants are listed by the mutant runner but not run.
    */
@@ -375,6 +381,44 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
       replace: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
         this.appendOffset = Math.max(this.appendOffset, this.storage.len());
         try {`,
+    }],
+  },
+  // Structural bugs of the tree itself (the generated structural mutants cover one token at a
+  // time; these are the multi-line mistakes a B+tree implementation really makes).
+  {
+    name: 'redistribute-stale-separator',
+    detectedBy: 'differential',
+    description: "after two siblings share their entries, the parent keeps the old separator: keys moved across it are scanned but a get follows the separator to the wrong sibling and misses them",
+    patches: [{
+      file: 'btree.js',
+      find: `    parent.size += split.key.length - separator.length;
+    parent.keys[j] = split.key;
+}`,
+      replace: `}`,
+    }],
+  },
+  {
+    name: 'reader-snapshot-page-reuse',
+    detectedBy: 'differential',
+    description: 'pages freed by later commits are reused while a live read snapshot still reaches them (the reuse horizon ignores open readers)',
+    patches: [{
+      file: 'database.js',
+      find: `        let horizon = this.durable.txnId;
+        for (const txnId of this.readers.keys())
+            horizon = Math.min(horizon, txnId);`,
+      replace: `        let horizon = this.durable.txnId;`,
+    }],
+  },
+  {
+    name: 'root-shrink-frees-child',
+    detectedBy: 'differential',
+    description: 'when a root branch is left with one child and hands over to it, the child page is freed instead of the old root: the new root is reused while reachable',
+    patches: [{
+      file: 'btree.js',
+      find: `        const only = root.children[0];
+        ctx.free(tree.root.page);`,
+      replace: `        const only = root.children[0];
+        ctx.free(only.page);`,
     }],
   },
 ];
