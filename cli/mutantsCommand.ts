@@ -6,7 +6,7 @@
  * median, 90th percentile and slowest time to kill. With --json the last line is one JSON
  * object. Exit 0 when no non-equivalent mutant survives (or errs), else 1.
  */
-import { runMutants, type MutantReport } from '../properties/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, type MutantReport, type MutantScore } from '../properties/mutantRunner.js';
 import type { ProfileName } from '../properties/runCrash.js';
 
 export interface MutantsCommandArgs {
@@ -49,6 +49,13 @@ export function mutantsSummary(report: MutantReport): string {
     + ` ${report.ms} ms on ${report.concurrency} workers, ${report.perMutantMs} ms per mutant`;
 }
 
+/** One group's kill rate and times: `structural: 72/72 killed (100.0%), 2 equivalent; time to kill median 120 ms, p90 ...`. */
+export function groupLine(name: string, score: MutantScore): string {
+  const run = score.killed + score.survived;
+  return `${name}: ${score.killed}/${run} killed (${(score.score * 100).toFixed(1)}%), ${score.equivalent} equivalent${score.errors > 0 ? `, ${score.errors} errors` : ''}; `
+    + `time to kill median ${score.medianMsToKill ?? '-'} ms, p90 ${score.p90MsToKill ?? '-'} ms, slowest ${score.maxMsToKill ?? '-'} ms`;
+}
+
 export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> {
   const budgetSeconds = args.budgetSeconds ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
   const report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic });
@@ -58,14 +65,18 @@ export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> 
     if (m.status === 'survived') console.log(`SURVIVED ${m.name}: ${m.description}`);
     if (m.status === 'error') console.log(`ERROR ${m.name}: ${m.reason ?? ''}`);
   }
+  for (const group of MUTANT_GROUPS) {
+    const score = report.groups[group];
+    if (score.killed + score.survived + score.equivalent + score.errors > 0) console.log(groupLine(group, score));
+  }
   console.log(mutantsSummary(report));
   if (args.json === true) {
     console.log(JSON.stringify({
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
       excluded: report.excluded.map((m) => ({ name: m.name, reason: m.reason })),
-      medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, killedBy: report.killedBy,
+      medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, killedBy: report.killedBy, groups: report.groups,
       budgetSeconds: report.budgetSeconds, ms: report.ms,
-      mutants: report.mutants.map((m) => ({ name: m.name, status: m.status, msToKill: m.msToKill, property: m.property, seed: m.seed, runs: m.runs, kind: m.kind, path: m.path, reason: m.reason })),
+      mutants: report.mutants.map((m) => ({ name: m.name, group: m.group, status: m.status, msToKill: m.msToKill, property: m.property, seed: m.seed, runs: m.runs, kind: m.kind, path: m.path, reason: m.reason })),
     }));
   }
   return report.survived === 0 && report.errors === 0 ? 0 : 1;

@@ -1,13 +1,16 @@
 /**
- * Automatic durability mutants (issue 6): reads the COMPILED engine (dist/engine/*.js) with the
- * TypeScript compiler API and derives one mutant per site for each durability operator. Each
+ * Automatic mutants: reads the COMPILED engine (dist/engine/*.js) with the TypeScript compiler
+ * API and derives one mutant per site for each operator: the durability operators (issue 6) in
+ * every file, the structural ones (issue 11: a comparator flipped, a bound made inclusive or
+ * strict, a key index off by one, a rebalancing step skipped, a freed page leaked) at every site
+ * of the tree code (STRUCTURAL_FILES). Each
  * mutant is a list of plantEngine patches `{file, find, replace}`: `find` is the exact text of
  * the mutated statement, widened by whole lines until it occurs exactly once in its file (the
  * rule applyPatches enforces), and `replace` is that text with the mutation applied. Nothing
  * here writes files: plantEngine builds the mutant in a temporary copy, never in the source tree.
  *
  * Output is deterministic: files in name order, sites in source order, at most
- * MAX_SITES_PER_OPERATOR per operator per file. A site that two operators would mutate into the
+ * MAX_SITES_PER_OPERATOR per durability operator per file (structural operators take every site). A site that two operators would mutate into the
  * same text is emitted once, under the operator listed first in MUTANT_OPERATORS.
  *
  * Names are `<operator>-<file stem>-<function>`, not line numbers, because the triage

@@ -15,7 +15,7 @@
 import os from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { generateMutants } from './mutantGenerator.js';
+import { generateMutants, STRUCTURAL_OPERATORS } from './mutantGenerator.js';
 import { AUTOMATIC_EQUIVALENTS } from './mutantTriage.js';
 import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
 import type { HuntProperty, MutantJob, MutantOutcome } from './mutantWorker.js';
@@ -79,14 +79,39 @@ export function automaticCatalog(engineDir: string = ENGINE_DIR): { readonly mut
       continue;
     }
     const equivalent = Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name) ? AUTOMATIC_EQUIVALENTS[m.name] : undefined;
-    mutants.push(equivalent === undefined ? { name: m.name, description, patches: m.patches } : { name: m.name, description, patches: m.patches, equivalent });
+    const bug: PlantedBug = { name: m.name, description, patches: m.patches, operator: m.operator };
+    mutants.push(equivalent === undefined ? bug : { ...bug, equivalent });
   }
   return { mutants, excluded };
+}
+
+/** Where a mutant comes from: the hand-written catalog, or a durability or structural operator. */
+export type MutantGroup = 'catalog' | 'durability' | 'structural';
+export const MUTANT_GROUPS: readonly MutantGroup[] = ['catalog', 'durability', 'structural'];
+
+function groupOf(bug: PlantedBug): MutantGroup {
+  if (bug.operator === undefined) return 'catalog';
+  return (STRUCTURAL_OPERATORS as readonly string[]).includes(bug.operator) ? 'structural' : 'durability';
+}
+
+/** A group's kill rate and times to kill. */
+export interface MutantScore {
+  readonly killed: number;
+  readonly survived: number;
+  readonly equivalent: number;
+  readonly errors: number;
+  /** killed / (killed + survived); 1 when nothing was run. */
+  readonly score: number;
+  readonly medianMsToKill: number | null;
+  /** The 90th percentile of the times to kill (nearest rank). */
+  readonly p90MsToKill: number | null;
+  readonly maxMsToKill: number | null;
 }
 
 export interface MutantResult {
   readonly name: string;
   readonly description: string;
+  readonly group: MutantGroup;
   readonly status: MutantStatus;
   /** Wall-clock from planting to the first violation; null unless killed. */
   readonly msToKill: number | null;
@@ -104,20 +129,12 @@ export interface MutantResult {
   readonly reason: string | null;
 }
 
-export interface MutantReport {
+export interface MutantReport extends MutantScore {
   readonly mutants: readonly MutantResult[];
+  /** The same figures per group (catalog, durability operators, structural operators). */
+  readonly groups: Readonly<Record<MutantGroup, MutantScore>>;
   /** Automatic mutants not run (their engine file is never executed by the harness), with why. */
   readonly excluded: readonly ExcludedMutant[];
-  readonly killed: number;
-  readonly survived: number;
-  readonly equivalent: number;
-  readonly errors: number;
-  /** killed / (killed + survived); 1 when nothing was run. */
-  readonly score: number;
-  readonly medianMsToKill: number | null;
-  /** The 90th percentile of the times to kill (nearest rank). */
-  readonly p90MsToKill: number | null;
-  readonly maxMsToKill: number | null;
   /** Kills by the property that made them. */
   readonly killedBy: Readonly<Record<HuntProperty, number>>;
   readonly budgetSeconds: number;
@@ -202,7 +219,7 @@ function continued(before: MutantOutcome | undefined, after: MutantOutcome): Mut
 }
 
 function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
-  const base = { name: bug.name, description: bug.description, msToKill: null, property: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
+  const base = { name: bug.name, description: bug.description, group: groupOf(bug), msToKill: null, property: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
   switch (outcome.status) {
     case 'killed':
       return { ...base, status: 'killed', msToKill: outcome.msToKill, property: outcome.property, seed: outcome.seed, runs: outcome.runs, path: outcome.path, kind: outcome.kind, detail: outcome.detail, seedsTried: outcome.seedsTried };
@@ -211,6 +228,18 @@ function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
     case 'error':
       return { ...base, status: 'error', seedsTried: 0, reason: outcome.error };
   }
+}
+
+function scoreOf(mutants: readonly MutantResult[]): MutantScore {
+  const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
+  const killed = count('killed');
+  const survived = count('survived');
+  const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  return {
+    killed, survived, equivalent: count('equivalent'), errors: count('error'),
+    score: killed + survived === 0 ? 1 : killed / (killed + survived),
+    medianMsToKill: median(kills), p90MsToKill: percentile(kills, 90), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
+  };
 }
 
 export async function runMutants(run: MutantRun): Promise<MutantReport> {
@@ -261,17 +290,12 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
 
   const resultFor = (bug: PlantedBug): MutantResult | undefined => { const outcome = outcomes.get(bug.name); return outcome && resultOf(bug, outcome); };
   const mutants = selected.map((bug): MutantResult => resultFor(bug) ?? {
-    name: bug.name, description: bug.description, status: 'equivalent', msToKill: null, property: null, seed: null, runs: null,
+    name: bug.name, description: bug.description, group: groupOf(bug), status: 'equivalent', msToKill: null, property: null, seed: null, runs: null,
     path: null, kind: null, detail: null, seedsTried: 0, reason: bug.equivalent ?? null,
   });
-  const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
-  const killed = count('killed');
-  const survived = count('survived');
-  const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  const groups = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, scoreOf(mutants.filter((m) => m.group === group))])) as Record<MutantGroup, MutantScore>;
   return {
-    mutants, excluded, killed, survived, equivalent: count('equivalent'), errors: count('error'),
-    score: killed + survived === 0 ? 1 : killed / (killed + survived),
-    medianMsToKill: median(kills), p90MsToKill: percentile(kills, 90), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
+    mutants, excluded, ...scoreOf(mutants), groups,
     killedBy: { differential: mutants.filter((m) => m.property === 'differential').length, crash: mutants.filter((m) => m.property === 'crash').length },
     budgetSeconds: run.budgetSeconds, perMutantMs, concurrency: lanes, profile, ms: Math.round(performance.now() - started),
   };

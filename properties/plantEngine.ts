@@ -39,6 +39,8 @@ export interface PlantedBug {
    * crash. The mutant hunt runs both properties on every mutant whatever this says.
    */
   readonly detectedBy?: 'crash' | 'differential';
+  /** For a generated mutant: the operator that made it (properties/mutantGenerator.ts). */
+  readonly operator?: string;
   /**
    * Set when the mutant cannot be told apart from the reference by any crash the harness can
    * produce: the reason why. Equivalent mutants are listed by the mutant runner but not run.
