@@ -348,7 +348,8 @@ function structuralEdits(sf: ts.SourceFile, node: ts.Node, variables: ReadonlySe
   if (ts.isExpressionStatement(node) && ts.isCallExpression(node.expression)) {
     const name = calleeName(node.expression) ?? '';
     const removed = { anchor: node, start: node.getStart(sf), end: node.getEnd() };
-    if (REBALANCE_NAME.test(name)) edits.push({ operator: 'skip-rebalance', ...removed, text: `;${comment('skip-rebalance')}` });
+    // A plain call only: a method of the same name (a counter's `shape.merge()`) moves no entry.
+    if (REBALANCE_NAME.test(name) && ts.isIdentifier(node.expression.expression)) edits.push({ operator: 'skip-rebalance', ...removed, text: `;${comment('skip-rebalance')}` });
     if (name === 'free' && ts.isPropertyAccessExpression(node.expression.expression)) edits.push({ operator: 'leak-page', ...removed, text: `;${comment('leak-page')}` });
   }
   if (ts.isIfStatement(node) && assignsRoot(node.thenStatement)) {
