@@ -224,12 +224,13 @@ export class ColumnFamilyDatabase {
       await txn.commitReplay(record.seq);
     }
     if (this.wal === null) return;
-    await this.checkpoint({ force: true });
     // A family header may cover sequences whose records a crash took from the log: the log
-    // must never hand those numbers out again, or replay would skip new commits.
+    // must never hand those numbers out again, or replay would skip new commits. Told before
+    // the checkpoint, whose reset of the log starts there (see Wal.skipPast).
     let covered = 0;
     for (const family of this.families.values()) covered = Math.max(covered, family.db.durableWalSeq);
     this.wal.skipPast(covered);
+    await this.checkpoint({ force: true });
     for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
   }
 

@@ -6,8 +6,9 @@
  * that covers the length and the payload. Recovery reads from the header's start offset and
  * stops at the first record that is incomplete, fails its checksum, carries another salt, or
  * does not carry the next sequence number: zero-filled (pre-allocated) space and records left
- * over from before a reset all stop it. Every open ends in a checkpoint and a reset with a new
- * salt, which is how the tail past a cut can never be read as records later.
+ * over from before a reset all stop it. Every open ends in a checkpoint, a cut of every record
+ * from the file and a reset with a new salt starting above every durable family header's
+ * sequence, which is how the tail past where the scan stopped can never be read as records later.
  *
  * Group commit: records are written synchronously, so when a sync begins every record
  * appended so far is complete; the leader notes the last such sequence before it calls fsync
@@ -182,6 +183,12 @@ export class Wal {
   private syncRound: Promise<void> | null = null;
   private failure: EngineError | null = null;
   private syncCount = 0;
+  /** From open until the first reset (the recovery's): only then may `skipPast` raise the start. */
+  private resetPending = true;
+  /** The file held bytes past the header region at open (records, or their remains): the recovery's reset cuts them. */
+  private cutAtReset = false;
+  /** The reset starts above this sequence (see `skipPast`). */
+  private floorSeq = 0;
 
   private constructor(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void,
     header: WalHeader, durableSlot: number) {
@@ -223,6 +230,7 @@ export class Wal {
       return { wal, records: [] };
     }
     const wal = new Wal(storage, options, onIoError, slots[index]!, index);
+    wal.cutAtReset = storage.len() > WAL_HEADER_BYTES;
     return { wal, records: wal.scan() };
   }
 
@@ -337,13 +345,38 @@ export class Wal {
   }
 
   private async syncHeader(): Promise<void> {
+    await this.syncFile('header fsync');
+    this.durableSlot = 1 - this.durableSlot;
+  }
+
+  private async syncFile(what: string): Promise<void> {
     try {
       this.syncCount++;
       await this.storage.sync();
     } catch (error) {
-      throw this.fail('header fsync', error);
+      throw this.fail(what, error);
     }
-    this.durableSlot = 1 - this.durableSlot;
+  }
+
+  /**
+   * Cuts every byte past the header region (pre-allocating again), durably, before the
+   * recovery's reset header is written. The file may hold records of a header this process
+   * never read: the newest slot damaged (so the older one was taken), or a header write a power
+   * cut dropped while later appends survived. Those records carry the very salt the reset picks
+   * (the header's + 1), and the reset starts at the sequence they carry (above every durable
+   * family header): left in place they would read as records after the reset, bringing back
+   * commits that recovery found lost, or following a new record of the same length. A salt
+   * alone cannot rule that out, since the lost header's salt is unknown; an empty log can.
+   */
+  private async cut(): Promise<void> {
+    try {
+      this.storage.setLen(WAL_HEADER_BYTES);
+      if (this.options.preallocateBytes > WAL_HEADER_BYTES) this.storage.setLen(this.options.preallocateBytes);
+    } catch (error) {
+      throw this.fail('cut', error);
+    }
+    await this.syncFile('cut fsync');
+    this.cutAtReset = false;
   }
 
   /**
@@ -361,13 +394,30 @@ export class Wal {
     const generation = this.header.generation + 1;
     if (first === undefined) {
       // Nothing live: start over at the front. The new salt makes every old record unreadable.
-      this.writeHeader({ generation, salt: (this.header.salt + 1) >>> 0, startSeq: this.nextSeq, startOffset: WAL_HEADER_BYTES });
+      const startSeq = Math.max(this.nextSeq, this.floorSeq + 1);
+      if (this.cutAtReset) await this.cut();
+      assert(this.live.length === 0, 'nothing was appended while the log was cut (only recovery cuts it)');
+      this.writeHeader({ generation, salt: (this.header.salt + 1) >>> 0, startSeq, startOffset: WAL_HEADER_BYTES });
       this.appendOffset = WAL_HEADER_BYTES;
+      this.skipTo(startSeq);
+      this.resetPending = false;
     } else {
       this.writeHeader({ ...this.header, generation, startSeq: first.seq, startOffset: first.offset });
     }
     await this.syncHeader();
     return dropped;
+  }
+
+  /**
+   * Hands out `startSeq` next. Every sequence below it is in no record this log holds: each
+   * was written before the reset and is covered by a durable family header, or never written.
+   */
+  private skipTo(startSeq: number): void {
+    if (startSeq === this.nextSeq) return;
+    assert(startSeq > this.nextSeq && this.live.length === 0 && this.waiters.length === 0, 'sequences are skipped only forward, in an empty, idle log');
+    this.nextSeq = startSeq;
+    this.writtenSeq = startSeq - 1;
+    this.syncedSeq = startSeq - 1;
   }
 
   /** Bytes of live records: the checkpoint trigger. */
@@ -382,14 +432,16 @@ export class Wal {
 
   /**
    * Never hands out a sequence at or below `seq` (a sequence a durable family header already
-   * covers), even if the records that carried it are gone from the log.
+   * covers), even if the records that carried it are gone from the log. Recovery calls it
+   * before the checkpoint that resets the log, and the reset applies it: the reset header's
+   * start sequence is the next sequence handed out. Raising the next sequence after the reset,
+   * without rewriting the header, would give the next record a sequence the header does not
+   * expect: a scan stops at it, and a power cut loses an acknowledged commit (issue 11).
    */
   skipPast(seq: number): void {
-    if (seq < this.nextSeq) return;
-    assert(this.live.length === 0 && this.waiters.length === 0, 'sequences are skipped only in an empty, idle log');
-    this.nextSeq = seq + 1;
-    this.writtenSeq = seq;
-    this.syncedSeq = seq;
+    assert(Number.isSafeInteger(seq) && seq >= 0, 'a sequence is a non-negative integer');
+    assert(this.resetPending, 'sequences are skipped only at recovery, before the log resets');
+    this.floorSeq = Math.max(this.floorSeq, seq);
   }
 
   /**
