@@ -85,6 +85,7 @@ export class CrashImage {
     const forked = new Set<string>();
     for (const corruption of corruptions) {
       let bytes = files.get(corruption.file);
+      if (corruption.kind === 'flip' && corruption.anchor !== undefined) throw new TypeError('an aimed flip must be resolved to an offset before corrupting (properties/aimedFlips.ts)');
       if (corruption.kind !== 'flip' || bytes === undefined || bytes.length === 0) continue;
       const at = corruption.live === true ? flipOffset(bytes.read(0, bytes.length), corruption) : corruption.offset % bytes.length;
       if (at === null) continue;

@@ -76,7 +76,15 @@ export type Corruption =
    * file's non-zero bytes (headers, pages, records: what was written), so that a flip lands in
    * data a reader decodes rather than in the zeros of unused space.
    */
-  | { readonly kind: 'flip'; readonly file: string; readonly offset: number; readonly bit: number; readonly live?: boolean | undefined }
+  | {
+    readonly kind: 'flip'; readonly file: string; readonly offset: number; readonly bit: number; readonly live?: boolean | undefined;
+    /**
+     * Aimed: `offset` counts from the start of the file's `anchor`-th header, which the harness
+     * finds in the image before corrupting it (properties/aimedFlips.ts); this layer knows no
+     * file format, and `CrashImage.corrupt` refuses a flip whose anchor was not resolved.
+     */
+    readonly anchor?: number | undefined;
+  }
   | { readonly kind: 'unreadable'; readonly file: string; readonly offset: number; readonly lengthBytes: number };
 
 export interface FaultyVfsOptions {
@@ -528,6 +536,7 @@ export function corruptImage(image: ReadonlyMap<string, Uint8Array>, corruptions
   const out = new Map([...image].map(([name, bytes]) => [name, bytes.slice()]));
   for (const corruption of corruptions) {
     const bytes = out.get(corruption.file);
+    if (corruption.kind === 'flip' && corruption.anchor !== undefined) throw new TypeError('an aimed flip must be resolved to an offset before corrupting (properties/aimedFlips.ts)');
     if (corruption.kind !== 'flip' || bytes === undefined) continue;
     const at = flipOffset(bytes, corruption);
     if (at !== null) bytes[at] = bytes[at]! ^ (1 << (corruption.bit & 7));

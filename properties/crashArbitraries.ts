@@ -146,19 +146,22 @@ const errorPlanArb: fc.Arbitrary<ErrorPlan> = fc.oneof(
 );
 
 /**
- * Where a flipped bit lands: anywhere (wrapping around the file), or in the first 256 bytes of
- * a header: page 0 and its commit slots (the standalone file), the master header's two copies
- * and the first segment's header page (the column-family file), the log's header slots. A
- * uniform offset almost never hits those few bytes, and they are where recovery decides.
+ * Where a flipped bit lands: anywhere (wrapping around the file), or aimed at the first 256
+ * bytes of a header, where recovery decides: the column-family file's two master header copies
+ * and every family's page 0 (static header and both commit slots), a standalone file's page 0,
+ * the log's two header slots. The anchor is resolved in the image at corruption time
+ * (properties/aimedFlips.ts): 0 and 1 are the master copies, 2 and up the families in master
+ * order, wrapping around when the image has fewer. A uniform offset almost never hits those few
+ * bytes.
  */
-const HEADER_BASES = [0, 64 * 1024, 128 * 1024] as const;
+const ANCHORS = 2 + 3; // two master copies, then up to three families (workloadArb)
 /** The magic (first 8 bytes), the static header's fields and checksums (first 32), or anywhere in the first 256. */
 const headerDeltaArb = fc.oneof(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 255 }));
-const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean }> = fc.oneof(
+const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean; anchor?: number }> = fc.oneof(
   { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: false })) },
   // Counted over the non-zero bytes only: pages, headers and records, not unused space.
   { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: true })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HEADER_BASES), headerDeltaArb).map(([base, delta]) => ({ offset: base + delta, live: false })) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat({ max: ANCHORS - 1 }), headerDeltaArb).map(([anchor, delta]) => ({ offset: delta, live: false, anchor })) },
 );
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(

@@ -18,6 +18,7 @@ import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState,
 import {
   failureCode, judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
+import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { commitsOf, secondLifeCase } from './secondLife.js';
 import type { DiffLine, Verdict, ViolationKind } from '../recovery/classify.js';
@@ -278,20 +279,34 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
 
 /**
  * One kept capture, drawn by the plan's seed, lives on: recovered again and run through the
- * workload a second time (properties/secondLife.ts). Only for cases without corruption or a
- * crash during recovery, whose recovered disk is the captured image itself.
+ * workload a second time (properties/secondLife.ts). It starts from the disk its recovery
+ * mounted: the captured image with the case's bit flips and its crash during recovery applied.
+ * So a second life also starts after damage the engine detected and survived (a fallback to an
+ * older header or master copy, a log cut short at a damaged record): the state that recovery
+ * returned is the start, all of it durable, and the second life is judged as an undamaged case
+ * (what the first recovery made of the damage must hold from then on). None when that recovery
+ * failed or hung (there is no state to start from), or when the case makes sectors unreadable
+ * (a second life would need the same bad sectors under it).
  */
 async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, captures: readonly Capture[], recoveries: RecoveryMemo,
   probe: StageProbe | undefined): Promise<CaseResult | null> {
-  if (crashCase.corruption.length > 0 || crashCase.recoveryCrash !== null || captures.length === 0) return null;
+  if (crashCase.corruption.some((corruption) => corruption.kind === 'unreadable') || captures.length === 0) return null;
   const chosen = secondLifeCapture(captures, crashCase.plan.seed);
-  const recovered = recoveries.findLast((earlier) => earlier.image.equals(chosen.image))?.recovered;
-  if (recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
-  const start: CaseStart = { image: chosen.image, commits: commitsOf(recovered.value.state) };
+  const memo = recoveries.findLast((earlier) => earlier.image.equals(chosen.image));
+  const recovered = memo?.recovered;
+  if (memo === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
+  const start: CaseStart = { image: memo.mounted, commits: commitsOf(recovered.value.state) };
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe, secondLife: false });
   if (second.violation === null) return second;
-  const detail = `second life (the image at I/O event ${chosen.at} recovered, then the workload run again on it): ${second.violation.detail}`;
+  const damage = memo.mounted === chosen.image ? '' : `, as damaged by ${describeDamage(crashCase)}`;
+  const detail = `second life (the image at I/O event ${chosen.at}${damage} recovered, then the workload run again on it): ${second.violation.detail}`;
   return { ...second, violation: { ...second.violation, detail } };
+}
+
+/** The case's damage to its images, for a second life's report. */
+function describeDamage(crashCase: CrashCase): string {
+  const flips = crashCase.corruption.map((flip) => (flip.kind === 'flip' ? `a bit flip in ${flip.file}` : 'an unreadable sector'));
+  return [...flips, ...(crashCase.recoveryCrash === null ? [] : ['a crash during recovery'])].join(' and ');
 }
 
 /** Keeps the second life's draw independent of the plan's other uses of its seed. */
@@ -343,6 +358,8 @@ type RecoveryMemo = Array<{ readonly image: CrashImage } & Recoveries>;
 
 /** An image's recovery, and (for a case with a read error) its recovery through that error. */
 interface Recoveries {
+  /** The disk recovery ran on: the image with the case's bit flips and crash during recovery applied. */
+  readonly mounted: CrashImage;
   readonly recovered: Recovered;
   /** The flaky-disk recovery (see `recoverThroughReadError`); null when the case injects no read error. */
   readonly throughReadError: Recovered | null;
@@ -386,7 +403,7 @@ const OUR_HEADS = [{ magic: MAGIC, version: FORMAT_VERSION }, { magic: MASTER_MA
  * have had its magic, and a live flip lands where earlier flips left live bytes.
  */
 function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boolean {
-  const bytes = image.corrupt(corruption).fork(DEFAULT_CF_FILE_NAME);
+  const bytes = damageImage(image, corruption).fork(DEFAULT_CF_FILE_NAME);
   if (bytes === undefined || bytes.length < 12) return true;
   const head = bytes.read(0, 12);
   const version = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
@@ -397,7 +414,7 @@ function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boo
 const PROCESS_EXIT: CrashPlan = { survival: 'all', tear: false, sectorBytes: 4096, atomicSector: true, keepUnsyncedDirOps: true, seed: 0 };
 
 async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recoveries> {
-  let image = captured.corrupt(crashCase.corruption);
+  let image = damageImage(captured, crashCase.corruption);
   if (crashCase.recoveryCrash !== null) {
     check.probe?.enter('recovery-crash');
     image = await crashDuringRecovery(engine, crashCase, image, crashCase.recoveryCrash);
@@ -407,7 +424,7 @@ async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, cap
   const recovered = await recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
   const failReadAt = crashCase.errors.failReadAt;
   const throughReadError = failReadAt === undefined ? null : await recoverThroughReadError(engine, image, unreadable, failReadAt, check);
-  return { recovered, throughReadError };
+  return { mounted: image, recovered, throughReadError };
 }
 
 /**
