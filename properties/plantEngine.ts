@@ -423,4 +423,31 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
         ctx.free(only.page);`,
     }],
   },
+  {
+    // The engine bug of issue 11, reverted onto its fix: the old order and the old skipPast.
+    name: 'skippast-after-log-reset',
+    description: "recovery raises the log's next sequence above the families' headers only after its checkpoint reset the log header: after a fallback to the older header slot the reset header expects the scanned start sequence, the next acknowledged commit carries a higher one, and a plain power cut loses it",
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `        this.wal.skipPast(covered);
+        await this.checkpoint({ force: true });`,
+      replace: `        await this.checkpoint({ force: true });
+        this.wal.skipPast(covered);`,
+    }, {
+      file: 'wal.js',
+      find: `    skipPast(seq) {
+        assert(Number.isSafeInteger(seq) && seq >= 0, 'a sequence is a non-negative integer');
+        assert(this.resetPending, 'sequences are skipped only at recovery, before the log resets');
+        this.floorSeq = Math.max(this.floorSeq, seq);
+    }`,
+      replace: `    skipPast(seq) {
+        if (seq < this.nextSeq)
+            return;
+        assert(this.live.length === 0 && this.waiters.length === 0, 'sequences are skipped only in an empty, idle log');
+        this.nextSeq = seq + 1;
+        this.writtenSeq = seq;
+        this.syncedSeq = seq;
+    }`,
+    }],
+  },
 ];
