@@ -8,6 +8,7 @@ import { parseReplayPath } from '../properties/replayPath.js';
 import { SEED_MAX, VFS_KINDS, type VfsKind } from '../properties/runDifferential.js';
 import type { ProfileName } from '../properties/runCrash.js';
 import { parseShard, type Shard } from '../properties/shard.js';
+import { DEFAULT_MUTANTS_BUDGET_SECONDS } from './mutantsCommand.js';
 
 export const USAGE = `Usage: crashlab <command> [flags]
 
@@ -44,9 +45,10 @@ Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default 
   --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2),
   --mutants-budget SECONDS (the engine's mutants after the matrix, default 600, 0 skips; a survivor fails)
 Flags for merge: --out DIR (default .crashlab/certificate)
-Flags for mutants: --budget SECONDS (default 120), --only NAME (repeatable as a,b), --json,
+Flags for mutants: --budget SECONDS (default 600), --only NAME (repeatable as a,b), --json,
   --automatic (also the mutants generated from the compiled engine: delete sync/write, swap
-  awaited I/O, skip checksum, continue past invalid, pass poison check, empty catch)
+  awaited I/O, skip checksum, continue past invalid, pass poison check, empty catch; and, in
+  btree/node, flip a comparator, shift a bound, separator off by one, skip rebalancing, leak a page)
 
 Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
   --profile (for SEED:PATH; default default), --report FILE.html, --json
@@ -291,7 +293,7 @@ function parseMutants(argv: readonly string[]): Command {
   const onlyText = text(flags, '--only');
   const only = onlyText === undefined ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (only !== null && only.length === 0) throw new UsageError(`--only must be ${accepted('--only')}`);
-  return { command: 'mutants', budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, automatic: flags.has('--automatic'), json: flags.has('--json') };
+  return { command: 'mutants', budgetSeconds: budgetText === undefined ? DEFAULT_MUTANTS_BUDGET_SECONDS : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, automatic: flags.has('--automatic'), json: flags.has('--json') };
 }
 
 function parseMerge(argv: readonly string[]): Command {

@@ -26,12 +26,12 @@ import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
 import { PLANTED_BUGS, plantBug } from '../properties/plantEngine.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
-import { runMutants } from '../properties/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, type MutantScore } from '../properties/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
 import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
-import { mutantsSummary } from './mutantsCommand.js';
+import { groupLine, mutantsSummary } from './mutantsCommand.js';
 
 export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
 
@@ -86,12 +86,16 @@ export interface CertificateMutation {
   readonly errors: number;
   readonly excluded: number;
   readonly medianMsToKill: number | null;
+  /** The 90th percentile time to kill (absent in certificates from before it was measured). */
+  readonly p90MsToKill?: number | null | undefined;
   readonly maxMsToKill: number | null;
   readonly budgetSeconds: number;
   /** Mutants not killed (survived or errored), with what they stand for. */
   readonly survivors: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }>;
   /** Killed mutants by the violation kind that killed them. */
   readonly killedBy: Record<string, number>;
+  /** Kill rate and times per group: the catalog, durability operators, structural operators (absent in older certificates). */
+  readonly groups?: Readonly<Record<string, MutantScore>> | undefined;
 }
 
 export interface FaultCounts {
@@ -454,7 +458,8 @@ async function runCertifyMutants(options: CertifyOptions, shard: Shard, progress
   return {
     result: {
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
-      excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
+      excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
+      groups: report.groups,
     },
     skipped: null,
   };
@@ -501,7 +506,8 @@ function mutationLine(cert: Certificate): string {
   if (m === null) return `not measured (${cert.mutationSkipped ?? 'skipped'})`;
   const kinds = Object.entries(m.killedBy).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
   return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.equivalent} equivalent, ${m.excluded} excluded; `
-    + `time to kill median ${m.medianMsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
+    + `time to kill median ${m.medianMsToKill ?? '-'} ms, p90 ${m.p90MsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
+    + MUTANT_GROUPS.flatMap((group) => { const score = m.groups?.[group]; return score === undefined ? [] : [`\n  - ${groupLine(group, score)}`]; }).join('')
     + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('');
 }
 

@@ -8,11 +8,12 @@
  * the crash properties can take "the engine computes the right answer" for granted.
  */
 import fc from 'fast-check';
-import { Database, type Vfs } from '../engine/index.js';
+import * as referenceEngine from '../engine/index.js';
+import type { Vfs } from '../engine/index.js';
 import { SortedMapModel } from '../model/sortedMapModel.js';
 import { differentialCommandArb } from './differentialCommands.js';
 import {
-  closeReaders, expectCommitted, expectIntegrity, reopen, type DiffModel, type DiffReal,
+  closeReaders, expectCommitted, expectIntegrity, reopen, type DiffModel, type DiffReal, type DifferentialEngine,
 } from './differentialWorld.js';
 import { engineConfigArb, engineOptions, type EngineConfig } from './engineConfig.js';
 
@@ -29,6 +30,8 @@ export interface DifferentialOptions {
   readonly maxCommands?: number;
   /** `fc.commands`' replay hint, when replaying a counterexample path. */
   readonly replayPath?: string;
+  /** The engine under test (a planted mutant, say); the reference engine by default. */
+  readonly engine?: DifferentialEngine | undefined;
 }
 
 export const DEFAULT_MAX_COMMANDS = 100;
@@ -47,17 +50,18 @@ export function differentialProperty(
     size: 'max',
     ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
   });
+  const engine = options.engine ?? referenceEngine;
   return fc.asyncProperty(engineConfigArb, commands, async (config, cmds) => {
-    await runOnce(makeVfs, config, cmds);
+    await runOnce(engine, makeVfs, config, cmds);
   });
 }
 
-async function runOnce(makeVfs: VfsFactory, config: EngineConfig, cmds: Commands): Promise<void> {
+async function runOnce(engine: DifferentialEngine, makeVfs: VfsFactory, config: EngineConfig, cmds: Commands): Promise<void> {
   const handle = await makeVfs();
   try {
     const options = engineOptions(config);
-    const db = await Database.open(handle.vfs, options);
-    const real: DiffReal = { db, writer: null, readers: [], vfs: handle.vfs, options };
+    const db = await engine.Database.open(handle.vfs, options);
+    const real: DiffReal = { engine, db, writer: null, readers: [], vfs: handle.vfs, options };
     const model: DiffModel = { oracle: new SortedMapModel(), writer: null, readers: [], maxKeyBytes: db.layout.maxKeyBytes };
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);

@@ -107,18 +107,41 @@ class Insert implements Cmd {
   toString(): string { return `insert(${JSON.stringify(this.table)}, ${showKey(this.key)}, ${showValue(this.value)})`; }
 }
 
+/** The order InsertMany inserts its keys in: appends split leaves 3/4 : 1/4, the others in halves. */
+export type InsertOrder = 'ascending' | 'descending' | 'shuffled';
+
+/**
+ * The indexes first..first+count-1 in `order`; `shuffled` is a Fisher-Yates shuffle driven by a
+ * small LCG from `shuffleSeed`, so a counterexample replays the same order.
+ */
+export function insertionOrder(first: number, count: number, order: InsertOrder, shuffleSeed: number): number[] {
+  const indexes = Array.from({ length: count }, (_, i) => first + i);
+  if (order === 'descending') return indexes.reverse();
+  if (order === 'shuffled') {
+    let state = (shuffleSeed >>> 0) || 1;
+    for (let i = indexes.length - 1; i > 0; i--) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      const j = state % (i + 1);
+      [indexes[i], indexes[j]] = [indexes[j]!, indexes[i]!];
+    }
+  }
+  return indexes;
+}
+
 /**
  * Many consecutive keys at once, so trees grow several levels and split often. Wide keys are
  * padded to the page's key limit: branches then hold only a few children, so even a hundred
- * keys make a deep tree whose branches split, merge and borrow.
+ * keys make a deep tree whose branches split, merge and borrow. Ascending keys fill leaves to
+ * three quarters (the appending split), so a later removal merges them; descending and shuffled
+ * ones leave leaves between half and full, so a removal next to a full sibling redistributes.
  */
 class InsertMany implements Cmd {
   constructor(readonly table: string, readonly prefix: number, readonly first: number, readonly count: number,
-    readonly wide: boolean, readonly value: ValueSpec) {}
+    readonly wide: boolean, readonly value: ValueSpec, readonly order: InsertOrder, readonly shuffleSeed: number) {}
   check(m: Readonly<DiffModel>): boolean { return m.writer !== null; }
   async run(m: DiffModel, r: DiffReal): Promise<void> {
     const { mw, table } = writeTable(m, r, this.table);
-    for (let i = this.first; i < this.first + this.count; i++) {
+    for (const i of insertionOrder(this.first, this.count, this.order, this.shuffleSeed)) {
       const base = [this.prefix, i >>> 8, i & 0xff];
       const key = this.wide ? keyBytes({ base, long: 'max' }, m.maxKeyBytes) : Uint8Array.from(base);
       const value = valueBytes({ lengthBytes: this.value.lengthBytes, fill: (this.value.fill + i) & 0xff });
@@ -126,7 +149,8 @@ class InsertMany implements Cmd {
     }
   }
   toString(): string {
-    const range = `${this.first}+${this.count}${this.wide ? ' wide' : ''}`;
+    const order = this.order === 'ascending' ? '' : this.order === 'descending' ? ' desc' : ` shuffled#${this.shuffleSeed}`;
+    const range = `${this.first}+${this.count}${this.wide ? ' wide' : ''}${order}`;
     return `insertMany(${JSON.stringify(this.table)}, ${this.prefix}, ${range}, ${showValue(this.value)})`;
   }
 }
@@ -276,10 +300,16 @@ class CheckIntegrity implements Cmd {
 }
 
 const tableArb = fc.constantFrom(...TABLE_NAMES);
+/**
+ * Bulk inserts and range removes favour one table, so that a run's range removes often fall
+ * on a tree its bulk inserts made deep: that is what merges, redistributes and shrinks it.
+ */
+const bulkTableArb = fc.oneof({ weight: 3, arbitrary: fc.constant(TABLE_NAMES[0]) }, { weight: 1, arbitrary: tableArb });
 const boundArb = fc.option(boundSpecArb, { nil: null, freq: 3 });
 const insertManyArb = fc.tuple(
-  tableArb, fc.constantFrom(0x00, 0x61, 0xff), fc.nat(600), fc.integer({ min: 1, max: 250 }), fc.boolean(), valueSpecArb,
-).map(([t, prefix, first, count, wide, v]) => new InsertMany(t, prefix, first, count, wide, v));
+  bulkTableArb, fc.constantFrom(0x00, 0x61, 0xff), fc.nat(600), fc.integer({ min: 1, max: 250 }), fc.boolean(), valueSpecArb,
+  fc.constantFrom<InsertOrder>('ascending', 'descending', 'shuffled'), fc.nat(),
+).map(([t, prefix, first, count, wide, v, order, shuffleSeed]) => new InsertMany(t, prefix, first, count, wide, v, order, shuffleSeed));
 
 /** Weighted so that most commands run inside a write transaction and commits are frequent. */
 export const differentialCommandArb: fc.Arbitrary<Cmd> = fc.oneof(
@@ -287,9 +317,9 @@ export const differentialCommandArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom<Durability>('immediate', 'none').map((d) => new Commit(d)) },
   { weight: 1, arbitrary: fc.constant(new Abort()) },
   { weight: 20, arbitrary: fc.tuple(tableArb, keySpecArb, valueSpecArb).map(([t, k, v]) => new Insert(t, k, v)) },
-  { weight: 3, arbitrary: insertManyArb },
+  { weight: 6, arbitrary: insertManyArb },
   { weight: 8, arbitrary: fc.tuple(tableArb, keySpecArb).map(([t, k]) => new Remove(t, k)) },
-  { weight: 4, arbitrary: fc.tuple(tableArb, boundArb, boundArb).map(([t, s, e]) => new RemoveRange(t, s, e)) },
+  { weight: 8, arbitrary: fc.tuple(bulkTableArb, boundArb, boundArb).map(([t, s, e]) => new RemoveRange(t, s, e)) },
   { weight: 1, arbitrary: tableArb.map((t) => new Clear(t)) },
   { weight: 2, arbitrary: tableArb.map((t) => new CreateTable(t)) },
   { weight: 2, arbitrary: tableArb.map((t) => new DeleteTable(t)) },

@@ -5,9 +5,10 @@
  * parallel: reader i of the model is the snapshot reader i of the engine must show.
  */
 import {
-  Database, EngineError, type DatabaseOptions, type ReadOnlyTable, type ReadTransaction, type Vfs,
+  EngineError, type Database, type DatabaseOptions, type ReadOnlyTable, type ReadTransaction, type Vfs,
   type WriteTransaction,
 } from '../engine/index.js';
+import type { EngineUnderTest } from '../recovery/storeUnderTest.js';
 import type { Entry, ModelView, ModelWriteTransaction, SortedMapModel } from '../model/sortedMapModel.js';
 import { hex } from './byteSpecs.js';
 
@@ -19,7 +20,16 @@ export interface DiffModel {
   maxKeyBytes: number;
 }
 
+/**
+ * What the differential property needs of the engine under test: its standalone database. A
+ * structural type (like the crash campaign's), so a mutant's copy of the engine, a separate
+ * module graph, stands in for the reference. Errors are told apart by `instanceof EngineError`:
+ * a planted engine shares errors.js with the reference (plantEngine.ts), so that still holds.
+ */
+export type DifferentialEngine = Pick<EngineUnderTest, 'Database'>;
+
 export interface DiffReal {
+  readonly engine: DifferentialEngine;
   db: Database;
   writer: WriteTransaction | null;
   readonly readers: ReadTransaction[];
@@ -81,7 +91,11 @@ export function expectCode(code: EngineError['code'], action: () => unknown, wha
   throw new Mismatch(`${what}: expected ${code}, got success`);
 }
 
-/** Every table, every entry in both directions, and every length. */
+/**
+ * Every table, every entry in both directions, every length, and a point get of every key: a
+ * wrong separator hides a key from `get` (which follows one path down) while a scan, which
+ * walks every leaf, still returns it.
+ */
 export function expectSameState(real: RealView, model: ModelView, where: string): void {
   try {
     const names = model.listTables();
@@ -92,6 +106,7 @@ export function expectSameState(real: RealView, model: ModelView, where: string)
       expectEntries([...table.range(undefined, undefined, { reverse: true })], model.range(name, undefined, undefined, true),
         `${where}: table ${name} reversed`);
       expectEqual(table.len(), model.len(name), `${where}: len of ${name}`);
+      for (const [key, value] of model.range(name)) expectBytes(table.get(key), value, `${where}: get ${hex(key)} in ${name}`);
     }
   } catch (error) {
     // Whole-state checks run from several places (a command, the epilogue): say which one.
@@ -129,7 +144,7 @@ export function closeReaders(model: DiffModel, real: DiffReal, where: string): v
 export async function reopen(model: DiffModel, real: DiffReal, where: string): Promise<void> {
   closeReaders(model, real, where);
   await real.db.close();
-  real.db = await Database.open(real.vfs, real.options);
+  real.db = await real.engine.Database.open(real.vfs, real.options);
   model.maxKeyBytes = real.db.layout.maxKeyBytes;
   expectIntegrity(real.db, `${where}: after reopen`);
   expectCommitted(model, real, `${where}: after reopen`);

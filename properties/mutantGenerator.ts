@@ -1,13 +1,16 @@
 /**
- * Automatic durability mutants (issue 6): reads the COMPILED engine (dist/engine/*.js) with the
- * TypeScript compiler API and derives one mutant per site for each durability operator. Each
+ * Automatic mutants: reads the COMPILED engine (dist/engine/*.js) with the TypeScript compiler
+ * API and derives one mutant per site for each operator: the durability operators (issue 6) in
+ * every file, the structural ones (issue 11: a comparator flipped, a bound made inclusive or
+ * strict, a key index off by one, a rebalancing step skipped, a freed page leaked) at every site
+ * of the tree code (STRUCTURAL_FILES). Each
  * mutant is a list of plantEngine patches `{file, find, replace}`: `find` is the exact text of
  * the mutated statement, widened by whole lines until it occurs exactly once in its file (the
  * rule applyPatches enforces), and `replace` is that text with the mutation applied. Nothing
  * here writes files: plantEngine builds the mutant in a temporary copy, never in the source tree.
  *
  * Output is deterministic: files in name order, sites in source order, at most
- * MAX_SITES_PER_OPERATOR per operator per file. A site that two operators would mutate into the
+ * MAX_SITES_PER_OPERATOR per durability operator per file (structural operators take every site). A site that two operators would mutate into the
  * same text is emitted once, under the operator listed first in MUTANT_OPERATORS.
  *
  * Names are `<operator>-<file stem>-<function>`, not line numbers, because the triage
@@ -27,7 +30,8 @@ import path from 'node:path';
 import ts from 'typescript';
 import type { Patch } from './plantEngine.js';
 
-export const MUTANT_OPERATORS = [
+/** Durability operators: applied to every engine file, at most MAX_SITES_PER_OPERATOR sites each. */
+export const DURABILITY_OPERATORS = [
   'delete-sync',
   'delete-write',
   'swap-awaits',
@@ -37,7 +41,25 @@ export const MUTANT_OPERATORS = [
   'empty-catch',
 ] as const;
 
+/**
+ * Structural operators: applied to the tree code only (STRUCTURAL_FILES), at every site. No
+ * operator touches a `while` condition: a binary search whose loop bound is made inclusive
+ * never ends, and a hang cannot be told from a slow survivor.
+ */
+export const STRUCTURAL_OPERATORS = [
+  'flip-comparator',
+  'shift-bound',
+  'separator-off-by-one',
+  'skip-rebalance',
+  'leak-page',
+] as const;
+
+export const MUTANT_OPERATORS = [...DURABILITY_OPERATORS, ...STRUCTURAL_OPERATORS] as const;
+
 export type MutantOperator = (typeof MUTANT_OPERATORS)[number];
+
+/** The compiled files of the B+tree: its node operations and its page layout. */
+export const STRUCTURAL_FILES: ReadonlySet<string> = new Set(['btree.js', 'node.js']);
 
 export interface GeneratedMutant {
   /** Unique, plantEngine-safe name: `<operator>-<file stem>-<function>[-<n>]` (see the header). */
@@ -52,8 +74,10 @@ export interface GeneratedMutant {
 }
 
 export interface GenerateOptions {
-  /** Cap per operator per file (default MAX_SITES_PER_OPERATOR). */
+  /** Cap per durability operator per file (default MAX_SITES_PER_OPERATOR); structural operators take every site. */
   readonly maxPerOperatorPerFile?: number;
+  /** Files the structural operators apply to (default STRUCTURAL_FILES). */
+  readonly structuralFiles?: ReadonlySet<string>;
 }
 
 export const MAX_SITES_PER_OPERATOR = 20;
@@ -73,6 +97,11 @@ const OPERATOR_SUMMARY: Record<MutantOperator, string> = {
   'continue-past-invalid': 'an invalid record check no longer stops the read',
   'pass-poison-check': 'a poisoned-state check always passes',
   'empty-catch': 'an error is dropped (the catch block is emptied)',
+  'flip-comparator': 'a key comparison is reversed',
+  'shift-bound': 'a bound is made inclusive (or an inclusive one strict)',
+  'separator-off-by-one': 'a key index (a separator, a split point) is off by one',
+  'skip-rebalance': 'a rebalancing step (merge, redistribution, root growth or shrink) is skipped',
+  'leak-page': 'a freed page is leaked (the free is deleted)',
 };
 
 /** One mutation of a file: replace text [start, end) with `text`; `anchor` is the statement around it. */
@@ -219,8 +248,120 @@ function comment(operator: MutantOperator): string {
   return `/* crashlab mutant: ${operator} */`;
 }
 
-/** Every edit of one source file, in source order per operator. */
-function collectEdits(sf: ts.SourceFile): Edit[] {
+const RELATIONAL_FLIP: ReadonlyMap<ts.SyntaxKind, string> = new Map([
+  [ts.SyntaxKind.LessThanToken, '>'], [ts.SyntaxKind.GreaterThanToken, '<'],
+  [ts.SyntaxKind.LessThanEqualsToken, '>='], [ts.SyntaxKind.GreaterThanEqualsToken, '<='],
+]);
+const RELATIONAL_SHIFT: ReadonlyMap<ts.SyntaxKind, string> = new Map([
+  [ts.SyntaxKind.LessThanToken, '<='], [ts.SyntaxKind.GreaterThanToken, '>='],
+  [ts.SyntaxKind.LessThanEqualsToken, '<'], [ts.SyntaxKind.GreaterThanEqualsToken, '>'],
+]);
+const COMPARE_NAME = /^compare/i;
+/** Functions that move entries between siblings (their calls are the rebalancing steps). */
+const REBALANCE_NAME = /^(rebalance|appendInto|merge|redistribute|borrow)/i;
+
+/** Names of the variables that hold a comparator's result (`const order = compareAt(...)`). */
+function comparisonVariables(sf: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined
+      && ts.isCallExpression(node.initializer) && COMPARE_NAME.test(calleeName(node.initializer) ?? '')) {
+      names.add(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return names;
+}
+
+/** A relational test of a comparator's result against 0 (`compareBytes(a, b) < 0`, `order > 0`). */
+function isComparisonTest(node: ts.BinaryExpression, variables: ReadonlySet<string>): boolean {
+  if (!RELATIONAL_FLIP.has(node.operatorToken.kind)) return false;
+  const isZero = (side: ts.Expression): boolean => ts.isNumericLiteral(side) && side.text === '0';
+  const isResult = (side: ts.Expression): boolean =>
+    (ts.isCallExpression(side) && COMPARE_NAME.test(calleeName(side) ?? '')) || (ts.isIdentifier(side) && variables.has(side.text));
+  return (isZero(node.right) && isResult(node.left)) || (isZero(node.left) && isResult(node.right));
+}
+
+/** The index a key access names: `X.keys[i]`, `keys[i]`, or the first argument of `X.keys.splice(i, ...)`. */
+function keyIndex(node: ts.Node): ts.Expression | undefined {
+  const isKeys = (e: ts.Expression): boolean =>
+    (ts.isPropertyAccessExpression(e) && e.name.text === 'keys') || (ts.isIdentifier(e) && e.text === 'keys');
+  if (ts.isElementAccessExpression(node) && isKeys(node.expression)) return node.argumentExpression;
+  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'splice'
+    && isKeys(node.expression.expression)) return node.arguments[0];
+  return undefined;
+}
+
+/** `a - 1` and `a + 1` lose their one; any other index gains one. */
+function offByOne(sf: ts.SourceFile, index: ts.Expression): string {
+  if (ts.isBinaryExpression(index) && ts.isNumericLiteral(index.right) && index.right.text === '1'
+    && (index.operatorToken.kind === ts.SyntaxKind.MinusToken || index.operatorToken.kind === ts.SyntaxKind.PlusToken)) {
+    return index.left.getText(sf);
+  }
+  return `${ts.isBinaryExpression(index) ? `(${index.getText(sf)})` : index.getText(sf)} + 1`;
+}
+
+/** Whether `statement` (outside nested functions) assigns a tree's root: `x.root = ...`. */
+function assignsRoot(statement: ts.Statement): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found || ts.isFunctionLike(node)) return;
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken
+      && ts.isPropertyAccessExpression(node.left) && node.left.name.text === 'root') found = true;
+    else ts.forEachChild(node, visit);
+  };
+  visit(statement);
+  return found;
+}
+
+/** The edits of the structural operators (STRUCTURAL_OPERATORS) at `node`. */
+function structuralEdits(sf: ts.SourceFile, node: ts.Node, variables: ReadonlySet<string>): Edit[] {
+  const edits: Edit[] = [];
+  const anchorOf = (at: ts.Node): ts.Node => {
+    let anchor = at;
+    while (!ts.isStatement(anchor) && anchor.parent !== undefined && !ts.isSourceFile(anchor.parent)) anchor = anchor.parent;
+    return anchor;
+  };
+  const replaceOperator = (operator: MutantOperator, binary: ts.BinaryExpression, text: string): void => {
+    edits.push({ operator, anchor: anchorOf(binary), start: binary.operatorToken.getStart(sf), end: binary.operatorToken.getEnd(), text: `${text} ${comment(operator)}` });
+  };
+  if (ts.isBinaryExpression(node) && isComparisonTest(node, variables)) {
+    replaceOperator('flip-comparator', node, RELATIONAL_FLIP.get(node.operatorToken.kind)!);
+    replaceOperator('shift-bound', node, RELATIONAL_SHIFT.get(node.operatorToken.kind)!);
+  }
+  if (ts.isForStatement(node) && node.condition !== undefined && ts.isBinaryExpression(node.condition)
+    && RELATIONAL_SHIFT.has(node.condition.operatorToken.kind)) {
+    replaceOperator('shift-bound', node.condition, RELATIONAL_SHIFT.get(node.condition.operatorToken.kind)!);
+  }
+  if (ts.isReturnStatement(node) && node.expression !== undefined) {
+    // The comparator itself, reversed: every return of a compare function negated.
+    const owner = enclosingFunction(sf, node);
+    if (owner !== undefined && COMPARE_NAME.test(owner.name)) {
+      edits.push({ operator: 'flip-comparator', anchor: node, start: node.expression.getStart(sf), end: node.expression.getEnd(), text: `-(${node.expression.getText(sf)}) ${comment('flip-comparator')}` });
+    }
+  }
+  const index = keyIndex(node);
+  if (index !== undefined) {
+    edits.push({ operator: 'separator-off-by-one', anchor: anchorOf(node), start: index.getStart(sf), end: index.getEnd(), text: `${offByOne(sf, index)} ${comment('separator-off-by-one')}` });
+  }
+  if (ts.isExpressionStatement(node) && ts.isCallExpression(node.expression)) {
+    const name = calleeName(node.expression) ?? '';
+    const removed = { anchor: node, start: node.getStart(sf), end: node.getEnd() };
+    // A plain call only: a method of the same name (a counter's `shape.merge()`) moves no entry.
+    if (REBALANCE_NAME.test(name) && ts.isIdentifier(node.expression.expression)) edits.push({ operator: 'skip-rebalance', ...removed, text: `;${comment('skip-rebalance')}` });
+    if (name === 'free' && ts.isPropertyAccessExpression(node.expression.expression)) edits.push({ operator: 'leak-page', ...removed, text: `;${comment('leak-page')}` });
+  }
+  if (ts.isIfStatement(node) && assignsRoot(node.thenStatement)) {
+    // Root growth, root shrink and the empty tree's removal: the tree keeps its old root.
+    edits.push({ operator: 'skip-rebalance', anchor: node, start: node.expression.getStart(sf), end: node.expression.getEnd(), text: `false ${comment('skip-rebalance')}` });
+  }
+  return edits;
+}
+
+/** Every edit of one source file, in source order per operator; the structural ones only when `structural`. */
+function collectEdits(sf: ts.SourceFile, structural: boolean): Edit[] {
+  const variables = structural ? comparisonVariables(sf) : new Set<string>();
   const text = sf.text;
   const edits: Edit[] = [];
   const falseCondition = (operator: MutantOperator, statement: ts.IfStatement): void => {
@@ -274,6 +415,7 @@ function collectEdits(sf: ts.SourceFile): Edit[] {
     if (ts.isCatchClause(node) && containsThrow(node.block)) {
       edits.push({ operator: 'empty-catch', anchor: node, start: node.block.getStart(sf), end: node.block.getEnd(), text: `{ ${comment('empty-catch')} }` });
     }
+    if (structural) edits.push(...structuralEdits(sf, node, variables));
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -379,7 +521,7 @@ function firstLine(source: string): string {
 export function generateMutantsForSource(file: string, text: string, options: GenerateOptions = {}): GeneratedMutant[] {
   const cap = options.maxPerOperatorPerFile ?? MAX_SITES_PER_OPERATOR;
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const edits = collectEdits(sf);
+  const edits = collectEdits(sf, (options.structuralFiles ?? STRUCTURAL_FILES).has(file));
   const stem = slug(path.basename(file, '.js'));
   const labelOf = functionLabeller(sf);
   const mutants: GeneratedMutant[] = [];
@@ -387,8 +529,9 @@ export function generateMutantsForSource(file: string, text: string, options: Ge
   for (const operator of MUTANT_OPERATORS) {
     let count = 0;
     const mine = edits.filter((edit) => edit.operator === operator).sort((a, b) => a.start - b.start || a.end - b.end);
+    const structural = (STRUCTURAL_OPERATORS as readonly string[]).includes(operator);
     for (const edit of mine) {
-      if (count >= cap) break;
+      if (!structural && count >= cap) break;
       const anchorStart = Math.min(edit.anchor.getStart(sf), edit.start);
       const anchorEnd = Math.max(edit.anchor.getEnd(), edit.end);
       const [from, to] = uniqueContext(text, anchorStart, anchorEnd);
@@ -405,7 +548,8 @@ export function generateMutantsForSource(file: string, text: string, options: Ge
         operator,
         file,
         line,
-        description: `${OPERATOR_SUMMARY[operator]} at ${file}:${line}: ${firstLine(text.slice(edit.start, edit.end))}`,
+        // A structural edit is often one token (`<`): its whole line says where it is.
+        description: `${OPERATOR_SUMMARY[operator]} at ${file}:${line}: ${firstLine(text.slice(structural ? lineStart(text, edit.start) : edit.start, edit.end))}`,
         patches: [{ file, find, replace }],
       });
       count++;

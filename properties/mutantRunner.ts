@@ -1,6 +1,7 @@
 /**
- * Runs the crash harness against every hand-written mutant of the catalog (PLANTED_BUGS), in
- * parallel worker threads (each mutant's engine is its own module graph), stopping each at its
+ * Runs the harness's properties (the differential property and the crash campaign, see
+ * mutantWorker.ts) against every hand-written mutant of the catalog (PLANTED_BUGS), in
+ * parallel worker processes (each mutant's engine is its own module graph), stopping each at its
  * first kill, and scores the harness: killed / (killed + survived). Equivalent mutants are
  * listed, not run.
  *
@@ -14,10 +15,10 @@
 import os from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { generateMutants } from './mutantGenerator.js';
+import { generateMutants, STRUCTURAL_OPERATORS } from './mutantGenerator.js';
 import { AUTOMATIC_EQUIVALENTS } from './mutantTriage.js';
 import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
-import type { MutantJob, MutantOutcome } from './mutantWorker.js';
+import type { HuntProperty, MutantJob, MutantOutcome } from './mutantWorker.js';
 import type { ProfileName } from './runCrash.js';
 
 export type MutantStatus = 'killed' | 'survived' | 'equivalent' | 'error';
@@ -32,6 +33,10 @@ export interface MutantRun {
   /** Seeds tried in order (each `runsPerSeed` cases); 1, 2, 3, ... by default. */
   readonly seeds?: readonly number[] | undefined;
   readonly runsPerSeed?: number | undefined;
+  /** Differential runs per seed (DEFAULT_DIFFERENTIAL_RUNS_PER_SEED). */
+  readonly differentialRunsPerSeed?: number | undefined;
+  /** The properties to hunt with, in order per seed; both (differential, then crash) by default. */
+  readonly properties?: readonly HuntProperty[] | undefined;
   readonly profile?: ProfileName | undefined;
   /** The catalog to draw from (PLANTED_BUGS by default). */
   readonly catalog?: readonly PlantedBug[] | undefined;
@@ -74,17 +79,44 @@ export function automaticCatalog(engineDir: string = ENGINE_DIR): { readonly mut
       continue;
     }
     const equivalent = Object.hasOwn(AUTOMATIC_EQUIVALENTS, m.name) ? AUTOMATIC_EQUIVALENTS[m.name] : undefined;
-    mutants.push(equivalent === undefined ? { name: m.name, description, patches: m.patches } : { name: m.name, description, patches: m.patches, equivalent });
+    const bug: PlantedBug = { name: m.name, description, patches: m.patches, operator: m.operator };
+    mutants.push(equivalent === undefined ? bug : { ...bug, equivalent });
   }
   return { mutants, excluded };
+}
+
+/** Where a mutant comes from: the hand-written catalog, or a durability or structural operator. */
+export type MutantGroup = 'catalog' | 'durability' | 'structural';
+export const MUTANT_GROUPS: readonly MutantGroup[] = ['catalog', 'durability', 'structural'];
+
+function groupOf(bug: PlantedBug): MutantGroup {
+  if (bug.operator === undefined) return 'catalog';
+  return (STRUCTURAL_OPERATORS as readonly string[]).includes(bug.operator) ? 'structural' : 'durability';
+}
+
+/** A group's kill rate and times to kill. */
+export interface MutantScore {
+  readonly killed: number;
+  readonly survived: number;
+  readonly equivalent: number;
+  readonly errors: number;
+  /** killed / (killed + survived); 1 when nothing was run. */
+  readonly score: number;
+  readonly medianMsToKill: number | null;
+  /** The 90th percentile of the times to kill (nearest rank). */
+  readonly p90MsToKill: number | null;
+  readonly maxMsToKill: number | null;
 }
 
 export interface MutantResult {
   readonly name: string;
   readonly description: string;
+  readonly group: MutantGroup;
   readonly status: MutantStatus;
   /** Wall-clock from planting to the first violation; null unless killed. */
   readonly msToKill: number | null;
+  /** The property that killed it; null unless killed. */
+  readonly property: HuntProperty | null;
   /** The killing seed, the case number within it (1-based), fast-check's path and the violation. */
   readonly seed: number | null;
   readonly runs: number | null;
@@ -97,18 +129,14 @@ export interface MutantResult {
   readonly reason: string | null;
 }
 
-export interface MutantReport {
+export interface MutantReport extends MutantScore {
   readonly mutants: readonly MutantResult[];
+  /** The same figures per group (catalog, durability operators, structural operators). */
+  readonly groups: Readonly<Record<MutantGroup, MutantScore>>;
   /** Automatic mutants not run (their engine file is never executed by the harness), with why. */
   readonly excluded: readonly ExcludedMutant[];
-  readonly killed: number;
-  readonly survived: number;
-  readonly equivalent: number;
-  readonly errors: number;
-  /** killed / (killed + survived); 1 when nothing was run. */
-  readonly score: number;
-  readonly medianMsToKill: number | null;
-  readonly maxMsToKill: number | null;
+  /** Kills by the property that made them. */
+  readonly killedBy: Readonly<Record<HuntProperty, number>>;
   readonly budgetSeconds: number;
   readonly perMutantMs: number;
   readonly concurrency: number;
@@ -118,6 +146,8 @@ export interface MutantReport {
 
 const DEFAULT_SEEDS = Array.from({ length: 1000 }, (_, i) => i + 1);
 const DEFAULT_RUNS_PER_SEED = 100;
+/** Differential runs per seed: a few, so a mutant only the crash campaign sees loses little time. */
+export const DEFAULT_DIFFERENTIAL_RUNS_PER_SEED = 5;
 /** A second pass shorter than this is not worth starting a worker for. */
 const MIN_SECOND_PASS_MS = 2_000;
 /** Extra time a worker may take past twice its share before it is terminated. */
@@ -128,6 +158,14 @@ export function median(values: readonly number[]): number | null {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile `p` (0..100] of `values`; null when there are none. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (!(p > 0 && p <= 100)) throw new TypeError('a percentile is in (0, 100]');
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
 }
 
 function onlyNames(only: MutantRun['only']): readonly string[] | undefined {
@@ -173,24 +211,35 @@ function runWorker(job: MutantJob, hardLimitMs: number): Promise<MutantOutcome> 
 /** A second pass's outcome, counted from the start of the first (its time and seeds added). */
 function continued(before: MutantOutcome | undefined, after: MutantOutcome): MutantOutcome {
   if (before?.status !== 'survived') return after;
-  const tried = Math.max(0, before.seedsTried);
   switch (after.status) {
-    case 'killed': return { ...after, msToKill: before.ms + after.msToKill, seedsTried: tried + after.seedsTried };
-    case 'survived': return { ...after, ms: before.ms + after.ms, seedsTried: after.seedsTried < 0 ? after.seedsTried : tried + after.seedsTried };
+    case 'killed': return { ...after, msToKill: before.ms + after.msToKill };
+    case 'survived': return { ...after, ms: before.ms + after.ms };
     case 'error': return after;
   }
 }
 
 function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
-  const base = { name: bug.name, description: bug.description, msToKill: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
+  const base = { name: bug.name, description: bug.description, group: groupOf(bug), msToKill: null, property: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
   switch (outcome.status) {
     case 'killed':
-      return { ...base, status: 'killed', msToKill: outcome.msToKill, seed: outcome.seed, runs: outcome.runs, path: outcome.path, kind: outcome.kind, detail: outcome.detail, seedsTried: outcome.seedsTried };
+      return { ...base, status: 'killed', msToKill: outcome.msToKill, property: outcome.property, seed: outcome.seed, runs: outcome.runs, path: outcome.path, kind: outcome.kind, detail: outcome.detail, seedsTried: outcome.seedsTried };
     case 'survived':
       return { ...base, status: 'survived', seedsTried: outcome.seedsTried, reason: outcome.seedsTried < 0 ? 'stopped: over its budget' : null };
     case 'error':
       return { ...base, status: 'error', seedsTried: 0, reason: outcome.error };
   }
+}
+
+function scoreOf(mutants: readonly MutantResult[]): MutantScore {
+  const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
+  const killed = count('killed');
+  const survived = count('survived');
+  const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  return {
+    killed, survived, equivalent: count('equivalent'), errors: count('error'),
+    score: killed + survived === 0 ? 1 : killed / (killed + survived),
+    medianMsToKill: median(kills), p90MsToKill: percentile(kills, 90), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
+  };
 }
 
 export async function runMutants(run: MutantRun): Promise<MutantReport> {
@@ -201,6 +250,8 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const seeds = run.seeds ?? DEFAULT_SEEDS;
   if (seeds.length === 0) throw new TypeError('seeds must not be empty');
   const runsPerSeed = run.runsPerSeed ?? DEFAULT_RUNS_PER_SEED;
+  const differentialRunsPerSeed = run.differentialRunsPerSeed ?? DEFAULT_DIFFERENTIAL_RUNS_PER_SEED;
+  if (!(Number.isSafeInteger(differentialRunsPerSeed) && differentialRunsPerSeed >= 1)) throw new TypeError('differentialRunsPerSeed must be a positive integer');
   const automatic = run.automatic === true ? automaticCatalog() : { mutants: [], excluded: [] };
   const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded);
   const names = onlyNames(run.only);
@@ -217,8 +268,11 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
       while (next < bugs.length) {
         const bug = bugs[next++]!;
         const before = outcomes.get(bug.name);
-        const tried = before?.status === 'survived' ? Math.max(0, before.seedsTried) : 0;
-        const job: MutantJob = { name: bug.name, seeds: seeds.slice(tried), runsPerSeed, profile, budgetMs, patches: bug.patches };
+        // A survivor of the first pass goes on from the seeds each property has not tried.
+        const seedsDone = before?.status === 'survived' ? before.seedsDone : undefined;
+        const job: MutantJob = {
+          name: bug.name, seeds, seedsDone, runsPerSeed, differentialRunsPerSeed, properties: run.properties, profile, budgetMs, patches: bug.patches,
+        };
         outcomes.set(bug.name, continued(before, await runWorker(job, 2 * budgetMs + GRACE_MS)));
       }
     };
@@ -227,23 +281,22 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   // First every mutant gets an even share; then the time quick kills left goes to the mutants
   // still alive, on the seeds they have not tried (a slow kill on a busy machine still counts).
   await hunt(toRun, perMutantMs);
-  const alive = toRun.filter((bug) => { const o = outcomes.get(bug.name); return o?.status === 'survived' && o.seedsTried < seeds.length; });
+  const alive = toRun.filter((bug) => {
+    const o = outcomes.get(bug.name);
+    return o?.status === 'survived' && (o.seedsDone === undefined || Object.values(o.seedsDone).some((done) => done < seeds.length));
+  });
   const leftMs = run.budgetSeconds * 1000 - (performance.now() - started);
   if (alive.length > 0 && leftMs >= MIN_SECOND_PASS_MS) await hunt(alive, Math.floor((leftMs * lanes) / alive.length));
 
   const resultFor = (bug: PlantedBug): MutantResult | undefined => { const outcome = outcomes.get(bug.name); return outcome && resultOf(bug, outcome); };
   const mutants = selected.map((bug): MutantResult => resultFor(bug) ?? {
-    name: bug.name, description: bug.description, status: 'equivalent', msToKill: null, seed: null, runs: null,
+    name: bug.name, description: bug.description, group: groupOf(bug), status: 'equivalent', msToKill: null, property: null, seed: null, runs: null,
     path: null, kind: null, detail: null, seedsTried: 0, reason: bug.equivalent ?? null,
   });
-  const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
-  const killed = count('killed');
-  const survived = count('survived');
-  const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  const groups = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, scoreOf(mutants.filter((m) => m.group === group))])) as Record<MutantGroup, MutantScore>;
   return {
-    mutants, excluded, killed, survived, equivalent: count('equivalent'), errors: count('error'),
-    score: killed + survived === 0 ? 1 : killed / (killed + survived),
-    medianMsToKill: median(kills), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
+    mutants, excluded, ...scoreOf(mutants), groups,
+    killedBy: { differential: mutants.filter((m) => m.property === 'differential').length, crash: mutants.filter((m) => m.property === 'crash').length },
     budgetSeconds: run.budgetSeconds, perMutantMs, concurrency: lanes, profile, ms: Math.round(performance.now() - started),
   };
 }

@@ -72,4 +72,16 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     'a damaged log header slot taken as valid only moves where the scan starts or what salt and sequence it expects: '
     + 'records are then not read (a loss the corruption contract allows, each family keeping a prefix), never misread, '
     + 'since each record carries its own CRC, salt and sequence and replay checks the family chain',
+  // Structural operators (btree.js, node.js): killed by the differential property unless listed here.
+  'shift-bound-btree-balancedindex':
+    'the split point then never takes the last candidate `max`, which is never strictly the best one: balancedIndex is only '
+    + 'called on a node over a page (an overflowing node, or two siblings that do not fit in one), every entry is at most a '
+    + 'quarter page, so for a leaf moving the split from n-2 to n-1 puts at least a quarter page more on the left of a node over '
+    + 'a page and only worsens the balance (ties keep the first candidate); for a branch (n >= 5, else min = max and nothing '
+    + 'changes) the next candidate n-3 still leaves both halves in bounds (the left loses one entry of at most a quarter page '
+    + 'from more than half a page, the right holds three children), so both halves hold the same entries in the same order '
+    + 'and no get, scan or integrity check can tell which page holds which',
+  'shift-bound-btree-scan':
+    'it only lets an empty range [k, k) past the early return; scanNode then computes from = to at every level (lowerBound in '
+    + 'leaves and childIndex in branches of the same key), so the leaf loops yield nothing, exactly as the early return does',
 };

@@ -34,6 +34,14 @@ export interface PlantedBug {
   readonly description: string;
   readonly patches: readonly Patch[];
   /**
+   * The property the catalog's own test expects to find it (test/properties/plantedBugs.test.ts):
+   * the crash campaign by default; `differential` for a bug of the tree that shows without a
+   * crash. The mutant hunt runs both properties on every mutant whatever this says.
+   */
+  readonly detectedBy?: 'crash' | 'differential';
+  /** For a generated mutant: the operator that made it (properties/mutantGenerator.ts). */
+  readonly operator?: string;
+  /**
    * Set when the mutant cannot be told apart from the reference by any crash the harness can
    * produce: the reason why. Equivalent mutants are listed by the mutant runner but not run.
    */
@@ -375,6 +383,71 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
       replace: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
         this.appendOffset = Math.max(this.appendOffset, this.storage.len());
         try {`,
+    }],
+  },
+  // Structural bugs of the tree itself (the generated structural mutants cover one token at a
+  // time; these are the multi-line mistakes a B+tree implementation really makes).
+  {
+    name: 'redistribute-stale-separator',
+    detectedBy: 'differential',
+    description: "after two siblings share their entries, the parent keeps the old separator: keys moved across it are scanned but a get follows the separator to the wrong sibling and misses them",
+    patches: [{
+      file: 'btree.js',
+      find: `    parent.size += split.key.length - separator.length;
+    parent.keys[j] = split.key;
+}`,
+      replace: `}`,
+    }],
+  },
+  {
+    name: 'reader-snapshot-page-reuse',
+    detectedBy: 'differential',
+    description: 'pages freed by later commits are reused while a live read snapshot still reaches them (the reuse horizon ignores open readers)',
+    patches: [{
+      file: 'database.js',
+      find: `        let horizon = this.durable.txnId;
+        for (const txnId of this.readers.keys())
+            horizon = Math.min(horizon, txnId);`,
+      replace: `        let horizon = this.durable.txnId;`,
+    }],
+  },
+  {
+    name: 'root-shrink-frees-child',
+    detectedBy: 'differential',
+    description: 'when a root branch is left with one child and hands over to it, the child page is freed instead of the old root: the new root is reused while reachable',
+    patches: [{
+      file: 'btree.js',
+      find: `        const only = root.children[0];
+        ctx.free(tree.root.page);`,
+      replace: `        const only = root.children[0];
+        ctx.free(only.page);`,
+    }],
+  },
+  {
+    // The engine bug of issue 11, reverted onto its fix: the old order and the old skipPast.
+    name: 'skippast-after-log-reset',
+    description: "recovery raises the log's next sequence above the families' headers only after its checkpoint reset the log header: after a fallback to the older header slot the reset header expects the scanned start sequence, the next acknowledged commit carries a higher one, and a plain power cut loses it",
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `        this.wal.skipPast(covered);
+        await this.checkpoint({ force: true });`,
+      replace: `        await this.checkpoint({ force: true });
+        this.wal.skipPast(covered);`,
+    }, {
+      file: 'wal.js',
+      find: `    skipPast(seq) {
+        assert(Number.isSafeInteger(seq) && seq >= 0, 'a sequence is a non-negative integer');
+        assert(this.resetPending, 'sequences are skipped only at recovery, before the log resets');
+        this.floorSeq = Math.max(this.floorSeq, seq);
+    }`,
+      replace: `    skipPast(seq) {
+        if (seq < this.nextSeq)
+            return;
+        assert(this.live.length === 0 && this.waiters.length === 0, 'sequences are skipped only in an empty, idle log');
+        this.nextSeq = seq + 1;
+        this.writtenSeq = seq;
+        this.syncedSeq = seq;
+    }`,
     }],
   },
 ];

@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { FileVfs, MemoryVfs } from '../engine/index.js';
 import { DEFAULT_MAX_COMMANDS, differentialProperty, type VfsFactory } from './differential.js';
-import { Mismatch } from './differentialWorld.js';
+import { Mismatch, type DifferentialEngine } from './differentialWorld.js';
 import { commandsPathOf, formatReplayPath, parseReplayPath, type ReplayPath } from './replayPath.js';
 
 export type VfsKind = 'memory' | 'real';
@@ -27,6 +27,10 @@ export interface DifferentialRun {
   readonly vfs: VfsKind;
   /** Overrides `vfs`'s storage; for tests of the harness itself (a replay must reuse it). */
   readonly makeVfs?: VfsFactory | undefined;
+  /** The engine under test (a planted mutant); the reference engine by default. */
+  readonly engine?: DifferentialEngine | undefined;
+  /** Shrink a counterexample (default true); the mutant hunt only needs the first failure. */
+  readonly shrink?: boolean | undefined;
 }
 
 export interface DifferentialFailure {
@@ -38,6 +42,8 @@ export interface DifferentialFailure {
   readonly numShrinks: number;
   readonly path: string;
   readonly counterexample: string;
+  /** `mismatch`: engine and model differed; `error`: the engine threw where the model did not. */
+  readonly kind: 'mismatch' | 'error';
   readonly error: string;
   readonly replay: string;
 }
@@ -83,6 +89,7 @@ export async function runDifferential(run: DifferentialRun): Promise<Differentia
   const property = differentialProperty(run.makeVfs ?? vfsFactory(run.vfs), {
     // Always the default: the replay command has no flag for it, so a replay must not need one.
     maxCommands: DEFAULT_MAX_COMMANDS,
+    engine: run.engine,
     ...(replay?.commandsPath == null ? {} : { replayPath: replay.commandsPath }),
   });
   const details = await checkProperty(property, run, replay);
@@ -94,7 +101,7 @@ export async function runDifferential(run: DifferentialRun): Promise<Differentia
 async function checkProperty<Ts>(
   property: fc.IAsyncProperty<Ts>, run: DifferentialRun, replay: ReplayPath | null,
 ): Promise<fc.RunDetails<Ts>> {
-  if (replay === null) return fc.check(property, { seed: run.seed, numRuns: run.numRuns });
+  if (replay === null) return fc.check(property, { seed: run.seed, numRuns: run.numRuns, endOnFailure: run.shrink === false });
   try {
     return await fc.check(property, { seed: run.seed, numRuns: run.numRuns, path: replay.fcPath, endOnFailure: true });
   } catch (error) {
@@ -110,7 +117,7 @@ function describeFailure<Ts>(run: DifferentialRun, details: fc.RunDetails<Ts>): 
     const reason = details.interrupted ? 'run interrupted' : 'too many skipped runs';
     return {
       ok: false, seed: run.seed, vfs: run.vfs, numRuns: details.numRuns, numShrinks: 0, path: '',
-      counterexample: '', error: reason, replay: `node dist/cli/main.js differential --seed ${run.seed} --runs ${run.numRuns} --vfs ${run.vfs}`,
+      counterexample: '', kind: 'error', error: reason, replay: `node dist/cli/main.js differential --seed ${run.seed} --runs ${run.numRuns} --vfs ${run.vfs}`,
     };
   }
   const counterexample = fc.stringify(details.counterexample);
@@ -118,7 +125,7 @@ function describeFailure<Ts>(run: DifferentialRun, details: fc.RunDetails<Ts>): 
   const error = describeError(details.errorInstance);
   return {
     ok: false, seed: run.seed, vfs: run.vfs, numRuns: details.numRuns, numShrinks: details.numShrinks,
-    path: pathText, counterexample, error, replay: replayCommand(run.seed, pathText, run.vfs),
+    path: pathText, counterexample, kind: details.errorInstance instanceof Mismatch ? 'mismatch' : 'error', error, replay: replayCommand(run.seed, pathText, run.vfs),
   };
 }
 

@@ -1,11 +1,12 @@
-// Focus: the automatic durability mutant generator (issue 6) finds its sites and emits patches that apply exactly once and still parse.
+// Focus: the automatic mutant generator (durability operators of issue 6, structural operators of issue 11) finds its sites and emits patches that apply exactly once and still parse.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import {
-  MUTANT_OPERATORS, generateMutants, generateMutantsForSource, javaScriptSyntaxErrors, type GeneratedMutant, type MutantOperator,
+  MUTANT_OPERATORS, STRUCTURAL_FILES, STRUCTURAL_OPERATORS, generateMutants, generateMutantsForSource, javaScriptSyntaxErrors,
+  type GeneratedMutant, type MutantOperator,
 } from '../../properties/mutantGenerator.js';
 import { applyPatches, plantEngine } from '../../properties/plantEngine.js';
 
@@ -249,4 +250,92 @@ test('a few generated mutants load as engines', async (t) => {
     const engine = await plantEngine(mutant.name, mutant.patches);
     t.is(typeof engine, 'object', mutant.name);
   }
+});
+
+/** One site or more per structural operator, plus look-alikes that must NOT be sites. */
+const STRUCTURAL_FIXTURE = `export function compareKeys(a, b) {
+    return a.length - b.length;
+}
+function lowerBound(keys, key) {
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareKeys(keys[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+function shrink(ctx, tree, node, i) {
+    const order = compareKeys(node.keys[i - 1], node.keys[i]);
+    if (order >= 0)
+        rebalance(ctx, node, i);
+    if (node.children.length === 1) {
+        ctx.free(tree.root.page);
+        tree.root = node.children[0];
+    }
+    for (let j = 0; j < node.size; j++)
+        node.values.splice(j, 1);
+    if (node.size > 3)
+        free(node);
+    counters.merge();
+}
+`;
+
+/** Expected [operator, line] pairs of STRUCTURAL_FIXTURE when it is a structural file. */
+const STRUCTURAL_EXPECTED: readonly (readonly [MutantOperator, number])[] = [
+  ['flip-comparator', 2], // the comparator's own return, negated
+  ['flip-comparator', 9], // compareKeys(...) < 0; the while condition (line 7) is no site
+  ['shift-bound', 9],
+  ['separator-off-by-one', 9], // keys[mid]
+  ['separator-off-by-one', 17], // node.keys[i - 1] ...
+  ['separator-off-by-one', 17], // ... and node.keys[i]
+  ['flip-comparator', 18], // order >= 0: `order` holds a comparator's result
+  ['shift-bound', 18],
+  ['skip-rebalance', 19], // the rebalance call
+  ['skip-rebalance', 20], // the root shrink
+  ['leak-page', 21], // ctx.free(...); a plain free(node) call (line 27) is no page free, a counters.merge() (28) no rebalancing
+  ['shift-bound', 24], // the for condition; node.size > 3 (line 26) is no bound of a loop or a comparison
+];
+
+test('structural operators: the fixture yields exactly the expected sites, and none outside the tree files', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crashlab-mutants-'));
+  try {
+    writeFileSync(path.join(dir, 'btree.js'), STRUCTURAL_FIXTURE);
+    const mutants = generateMutants(dir);
+    t.deepEqual(mutants.map((m) => [m.operator, m.line] as const).sort(), [...STRUCTURAL_EXPECTED].sort());
+    checkApplyAndParse(t, dir, mutants);
+    const apply = (name: string): string => {
+      const mutant = mutants.find((m) => m.name === name);
+      if (mutant === undefined) throw new Error(`no mutant ${name} (have ${mutants.map((m) => m.name).join(', ')})`);
+      return patchedFiles(dir, mutant).get('btree.js') ?? '';
+    };
+    t.regex(apply('flip-comparator-btree-comparekeys'), /return -\(a\.length - b\.length\)/);
+    t.regex(apply('flip-comparator-btree-lowerbound'), /compareKeys\(keys\[mid\], key\) > \/\* crashlab mutant: flip-comparator \*\/ 0/);
+    t.regex(apply('shift-bound-btree-lowerbound'), /compareKeys\(keys\[mid\], key\) <= \/\*/);
+    t.regex(apply('separator-off-by-one-btree-lowerbound'), /keys\[mid \+ 1 \/\*/);
+    t.regex(apply('separator-off-by-one-btree-shrink-1'), /node\.keys\[i \/\* crashlab mutant: separator-off-by-one \*\/\], node\.keys\[i\]\)/);
+    t.regex(apply('separator-off-by-one-btree-shrink-2'), /node\.keys\[i - 1\], node\.keys\[i \+ 1 \/\*/);
+    t.regex(apply('shift-bound-btree-shrink-2'), /for \(let j = 0; j <= \/\*/);
+    t.regex(apply('skip-rebalance-btree-shrink-1'), /\n {8};\/\* crashlab mutant: skip-rebalance \*\/\n/);
+    t.regex(apply('skip-rebalance-btree-shrink-2'), /if \(false \/\* crashlab mutant: skip-rebalance \*\/\) \{\n {8}ctx\.free/);
+    t.notRegex(apply('leak-page-btree-shrink'), /ctx\.free\(tree\.root\.page\)/);
+    // The same text in a file that is not tree code gets no structural mutant.
+    const elsewhere = generateMutantsForSource('wal.js', STRUCTURAL_FIXTURE);
+    t.false(elsewhere.some((m) => (STRUCTURAL_OPERATORS as readonly string[]).includes(m.operator)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('structural operators: every one has sites in the compiled btree.js and node.js, and only there', (t) => {
+  const structural = generateMutants(ENGINE_DIR).filter((m) => (STRUCTURAL_OPERATORS as readonly string[]).includes(m.operator));
+  for (const m of structural) t.true(STRUCTURAL_FILES.has(m.file), `${m.name} is in ${m.file}`);
+  for (const operator of STRUCTURAL_OPERATORS) t.true(structural.some((m) => m.operator === operator && m.file === 'btree.js'), `no ${operator} in btree.js`);
+  for (const operator of ['flip-comparator', 'shift-bound', 'separator-off-by-one'] as const) {
+    t.true(structural.some((m) => m.operator === operator && m.file === 'node.js'), `no ${operator} in node.js`);
+  }
+  t.log(`${structural.length} structural mutants`);
 });

@@ -1,8 +1,8 @@
-// Focus: the mutant runner (properties/mutantRunner.ts) kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
+// Focus: the mutant runner (properties/mutantRunner.ts) hunts with both properties, kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
 // Budgets are generous and seeds explicit: a mutant stops when its seeds run out, so a slow
 // machine changes only the time taken, never the verdict.
 import test from 'ava';
-import { automaticCatalog, median, runMutants } from '../../properties/mutantRunner.js';
+import { automaticCatalog, median, percentile, runMutants } from '../../properties/mutantRunner.js';
 import { AUTOMATIC_EQUIVALENTS } from '../../properties/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
 import type { PlantedBug } from '../../properties/plantEngine.js';
@@ -42,10 +42,42 @@ test('equivalent mutants are listed, not run, and do not count in the score', as
   await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/ });
 });
 
-test('median', (t) => {
+test('median and percentile', (t) => {
   t.is(median([]), null);
   t.is(median([3, 1, 2]), 2);
   t.is(median([4, 1, 2, 3]), 2.5);
+  t.is(percentile([], 90), null);
+  t.is(percentile([5], 90), 5);
+  const tens = Array.from({ length: 10 }, (_, i) => 10 - i); // 10, 9, ..., 1
+  t.is(percentile(tens, 90), 9);
+  t.is(percentile(tens, 100), 10);
+  t.is(percentile([...tens, 11], 90), 10);
+  t.throws(() => percentile(tens, 0), { instanceOf: TypeError });
+});
+
+test('structural mutants of the tree are killed by the differential property, the verdict naming it', async (t) => {
+  // A reversed comparator, a leaked subtree and a read snapshot whose pages are reused: the
+  // differential property (no crashes) names each; the verdict says which property killed.
+  const STRUCTURAL = ['flip-comparator-btree-lowerbound', 'leak-page-btree-freesubtree', 'reader-snapshot-page-reuse'];
+  const report = await runMutants({ budgetSeconds: 240, automatic: true, only: STRUCTURAL, concurrency: 2, seeds: [1, 2, 3, 4, 5, 6, 7, 8], properties: ['differential'] });
+  t.deepEqual(report.mutants.map((m) => m.name), STRUCTURAL);
+  for (const m of report.mutants) {
+    t.is(m.status, 'killed', `${m.name}: ${m.reason ?? ''}`);
+    t.is(m.property, 'differential');
+    t.regex(m.kind ?? '', /^differential-(mismatch|error)$/);
+    t.log(`${m.name}: seed ${m.seed}, run ${m.runs}, ${m.kind}, ${m.msToKill} ms: ${m.detail ?? ''}`);
+  }
+  t.deepEqual(report.killedBy, { differential: 3, crash: 0 });
+  t.is(report.p90MsToKill, Math.max(...report.mutants.map((m) => m.msToKill!)));
+});
+
+test('with both properties a durability mutant is still killed by the crash campaign, named in the verdict', async (t) => {
+  const report = await runMutants({ budgetSeconds: 120, only: ['ack-before-wal-fsync'], concurrency: 1, seeds: [1, 2, 3] });
+  const m = report.mutants[0]!;
+  t.is(m.status, 'killed', m.reason ?? '');
+  t.is(m.property, 'crash');
+  t.is(m.kind, 'lost-ack');
+  t.deepEqual(report.killedBy, { differential: 0, crash: 1 });
 });
 
 test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 when all are killed', async (t) => {
@@ -59,13 +91,20 @@ test.serial('mutantsCommand prints a table and ends with one JSON line; exit 0 w
     console.log = log;
   }
   t.is(code, 0);
-  const last = JSON.parse(lines.at(-1)!) as { score: number; killed: number; survived: number; equivalent: number; medianMsToKill: number; maxMsToKill: number; mutants: Array<{ name: string; status: string; msToKill: number }> };
+  const last = JSON.parse(lines.at(-1)!) as {
+    score: number; killed: number; survived: number; equivalent: number; medianMsToKill: number; p90MsToKill: number; maxMsToKill: number;
+    killedBy: Record<string, number>; mutants: Array<{ name: string; status: string; msToKill: number; property: string }>;
+  };
   t.is(last.killed, 1);
   t.is(last.score, 1);
   t.is(last.mutants[0]!.name, 'ack-before-wal-fsync');
   t.is(last.mutants[0]!.status, 'killed');
   t.is(last.maxMsToKill, last.mutants[0]!.msToKill);
+  t.is(last.p90MsToKill, last.mutants[0]!.msToKill);
+  t.deepEqual(last.killedBy, { differential: 0, crash: 1 });
+  t.is(last.mutants[0]!.property, 'crash');
   t.true(lines.some((line) => line.startsWith('mutation score 100.0%')));
+  t.true(lines.some((line) => /p90 \d+ ms, slowest \d+ ms; killed by differential 0, crash 1;/.test(line)));
 });
 
 test('automatic: true runs generated mutants by name (patches sent to the worker) and kills fast ones', async (t) => {
