@@ -32,7 +32,7 @@ function cpuMs(): number {
 }
 
 /** The population image plus `txns` committed, unclosed transactions: what a crash leaves. */
-async function crashedImage(keys: number, txns: number, seed: number): Promise<CrashImage> {
+export async function crashedImage(keys: number, txns: number, seed: number): Promise<CrashImage> {
   const start = await populate(keys, seed);
   const vfs = FaultyVfs.fromImage(start.image);
   const db = await ColumnFamilyDatabase.open(vfs, BENCH_OPTIONS);
@@ -46,7 +46,7 @@ async function crashedImage(keys: number, txns: number, seed: number): Promise<C
   return vfs.crashImage({ survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 });
 }
 
-async function measure(keys: number, txns: number, opens: number): Promise<Row> {
+export async function measure(keys: number, txns: number, opens: number): Promise<Row> {
   const image = await crashedImage(keys, txns, 1);
   let openCpuMs = 0;
   let closeCpuMs = 0;
