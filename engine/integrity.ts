@@ -75,9 +75,9 @@ export function orProblem<T>(what: string, problem: (message: string) => void, w
 /**
  * Reads one page straight from the write buffer or the file (never the read cache) and checks
  * it against the checksum its parent recorded; a failure is told to `problem`, not thrown.
- * Shared with the memoized walk of subtreeDigest.ts.
+ * Shared with the memoized walk of subtreeDigest.ts (as `readCheckedPage`).
  */
-export function readCheckedPage(pager: Pager, ref: { readonly page: number; readonly crc: number }, what: string,
+function read(pager: Pager, ref: { readonly page: number; readonly crc: number }, what: string,
   problem: (message: string) => void): Uint8Array | null {
   try {
     const bytes = pager.readPage(ref.page);
@@ -85,10 +85,13 @@ export function readCheckedPage(pager: Pager, ref: { readonly page: number; read
     if (actual === ref.crc) return bytes;
     problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
   } catch (error) {
-    problem(`${what}: ${corruptionMessage(error)}`);
+    if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
+    problem(`${what}: ${error.message}`);
   }
   return null;
 }
+
+export { read as readCheckedPage };
 
 class Walker {
   readonly reachable = new Set<number>();
@@ -115,8 +118,8 @@ class Walker {
   }
 
   /** Reads and verifies one page; a failure becomes a problem, not an exception. */
-  private read(ref: ChildRef, what: string): Uint8Array | null {
-    return readCheckedPage(this.pager, ref, what, (message) => this.problem(message));
+  private readPage(ref: ChildRef, what: string): Uint8Array | null {
+    return read(this.pager, ref, what, (message) => this.problem(message));
   }
 
   /** Walks one tree; returns its entries (visit sees each leaf entry in order). */
@@ -129,7 +132,7 @@ class Walker {
 
   private node(ref: ChildRef, bounds: Bounds, depth: number, what: string, visit: (key: Uint8Array, value: Uint8Array | OverflowRef) => void): number {
     if (!this.claim(ref.page, what)) return 0;
-    const bytes = this.read(ref, what);
+    const bytes = this.readPage(ref, what);
     if (bytes === null) return 0;
     const node = orProblem(what, (message) => this.problem(message), () => decodeNode(bytes, ref.page));
     if (node === null) return 0;
@@ -176,7 +179,7 @@ class Walker {
     let total = 0;
     for (let i = 0; i < expectedPages; i++) {
       if (!this.claim(ref.page, what)) return;
-      const bytes = this.read(ref, what);
+      const bytes = this.readPage(ref, what);
       if (bytes === null) return;
       const page = orProblem(what, (message) => this.problem(message), () => decodeOverflow(bytes, ref.page));
       if (page === null) return;

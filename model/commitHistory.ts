@@ -41,6 +41,10 @@ export interface CommitRecord {
 /** family -> table -> hex key -> hex value. Families and tables present even when empty. */
 export type LogicalState = Map<string, Map<string, Map<string, string>>>;
 
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`model assertion failed: ${message}`);
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
@@ -170,6 +174,18 @@ export class CommitHistory {
     return index;
   }
 
+  /**
+   * Copies `from`'s families, base and commits with their statuses as they are now, sharing
+   * the commits' operations (never changed once issued) instead of copying them.
+   */
+  protected copyFrom(from: CommitHistory): void {
+    assert(this.commits.length === 0 && this.families.length === 0, 'a copy starts empty');
+    this.families.push(...from.families);
+    for (const commit of from.commits) this.commits.push({ ...commit });
+    this.base = from.base;
+    this.baseCount = from.baseCount;
+  }
+
   settle(index: number, outcome: 'acked' | 'failed'): void {
     const commit = this.commits[index];
     if (commit === undefined || commit.status !== 'in-flight') throw new Error(`model: commit ${index} settled twice`);
@@ -179,10 +195,7 @@ export class CommitHistory {
   /** A deep copy: statuses frozen as they are now (what a crash at this moment would judge by). */
   snapshot(): CommitHistory {
     const copy = new CommitHistory();
-    copy.families.push(...this.families);
-    for (const commit of this.commits) copy.commits.push({ ...commit });
-    copy.base = this.base;
-    copy.baseCount = this.baseCount;
+    copy.copyFrom(this);
     return copy;
   }
 

@@ -126,6 +126,11 @@ class CaptureHistory extends CommitHistory {
     return this.shared.of(this, commits, scope) ?? super.prefixDigests(commits, scope);
   }
 
+  /** Takes `live`'s commits as they are now (statuses frozen), sharing their operations. */
+  adopt(live: CommitHistory): void {
+    this.copyFrom(live);
+  }
+
   override overlayAfter(commits: readonly CommitRecord[], k: number): OverlayState {
     return this.shared.overlayAfter(this, commits, k) ?? super.overlayAfter(commits, k);
   }
@@ -143,14 +148,7 @@ class TimedHistory extends CommitHistory {
   /** Statuses frozen as they are now, as `CommitHistory.snapshot`, sharing the prefix states. */
   override snapshot(): CommitHistory {
     const copy = new CaptureHistory(this.shared);
-    for (const family of this.familyNames()) copy.addFamily(family);
-    const { base, count } = this.baseOf();
-    for (const commit of this.all()) {
-      if (commit.index === count) copy.setBase(base);
-      const index = copy.issue(commit.family, commit.ops, commit.durability, commit.change);
-      if (commit.status !== 'in-flight') copy.settle(index, commit.status === 'failed' ? 'failed' : 'acked');
-    }
-    if (count === this.all().length) copy.setBase(base);
+    copy.adopt(this);
     return copy;
   }
 

@@ -148,6 +148,9 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
+/** Up to this many entries, a full read's observations are judged against the state read itself. */
+const OWN_STATE_ENTRIES = 1024;
+
 /** What the matched prefix holds, as the observations are judged against it. */
 type Expected = Pick<OverlayState, 'get' | 'range'>;
 
@@ -156,7 +159,8 @@ type Expected = Pick<OverlayState, 'get' | 'range'>;
  * equals the prefix's, so it is that state), else the model's, laid over the base.
  */
 function matchedState(reading: Reading, history: CommitHistory, matched: readonly OrderMatch[]): (family: string) => Expected | null {
-  const state = reading.state;
+  // A large state's model form costs more to build (and to range over) than the model's overlay.
+  const state = reading.entries <= OWN_STATE_ENTRIES ? reading.state : null;
   if (state !== null) {
     const read: Expected = {
       get: (family, table, key) => state.get(family)?.get(table)?.get(key),

@@ -38,6 +38,13 @@ export class Reading {
   constructor(readonly families: ReadonlyMap<string, FamilyReading>, readonly problems: readonly string[],
     readonly observations: readonly Observation[], private readonly raw: RawState | null) {}
 
+  /** Entries read in full (0 when only digests were). */
+  get entries(): number {
+    let count = 0;
+    for (const tables of this.raw?.values() ?? []) for (const entries of tables.values()) count += entries.length;
+    return count;
+  }
+
   /** Whether the whole state was read (else only digests and observations). */
   get full(): boolean {
     return this.raw !== null;
