@@ -6,9 +6,9 @@
  * that covers the length and the payload. Recovery reads from the header's start offset and
  * stops at the first record that is incomplete, fails its checksum, carries another salt, or
  * does not carry the next sequence number: zero-filled (pre-allocated) space and records left
- * over from before a reset all stop it. Every open ends in a checkpoint, a cut of every record
- * from the file and a reset with a new salt starting above every durable family header's
- * sequence, which is how the tail past where the scan stopped can never be read as records later.
+ * over from before a reset all stop it. Every open ends in a checkpoint and a reset with a new
+ * salt (see `recoverySalt`), starting above every durable family header's sequence, which is how
+ * the tail past where the scan stopped is not read as records later.
  *
  * Group commit: records are written synchronously, so when a sync begins every record
  * appended so far is complete; the leader notes the last such sequence before it calls fsync
@@ -106,6 +106,25 @@ function decodeHeader(bytes: Uint8Array): WalHeader | null {
   return sane ? header : null;
 }
 
+/**
+ * The salt of the reset that ends a recovery. Not the header's salt + 1, as at other resets: the
+ * file may hold records of a header the recovery never read (its newest slot damaged, so the
+ * older one was taken; or a reset header a power cut dropped while appends after it survived).
+ * Those carry that very salt, and the reset starts at the sequence they carry (above every
+ * durable family header), so they would read as records after the reset: commits recovery found
+ * lost would come back, or follow a new record of the same length. The lost header's salt is
+ * unknown, so the reset takes one derived from both slots' bytes as read (a damaged slot differs
+ * from the header it once held, and so does every later state of the slots): it differs from
+ * any salt on the disk but with a chance of about 2^-32 (SQLite's WAL takes a random salt for
+ * the same reason; the engine has no randomness, and needs none here). Never the header's
+ * salt or the next one, whose records are known to be possible.
+ */
+function recoverySalt(slotBytes: Uint8Array, headerSalt: number): number {
+  const derived = crc32(slotBytes.subarray(0, WAL_SLOT_OFFSETS[1] + WAL_SLOT_BYTES)) >>> 0;
+  const avoided = [headerSalt, (headerSalt + 1) >>> 0];
+  return avoided.includes(derived) ? (headerSalt + 2) >>> 0 : derived;
+}
+
 /** CRC-32 of the length field followed by the payload. */
 function recordCrc(lengthField: Uint8Array, payload: Uint8Array): number {
   return crc32(payload, crc32(lengthField)) >>> 0;
@@ -185,8 +204,8 @@ export class Wal {
   private syncCount = 0;
   /** From open until the first reset (the recovery's): only then may `skipPast` raise the start. */
   private resetPending = true;
-  /** The file held bytes past the header region at open (records, or their remains): the recovery's reset cuts them. */
-  private cutAtReset = false;
+  /** The salt of the recovery's reset (see `recoverySalt`); null for a log this process created. */
+  private resetSalt: number | null = null;
   /** The reset starts above this sequence (see `skipPast`). */
   private floorSeq = 0;
 
@@ -230,7 +249,7 @@ export class Wal {
       return { wal, records: [] };
     }
     const wal = new Wal(storage, options, onIoError, slots[index]!, index);
-    wal.cutAtReset = storage.len() > WAL_HEADER_BYTES;
+    wal.resetSalt = recoverySalt(head, slots[index]!.salt);
     return { wal, records: wal.scan() };
   }
 
@@ -345,38 +364,13 @@ export class Wal {
   }
 
   private async syncHeader(): Promise<void> {
-    await this.syncFile('header fsync');
-    this.durableSlot = 1 - this.durableSlot;
-  }
-
-  private async syncFile(what: string): Promise<void> {
     try {
       this.syncCount++;
       await this.storage.sync();
     } catch (error) {
-      throw this.fail(what, error);
+      throw this.fail('header fsync', error);
     }
-  }
-
-  /**
-   * Cuts every byte past the header region (pre-allocating again), durably, before the
-   * recovery's reset header is written. The file may hold records of a header this process
-   * never read: the newest slot damaged (so the older one was taken), or a header write a power
-   * cut dropped while later appends survived. Those records carry the very salt the reset picks
-   * (the header's + 1), and the reset starts at the sequence they carry (above every durable
-   * family header): left in place they would read as records after the reset, bringing back
-   * commits that recovery found lost, or following a new record of the same length. A salt
-   * alone cannot rule that out, since the lost header's salt is unknown; an empty log can.
-   */
-  private async cut(): Promise<void> {
-    try {
-      this.storage.setLen(WAL_HEADER_BYTES);
-      if (this.options.preallocateBytes > WAL_HEADER_BYTES) this.storage.setLen(this.options.preallocateBytes);
-    } catch (error) {
-      throw this.fail('cut', error);
-    }
-    await this.syncFile('cut fsync');
-    this.cutAtReset = false;
+    this.durableSlot = 1 - this.durableSlot;
   }
 
   /**
@@ -395,9 +389,9 @@ export class Wal {
     if (first === undefined) {
       // Nothing live: start over at the front. The new salt makes every old record unreadable.
       const startSeq = Math.max(this.nextSeq, this.floorSeq + 1);
-      if (this.cutAtReset) await this.cut();
-      assert(this.live.length === 0, 'nothing was appended while the log was cut (only recovery cuts it)');
-      this.writeHeader({ generation, salt: (this.header.salt + 1) >>> 0, startSeq, startOffset: WAL_HEADER_BYTES });
+      const salt = this.resetSalt ?? (this.header.salt + 1) >>> 0;
+      this.resetSalt = null;
+      this.writeHeader({ generation, salt, startSeq, startOffset: WAL_HEADER_BYTES });
       this.appendOffset = WAL_HEADER_BYTES;
       this.skipTo(startSeq);
       this.resetPending = false;

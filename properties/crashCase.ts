@@ -389,15 +389,16 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
   const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });
   if (second.violation === null) return second;
-  const damage = memo.mounted === chosen.image ? '' : `, as damaged by ${describeDamage(crashCase)}`;
-  const detail = `second life (the image at I/O event ${chosen.at}${damage} recovered, then the workload run again on it): ${second.violation.detail}`;
+  const damage = memo.mounted === chosen.image ? '' : ` after ${describeDamage(crashCase)}`;
+  const detail = `second life (the image at I/O event ${chosen.at} recovered${damage}, then the workload run again on it): ${second.violation.detail}`;
   return { ...second, violation: { ...second.violation, detail } };
 }
 
-/** The case's damage to its images, for a second life's report. */
+/** The case's damage to its images, for a second life's report (no unreadable sectors: those cases have none). */
 function describeDamage(crashCase: CrashCase): string {
-  const flips = crashCase.corruption.map((flip) => (flip.kind === 'flip' ? `a bit flip in ${flip.file}` : 'an unreadable sector'));
-  return [...flips, ...(crashCase.recoveryCrash === null ? [] : ['a crash during recovery'])].join(' and ');
+  const parts = crashCase.corruption.map((flip) => `a bit flip in ${flip.file}`);
+  if (crashCase.recoveryCrash !== null) parts.push('a crash during recovery');
+  return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
 }
 
 /** Keeps the second life's draw independent of the plan's other uses of its seed. */

@@ -6,9 +6,15 @@
  * scan end it got wrong). The model of this life starts from the state the first recovery
  * returned, all of it durable (the image's bytes are the disk), plus the new commits.
  *
+ * A damaged case lives on too: from the disk its recovery mounted (the bit flips and the crash
+ * during recovery applied), when that recovery opened and returned a state (properties/
+ * crashCase.ts `secondLife`). Whatever the first recovery made of the damage (a fallback to an
+ * older header slot or master copy, a log cut short) is the start, and must hold from then on.
+ *
  * Bugs only a second life shows: the log re-created at recovery without its directory entry
  * synced; appends placed after a scan end that skipped damage, which the next recovery never
- * reaches; sequence numbers handed out again after recovery.
+ * reaches; sequence numbers handed out again after recovery; after a fallback to the older log
+ * header slot, a log header whose start sequence is not the next record's (issue 11).
  */
 import type { LogicalState, ModelOp } from '../model/commitHistory.js';
 import type { CaseStart, CrashCase } from './crashCase.js';

@@ -1,12 +1,14 @@
 // Focus: the second life's model start (commitsOf) rebuilds exactly the recovered state, and a
-// second life runs (and is judged) on the reference engine without a violation.
+// second life runs (and is judged) on the reference engine without a violation, from damaged
+// cases too (the log header fallback case the campaign found).
 import test from 'ava';
 import * as referenceEngine from '../../engine/index.js';
 import { CommitHistory, statesEqual, toHex, type LogicalState } from '../../model/commitHistory.js';
 import { plantEngine } from '../../properties/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 import { commitsOf, secondLifeCase } from '../../properties/secondLife.js';
-import { splitByCrash } from '../../properties/crashCase.js';
+import { runCrashCase, splitByCrash, type CrashCase } from '../../properties/crashCase.js';
+import type { TxnSpec } from '../../properties/crashWorkload.js';
 import type { CrashDecision } from '../../fault/faultyVfs.js';
 
 const hexState = (entries: Array<[string, string, number[], number[]]>): LogicalState => {
@@ -76,4 +78,38 @@ test('splitByCrash: a later write kept after an earlier one lost (in one file), 
   t.false(split(write('a', 0, 'dropped'), write('b', 0, 'kept')), 'different files');
   t.false(split(entry('a', 'dropped'), entry('a.wal', 'dropped')));
   t.false(split());
+});
+
+// Found by the crash property on its own once second lives start from damaged cases: with the
+// skipPast fix reverted (issue 11), `crashlab run --seed 2 --runs 300` (case seed 3422942358,
+// barrier always, case 176) reports lost-ack in a second life started from an image whose log
+// header slot a flip damaged. The shrunk case, written out in full so that it stays the same
+// case whatever the generators become: commits to cf1 and cf0, then cf0 dropped; the image
+// after the drop's master write, its log's newest slot flipped, recovers by the older slot; the
+// second life's commit to cf1 was acknowledged and then lost at the next power cut.
+const insert = (family: number): TxnSpec => ({ family, ops: [{ op: 'insert', table: 't0', key: Uint8Array.of(0), value: new Uint8Array(0) }], durability: 'immediate', abort: false });
+const LOG_FALLBACK_CASE: CrashCase = {
+  workload: {
+    store: 'families', families: 2, steps: [{ kind: 'txns', txns: [insert(1), insert(0)] }, { kind: 'drop', family: 0 }], scheduleSeed: 0,
+    options: { wal: true, barrier: 'always', pageBytes: 512, groupCommitWindowMicros: 0, preallocateBytes: 0, walCheckpointBytes: 2048, writeBufferBytes: 2560, evictionHighWater: 0.5, evictionLowWater: 0.25, initialSegmentBytes: 4096 },
+  },
+  plan: { survival: 'none', tear: false, sectorBytes: 512, atomicSector: false, keepUnsyncedDirOps: false, seed: 1606144550 },
+  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 17, live: true, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
+};
+
+test('a second life from a damaged case: after the log header fallback, no acknowledged commit is lost', async (t) => {
+  const result = await runCrashCase(referenceEngine, LOG_FALLBACK_CASE);
+  t.is(result.violation?.detail ?? null, null);
+  t.true(Object.keys(result.crashPoints).some((point) => point.startsWith('second life: ')), 'the damaged case lived a second life');
+});
+
+test('the same case catches the skipPast bug planted back: the log header keeps the scanned sequence while the next one is raised', async (t) => {
+  const engine = await plantEngine('skip-past-after-reset', [{
+    file: 'wal.js',
+    find: 'startSeq, startOffset: WAL_HEADER_BYTES',
+    replace: 'startSeq: this.nextSeq, startOffset: WAL_HEADER_BYTES',
+  }]);
+  const result = await runCrashCase(engine, LOG_FALLBACK_CASE);
+  t.is(result.violation?.kind, 'lost-ack');
+  t.regex(result.violation?.detail ?? '', /^second life \(the image at I\/O event \d+ recovered after a bit flip in crashlab\.cf\.wal, then/);
 });
