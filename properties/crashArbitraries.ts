@@ -156,9 +156,9 @@ function snapshotArb(families: number, bulkKeysMax: number): fc.Arbitrary<Step> 
 function stepArb(families: number, store: 'families' | 'single', bulkKeysMax: number): fc.Arbitrary<Step> {
   const kinds: Array<fc.WeightedArbitrary<Step>> = [
     { weight: 12, arbitrary: txnsArb(families, bulkKeysMax).map((txns): Step => ({ kind: 'txns', txns })) },
-    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
-    { weight: 2, arbitrary: snapshotArb(families, bulkKeysMax) },
+    { weight: 1, arbitrary: snapshotArb(families, bulkKeysMax) },
   ];
   if (store === 'families') kinds.push({ weight: 1, arbitrary: fc.integer({ min: 0, max: families - 1 }).map((family): Step => ({ kind: 'drop', family })) });
   return fc.oneof(...kinds);
