@@ -28,6 +28,7 @@ import { PLANTED_BUGS, plantBug } from '../properties/plantEngine.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
 import { MUTANT_GROUPS, runMutants, type MutantScore } from '../properties/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
+import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
 import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
 import { groupLine, mutantsSummary } from './mutantsCommand.js';
@@ -134,6 +135,8 @@ export interface CertificateCell {
   faultsSurvived: FaultCounts;
   /** Crash images judged, by what the power cut interrupted ("sync wal", "write data"...). */
   crashPoints: Record<string, number>;
+  /** What the cell's cases exercised (properties/campaignShape.ts); absent in older certificates. */
+  shape?: CampaignShape;
   /** Why the cell did not run (e.g. kill tiers against a planted engine), else null. */
   skipped: string | null;
 }
@@ -177,6 +180,8 @@ export interface Certificate {
     readonly kills: number;
     readonly violations: number;
     readonly faultsSurvived: FaultCounts;
+    /** What the crash cells' cases exercised, summed (the deepest tree over all); absent in older certificates. */
+    readonly shape?: CampaignShape;
   };
   readonly failures: CertificateFailure[];
   /** killed / (killed + survived) over the engine's mutants; null when not measured. */
@@ -294,6 +299,7 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
     cell.images += result.images;
     cell.events += result.events;
     addCounts(cell.crashPoints, result.crashPoints);
+    cell.shape = addShapes(cell.shape, result.shape);
     cell.chunks.push({ seed, runs: result.numRuns, shard: shardText });
     if (result.ok) {
       cell.faultsSurvived.crash += result.images;
@@ -316,7 +322,7 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
 }
 
 function emptyCell(fields: Pick<CertificateCell, 'id' | 'kind' | 'faults' | 'barrier' | 'writeBufferPages' | 'pageBytes' | 'tier'>): CertificateCell {
-  return { ...fields, runs: 0, images: 0, events: 0, violations: 0, ms: 0, chunks: [], faultsSurvived: noFaults(), crashPoints: {}, skipped: null };
+  return { ...fields, runs: 0, images: 0, events: 0, violations: 0, ms: 0, chunks: [], faultsSurvived: noFaults(), crashPoints: {}, shape: EMPTY_SHAPE, skipped: null };
 }
 
 function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>> | undefined): void {
@@ -344,14 +350,16 @@ function crashPointsByBarrier(cells: readonly CertificateCell[]): string[] {
 function totalsOf(cells: readonly CertificateCell[]): Certificate['totals'] {
   const faultsSurvived = noFaults();
   let runs = 0; let images = 0; let events = 0; let kills = 0; let violations = 0;
+  let shape = EMPTY_SHAPE;
   for (const cell of cells) {
+    shape = addShapes(shape, cell.shape);
     if (cell.kind === 'kill') kills += cell.runs; else runs += cell.runs;
     images += cell.images;
     events += cell.events;
     violations += cell.violations;
     for (const key of Object.keys(faultsSurvived) as (keyof FaultCounts)[]) faultsSurvived[key] += cell.faultsSurvived[key];
   }
-  return { runs, images, events, kills, violations, faultsSurvived };
+  return { runs, images, events, kills, violations, faultsSurvived, shape };
 }
 
 /** Runs the certification matrix within `budgetSeconds` and returns its certificate. */
@@ -515,6 +523,7 @@ export function renderCertificate(cert: Certificate): string {
     `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
     `- faults survived: ${t.faultsSurvived.crash} power cuts (crash images), ${t.faultsSurvived.errors} injected-error cases, `
       + `${t.faultsSurvived.corruption} corruption cases, ${t.faultsSurvived['recovery-crash']} crashes during recovery, ${t.faultsSurvived.kill} process kills`,
+    `- ${formatShape(t.shape ?? EMPTY_SHAPE)}`,
     `- mutation score: ${mutationLine(cert)}`,
     '',
     '## Matrix',
@@ -619,6 +628,7 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
         continue;
       }
       addCounts(into.crashPoints, cell.crashPoints);
+      into.shape = addShapes(into.shape, cell.shape);
       into.runs += cell.runs;
       into.images += cell.images;
       into.events += cell.events;

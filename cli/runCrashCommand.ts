@@ -19,6 +19,8 @@ import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/s
 import { PROFILES } from '../properties/crashArbitraries.js';
 import { runKillCampaign } from '../properties/processKill.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
+import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
+import { describeOp } from '../properties/workloadShapes.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 
 type CrashCommand = Extract<Command, { command: 'run' }>;
@@ -44,13 +46,16 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
   const c = failure.counterexample;
   const steps = c.workload.steps.map((step, i) => {
     if (step.kind === 'drop') return `    ${i}: drop cf${step.family}`;
+    if (step.kind === 'snapshot') return `    ${i}: snapshot of cf${step.family} held, range [${step.from}, ${step.to})`;
     if (step.kind !== 'txns') return `    ${i}: ${step.kind}`;
-    const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map((o) => o.op + ':' + o.table + ('key' in o ? ':' + Buffer.from(o.key).toString('hex') : '') + ('value' in o ? '=' + o.value.length + 'B' : '')).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
+    const txns = step.txns.map((t) => `cf${t.family}[${t.ops.map(describeOp).join(' ')}]${t.abort ? ' abort' : ` ${t.durability}`}`);
     return `    ${i}: ${txns.join(' | ')}`;
   });
+  const base = c.workload.base === undefined ? [] : [`  starts from a base database: ${c.workload.base.keys} keys of ${c.workload.base.widthBytes} bytes, values of ${c.workload.base.valueBytes} bytes, in each family's t0`];
   return [
     `VIOLATION (${barrier}): ${v.kind}: ${v.detail}`,
     `  seed ${seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
+    ...base,
     '  operations (shrunk):', ...steps,
     '  I/O events around the crash point:', ...events,
     ...(diff.length > 0 ? ['  recovered vs expected:', ...diff] : []),
@@ -105,14 +110,16 @@ interface CampaignTotals {
   runs: number;
   images: number;
   events: number;
+  shape: CampaignShape;
   found: Found | null;
 }
 
 /** One barrier's campaign: chunks of cases under derived seeds until the runs or the time are used. */
 async function campaign(args: CrashCommand, seed: number, barrier: Barrier, deadlineMs: number | null, progress: Progress, engine?: EngineUnderTest): Promise<CampaignTotals> {
-  const totals: CampaignTotals = { runs: 0, images: 0, events: 0, found: null };
+  const totals: CampaignTotals = { runs: 0, images: 0, events: 0, shape: EMPTY_SHAPE, found: null };
   const add = (result: CrashCampaignResult, chunkSeed: number): void => {
     totals.runs += result.numRuns;
+    totals.shape = addShapes(totals.shape, result.shape);
     totals.images += result.images;
     totals.events += result.events;
     if (result.failure !== null) {
@@ -186,6 +193,7 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const found: Found[] = args.path === null ? await regressionGate(args.json, engine) : [];
   let runs = 0;
   let images = 0;
+  let shape = EMPTY_SHAPE;
   const suites: JUnitSuite[] = [];
   for (const [i, barrier] of barriers.entries()) {
     const barrierStartMs = performance.now();
@@ -196,6 +204,7 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
     const elapsedMs = performance.now() - barrierStartMs;
     runs += totals.runs;
     images += totals.images;
+    shape = addShapes(shape, totals.shape);
     if (totals.found !== null) {
       found.push(totals.found);
       await saveFailure(corpusDir(process.cwd()), record(totals.found, args.profile));
@@ -209,8 +218,8 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const elapsedMs = Math.round(performance.now() - startedMs);
   const imagesPerSecond = elapsedMs > 0 ? Math.round((images * 1000) / elapsedMs) : 0;
   const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay }));
-  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs, crashImages: images, violations: failures.length, imagesPerSecond, elapsedMs, failures }));
-  else console.log(`${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${runs} cases, ${images} crash images, ${failures.length} violations, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
+  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs, crashImages: images, violations: failures.length, imagesPerSecond, elapsedMs, shape, failures }));
+  else console.log(`${formatShape(shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${runs} cases, ${images} crash images, ${failures.length} violations, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
   return failures.length === 0 ? 0 : 1;
 }
 

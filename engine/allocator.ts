@@ -19,6 +19,8 @@ export class Allocator {
   /** Free pages, used as a stack (most recently freed first, for locality). */
   private free: number[];
   private pending: PendingFree[] = [];
+  /** Pages in `pending`, kept so the free list's size is known without flattening it. */
+  private pendingCount = 0;
   /** One past the highest page ever handed out; page 0 is the header. */
   private highWater: number;
 
@@ -55,6 +57,7 @@ export class Allocator {
     const last = this.pending[this.pending.length - 1];
     assert(last === undefined || last.txnId <= txnId, 'deferred frees arrive in commit order');
     this.pending.push({ txnId, pages });
+    this.pendingCount += pages.length;
   }
 
   /**
@@ -68,7 +71,13 @@ export class Allocator {
       for (const page of entry.pages) this.free.push(page);
       released += entry.pages.length;
     }
+    this.pendingCount -= released;
     return released;
+  }
+
+  /** Whether pages freed by a transaction at or below `txnId` still wait. */
+  pendingAtOrBelow(txnId: number): boolean {
+    return this.pending.length > 0 && this.pending[0]!.txnId <= txnId;
   }
 
   freePages(): readonly number[] {
@@ -77,5 +86,23 @@ export class Allocator {
 
   pendingPages(): number[] {
     return this.pending.flatMap((entry) => entry.pages);
+  }
+
+  /** Free and pending pages together: what the committed state does not reach. */
+  get unreachableCount(): number {
+    return this.free.length + this.pendingCount;
+  }
+
+  /**
+   * Free and pending pages and `extra` (pages the caller knows are unreachable too), ascending:
+   * the free list a durable slot records. Pending pages are in it because the slot being
+   * written supersedes every state that reached them, and a recovery has no readers.
+   */
+  unreachable(extra: readonly number[]): number[] {
+    const pages = [...this.free, ...extra];
+    for (const entry of this.pending) for (const page of entry.pages) pages.push(page);
+    pages.sort((a, b) => a - b);
+    for (let i = 1; i < pages.length; i++) assert(pages[i - 1]! < pages[i]!, 'a page is unreachable once');
+    return pages;
   }
 }

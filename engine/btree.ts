@@ -14,6 +14,7 @@ import {
   type BranchNode, type ChildRef, type Layout, type LeafNode, type Node, type OverflowRef, type StoredValue,
 } from './node.js';
 import type { Pager } from './pager.js';
+import { shape } from './shape.js';
 
 /** What tree code needs from a transaction: pages to read, and page ownership for writes. */
 export interface TreeContext {
@@ -187,8 +188,9 @@ export function remove(ctx: TreeContext, tree: TreeRoot, key: Uint8Array): boole
  */
 function updateLeaf(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, change: (leaf: LeafNode) => void): void {
   if (tree.root === null) tree.root = newRef(ctx, { kind: 'leaf', keys: [], values: [], size: 0 });
-  const split = updateNode(ctx, tree.root, key, change);
+  const split = updateNode(ctx, tree.root, key, change, 1);
   if (split !== null) {
+    shape.count('rootGrowths');
     const children = [tree.root, split.right];
     const size = 2 * BRANCH_CHILD_BYTES + BRANCH_KEY_DIR_BYTES + split.key.length;
     tree.root = newRef(ctx, { kind: 'branch', keys: [split.key], children, size });
@@ -196,6 +198,7 @@ function updateLeaf(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, change: (
   }
   const root = nodeOf(ctx, tree.root);
   if (root.kind === 'branch' && root.children.length === 1) {
+    shape.count('rootShrinks');
     const only = root.children[0]!;
     ctx.free(tree.root.page);
     tree.root = only;
@@ -205,13 +208,14 @@ function updateLeaf(ctx: TreeContext, tree: TreeRoot, key: Uint8Array, change: (
   }
 }
 
-function updateNode(ctx: TreeContext, ref: ChildRef, key: Uint8Array, change: (leaf: LeafNode) => void): Split | null {
+function updateNode(ctx: TreeContext, ref: ChildRef, key: Uint8Array, change: (leaf: LeafNode) => void, depth: number): Split | null {
   const node = mutable(ctx, ref);
   if (node.kind === 'leaf') {
+    shape.leafAt(depth);
     change(node);
   } else {
     const i = childIndex(node, key);
-    const split = updateNode(ctx, node.children[i]!, key, change);
+    const split = updateNode(ctx, node.children[i]!, key, change, depth + 1);
     if (split !== null) {
       node.keys.splice(i, 0, split.key);
       node.children.splice(i + 1, 0, split.right);
@@ -221,6 +225,7 @@ function updateNode(ctx: TreeContext, ref: ChildRef, key: Uint8Array, change: (l
     }
   }
   if (node.size <= ctx.layout.usableBytes) return null;
+  shape.count(node.kind === 'leaf' ? 'leafSplits' : 'branchSplits');
   const halves = node.kind === 'leaf' && compareBytes(node.keys[node.keys.length - 1]!, key) === 0
     ? splitLeafAppending(node, ctx.layout)
     : splitNode(node);
@@ -328,6 +333,7 @@ function rebalance(ctx: TreeContext, parent: BranchNode, i: number): void {
   const mergedBytes = left.size + right.size
     + (left.kind === 'branch' ? BRANCH_KEY_DIR_BYTES + separator.length : 0);
   if (mergedBytes <= ctx.layout.usableBytes) {
+    shape.merge();
     appendInto(left, right, separator, rightOwned);
     ctx.free(rightRef.page);
     parent.keys.splice(j, 1);
@@ -335,6 +341,7 @@ function rebalance(ctx: TreeContext, parent: BranchNode, i: number): void {
     parent.size -= BRANCH_CHILD_BYTES + BRANCH_KEY_DIR_BYTES + separator.length;
     return;
   }
+  shape.count('redistributions');
   const rightMutable = mutable(ctx, rightRef);
   appendInto(left, rightMutable, separator, true);
   const split = splitNode(left);
@@ -368,6 +375,7 @@ export interface RangeBounds {
 /** Yields stored entries of the range, touching only the pages that overlap it. */
 export function* scan(ctx: TreeContext, tree: TreeRoot, bounds: RangeBounds): Generator<[Uint8Array, StoredValue]> {
   if (tree.root === null) return;
+  if (bounds.start !== undefined || bounds.end !== undefined) shape.count('boundedScans');
   if (bounds.start !== undefined && bounds.end !== undefined && compareBytes(bounds.start, bounds.end) >= 0) return;
   yield* scanNode(ctx, tree.root, bounds, 0);
 }
@@ -398,6 +406,7 @@ function* scanNode(ctx: TreeContext, ref: ChildRef, bounds: RangeBounds, depth: 
 function writeOverflow(ctx: TreeContext, value: Uint8Array): OverflowRef {
   const chunkBytes = ctx.layout.overflowDataBytes;
   const chunks = Math.max(1, Math.ceil(value.length / chunkBytes));
+  shape.count('overflowChains');
   let next = 0;
   let nextCrc = 0;
   for (let i = chunks - 1; i >= 0; i--) {

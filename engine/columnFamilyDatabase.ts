@@ -25,10 +25,12 @@ import { FileVfs } from './fileVfs.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
+import type { DigestMemo, EntryDigest, StateDigestReport } from './subtreeDigest.js';
 import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
+import { shape } from './shape.js';
 import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
 import type { ReadTransaction, WriteTransaction } from './transaction.js';
@@ -110,6 +112,11 @@ export class ColumnFamily {
 
   checkIntegrity(): IntegrityReport {
     return this.db.checkIntegrity();
+  }
+
+  /** A crash harness's memoized check (Database.digestState, engine/subtreeDigest.ts). */
+  digestState(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport {
+    return this.db.digestState(hashFor, memo);
   }
 
   stats(): DatabaseStats {
@@ -209,20 +216,7 @@ export class ColumnFamilyDatabase {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
     checkFamiliesKnown(records, byId, this.file.nextFamilyId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
-    for (const record of records) {
-      const family = byId.get(record.familyId);
-      // A deleted family's records, and records its durable header already holds, are skipped.
-      if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
-      checkChained(record, family.name, lastSeq);
-      const txn = await family.db.beginWrite();
-      try {
-        applyRedo(txn, record.ops);
-      } catch (error) {
-        txn.abort();
-        throw error;
-      }
-      await txn.commitReplay(record.seq);
-    }
+    await shape.replay(() => this.replay(records, byId, lastSeq));
     if (this.wal === null) return;
     // A family header may cover sequences whose records a crash took from the log: the log
     // must never hand those numbers out again, or replay would skip new commits. Told before
@@ -232,6 +226,19 @@ export class ColumnFamilyDatabase {
     this.wal.skipPast(covered);
     await this.checkpoint({ force: true });
     for (const family of this.families.values()) this.wal.noteFamilySeq(family.id, family.db.durableWalSeq);
+  }
+
+  /** Replays the records newer than their family's durable header, each checked against its family's chain. */
+  private async replay(records: readonly WalRecord[], byId: ReadonlyMap<number, ColumnFamily>, lastSeq: Map<number, number>): Promise<void> {
+    const batches = new ReplayBatches();
+    for (const record of records) {
+      const family = byId.get(record.familyId);
+      // A deleted family's records, and records its durable header already holds, are skipped.
+      if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
+      checkChained(record, family.name, lastSeq);
+      await batches.apply(family.db, record);
+    }
+    await batches.commit();
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -373,6 +380,34 @@ export class ColumnFamilyDatabase {
   }
 }
 
+/**
+ * Replays each family's records in one write transaction, committed at its last record's
+ * sequence: a page that many records change is encoded once, not once per record. Sound because
+ * nothing sees the states between records (open has not returned, and the family's writer slot
+ * is held until the commit), each family is a database of its own, so records of different
+ * families need no order among them, and the chain check still runs record by record.
+ */
+class ReplayBatches {
+  private readonly open = new Map<Database, { readonly txn: WriteTransaction; seq: number }>();
+
+  async apply(db: Database, record: WalRecord): Promise<void> {
+    let batch = this.open.get(db);
+    if (batch === undefined) {
+      batch = { txn: await db.beginWrite(), seq: 0 };
+      this.open.set(db, batch);
+    }
+    // No abort when this throws: the error fails open, which closes the files and drops every
+    // family with its transaction; no header names a page the replay wrote.
+    applyRedo(batch.txn, record.ops);
+    batch.seq = record.seq;
+  }
+
+  async commit(): Promise<void> {
+    for (const { txn, seq } of this.open.values()) await txn.commitReplay(seq);
+    this.open.clear();
+  }
+}
+
 /** Applies one WAL record's operations through an ordinary write transaction. */
 function applyRedo(txn: WriteTransaction, ops: readonly RedoOp[]): void {
   for (const op of ops) {
@@ -406,6 +441,7 @@ function checkFamiliesKnown(records: readonly WalRecord[], byId: ReadonlyMap<num
 function checkChained(record: WalRecord, familyName: string, lastSeq: Map<number, number>): void {
   const last = lastSeq.get(record.familyId) ?? 0;
   if (record.prevSeq > last) {
+    shape.count('chainRejections');
     throw new EngineError('CORRUPTION', `family ${familyName}: log record ${record.seq} follows record ${record.prevSeq}, which neither its durable header (up to ${last}) nor the log holds`);
   }
   lastSeq.set(record.familyId, record.seq);

@@ -18,10 +18,13 @@ import { FileVfs } from './fileVfs.js';
 import {
   DEFAULT_PAGE_BYTES, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
 } from './format.js';
+import { freeListPagesFor, readFreeList, writeFreeList } from './freeList.js';
 import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
 import { initializeFile, readFileHeader, type FileHeader } from './header.js';
+import { digestDatabase, type DigestMemo, type EntryDigest, type StateDigestReport } from './subtreeDigest.js';
 import { Layout } from './node.js';
 import { PageBudget, Pager, type PagerStats } from './pager.js';
+import { shape } from './shape.js';
 import type { Storage, Vfs } from './storage.js';
 import type { RedoOp } from './redo.js';
 import {
@@ -91,6 +94,8 @@ export interface DatabaseStats extends PagerStats {
   readonly pageCount: number;
   readonly freePages: number;
   readonly pendingFreePages: number;
+  /** Pages of the persisted free list (freeList.ts). */
+  readonly freeListPages: number;
   readonly committedTxnId: number;
   readonly durableTxnId: number;
 }
@@ -116,6 +121,12 @@ export class Database implements TxnHost {
   private committed: DbState;
   private durable: DbState;
   private durableSlot: number;
+  /** What the durable slot holds: rewritten as it is when the durable state is persisted again. */
+  private durableSlotFields: CommitSlot;
+  /** The free-list chain the durable slot names: its pages are freed by the next durable state. */
+  private listPages: number[];
+  /** The chain a persist in progress writes (counted by checkIntegrity until it is durable). */
+  private writingListPages: number[] = [];
   private activeWriter: WriteTransaction | null = null;
   private poisoned: EngineError | null = null;
   private closed = false;
@@ -139,9 +150,14 @@ export class Database implements TxnHost {
     this.committed = { txnId: slot.txnId, catalog, walSeq: slot.walSeq };
     this.durable = this.committed;
     this.durableSlot = slotIndex;
+    this.durableSlotFields = slot;
     // No cleanup when this throws: a standalone database owns its budget, and a family that
     // fails to open fails its whole ColumnFamilyDatabase (open) or poisons it (creation).
-    this.allocator = this.rebuildAllocator(slot.pageCount);
+    // Free space comes from the list the slot names (freeList.ts): open reads that chain, not
+    // the tree, so it costs what the free space holds, whatever the size of the database.
+    const list = readFreeList(this.pager, slot);
+    this.allocator = new Allocator(slot.pageCount, list.free);
+    this.listPages = list.chain;
   }
 
   /**
@@ -187,18 +203,6 @@ export class Database implements TxnHost {
     return new Database(storage, header, resolveOptions(options), hooks);
   }
 
-  /** Free space is never stored: it is rebuilt from what the durable root reaches. */
-  private rebuildAllocator(slotPageCount: number): Allocator {
-    const walk = walkDatabase(this.pager, this.layout, this.committed.catalog);
-    if (walk.problems.length > 0) {
-      throw new EngineError('CORRUPTION', `integrity walk on open failed: ${walk.problems.join('; ')}`);
-    }
-    const pageCount = Math.max(slotPageCount, this.pager.filePageCount(), 1);
-    const free: number[] = [];
-    for (let page = 1; page < pageCount; page++) if (!walk.reachable.has(page)) free.push(page);
-    return new Allocator(pageCount, free);
-  }
-
   // ---- TxnHost: used by transactions ----
 
   get recordsRedo(): boolean {
@@ -235,7 +239,7 @@ export class Database implements TxnHost {
       installed = { ...state, walSeq: await this.logCommit(this.journal, txn, options) };
     } else if (options.durability === 'immediate') {
       // Readers see an immediate commit only once it is durable: never a state a crash may undo.
-      await this.persist(state);
+      await this.persist(state, freed);
     }
     this.committed = installed;
     this.allocator.freeDeferred(state.txnId, [...freed]);
@@ -245,8 +249,12 @@ export class Database implements TxnHost {
 
   /** The WAL path of a commit: log the redo, apply the barrier, wait for the log's fsync. */
   private async logCommit(journal: Journal, txn: WriteTransaction, options: InstallOptions): Promise<number> {
-    if (journal.barrier === 'always') this.pager.flush();
+    // A replayed record is not flushed at its commit, whatever the barrier: recovery's forced
+    // checkpoint writes every page before a header names them, and until that header is durable
+    // the log still holds the record, so a crash mid-recovery replays it again. A page that
+    // several replayed records change is then written once, not once per record.
     if (options.replaySeq !== undefined) return options.replaySeq;
+    if (journal.barrier === 'always') this.pager.flush();
     assert(txn.redo !== null, 'a journaled transaction keeps its redo');
     if (txn.redo.length === 0) {
       // Nothing to log, but an acknowledged immediate commit still vouches for every commit
@@ -273,30 +281,66 @@ export class Database implements TxnHost {
     if (!this.closed) this.advanceHorizon();
   }
 
-  /** The four steps of a durable commit (see the top of this file). */
-  private async persist(state: DbState): Promise<void> {
+  /**
+   * The four steps of a durable commit (see the top of this file). `freed`: pages `state` stopped
+   * reaching that the allocator does not hold yet (an immediate commit's, handed over after this).
+   */
+  private async persist(state: DbState, freed: readonly number[] = []): Promise<void> {
     // Not checkUsable: close persists after refusing new work. Only poison stops it.
     if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an earlier I/O error poisoned this handle', { cause: this.poisoned });
     // The write-ahead rule: a header may cover a log record only once the log holds it
     // durably. Otherwise a `none` commit could outlive an earlier commit of another family
     // that the crash took from the log: a hole in the one global order.
     if (this.journal !== null) await this.journal.waitDurable(state.walSeq);
+    const slot = this.slotFor(state, freed);
     this.pager.flush();
     await this.pager.sync();
     // Another family's failure on a shared file may have poisoned this one meanwhile.
     if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an I/O error poisoned this handle during the commit', { cause: this.poisoned });
     const slotIndex = 1 - this.durableSlot;
-    const slot: CommitSlot = {
+    this.pager.writeHeader(SLOT_OFFSETS[slotIndex]!, encodeSlot(slot));
+    await this.pager.sync();
+    this.durableSlot = slotIndex;
+    this.durable = state;
+    this.supersedeList(slot);
+  }
+
+  /**
+   * The slot that makes `state` durable, its free list written to the write buffer. A new state
+   * gets a new list, on pages taken from the free stack (never a page a durable slot or a reader
+   * reaches). The durable state persisted again (a forced checkpoint) keeps its slot exactly:
+   * recovery may pick either of two slots with one txn id, so both must name the same list.
+   */
+  private slotFor(state: DbState, freed: readonly number[]): CommitSlot {
+    if (state.txnId === this.durable.txnId) return this.durableSlotFields;
+    const pageBytes = this.layout.pageBytes;
+    const chain: number[] = [];
+    // The list holds what `state` does not reach: free, pending, `freed` and the chain the
+    // durable slot names. Each chain page taken from the free stack shortens it.
+    const unreachable = (): number => this.allocator.unreachableCount + freed.length + this.listPages.length;
+    while (chain.length < freeListPagesFor(unreachable(), pageBytes)) chain.push(this.allocator.allocate());
+    this.writingListPages = chain;
+    const free = this.allocator.unreachable([...freed, ...this.listPages]);
+    const freeListCrc = writeFreeList(chain, free, pageBytes, (page, bytes) => this.pager.writePage(page, bytes));
+    return {
       txnId: state.txnId,
       catalogPage: state.catalog?.page ?? 0,
       catalogCrc: state.catalog?.crc ?? 0,
       pageCount: this.allocator.pageCount,
       walSeq: state.walSeq,
+      freeListPage: chain[0] ?? 0,
+      freeListCrc,
+      freeCount: free.length,
     };
-    this.pager.writeHeader(SLOT_OFFSETS[slotIndex]!, encodeSlot(slot));
-    await this.pager.sync();
-    this.durableSlot = slotIndex;
-    this.durable = state;
+  }
+
+  /** A new slot is durable: the chain the old one named is freed, deferred like its tree pages. */
+  private supersedeList(slot: CommitSlot): void {
+    if (slot === this.durableSlotFields) return;
+    this.allocator.freeDeferred(slot.txnId, this.listPages);
+    this.listPages = this.writingListPages;
+    this.writingListPages = [];
+    this.durableSlotFields = slot;
   }
 
   /** Pages freed at or below the horizon are no longer reachable by the durable root or a reader. */
@@ -304,6 +348,8 @@ export class Database implements TxnHost {
     let horizon = this.durable.txnId;
     for (const txnId of this.readers.keys()) horizon = Math.min(horizon, txnId);
     this.allocator.advance(horizon);
+    // Pages a durable commit freed wait only for a reader: its snapshot holds back their reuse.
+    if (horizon < this.durable.txnId && this.allocator.pendingAtOrBelow(this.durable.txnId)) shape.count('readerHolds');
   }
 
   // ---- public API ----
@@ -336,7 +382,20 @@ export class Database implements TxnHost {
     this.checkUsable();
     if (this.activeWriter !== null) throw new TypeError('checkIntegrity while a write transaction is open');
     const walk = walkDatabase(this.pager, this.layout, this.committed.catalog);
-    return checkTree(walk, this.allocator.pageCount, this.allocator.freePages(), this.allocator.pendingPages());
+    const listPages = [...this.listPages, ...this.writingListPages];
+    return checkTree(walk, this.allocator.pageCount, this.allocator.freePages(), this.allocator.pendingPages(), listPages);
+  }
+
+  /**
+   * A crash harness's capability (subtreeDigest.ts, where its trust assumption is written): the
+   * integrity walk's checks and each table's digest under `hashFor`, re-reading only the
+   * subtrees `memo` does not hold. No writer may be active.
+   */
+  digestState(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport {
+    this.checkUsable();
+    if (this.activeWriter !== null) throw new TypeError('digestState while a write transaction is open');
+    const accounting = { pageCount: this.allocator.pageCount, free: this.allocator.freePages(), pending: this.allocator.pendingPages() };
+    return digestDatabase(this.pager, this.layout, this.committed.catalog, hashFor, memo, accounting);
   }
 
   stats(): DatabaseStats {
@@ -345,6 +404,7 @@ export class Database implements TxnHost {
       pageCount: this.allocator.pageCount,
       freePages: this.allocator.freePages().length,
       pendingFreePages: this.allocator.pendingPages().length,
+      freeListPages: this.listPages.length + this.writingListPages.length,
       committedTxnId: this.committed.txnId,
       durableTxnId: this.durable.txnId,
     };
@@ -387,7 +447,8 @@ export class Database implements TxnHost {
     if (this.activeWriter !== null) return Promise.reject(new TypeError('close while a write transaction is open'));
     // Refuse new work first, so no writer slips in while the last state is persisted.
     this.closed = true;
-    this.writers.rejectAll(new EngineError('CLOSED', 'the database was closed'));
+    // Lazily: an error captures a stack trace, which cost a share of every close with no waiter.
+    this.writers.rejectAll(() => new EngineError('CLOSED', 'the database was closed'));
     this.closing = this.finishClose();
     return this.closing;
   }

@@ -9,7 +9,8 @@ import { checksum } from './checksum.js';
 import { assert, corruption, EngineError } from './errors.js';
 
 export const MAGIC = Uint8Array.from([0x63, 0x72, 0x61, 0x73, 0x68, 0x6c, 0x62, 0x00]); // "crashlb\0"
-export const FORMAT_VERSION = 1;
+/** 2: commit slots name a persisted free-page list (bytes 20..31), free-list pages (type 4). */
+export const FORMAT_VERSION = 2;
 export const MIN_PAGE_BYTES = 512;
 export const MAX_PAGE_BYTES = 65536;
 export const DEFAULT_PAGE_BYTES = 4096;
@@ -30,6 +31,11 @@ export interface CommitSlot {
   readonly pageCount: number;
   /** Highest WAL sequence whose effects this state contains (0: none). */
   readonly walSeq: number;
+  /** First page of the free-page list of this state (freeList.ts); 0 when there is none. */
+  readonly freeListPage: number;
+  readonly freeListCrc: number;
+  /** Page numbers the free list holds: every page below pageCount this state does not reach. */
+  readonly freeCount: number;
 }
 
 export function isValidPageSize(pageBytes: number): boolean {
@@ -72,12 +78,17 @@ export function decodeStaticHeader(bytes: Uint8Array): number {
 export function encodeSlot(slot: CommitSlot): Uint8Array {
   assert(slot.txnId >= 1 && Number.isSafeInteger(slot.txnId), 'slot txn id is positive');
   assert(slot.pageCount >= 1 && slot.pageCount <= MAX_PAGE_COUNT, 'slot page count in range');
+  assert(slot.freeListPage < slot.pageCount && slot.freeCount < slot.pageCount, 'slot free list in range');
+  assert(slot.freeListPage !== 0 || (slot.freeCount === 0 && slot.freeListCrc === 0), 'no free list, no free pages');
   const bytes = new Uint8Array(SLOT_BYTES);
   const view = new DataView(bytes.buffer);
   view.setBigUint64(0, BigInt(slot.txnId), true);
   view.setUint32(8, slot.catalogPage, true);
   view.setUint32(12, slot.catalogCrc, true);
   view.setUint32(16, slot.pageCount, true);
+  view.setUint32(20, slot.freeListPage, true);
+  view.setUint32(24, slot.freeListCrc, true);
+  view.setUint32(28, slot.freeCount, true);
   view.setBigUint64(32, BigInt(slot.walSeq), true);
   view.setUint32(SLOT_BYTES - 4, checksum(bytes.subarray(0, SLOT_BYTES - 4)), true);
   return bytes;
@@ -95,5 +106,10 @@ export function decodeSlot(bytes: Uint8Array): CommitSlot | null {
   if (pageCount < 1 || pageCount > MAX_PAGE_COUNT || catalogPage >= pageCount) return null;
   const walSeq = Number(view.getBigUint64(32, true));
   if (!Number.isSafeInteger(walSeq)) return null;
-  return { txnId, catalogPage, catalogCrc: view.getUint32(12, true), pageCount, walSeq };
+  const freeListPage = view.getUint32(20, true);
+  const freeListCrc = view.getUint32(24, true);
+  const freeCount = view.getUint32(28, true);
+  if (freeListPage >= pageCount || freeCount >= pageCount) return null;
+  if (freeListPage === 0 && (freeCount !== 0 || freeListCrc !== 0)) return null;
+  return { txnId, catalogPage, catalogCrc: view.getUint32(12, true), pageCount, walSeq, freeListPage, freeListCrc, freeCount };
 }

@@ -82,7 +82,7 @@ function decodeHeader(storage: Storage, head: Uint8Array): FileHeader {
 export function initializeFile(storage: Storage, pageBytes: number): FileHeader {
   const page = new Uint8Array(pageBytes);
   page.set(encodeStaticHeader(pageBytes), 0);
-  const slot: CommitSlot = { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0 };
+  const slot: CommitSlot = { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0, freeListPage: 0, freeListCrc: 0, freeCount: 0 };
   page.set(encodeSlot(slot), SLOT_OFFSETS[0]);
   storage.setLen(0);
   storage.write(0, page);

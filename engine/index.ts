@@ -12,4 +12,5 @@ export { ColumnFamily, ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFa
 export { VirtualClock, type Clock } from './clock.js';
 export type { Barrier } from './database.js';
 export { DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES, MIN_PAGE_BYTES } from './format.js';
-export { MAX_VALUE_BYTES } from './node.js';
+export { MAX_VALUE_BYTES, maxKeyBytes } from './node.js';
+export { shapeCounts, MAX_COUNTED_DEPTH, type ShapeCounts } from './shape.js';

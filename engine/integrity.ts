@@ -2,8 +2,9 @@
  * The integrity walk: reads every page reachable from a committed root straight from the
  * write buffer or the file (never from the read cache), and checks checksums, page
  * types, key order within and across pages, fill bounds, uniform leaf depth, overflow chains,
- * table lengths, and that no page is reached twice. `Database.open` uses the same walk to
- * rebuild the free list; `checkIntegrity` adds page accounting against the allocator. Pages
+ * table lengths, and that no page is reached twice. `checkIntegrity` adds page accounting
+ * against the allocator, whose free space `Database.open` reads from the persisted free list
+ * (freeList.ts) instead of walking: this walk is what checks that list against the tree. Pages
  * that pass their checks are offered to the read cache (kept while it has room): open pays
  * for reading them already, and the first gets after it need not read them again.
  */
@@ -33,6 +34,8 @@ export interface IntegrityReport {
   readonly reachablePages: number;
   readonly freePages: number;
   readonly pendingFreePages: number;
+  /** Pages of the persisted free list (freeList.ts) the durable slot, or one being written, names. */
+  readonly freeListPages: number;
   readonly tables: TableSummary[];
 }
 
@@ -54,6 +57,37 @@ interface Bounds {
 function corruptionMessage(error: unknown): string {
   if (error instanceof EngineError && error.code === 'CORRUPTION') return error.message;
   throw error;
+}
+
+/**
+ * Runs `work`; a CORRUPTION it throws becomes a problem (`what: message`) and null. Anything
+ * else propagates (corruptionMessage). Shared with the memoized walk of subtreeDigest.ts.
+ */
+export function orProblem<T>(what: string, problem: (message: string) => void, work: () => T): T | null {
+  try {
+    return work();
+  } catch (error) {
+    problem(`${what}: ${corruptionMessage(error)}`);
+    return null;
+  }
+}
+
+/**
+ * Reads one page straight from the write buffer or the file (never the read cache) and checks
+ * it against the checksum its parent recorded; a failure is told to `problem`, not thrown.
+ * Shared with the memoized walk of subtreeDigest.ts.
+ */
+export function readCheckedPage(pager: Pager, ref: { readonly page: number; readonly crc: number }, what: string,
+  problem: (message: string) => void): Uint8Array | null {
+  try {
+    const bytes = pager.readPage(ref.page);
+    const actual = checksum(bytes);
+    if (actual === ref.crc) return bytes;
+    problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
+  } catch (error) {
+    problem(`${what}: ${corruptionMessage(error)}`);
+  }
+  return null;
 }
 
 class Walker {
@@ -82,16 +116,7 @@ class Walker {
 
   /** Reads and verifies one page; a failure becomes a problem, not an exception. */
   private read(ref: ChildRef, what: string): Uint8Array | null {
-    try {
-      const bytes = this.pager.readPage(ref.page);
-      const actual = checksum(bytes);
-      if (actual === ref.crc) return bytes;
-      this.problem(`${what}: page ${ref.page} checksum ${actual}, parent recorded ${ref.crc}`);
-    } catch (error) {
-      if (!(error instanceof EngineError && error.code === 'CORRUPTION')) throw error;
-      this.problem(`${what}: ${error.message}`);
-    }
-    return null;
+    return readCheckedPage(this.pager, ref, what, (message) => this.problem(message));
   }
 
   /** Walks one tree; returns its entries (visit sees each leaf entry in order). */
@@ -106,13 +131,8 @@ class Walker {
     if (!this.claim(ref.page, what)) return 0;
     const bytes = this.read(ref, what);
     if (bytes === null) return 0;
-    let node: Node;
-    try {
-      node = decodeNode(bytes, ref.page);
-    } catch (error) {
-      this.problem(`${what}: ${corruptionMessage(error)}`);
-      return 0;
-    }
+    const node = orProblem(what, (message) => this.problem(message), () => decodeNode(bytes, ref.page));
+    if (node === null) return 0;
     this.checkShape(node, ref.page, depth, bounds, what);
     // Verified against its parent's checksum and decoded (so structurally sound): cacheable.
     this.pager.offer(ref.page, ref.crc, bytes);
@@ -158,14 +178,10 @@ class Walker {
       if (!this.claim(ref.page, what)) return;
       const bytes = this.read(ref, what);
       if (bytes === null) return;
-      try {
-        const page = decodeOverflow(bytes, ref.page);
-        total += page.data.length;
-        ref = { page: page.next, crc: page.nextCrc, node: null };
-      } catch (error) {
-        this.problem(`${what}: ${corruptionMessage(error)}`);
-        return;
-      }
+      const page = orProblem(what, (message) => this.problem(message), () => decodeOverflow(bytes, ref.page));
+      if (page === null) return;
+      total += page.data.length;
+      ref = { page: page.next, crc: page.nextCrc, node: null };
     }
     if (ref.page !== 0 || total !== value.lengthBytes) {
       this.problem(`${what}: chain holds ${total} bytes over ${expectedPages} pages, stub says ${value.lengthBytes}`);
@@ -183,20 +199,21 @@ export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | n
   });
   const tables: TableSummary[] = [];
   for (const { name, bytes } of metas) {
-    try {
-      const meta = decodeTableMeta(bytes, name);
-      const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
-      if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
-      tables.push({ name, entries, depth });
-    } catch (error) {
-      walker.problem(`table ${name}: ${corruptionMessage(error)}`);
-    }
+    const meta = orProblem(`table ${name}`, (message) => walker.problem(message), () => decodeTableMeta(bytes, name));
+    if (meta === null) continue;
+    const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
+    if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
+    tables.push({ name, entries, depth });
   }
   return { reachable: walker.reachable, problems: walker.problems, tables };
 }
 
-/** Adds page accounting to a walk: every page is reachable, free or pending, exactly once. */
-export function checkTree(walk: WalkResult, pageCount: number, free: readonly number[], pending: readonly number[]): IntegrityReport {
+/**
+ * Adds page accounting to a walk: every page is reachable, free, pending or a page of the
+ * persisted free list (`listPages`, freeList.ts), exactly once (invariant 7).
+ */
+export function checkTree(walk: WalkResult, pageCount: number, free: readonly number[], pending: readonly number[],
+  listPages: readonly number[] = []): IntegrityReport {
   const problems = [...walk.problems];
   const seen = new Uint8Array(pageCount);
   const mark = (page: number, what: string): void => {
@@ -207,6 +224,7 @@ export function checkTree(walk: WalkResult, pageCount: number, free: readonly nu
   for (const page of walk.reachable) mark(page, 'reachable');
   for (const page of free) mark(page, 'free');
   for (const page of pending) mark(page, 'pending-free');
+  for (const page of listPages) mark(page, 'free-list');
   let leaked = 0;
   for (let page = 1; page < pageCount; page++) if (seen[page] === 0) leaked++;
   if (leaked > 0) problems.push(`${leaked} pages are neither reachable nor free (leaked)`);
@@ -217,6 +235,7 @@ export function checkTree(walk: WalkResult, pageCount: number, free: readonly nu
     reachablePages: walk.reachable.size,
     freePages: free.length,
     pendingFreePages: pending.length,
+    freeListPages: listPages.length,
     tables: walk.tables,
   };
 }

@@ -54,7 +54,12 @@ export function checkFamilyName(name: unknown): string {
 export function encodeMaster(master: Master): Uint8Array {
   assert(master.families.length <= MAX_FAMILIES, 'family count within limit');
   assert(master.freeSegments.length <= MAX_FREE_SEGMENTS, 'free segments within limit');
-  const out = new Uint8Array(MASTER_COPY_BYTES);
+  // Sized to what is written (at most one copy), not a zeroed 64 KiB copy per write.
+  const names = master.families.map((family) => encoder.encode(family.name));
+  let sizeBytes = MASTER_FIXED_BYTES + 4 + 16 * master.freeSegments.length;
+  master.families.forEach((family, i) => { sizeBytes += 7 + names[i]!.length + 16 * family.segments.length; });
+  assert(sizeBytes <= MASTER_COPY_BYTES, 'master header fits its copy');
+  const out = new Uint8Array(sizeBytes);
   const view = new DataView(out.buffer);
   let at = MASTER_FIXED_BYTES;
   const segment = (s: Segment): void => {
@@ -62,18 +67,18 @@ export function encodeMaster(master: Master): Uint8Array {
     view.setBigUint64(at + 8, BigInt(s.lengthBytes), true);
     at += 16;
   };
-  for (const family of master.families) {
+  master.families.forEach((family, i) => {
     assert(family.segments.length <= MAX_SEGMENTS_PER_FAMILY, 'segments per family within limit');
-    const name = encoder.encode(family.name);
+    const name = names[i]!;
     view.setUint32(at, family.id, true);
     view.setUint8(at + 4, name.length);
     out.set(name, at + 5);
     view.setUint16(at + 5 + name.length, family.segments.length, true);
     at += 7 + name.length;
     family.segments.forEach(segment);
-  }
+  });
   master.freeSegments.forEach(segment);
-  assert(at + 4 <= MASTER_COPY_BYTES, 'master header fits its copy');
+  assert(at + 4 === sizeBytes, 'the master header fills what was sized for it');
   out.set(MASTER_MAGIC, 0);
   view.setUint32(8, MASTER_VERSION, true);
   view.setBigUint64(16, BigInt(master.generation), true);
@@ -82,7 +87,7 @@ export function encodeMaster(master: Master): Uint8Array {
   view.setUint32(32, master.freeSegments.length, true);
   view.setUint32(36, at - MASTER_FIXED_BYTES, true);
   view.setUint32(at, crc32(out.subarray(0, at)) >>> 0, true);
-  return out.subarray(0, at + 4);
+  return out;
 }
 
 /** Decodes one copy; null when it is torn, zeroed or not ours. */

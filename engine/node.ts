@@ -103,6 +103,11 @@ export class Layout {
   }
 }
 
+/** The largest key a database of `pageBytes` pages stores (a larger one is refused with TOO_LARGE). */
+export function maxKeyBytes(pageBytes: number): number {
+  return new Layout(pageBytes).maxKeyBytes;
+}
+
 export function valueStoredBytes(value: StoredValue): number {
   return isOverflow(value) ? OVERFLOW_STUB_BYTES : value.length;
 }

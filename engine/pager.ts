@@ -311,11 +311,18 @@ export class Pager {
   /**
    * The pages of a run side by side, in one scratch buffer reused by every run: storage.write
    * does not retain its argument, and a fresh zeroed megabyte per run cost more than the copy.
+   * The buffer grows by doubling to the longest run seen, not to the largest run at once: a
+   * pager that lives for one recovery and writes a few short runs no longer zeroes a megabyte.
    */
   private gather(run: readonly number[]): Uint8Array {
     const sizeBytes = run.length * this.pageBytes;
-    assert(sizeBytes <= Math.max(MAX_WRITE_RUN_BYTES, this.pageBytes), 'a run fits the scratch buffer');
-    if (this.runScratch.length < sizeBytes) this.runScratch = new Uint8Array(Math.max(MAX_WRITE_RUN_BYTES, this.pageBytes));
+    const limitBytes = Math.max(MAX_WRITE_RUN_BYTES, this.pageBytes);
+    assert(sizeBytes <= limitBytes, 'a run fits the scratch buffer');
+    if (this.runScratch.length < sizeBytes) {
+      let grownBytes = Math.max(this.runScratch.length, 4 * this.pageBytes);
+      while (grownBytes < sizeBytes) grownBytes *= 2;
+      this.runScratch = new Uint8Array(Math.min(grownBytes, limitBytes));
+    }
     const bytes = this.runScratch.subarray(0, sizeBytes);
     for (let i = 0; i < run.length; i++) bytes.set(this.dirty.get(run[i]!)!, i * this.pageBytes);
     return bytes;

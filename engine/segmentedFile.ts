@@ -11,16 +11,25 @@
  */
 import { EngineError, assert, corruption, ioError } from './errors.js';
 import {
-  DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
+  DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_FIXED_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
   decodeMaster, encodeMaster, type FamilyEntry, type Master, type Segment,
 } from './masterHeader.js';
 import type { Storage } from './storage.js';
 import { TaskChain } from './taskChain.js';
 
-/** Decodes a master copy from whatever part of it the file holds (a short file). */
+/**
+ * Decodes a master copy from whatever part of it the file holds (a short file). Reads the
+ * fixed part first and then only the payload it announces (plus its CRC), not the whole 64 KiB
+ * copy: an open reads a few hundred bytes. A payload length that is damaged reads at most the
+ * copy, and the CRC then rejects it as before.
+ */
 function readCopy(storage: Storage, offset: number): Master | null {
   const available = Math.min(MASTER_COPY_BYTES, storage.len() - offset);
-  return available <= 0 ? null : decodeMaster(storage.read(offset, available));
+  if (available <= 0) return null;
+  if (available < MASTER_FIXED_BYTES) return decodeMaster(storage.read(offset, available));
+  const fixed = storage.read(offset, MASTER_FIXED_BYTES);
+  const payloadBytes = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength).getUint32(36, true);
+  return decodeMaster(storage.read(offset, Math.min(available, MASTER_FIXED_BYTES + payloadBytes + 4)));
 }
 
 /** Largest single segment: growth doubles a family's space up to this step. */

@@ -38,7 +38,10 @@ export class WriterQueue {
     else next.resolve();
   }
 
-  rejectAll(error: unknown): void {
+  /** Rejects every waiter with the error `makeError` gives, made only when someone waits. */
+  rejectAll(makeError: () => unknown): void {
+    if (this.waiters.length === 0) return;
+    const error = makeError();
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 }

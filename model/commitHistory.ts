@@ -9,9 +9,13 @@
  * Pure data: no I/O, no clock, no randomness, no engine import.
  */
 
+import { FrozenBase, overlayAt, prefixDigests, type DigestScope, type OverlayState } from './stateTimeline.js';
+
 export type ModelOp =
   | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
+  /** Removes every key with start <= key < end (a bound left out is no bound). */
+  | { readonly op: 'removeRange'; readonly table: string; readonly start?: Uint8Array | undefined; readonly end?: Uint8Array | undefined }
   | { readonly op: 'clear'; readonly table: string }
   | { readonly op: 'create'; readonly table: string }
   | { readonly op: 'delete'; readonly table: string };
@@ -55,6 +59,16 @@ function applyOp(family: Map<string, Map<string, string>>, op: ModelOp): void {
   if (op.op === 'insert') table.set(toHex(op.key), toHex(op.value));
   else if (op.op === 'remove') table.delete(toHex(op.key));
   else if (op.op === 'clear') table.clear();
+  else if (op.op === 'removeRange') removeRange(table, op.start, op.end);
+}
+
+/** Hex strings of equal case sort as their bytes do, so the bounds compare as hex. */
+function removeRange(table: Map<string, string>, start: Uint8Array | undefined, end: Uint8Array | undefined): void {
+  const from = start === undefined ? undefined : toHex(start);
+  const to = end === undefined ? undefined : toHex(end);
+  for (const key of [...table.keys()]) {
+    if ((from === undefined || key >= from) && (to === undefined || key < to)) table.delete(key);
+  }
 }
 
 /** Applies one commit to `state` in place: its table operations, or its family change. */
@@ -104,6 +118,40 @@ export interface PrefixRange {
 export class CommitHistory {
   private readonly commits: CommitRecord[] = [];
   private readonly families: string[] = [];
+  /** The state after the first `baseCount` commits, shared and never copied (stateTimeline.ts). */
+  private base: FrozenBase = FrozenBase.EMPTY;
+  private baseCount = 0;
+
+  /**
+   * Declares that the commits issued so far built `base` (a case's starting database): the
+   * digests and states of later prefixes are laid over it instead of rebuilt from nothing.
+   */
+  setBase(base: FrozenBase): void {
+    this.base = base;
+    this.baseCount = this.commits.length;
+  }
+
+  /** The base and how many commits built it (see setBase). */
+  baseOf(): { readonly base: FrozenBase; readonly count: number } {
+    return { base: this.base, count: this.baseCount };
+  }
+
+  /** How many of `commits` (an order of this history) lie in the base. */
+  private baseCountOf(commits: readonly CommitRecord[]): number {
+    let count = 0;
+    while (count < commits.length && commits[count]!.index < this.baseCount) count++;
+    return count;
+  }
+
+  /** The digest after each prefix of `commits` (NaN inside the base), cheaply (stateTimeline.ts). */
+  prefixDigests(commits: readonly CommitRecord[], scope: DigestScope): number[] {
+    return prefixDigests(this.base, this.families, commits, this.baseCountOf(commits), scope);
+  }
+
+  /** The state after the first `k` of `commits`, as changes over the base (k past the base). */
+  overlayAfter(commits: readonly CommitRecord[], k: number): OverlayState {
+    return overlayAt(this.base, this.families, commits, this.baseCountOf(commits), k);
+  }
 
   /** A family whose creation completed (creation is durable before it resolves). */
   addFamily(name: string): void {
@@ -133,6 +181,8 @@ export class CommitHistory {
     const copy = new CommitHistory();
     copy.families.push(...this.families);
     for (const commit of this.commits) copy.commits.push({ ...commit });
+    copy.base = this.base;
+    copy.baseCount = this.baseCount;
     return copy;
   }
 
@@ -163,15 +213,18 @@ export class CommitHistory {
     return states;
   }
 
-  /** The states inside commit `commit` applied to `before`: after each of its ops but the last. */
-  partialStates(before: LogicalState, commit: CommitRecord): LogicalState[] {
-    const states: LogicalState[] = [];
+  /**
+   * The states inside commit `commit` applied to `before`: after each of its ops but the last.
+   * One copy of `before` takes the ops one at a time (a commit of thousands of ops would
+   * otherwise copy the state thousands of times): each state yielded is valid only until the next.
+   */
+  *partialStates(before: LogicalState, commit: CommitRecord): Generator<LogicalState> {
+    if (commit.ops.length < 2) return;
+    const state = copyState(before);
     for (let opCount = 1; opCount < commit.ops.length; opCount++) {
-      const state = copyState(before);
-      applyCommit(state, commit, opCount);
-      states.push(state);
+      applyCommit(state, { ...commit, ops: commit.ops.slice(opCount - 1, opCount) });
+      yield state;
     }
-    return states;
   }
 
   /** The state after commits [0, k) with commit `skipped` left out. */

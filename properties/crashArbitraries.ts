@@ -8,7 +8,8 @@ import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { CrashPlan, Corruption, ErrorPlan } from '../fault/faultyVfs.js';
 import type { ModelOp } from '../model/commitHistory.js';
 import type { CrashCase, RecoveryCrash } from './crashCase.js';
-import type { Step, TxnSpec, Workload } from './crashWorkload.js';
+import type { BaseSpec, Step, TxnSpec, Workload } from './crashWorkload.js';
+import { keyPrefix, type BulkInsert, type KeyWidth, type WorkloadOp } from './workloadShapes.js';
 
 /** Which fault kinds a campaign draws from. */
 export interface CrashProfile {
@@ -46,32 +47,118 @@ const valueArb = fc.oneof(
   return bytes;
 }));
 
-const opArb: fc.Arbitrary<ModelOp> = fc.oneof(
+/**
+ * Key indices of the bulk key space (workloadShapes.ts): bulk inserts, range removes, snapshot
+ * ranges and bases all draw from it, so they meet each other's keys. Its width follows the
+ * workload's scale (a few bulk inserts' worth), so that small workloads overlap too.
+ */
+const indexSpan = (bulkKeysMax: number): number => 4 * bulkKeysMax;
+
+/**
+ * How large a workload's bulk inserts get: most workloads stay small (a bulk insert of a few
+ * dozen keys is a split or two, and with wide keys on small pages a few levels), some reach
+ * hundreds, a few thousands. With BASE_MIX, the constants to retune as checking large images
+ * gets cheaper: each entry is a relative weight and the most keys one bulk insert writes.
+ */
+export const WORKLOAD_SCALES: ReadonlyArray<{ readonly weight: number; readonly bulkKeysMax: number }> = [
+  { weight: 20, bulkKeysMax: 16 },
+  { weight: 3, bulkKeysMax: 200 },
+  { weight: 1, bulkKeysMax: 2_000 },
+];
+/** Mostly the low end of the scale's sizes. */
+const bulkCountArb = (max: number): fc.Arbitrary<number> => fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: Math.max(1, Math.floor(max / 8)) }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max }) },
+);
+/** Wide keys make deep trees from few keys: near the format's limit a 512-byte page holds about four. */
+const keyWidthArb: fc.Arbitrary<KeyWidth> = fc.oneof(
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
+  { weight: 6, arbitrary: fc.integer({ min: 4, max: 16 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 17, max: 120 }) },
+  { weight: 2, arbitrary: fc.constant<KeyWidth>('max') },
+  { weight: 1, arbitrary: fc.constant<KeyWidth>('over') },
+);
+/** From empty values to several overflow pages (of the largest page size drawn). */
+const bulkValueArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 16 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 17, max: 300 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 301, max: 20_000 }) },
+);
+/** Value bytes allowed by a bulk insert's size: overflow chains only for a few keys, so a transaction stays small. */
+const valueBytesFor = (count: number, drawn: number): number => Math.min(drawn, count <= 4 ? drawn : count <= 64 ? 300 : 64);
+const bulkArb = (bulkKeysMax: number): fc.Arbitrary<BulkInsert> => fc.record({
+  op: fc.constant('bulk' as const),
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+  count: bulkCountArb(bulkKeysMax),
+  order: fc.constantFrom<BulkInsert['order']>('asc', 'desc', 'random'),
+  width: keyWidthArb,
+  valueBytes: bulkValueArb,
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+}).map((bulk) => ({ ...bulk, valueBytes: valueBytesFor(bulk.count, bulk.valueBytes) }));
+
+/**
+ * A range of the key space removed key by key: mostly a stretch about one bulk insert long (it
+ * empties some leaves and leaves its neighbours underfull: merges and redistributions), now and
+ * then open at one end or both (a whole table, key by key: the root shrinks level by level).
+ */
+const removeRangeArb = (bulkKeysMax: number): fc.Arbitrary<ModelOp> => fc.record({
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+  span: fc.integer({ min: 1, max: bulkKeysMax }),
+  open: fc.constantFrom('none', 'none', 'none', 'none', 'start', 'end', 'both'),
+}).map(({ table, from, span, open }): ModelOp => ({
+  op: 'removeRange', table,
+  start: open === 'start' || open === 'both' ? undefined : keyPrefix(from),
+  end: open === 'end' || open === 'both' ? undefined : keyPrefix(from + span),
+}));
+
+const bulkRemoveArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.record({
+  op: fc.constant('bulkRemove' as const),
+  table: fc.constantFrom(...TABLES),
+  from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+  count: bulkCountArb(bulkKeysMax),
+  stride: fc.integer({ min: 2, max: 4 }),
+});
+
+const opArb = (bulkKeysMax: number): fc.Arbitrary<WorkloadOp> => fc.oneof(
   { weight: 10, arbitrary: fc.record({ op: fc.constant('insert' as const), table: fc.constantFrom(...TABLES), key: keyArb, value: valueArb }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('remove' as const), table: fc.constantFrom(...TABLES), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), table: fc.constantFrom(...TABLES) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), table: fc.constantFrom(...TABLES) }) },
+  { weight: 2, arbitrary: bulkArb(bulkKeysMax) },
+  { weight: 1, arbitrary: removeRangeArb(bulkKeysMax) },
+  { weight: 1, arbitrary: bulkRemoveArb(bulkKeysMax) },
 );
 
-function txnsArb(families: number): fc.Arbitrary<TxnSpec[]> {
+function txnsArb(families: number, bulkKeysMax: number): fc.Arbitrary<TxnSpec[]> {
   return fc.uniqueArray(fc.integer({ min: 0, max: families - 1 }), { minLength: 1, maxLength: families }).chain((picked) =>
     fc.tuple(...picked.map((family) => fc.record({
       family: fc.constant(family),
-      ops: fc.array(opArb, { minLength: 1, maxLength: 12 }),
+      ops: fc.array(opArb(bulkKeysMax), { minLength: 1, maxLength: 12 }),
       durability: fc.constantFrom<'immediate' | 'none'>('immediate', 'immediate', 'none'),
       abort: fc.constantFrom(false, false, false, false, true),
     }))));
+}
+
+function snapshotArb(families: number, bulkKeysMax: number): fc.Arbitrary<Step> {
+  return fc.record({
+    family: fc.integer({ min: 0, max: families - 1 }),
+    from: fc.integer({ min: 0, max: indexSpan(bulkKeysMax) }),
+    span: fc.integer({ min: 0, max: 2 * bulkKeysMax }),
+  }).map(({ family, from, span }): Step => ({ kind: 'snapshot', family, from, to: from + span }));
 }
 
 /**
  * Steps of a workload. A `drop` (delete a family and create it again) only on the column-family
  * store: the standalone file has one family and no deletion.
  */
-function stepArb(families: number, store: 'families' | 'single'): fc.Arbitrary<Step> {
+function stepArb(families: number, store: 'families' | 'single', bulkKeysMax: number): fc.Arbitrary<Step> {
   const kinds: Array<fc.WeightedArbitrary<Step>> = [
-    { weight: 12, arbitrary: txnsArb(families).map((txns): Step => ({ kind: 'txns', txns })) },
-    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
+    { weight: 12, arbitrary: txnsArb(families, bulkKeysMax).map((txns): Step => ({ kind: 'txns', txns })) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'checkpoint' }) },
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'reopen' }) },
+    { weight: 2, arbitrary: snapshotArb(families, bulkKeysMax) },
   ];
   if (store === 'families') kinds.push({ weight: 1, arbitrary: fc.integer({ min: 0, max: families - 1 }).map((family): Step => ({ kind: 'drop', family })) });
   return fc.oneof(...kinds);
@@ -109,16 +196,39 @@ export function optionsArb(profile: CrashProfile): fc.Arbitrary<ColumnFamilyOpti
  */
 const storeArb = fc.constantFrom<'families' | 'single'>('families', 'families', 'families', 'single');
 
+/**
+ * How often a case starts from a base database, and how large: the one constant to retune as
+ * checking large images gets cheaper. Each entry: relative weight, keys per family (0: an empty
+ * directory). A base is built once per configuration; what every case still pays is reading
+ * (and comparing) its state at each crash image.
+ */
+export const BASE_MIX: ReadonlyArray<{ readonly weight: number; readonly keys: number }> = [
+  { weight: 40, keys: 0 },
+  { weight: 3, keys: 300 },
+  { weight: 1, keys: 2_000 },
+];
+
+const baseArb: fc.Arbitrary<BaseSpec | undefined> = fc.oneof(...BASE_MIX.map(({ weight, keys }) => ({
+  weight,
+  arbitrary: keys === 0 ? fc.constant(undefined) : fc.record({
+    keys: fc.constant(keys),
+    widthBytes: fc.constantFrom(4, 8, 24),
+    valueBytes: fc.constantFrom(0, 8, 100),
+  }),
+})));
+
 export function workloadArb(profile: CrashProfile): fc.Arbitrary<Workload> {
-  return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 })).chain(([store, drawnFamilies]) => {
+  const scaleArb = fc.oneof(...WORKLOAD_SCALES.map(({ weight, bulkKeysMax }) => ({ weight, arbitrary: fc.constant(bulkKeysMax) })));
+  return fc.tuple(storeArb, fc.integer({ min: 1, max: 3 }), scaleArb).chain(([store, drawnFamilies, bulkKeysMax]) => {
     const families = store === 'single' ? 1 : drawnFamilies;
     return fc.record({
       store: fc.constant(store),
       families: fc.constant(families),
       options: optionsArb(profile).map((options) => (store === 'single' ? { ...options, wal: false } : options)),
-      steps: fc.array(stepArb(families, store), { minLength: 1, maxLength: profile.maxSteps }),
+      steps: fc.array(stepArb(families, store, bulkKeysMax), { minLength: 1, maxLength: profile.maxSteps }),
       scheduleSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    });
+      base: baseArb,
+    }).map(({ base, ...workload }): Workload => (base === undefined ? workload : { ...workload, base }));
   });
 }
 
@@ -162,6 +272,9 @@ const flipPlaceArb: fc.Arbitrary<{ offset: number; live: boolean; anchor?: numbe
   // Counted over the non-zero bytes only: pages, headers and records, not unused space.
   { weight: 1, arbitrary: fc.nat().map((offset) => ({ offset, live: true })) },
   { weight: 1, arbitrary: fc.tuple(fc.nat({ max: ANCHORS - 1 }), headerDeltaArb).map(([anchor, delta]) => ({ offset: delta, live: false, anchor })) },
+  // A family's two commit slots (bytes 64..191 of its page 0): a damaged newest slot sends
+  // recovery to the older one, whose log records may no longer chain to it.
+  { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 2, max: ANCHORS - 1 }), fc.integer({ min: 64, max: 191 })).map(([anchor, delta]) => ({ offset: delta, live: false, anchor })) },
 );
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(

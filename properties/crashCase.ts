@@ -14,15 +14,19 @@ import {
   FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type FaultyVfsOptions, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
-import { CommitHistory, type CommitRecord, type FamilyChange, type LogicalState, type ModelOp } from '../model/commitHistory.js';
+import { CommitHistory, type CommitRecord, type FamilyChange, type ModelOp } from '../model/commitHistory.js';
+import { FrozenBase, type DigestScope, type OverlayState } from '../model/stateTimeline.js';
+import type { DigestMemo } from '../engine/subtreeDigest.js';
+import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
 import {
-  failureCode, judgeRecovered, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
+  failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
 import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { commitsOf, secondLifeCase } from './secondLife.js';
 import type { DiffLine, Verdict, ViolationKind } from '../recovery/classify.js';
-import { runWorkload, syncScheduler, type LiveViolation, type Workload } from './crashWorkload.js';
+import { runWorkload, syncScheduler, type LiveViolation, type Workload, type WorkloadTally } from './crashWorkload.js';
+import { baseStart } from './baseDatabase.js';
 
 export interface RecoveryCrash {
   /** Where in recovery's own I/O the second power cut falls (a fraction of its events). */
@@ -68,50 +72,69 @@ export interface CommitTiming {
 }
 
 /**
- * The states after each prefix of a case's commits, built once for the whole case. The oracle
- * asks every image's history for them, and building them copies the whole state once per
- * commit: for a large database, most of the judgement. A commit's operations never change
- * once issued, so each capture's commit order is a prefix of the finished run's, and its
- * states are the first ones of the run's.
+ * The digests after each prefix of a case's commits, built once for the whole case (one pass
+ * over its operations, laid over the base: model/stateTimeline.ts). The oracle asks every
+ * image's history for them. A commit's operations never change once issued, so each capture's
+ * commit order is a prefix of the finished run's, and its digests are the first ones of the run's.
  */
-class SharedPrefixStates {
-  private readonly built = new Map<string | null, LogicalState[]>();
+class SharedPrefixDigests {
+  private readonly built = new Map<string, number[]>();
 
   constructor(private readonly live: CommitHistory) {}
 
-  /** The states for `commits` of `history`, or null when they are not a prefix of a live order. */
-  of(history: CommitHistory, commits: readonly CommitRecord[]): LogicalState[] | null {
+  /** The digests for `commits` of `history`, or null when they are not a prefix of a live order. */
+  of(history: CommitHistory, commits: readonly CommitRecord[], scope: DigestScope): number[] | null {
     const families = history.familyNames();
     const liveFamilies = this.live.familyNames();
     // The state before any commit holds every known family: it must be the same set.
     if (families.length !== liveFamilies.length || families.some((family, i) => liveFamilies[i] !== family)) return null;
+    if (history.baseOf().base !== this.live.baseOf().base || history.baseOf().count !== this.live.baseOf().count) return null;
     const key = commits.every((commit, i) => commit.index === i) ? null : commits[0]!.family;
     const order = key === null ? this.live.all() : this.live.ofFamily(key);
     if (commits.length > order.length || commits.some((commit, i) => order[i]!.index !== commit.index)) return null;
-    let states = this.built.get(key);
-    if (states === undefined || states.length < commits.length + 1) {
-      states = this.live.prefixStates(order);
-      this.built.set(key, states);
+    const id = JSON.stringify([key, scope.family]);
+    let digests = this.built.get(id);
+    if (digests === undefined || digests.length < commits.length + 1) {
+      digests = this.live.prefixDigests(order, scope);
+      this.built.set(id, digests);
     }
-    return states.slice(0, commits.length + 1);
+    return digests.slice(0, commits.length + 1);
+  }
+
+  private readonly overlays = new Map<string, OverlayState>();
+
+  /** The state after `k` of `commits`, shared by every capture (null as `of`). */
+  overlayAfter(history: CommitHistory, commits: readonly CommitRecord[], k: number): OverlayState | null {
+    if (this.of(history, commits, { family: null }) === null) return null;
+    const id = JSON.stringify([commits.length === 0 ? null : commits.every((commit, i) => commit.index === i) ? null : commits[0]!.family, k]);
+    let state = this.overlays.get(id);
+    if (state === undefined) {
+      state = this.live.overlayAfter(commits.length === 0 || commits.every((commit, i) => commit.index === i) ? this.live.all() : this.live.ofFamily(commits[0]!.family), k);
+      this.overlays.set(id, state);
+    }
+    return state;
   }
 }
 
-/** A capture's frozen history, answering `prefixStates` from the case's shared ones. */
+/** A capture's frozen history, answering `prefixDigests` from the case's shared ones. */
 class CaptureHistory extends CommitHistory {
-  constructor(private readonly shared: SharedPrefixStates) {
+  constructor(private readonly shared: SharedPrefixDigests) {
     super();
   }
 
-  override prefixStates(commits: readonly CommitRecord[] = this.all()): LogicalState[] {
-    return this.shared.of(this, commits) ?? super.prefixStates(commits);
+  override prefixDigests(commits: readonly CommitRecord[], scope: DigestScope): number[] {
+    return this.shared.of(this, commits, scope) ?? super.prefixDigests(commits, scope);
+  }
+
+  override overlayAfter(commits: readonly CommitRecord[], k: number): OverlayState {
+    return this.shared.overlayAfter(this, commits, k) ?? super.overlayAfter(commits, k);
   }
 }
 
 /** A commit history that also notes the I/O event count at each issue and settlement. */
 class TimedHistory extends CommitHistory {
   readonly timings: CommitTiming[] = [];
-  private readonly shared = new SharedPrefixStates(this);
+  private readonly shared = new SharedPrefixDigests(this);
 
   constructor(private readonly clock: () => number) {
     super();
@@ -121,10 +144,13 @@ class TimedHistory extends CommitHistory {
   override snapshot(): CommitHistory {
     const copy = new CaptureHistory(this.shared);
     for (const family of this.familyNames()) copy.addFamily(family);
+    const { base, count } = this.baseOf();
     for (const commit of this.all()) {
+      if (commit.index === count) copy.setBase(base);
       const index = copy.issue(commit.family, commit.ops, commit.durability, commit.change);
       if (commit.status !== 'in-flight') copy.settle(index, commit.status === 'failed' ? 'failed' : 'acked');
     }
+    if (count === this.all().length) copy.setBase(base);
     return copy;
   }
 
@@ -159,6 +185,12 @@ export interface CaseResult {
   readonly events: number;
   readonly traceHash: string;
   readonly violation: Violation | null;
+  /** Distinct images recovered (byte-equal images share one recovery), first life only. */
+  readonly recoveries?: number;
+  /** Of `images`, those judged in the second life (properties/secondLife.ts). */
+  readonly secondLifeImages?: number;
+  /** What the workloads (this case's and its second life's) exercised that only the harness sees. */
+  readonly tally: WorkloadTally;
 }
 
 /** Durable files a case starts from (a populated database) and the commits that made them. */
@@ -222,12 +254,32 @@ function startHistory(start: CaseStart | undefined, clock: () => number): TimedH
     history.addFamily(commit.family);
     history.settle(history.issue(commit.family, commit.ops, 'immediate'), 'acked');
   }
+  if (start !== undefined) history.setBase(frozenStart(start));
   return history;
+}
+
+/** Each start's state, frozen once and shared by every case that starts from it (a base database). */
+const FROZEN_STARTS = new WeakMap<CaseStart, FrozenBase>();
+
+function frozenStart(start: CaseStart): FrozenBase {
+  let frozen = FROZEN_STARTS.get(start);
+  if (frozen === undefined) {
+    const history = new CommitHistory();
+    for (const commit of start.commits) {
+      history.addFamily(commit.family);
+      history.issue(commit.family, commit.ops, 'immediate');
+    }
+    frozen = new FrozenBase(history.stateAfter(start.commits.length));
+    FROZEN_STARTS.set(start, frozen);
+  }
+  return frozen;
 }
 
 export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: CrashCase, run: CaseRunOptions = {}): Promise<CaseResult> {
   const engine = engineForWorkload(engineGiven, crashCase.workload);
-  const { start, probe } = run;
+  const { probe } = run;
+  const start = run.start ?? (crashCase.workload.base === undefined ? undefined : await baseStart(engineGiven, crashCase.workload));
+  const tally: WorkloadTally = { snapshots: 0, boundedRanges: 0 };
   probe?.enter('workload');
   let vfsEvents = (): number => 0;
   const history = startHistory(start, () => vfsEvents());
@@ -245,25 +297,34 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   const vfsOptions = { errors: crashCase.errors, scheduleSync: syncScheduler(crashCase.workload.scheduleSeed), onEvent: capture };
   const vfs: FaultyVfs = start === undefined ? new FaultyVfs(vfsOptions) : FaultyVfs.fromImage(start.image, vfsOptions);
   vfsEvents = () => vfs.events;
-  const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history), WORKLOAD_TURN_BUDGET);
+  const outcome = await withinTurns(runWorkload(engine, vfs, crashCase.workload, history, tally), WORKLOAD_TURN_BUDGET);
   const live: LiveViolation | null = outcome === 'hang'
     ? { kind: 'hang', detail: `the workload did not settle within ${WORKLOAD_TURN_BUDGET} turns (a commit or lock that never resolves)` }
     : 'error' in outcome ? { kind: 'unexpected-error', detail: `the workload threw ${String(outcome.error)}` } : outcome.value;
   const around = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index >= at - 8 && event.index <= at + 2);
   const upTo = (at: number): IoEvent[] => vfs.recentEvents().filter((event) => event.index <= at).slice(-EVENTS_KEPT);
   const crashPoints: Record<string, number> = {};
-  const result = (violation: Violation | null, images: number): CaseResult =>
-    ({ images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation });
+  const recoveries: RecoveryMemo = [];
+  const result = (violation: Violation | null, images: number, secondLifeImages = 0): CaseResult => ({
+    images, crashPoints, events: vfs.events, traceHash: vfs.traceHash(), violation, tally,
+    recoveries: recoveries.filter((entry) => entry.distinct).length, secondLifeImages,
+  });
   if (live !== null) return result({ ...live, diff: [], crashAt: vfs.events, eventsAround: around(vfs.events), events: upTo(vfs.events), commits: history.until(vfs.events) }, 0);
   probe?.enter('capture');
   const captures = [...pinned, ...reservoir.kept, { at: vfs.events, point: 'after the last event', ...vfs.crashSnapshot(crashCase.plan), history: history.snapshot() }];
   captures.sort((a, b) => a.at - b.at);
   let checked = 0;
-  const recoveries: RecoveryMemo = [];
+  const memos = memosOf(start);
+  const keys = caseKeys(history);
+  // A small state is cheaper read in full than digested and compared with the model's overlay.
+  const small = keys.reduce((sum, table) => sum + table.touched.size + history.baseOf().base.sortedKeys(table.family, table.table).length, 0) <= SMALL_STATE_KEYS;
   for (const capture of captures) {
     checked++;
     crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
-    const verdict = await checkCapture(engine, crashCase, capture, recoveries, probe);
+    const last = checked === captures.length;
+    const full = small || last || readsInFull(crashCase.plan.seed, checked);
+    const plan = planReads(history.baseOf().base, keys, (crashCase.plan.seed ^ Math.imul(checked, 0x9e3779b1)) >>> 0, { full, closes: last, memos });
+    const verdict = await checkCapture(engine, crashCase, capture, recoveries, probe, plan);
     if (!verdict.ok) {
       return result({
         kind: verdict.kind, detail: verdict.detail, diff: verdict.diff, crashAt: capture.at, eventsAround: around(capture.at),
@@ -274,7 +335,36 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   if (run.secondLife === false) return result(null, checked);
   const second = await secondLife(engineGiven, crashCase, captures, recoveries, probe);
   for (const [point, count] of Object.entries(second?.crashPoints ?? {})) crashPoints[`second life: ${point}`] = count;
-  return result(second?.violation ?? null, checked + (second?.images ?? 0));
+  tally.snapshots += second?.tally.snapshots ?? 0;
+  tally.boundedRanges += second?.tally.boundedRanges ?? 0;
+  return result(second?.violation ?? null, checked + (second?.images ?? 0), second?.images ?? 0);
+}
+
+/**
+ * One image in FULL_READ_EVERY (drawn from the plan's seed), besides the last of every case, is
+ * read in full: every page walked and every key read through `range`, trusting no memo (see
+ * the trust assumption of the digest capability, engine/subtreeDigest.ts).
+ */
+const FULL_READ_EVERY = 16;
+
+/** At most this many keys (the base's and the ones the case touched): every image is read in full. */
+const SMALL_STATE_KEYS = 512;
+
+function readsInFull(seed: number, capture: number): boolean {
+  return (Math.imul((seed ^ Math.imul(capture, 0x85ebca6b)) >>> 0, 0x27d4eb2d) >>> 29) % FULL_READ_EVERY === 0;
+}
+
+/** The digest memos of a case: shared by every case of one start (its base database), else the case's own. */
+const START_MEMOS = new WeakMap<CaseStart, Map<string, DigestMemo>>();
+
+function memosOf(start: CaseStart | undefined): Map<string, DigestMemo> {
+  if (start === undefined) return new Map();
+  let memos = START_MEMOS.get(start);
+  if (memos === undefined) {
+    memos = new Map();
+    START_MEMOS.set(start, memos);
+  }
+  return memos;
 }
 
 /**
@@ -292,11 +382,14 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
   probe: StageProbe | undefined): Promise<CaseResult | null> {
   if (crashCase.corruption.some((corruption) => corruption.kind === 'unreadable') || captures.length === 0) return null;
   const chosen = secondLifeCapture(captures, crashCase.plan.seed);
-  const memo = recoveries.findLast((earlier) => earlier.image.equals(chosen.image));
+  const memo = await fullRecovery(engineForWorkload(engineGiven, crashCase.workload), crashCase, chosen.image, recoveries, probe);
   const recovered = memo?.recovered;
   if (memo === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
-  const start: CaseStart = { image: memo.mounted, commits: commitsOf(recovered.value.state) };
-  const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe, secondLife: false });
+  const start: CaseStart = { image: memo.mounted, commits: commitsOf(recovered.value.state!) };
+  probe?.enter('second-life');
+  // Every stage of the second life counts as 'second-life': the benchmark reports it apart.
+  const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
+  const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });
   if (second.violation === null) return second;
   const damage = memo.mounted === chosen.image ? '' : `, as damaged by ${describeDamage(crashCase)}`;
   const detail = `second life (the image at I/O event ${chosen.at}${damage} recovered, then the workload run again on it): ${second.violation.detail}`;
@@ -354,7 +447,7 @@ export function splitByCrash(capture: { readonly decisions: readonly CrashDecisi
  * second crash) is a function of the image alone, so an image equal to an earlier one recovers
  * the same way and only its judgement, against its own history, is redone.
  */
-type RecoveryMemo = Array<{ readonly image: CrashImage } & Recoveries>;
+type RecoveryMemo = Array<{ readonly image: CrashImage; readonly distinct: boolean } & Recoveries>;
 
 /** An image's recovery, and (for a case with a read error) its recovery through that error. */
 interface Recoveries {
@@ -365,21 +458,50 @@ interface Recoveries {
   readonly throughReadError: Recovered | null;
 }
 
-/** Recovers a capture (or finds an equal one recovered) and judges it against its history. */
+/**
+ * The image's recovery read in full (the state itself, for a second life to start from): an
+ * equal image's if one of the case was read so, else a new one. Undefined only if none was recovered.
+ */
+async function fullRecovery(engine: EngineUnderTest, crashCase: CrashCase, image: CrashImage, recoveries: RecoveryMemo,
+  probe: StageProbe | undefined): Promise<Recoveries | undefined> {
+  const equal = recoveries.filter((earlier) => earlier.image.equals(image));
+  if (equal.length === 0) return undefined;
+  const full = equal.find((earlier) => readInFull(earlier.recovered));
+  if (full !== undefined) return full;
+  const check: CheckOptions = { options: crashCase.workload.options, sharedLog: crashCase.workload.options.wal !== false, corrupted: false, probe };
+  const memo = await recoverCapture(engine, crashCase, image, check);
+  recoveries.push({ image, ...memo, distinct: false });
+  return memo;
+}
+
+/**
+ * Recovers a capture and judges it by `plan`; a violation found on digests alone is judged
+ * again on a full read of the image, so that the classifier names it with a diff.
+ */
 async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, recoveries: RecoveryMemo,
-  probe: StageProbe | undefined): Promise<Verdict> {
+  probe: StageProbe | undefined, plan: ReadPlan): Promise<Verdict> {
+  const verdict = await judgeCapture(engine, crashCase, capture, recoveries, probe, plan);
+  if (verdict.ok || plan.full) return verdict;
+  return judgeCapture(engine, crashCase, capture, recoveries, probe, { ...plan, full: true });
+}
+
+/** Recovers a capture (or finds an equal one recovered, read in full if the plan wants) and judges it against its history. */
+async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, recoveries: RecoveryMemo,
+  probe: StageProbe | undefined, plan: ReadPlan): Promise<Verdict> {
   probe?.enter('mount');
   const check: CheckOptions = {
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
     probe,
+    plan,
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
-  let memo: Recoveries | undefined = recoveries.findLast((earlier) => earlier.image.equals(capture.image));
+  const equal = recoveries.findLast((earlier) => earlier.image.equals(capture.image));
+  let memo: Recoveries | undefined = equal !== undefined && (!plan.full || readInFull(equal.recovered)) ? equal : undefined;
   if (memo === undefined) {
     memo = await recoverCapture(engine, crashCase, capture.image, check);
-    recoveries.push({ image: capture.image, ...memo });
+    recoveries.push({ image: capture.image, ...memo, distinct: equal === undefined });
   }
   probe?.enter('classify');
   const judge = (recovered: Recovered): Verdict => {

@@ -6,6 +6,7 @@
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { FamilyChange, ModelOp } from '../model/commitHistory.js';
 import type { Step, Workload } from './crashWorkload.js';
+import { expandOps } from './workloadShapes.js';
 
 /** 'plain': the child writes real files directly; 'power': through a WriteBackVfs (fault/). */
 export type KillTier = 'plain' | 'power';
@@ -13,6 +14,7 @@ export type KillTier = 'plain' | 'power';
 export type WireOp =
   | { readonly op: 'insert'; readonly table: string; readonly key: string; readonly value: string }
   | { readonly op: 'remove'; readonly table: string; readonly key: string }
+  | { readonly op: 'removeRange'; readonly table: string; readonly start?: string | undefined; readonly end?: string | undefined }
   | { readonly op: 'clear' | 'create' | 'delete'; readonly table: string };
 
 export interface WireTxn {
@@ -26,7 +28,9 @@ export type WireStep =
   | { readonly kind: 'txns'; readonly txns: readonly WireTxn[] }
   | { readonly kind: 'checkpoint' }
   | { readonly kind: 'reopen' }
-  | { readonly kind: 'drop'; readonly family: number };
+  | { readonly kind: 'drop'; readonly family: number }
+  /** Held snapshots are checked in memory only (crashWorkload.ts); the worker passes over them. */
+  | { readonly kind: 'snapshot'; readonly family: number; readonly from: number; readonly to: number };
 
 export interface WireWorkload {
   readonly store: 'families' | 'single';
@@ -69,12 +73,16 @@ function bytesOf(text: string): Uint8Array {
 export function opToWire(op: ModelOp): WireOp {
   if (op.op === 'insert') return { op: 'insert', table: op.table, key: hex(op.key), value: hex(op.value) };
   if (op.op === 'remove') return { op: 'remove', table: op.table, key: hex(op.key) };
+  if (op.op === 'removeRange') return { op: 'removeRange', table: op.table, start: op.start && hex(op.start), end: op.end && hex(op.end) };
   return { op: op.op, table: op.table };
 }
 
 export function opFromWire(op: WireOp): ModelOp {
   if (op.op === 'insert') return { op: 'insert', table: op.table, key: bytesOf(op.key), value: bytesOf(op.value) };
   if (op.op === 'remove') return { op: 'remove', table: op.table, key: bytesOf(op.key) };
+  if (op.op === 'removeRange') {
+    return { op: 'removeRange', table: op.table, start: op.start === undefined ? undefined : bytesOf(op.start), end: op.end === undefined ? undefined : bytesOf(op.end) };
+  }
   return { op: op.op, table: op.table };
 }
 
@@ -82,7 +90,8 @@ export function workloadToWire(workload: Workload): WireWorkload {
   // A clock is a live object: it cannot cross a process boundary, and the worker needs none.
   if (workload.options.clock !== undefined) throw new TypeError('a kill workload cannot carry a clock');
   const steps = workload.steps.map((step): WireStep => step.kind !== 'txns' ? step
-    : { kind: 'txns', txns: step.txns.map((txn) => ({ ...txn, ops: txn.ops.map(opToWire) })) });
+    // Bulk specs cross expanded (no engine here to name a key limit: no key is drawn past it).
+    : { kind: 'txns', txns: step.txns.map((txn) => ({ ...txn, ops: expandOps(txn.ops, undefined).map(opToWire) })) });
   return { store: workload.store ?? 'families', families: workload.families, options: workload.options, steps, scheduleSeed: workload.scheduleSeed };
 }
 

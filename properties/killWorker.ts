@@ -26,6 +26,7 @@ import { WriteBackVfs } from '../fault/writeBackVfs.js';
 import { CommitHistory, statesEqual, type ModelOp } from '../model/commitHistory.js';
 import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../recovery/checkImage.js';
 import { readState } from '../recovery/readState.js';
+import { expandOps } from './workloadShapes.js';
 import { familyName, prepareTxn, recreateFamily, type ChangeRunner, type TxnSpec, type Workload } from './crashWorkload.js';
 import { engineForWorkload } from './singleFileStore.js';
 import { opToWire, workloadFromWire, type KillWorkerArgs, type ReportLine } from './killProtocol.js';
@@ -112,7 +113,8 @@ class KillWorker {
 
   async runTxn(spec: TxnSpec, salt: number | null): Promise<void> {
     const family = this.families[spec.family]!;
-    const ops = freshen(spec.ops, salt);
+    // Ops off the wire are the model's already (killProtocol.ts expands bulk specs).
+    const ops = freshen(expandOps(spec.ops, undefined), salt);
     const txn = await prepareTxn(family, ops, spec.abort);
     if (txn === null) return;
     const i = this.history.issue(family.name, ops, spec.durability);
@@ -130,7 +132,7 @@ class KillWorker {
         if (step.kind === 'checkpoint') await this.db!.checkpoint();
         else if (step.kind === 'reopen') await this.reopen();
         else if (step.kind === 'drop') await this.recreate(step.family);
-        else {
+        else if (step.kind === 'txns') {
           const results = await Promise.allSettled(step.txns.map((spec) => this.runTxn(spec, salt)));
           const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
           if (failed !== undefined) throw failed.reason;

@@ -22,12 +22,21 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     'every field under the static header\'s checksum is validated on its own: the magic (INVALID_FORMAT), the version (must '
     + 'equal), the page size (a power of two in range: a one- or two-bit flip of a power of two never yields a usable one, or '
     + 'the pages\' own CRCs fail); a flip in the checksum field alone leaves a correct header, read correctly',
-  'continue-past-invalid-format-decodeslot':
-    'decodeSlot checks the slot CRC first (skip-checksum-format-decodeslot is killed); a CRC-valid slot was written by encodeSlot '
+  'continue-past-invalid-format-decodeslot-1':
+    'decodeSlot checks the slot CRC first (skip-checksum-format-decodeslot-1 is killed); a CRC-valid slot was written by encodeSlot '
     + 'from a safe-integer walSeq, and CRC-32 detects every 1- and 2-bit error at this length, so the check never fires',
-  'empty-catch-columnfamilydatabase-recover':
-    'applyRedo during replay cannot throw: the open-time integrity walk already read every reachable page (an unreadable '
-    + 'sector fails the open first), and a CRC-valid record re-applies ops that succeeded on the same state in the same order',
+  'continue-past-invalid-format-decodeslot-2':
+    'decodeSlot checks the slot CRC first (skip-checksum-format-decodeslot-1 is killed); a CRC-valid slot was written by encodeSlot, '
+    + 'which asserts that a slot without a free list (freeListPage 0) has freeCount 0 and freeListCrc 0, and CRC-32 detects every '
+    + '1- and 2-bit error at this length, so the check never fires',
+  'skip-checksum-format-decodeslot-2':
+    'the comparison is freeListCrc !== 0 inside the same free-list consistency check as continue-past-invalid-format-decodeslot-2 '
+    + '(not a checksum verification): it runs only on a CRC-valid slot, which encodeSlot wrote with freeListCrc 0 whenever '
+    + 'freeListPage is 0, so it never fires',
+  'skip-checksum-freelist-decodefreelistpage':
+    'the comparison is next.crc !== 0 on the last page of a free-list chain (not a checksum verification): the page was '
+    + 'read through Pager.readVerified against the CRC its predecessor or the slot recorded, and a CRC-valid page was written '
+    + 'by writeFreeList, which gives the last page next 0 and next CRC 0, so the check never fires',
   'delete-write-wal-truncate-2':
     'the header write of a truncation that keeps records only moves the scan start forward past records every family\'s '
     + 'durable header covers; without it, recovery reads those records again and skips them by sequence, and the next '
@@ -59,11 +68,6 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     'ColumnFamilyDatabase.open always ends in recover(), whose forced checkpoint truncates the empty log and so writes '
     + 'a header slot (generation 2) before any record is appended; a crash before that leaves a log of zeros, which is '
     + 'an unfinished creation with or without the deleted write',
-  'skip-checksum-pager-readverified':
-    'in the crash harness every image is corrupted before recovery, and recovery opens each family with the integrity walk, '
-    + 'which checks the CRC of every reachable page itself (integrity.js) and fails the open with CORRUPTION; later reads '
-    + 'through this check see the same verified bytes. Only corruption arriving after open (bit rot while running, which '
-    + 'the crash model does not inject) would reach it',
   'skip-checksum-wal-decodeheader':
     'a damaged log header slot taken as valid only moves where the scan starts or what salt and sequence it expects: '
     + 'records are then not read (a loss the corruption contract allows, each family keeping a prefix), never misread, '

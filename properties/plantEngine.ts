@@ -369,7 +369,7 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
         assert(header !== null, 'strict header reading never asks for initialization');`,
       replace: `        const head = storage.read(0, Math.min(storage.len(), SLOT_OFFSETS[1] + 64));
         const header = head.every((byte) => byte === 0)
-            ? { pageBytes: resolveOptions(options).pageBytes, slot: { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0 }, slotIndex: 0 }
+            ? { pageBytes: resolveOptions(options).pageBytes, slot: { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0, freeListPage: 0, freeListCrc: 0, freeCount: 0 }, slotIndex: 0 }
             : readFileHeader(storage, { strict: true });`,
     }],
   },

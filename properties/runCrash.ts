@@ -11,6 +11,8 @@ import * as referenceEngine from '../engine/index.js';
 import type { EngineUnderTest, StageProbe } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from './crashArbitraries.js';
 import { runCrashCase, type CrashCase, type Violation } from './crashCase.js';
+import { countShape, type CampaignShape } from './campaignShape.js';
+import type { WorkloadTally } from './crashWorkload.js';
 
 export type ProfileName = keyof typeof PROFILES;
 
@@ -52,10 +54,15 @@ export interface CrashCampaignResult {
   readonly numRuns: number;
   /** Crash images recovered and judged (shrinking included). */
   readonly images: number;
+  /** Of `images`, those judged in second lives; and the distinct first-life recoveries (byte-equal images count once). */
+  readonly secondLifeImages?: number;
+  readonly recoveries?: number;
   /** I/O events the workloads issued (the crash-point space). */
   readonly events: number;
   /** Crash images judged, by the I/O event the power failed before ("sync wal", "write data"...). */
   readonly crashPoints: Readonly<Record<string, number>>;
+  /** What the cases exercised (properties/campaignShape.ts), shrinking included. */
+  readonly shape: CampaignShape;
   readonly failure: CrashFailure | null;
 }
 
@@ -84,12 +91,20 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   const engine = run.engine ?? referenceEngine;
   let images = 0;
   let events = 0;
+  let secondLifeImages = 0;
+  let recoveries = 0;
   const crashPoints: Record<string, number> = {};
+  const tally: WorkloadTally = { snapshots: 0, boundedRanges: 0 };
+  const endShape = countShape(engine);
   const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
     const result = await runCrashCase(engine, crashCase, { probe: run.probe, secondLife: run.secondLife });
     run.probe?.enter('other');
     images += result.images;
     events += result.events;
+    secondLifeImages += result.secondLifeImages ?? 0;
+    recoveries += result.recoveries ?? 0;
+    tally.snapshots += result.tally.snapshots;
+    tally.boundedRanges += result.tally.boundedRanges;
     for (const [point, count] of Object.entries(result.crashPoints)) crashPoints[point] = (crashPoints[point] ?? 0) + count;
     if (result.violation !== null) throw new CrashViolation(result.violation);
   });
@@ -98,7 +113,7 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
     endOnFailure: run.path !== undefined || run.shrink === false,
     ...(run.path === undefined ? {} : { path: run.path }),
   });
-  const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events, crashPoints };
+  const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events, crashPoints, secondLifeImages, recoveries, shape: endShape(tally) };
   if (!details.failed || details.counterexample === null || details.counterexamplePath === null) {
     return { ...base, ok: !details.failed, failure: null };
   }

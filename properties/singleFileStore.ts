@@ -23,6 +23,7 @@ class SingleFamily implements FamilyUnderTest {
   beginWrite(): ReturnType<Database['beginWrite']> { return this.db.beginWrite(); }
   beginRead(): ReturnType<Database['beginRead']> { return this.db.beginRead(); }
   checkIntegrity(): ReturnType<Database['checkIntegrity']> { return this.db.checkIntegrity(); }
+  digestState(...args: Parameters<Database['digestState']>): ReturnType<Database['digestState']> { return this.db.digestState(...args); }
 }
 
 class SingleFileStore implements StoreUnderTest {
@@ -65,7 +66,7 @@ function databaseOptions(options: ColumnFamilyOptions | undefined): DatabaseOpti
 export function singleFileEngine(engine: EngineUnderTest): EngineUnderTest {
   const open = async (vfs: Vfs, options?: ColumnFamilyOptions): Promise<StoreUnderTest> =>
     new SingleFileStore(await engine.Database.open(vfs, databaseOptions(options)));
-  return { ColumnFamilyDatabase: { open }, Database: engine.Database };
+  return { ...engine, ColumnFamilyDatabase: { open }, Database: engine.Database };
 }
 
 /** The engine a workload runs on: its store kind decides. */

@@ -8,8 +8,11 @@
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { Vfs } from '../engine/storage.js';
 import type { CommitHistory } from '../model/commitHistory.js';
-import { classify, type Verdict } from './classify.js';
-import { readState } from './readState.js';
+import { totalOf, type StateDigest } from '../model/stateDigest.js';
+import type { OverlayState } from '../model/stateTimeline.js';
+import { classify, matchDigests, type DiffLine, type OrderMatch, type Verdict } from './classify.js';
+import type { ReadPlan } from './readPlan.js';
+import { readRecovered, type Observation, type Reading } from './readState.js';
 import type { EngineUnderTest } from './storeUnderTest.js';
 
 export type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from './storeUnderTest.js';
@@ -31,6 +34,8 @@ export interface CheckOptions {
   readonly looksForeign?: boolean | undefined;
   /** Told when each stage of the judgement starts (a benchmark's clock; this file has none). */
   readonly probe?: StageProbe | undefined;
+  /** What to read besides the state (point gets, ranges), and whether by digest; undefined: the full read alone. */
+  readonly plan?: ReadPlan | undefined;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface CheckOptions {
  * classifying the state against the commits, and anything else (drawing cases).
  */
 export type Stage =
-  | 'workload' | 'capture' | 'mount' | 'recovery-crash' | 'open' | 'integrity' | 'read-state' | 'close' | 'classify' | 'other';
+  | 'workload' | 'capture' | 'mount' | 'recovery-crash' | 'open' | 'integrity' | 'read-state' | 'close' | 'classify' | 'second-life' | 'other';
 
 /** Told when a stage starts; the time until the next call belongs to that stage. */
 export interface StageProbe {
@@ -69,12 +74,12 @@ export async function withinTurns<T>(work: Promise<T>, turns: number): Promise<{
   return outcome ?? 'hang';
 }
 
-/** What recovering one image gave: the state read and the integrity problems, an error, or a hang. */
-export type Recovered = { readonly value: RecoveredState } | { readonly error: unknown } | 'hang';
+/** What recovering one image gave: what was read (state or digests, and problems), an error, or a hang. */
+export type Recovered = { readonly value: Reading } | { readonly error: unknown } | 'hang';
 
-interface RecoveredState {
-  readonly state: Awaited<ReturnType<typeof readState>>;
-  readonly problems: readonly string[];
+/** Whether a recovery read the whole state (else only digests: a violation must be read again in full). */
+export function readInFull(recovered: Recovered): boolean {
+  return recovered === 'hang' || !('value' in recovered) || recovered.value.full;
 }
 
 export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
@@ -85,9 +90,9 @@ export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: Com
  * Recovers the mounted image and reads it: the half of `checkImage` that depends on the
  * image alone (in memory it is deterministic), so equal images of one case may share it.
  */
-export async function recoverImage(engine: EngineUnderTest, vfs: Vfs, check: Pick<CheckOptions, 'options' | 'probe'>): Promise<Recovered> {
+export async function recoverImage(engine: EngineUnderTest, vfs: Vfs, check: Pick<CheckOptions, 'options' | 'probe' | 'plan'>): Promise<Recovered> {
   check.probe?.enter('open');
-  const outcome = await withinTurns(recoverState(engine, vfs, check.options, check.probe), RECOVERY_TURN_BUDGET);
+  const outcome = await withinTurns(recoverState(engine, vfs, check), RECOVERY_TURN_BUDGET);
   check.probe?.enter('classify');
   return outcome;
 }
@@ -103,34 +108,126 @@ export function judgeRecovered(outcome: Recovered, history: CommitHistory, check
     const kind = code === 'CORRUPTION' && !check.corrupted ? 'integrity' : 'unexpected-error';
     return { ok: false, kind, detail, diff: [] };
   }
-  const { state, problems } = outcome.value;
+  const { problems } = outcome.value;
   if (problems.length > 0) {
     if (check.corrupted) return { ok: true, prefix: -1 };
     return { ok: false, kind: 'integrity', detail: problems.slice(0, 5).join('; '), diff: [] };
   }
-  const verdict = classify(history, state, check.sharedLog);
-  if (verdict.ok || !check.corrupted) return verdict;
+  return judgeReading(outcome.value, history, check);
+}
+
+/** The recovered digest as the history sees it: a family it does not know counts only if it has tables. */
+function digestOf(reading: Reading, history: CommitHistory): StateDigest {
+  const known = new Set(history.familyNames());
+  const families = new Map([...reading.families].filter(([family, read]) => known.has(family) || read.tables > 0).map(([family, read]) => [family, read.digest]));
+  return { families, total: totalOf(families) };
+}
+
+/**
+ * The state's verdict: its digest must equal an acceptable prefix's, and every point get and
+ * range read must return what that prefix holds. Without a match, the full state (when read)
+ * says what went wrong; a reading of digests only gets a placeholder violation, and the caller
+ * reads the image again in full (`readInFull`).
+ */
+function judgeReading(reading: Reading, history: CommitHistory, check: CheckOptions): Verdict {
+  const digest = digestOf(reading, history);
   // Damage to a header or to the log may roll a family back to an older commit (the log stops
   // at the damaged record, as at a torn tail): a loss, but never wrong data. Under deliberate
   // corruption, each family must still hold some prefix of its own commits, or it is wrong data.
+  const matched = matchDigests(history, digest, check.sharedLog) ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
+  if (matched !== null) {
+    const wrong = checkObservations(reading.observations, matchedState(reading, history, matched));
+    return wrong ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
+  }
+  const state = reading.state;
+  if (state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
+  const verdict = classify(history, state, check.sharedLog);
+  if (verdict.ok || !check.corrupted) return verdict;
   const relaxed = classify(history, state, false, 'any-prefix');
   if (relaxed.ok) return relaxed;
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
-async function recoverState(engine: EngineUnderTest, vfs: Vfs, options: ColumnFamilyOptions, probe: StageProbe | undefined): Promise<RecoveredState> {
-  const db = await engine.ColumnFamilyDatabase.open(vfs, options);
-  try {
-    probe?.enter('integrity');
-    const problems: string[] = [];
-    for (const name of db.listColumnFamilies()) {
-      const report = (await db.columnFamily(name)).checkIntegrity();
-      problems.push(...report.problems.map((problem) => `${name}: ${problem}`));
+/** What the matched prefix holds, as the observations are judged against it. */
+type Expected = Pick<OverlayState, 'get' | 'range'>;
+
+/**
+ * The matched prefix's state, per family: the state read in full when there is one (its digest
+ * equals the prefix's, so it is that state), else the model's, laid over the base.
+ */
+function matchedState(reading: Reading, history: CommitHistory, matched: readonly OrderMatch[]): (family: string) => Expected | null {
+  const state = reading.state;
+  if (state !== null) {
+    const read: Expected = {
+      get: (family, table, key) => state.get(family)?.get(table)?.get(key),
+      range: (family, table, start, end) => [...state.get(family)?.get(table) ?? []]
+        .filter(([key]) => (start === undefined || key >= start) && (end === undefined || key < end)).sort(([a], [b]) => (a < b ? -1 : 1)),
+    };
+    return () => read;
+  }
+  const states = new Map<string | null, OverlayState>();
+  return (family) => {
+    const match = matched.find((candidate) => candidate.family === null || candidate.family === family);
+    if (match === undefined) return null;
+    let overlay = states.get(match.family);
+    if (overlay === undefined) {
+      overlay = history.overlayAfter(match.commits, match.k);
+      states.set(match.family, overlay);
     }
-    probe?.enter('read-state');
-    return { state: await readState(db), problems };
-  } finally {
-    probe?.enter('close');
+    return overlay;
+  };
+}
+
+/** The first point get or range read that disagrees with the matched prefix, as a violation. */
+function checkObservations(observations: readonly Observation[], stateFor: (family: string) => Expected | null): Verdict | null {
+  for (const observation of observations) {
+    const { family, table } = observation.read;
+    const state = stateFor(family);
+    if (state === null || !observation.tableExists) continue;
+    const wrong = observation.kind === 'get' ? wrongGet(observation, state) : wrongRange(observation, state);
+    if (wrong !== null) return { ok: false, kind: 'other-divergence', detail: `${family}/${table}: ${wrong.detail}`, diff: [wrong.line] };
+  }
+  return null;
+}
+
+const hex = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('hex'));
+
+function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: Expected): { detail: string; line: DiffLine } | null {
+  const { family, table, key } = observation.read;
+  const keyHex = hex(key)!;
+  const expected = state.get(family, table, keyHex);
+  if (expected === observation.value) return null;
+  return {
+    detail: `get(${keyHex}) returned ${observation.value ?? 'nothing'} where the recovered prefix (which the state's digest matches) holds ${expected ?? 'nothing'}`,
+    line: { family, table, key: keyHex, expected, recovered: observation.value },
+  };
+}
+
+function wrongRange(observation: Extract<Observation, { kind: 'range' }>, state: Expected): { detail: string; line: DiffLine } | null {
+  const { family, table, start, end, reverse } = observation.read;
+  const expected = state.range(family, table, hex(start), hex(end));
+  if (reverse) expected.reverse();
+  const at = expected.findIndex((entry, i) => observation.entries[i]?.[0] !== entry[0] || observation.entries[i]?.[1] !== entry[1]);
+  const first = at >= 0 ? at : expected.length < observation.entries.length ? expected.length : -1;
+  if (first < 0) return null;
+  const got = observation.entries[first];
+  const want = expected[first];
+  const bounds = `[${hex(start) ?? ''}, ${hex(end) ?? ''})${reverse ? ' reversed' : ''}`;
+  return {
+    detail: `range ${bounds} returned ${observation.entries.length} entries where the matched prefix holds ${expected.length}; entry ${first} is ${got?.join('=') ?? 'missing'}, expected ${want?.join('=') ?? 'none'}`,
+    line: { family, table, key: got?.[0] ?? want?.[0] ?? '', expected: want?.[1], recovered: got?.[1] },
+  };
+}
+
+async function recoverState(engine: EngineUnderTest, vfs: Vfs, check: Pick<CheckOptions, 'options' | 'probe' | 'plan'>): Promise<Reading> {
+  const db = await engine.ColumnFamilyDatabase.open(vfs, check.options);
+  const reading = await readRecovered(db, check.plan, check.probe).catch(async (error: unknown) => {
+    await db.close().catch(() => undefined);
+    throw error;
+  });
+  if (check.plan?.closes ?? true) {
+    check.probe?.enter('close');
     await db.close().catch(() => undefined);
   }
+  return reading;
 }

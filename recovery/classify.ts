@@ -13,6 +13,7 @@
 import {
   statesEqual, type CommitHistory, type CommitRecord, type LogicalState,
 } from '../model/commitHistory.js';
+import { digestOfState, type StateDigest } from '../model/stateDigest.js';
 
 export type ViolationKind =
   | 'lost-ack' | 'torn-transaction' | 'hole' | 'resurrected-delete' | 'phantom-value' | 'other-divergence'
@@ -79,10 +80,44 @@ function withoutUnknownEmptyFamilies(history: CommitHistory, recovered: LogicalS
   return new Map([...recovered].filter(([family, tables]) => known.has(family) || tables.size > 0));
 }
 
+/** One order's matched prefix: the family whose order it is (null: the global one), its commits and k. */
+export interface OrderMatch {
+  readonly family: string | null;
+  readonly commits: readonly CommitRecord[];
+  readonly k: number;
+}
+
+/**
+ * The acceptable prefix of every order whose digest equals the recovered state's, or null when
+ * some order has none (then only the slow path, `classify`, can say what went wrong). Costs a
+ * digest comparison per prefix: never a state copy or a state comparison.
+ */
+export function matchDigests(history: CommitHistory, recovered: StateDigest, sharedLog: boolean,
+  rule: 'acknowledged' | 'any-prefix' = 'acknowledged'): OrderMatch[] | null {
+  const matches: OrderMatch[] = [];
+  for (const { family, commits } of orders(history, sharedLog)) {
+    const range = rule === 'acknowledged' ? history.acceptable(commits) : { min: 0, max: commits.length };
+    const digests = history.prefixDigests(commits, { family });
+    const mine = family === null ? recovered.total : recovered.families.get(family) ?? 0;
+    let k = -1;
+    for (let at = range.min; at <= range.max && k < 0; at++) if (digests[at] === mine) k = at;
+    if (k < 0) return null;
+    matches.push({ family, commits, k });
+  }
+  return matches;
+}
+
 /** Judges `recovered` against the history: a prefix in range for every order, or a violation. */
 export function classify(history: CommitHistory, recoveredState: LogicalState, sharedLog: boolean,
   rule: 'acknowledged' | 'any-prefix' = 'acknowledged'): Verdict {
   const recovered = withoutUnknownEmptyFamilies(history, recoveredState);
+  const matched = matchDigests(history, digestOfState(recovered), sharedLog, rule);
+  if (matched !== null) return { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
+  return explainState(history, recovered, sharedLog, rule);
+}
+
+/** The slow path: finds the first order no acceptable prefix state equals, and names why. */
+function explainState(history: CommitHistory, recovered: LogicalState, sharedLog: boolean, rule: 'acknowledged' | 'any-prefix'): Verdict {
   let prefix = 0;
   for (const { family, commits } of orders(history, sharedLog)) {
     const mine = restrict(recovered, family);
@@ -97,6 +132,7 @@ export function classify(history: CommitHistory, recoveredState: LogicalState, s
     const match = states.findIndex((state) => statesEqual(state, mine));
     return explain(history, commits, states, mine, match, range.min, family);
   }
+  // Digests differed where the states do not (a 2^-52 coincidence the other way): the states decide.
   return { ok: true, prefix };
 }
 
@@ -114,7 +150,7 @@ function explain(history: CommitHistory, commits: readonly CommitRecord[], state
     return violation('lost-ack', `recovered the state after ${match} commits of ${scope}, but commit #${lost.index} (${lost.family}) was acknowledged`, diffStates(states[min]!, recovered));
   }
   for (let k = 0; k < commits.length; k++) {
-    if (history.partialStates(states[k]!, commits[k]!).some((state) => statesEqual(restrict(state, family), recovered))) {
+    if (someState(history.partialStates(states[k]!, commits[k]!), (state) => statesEqual(restrict(state, family), recovered))) {
       return violation('torn-transaction', `commit #${commits[k]!.index} (${commits[k]!.family}) is partly applied`, diffStates(states[k + 1]!, recovered));
     }
   }
@@ -128,6 +164,12 @@ function explain(history: CommitHistory, commits: readonly CommitRecord[], state
   const nearest = nearestState(states.slice(min), recovered);
   const diff = diffStates(nearest, recovered);
   return classifyDiff(commits, diff);
+}
+
+/** `some` over states yielded one at a time (each valid only until the next). */
+function someState(states: Iterable<LogicalState>, matches: (state: LogicalState) => boolean): boolean {
+  for (const state of states) if (matches(state)) return true;
+  return false;
 }
 
 function nearestState(states: LogicalState[], recovered: LogicalState): LogicalState {

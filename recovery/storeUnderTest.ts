@@ -8,14 +8,22 @@
 import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import type { Database, DatabaseOptions } from '../engine/database.js';
 import type { IntegrityReport } from '../engine/integrity.js';
+import type { DigestMemo, EntryDigest, StateDigestReport } from '../engine/subtreeDigest.js';
 import type { Vfs } from '../engine/storage.js';
 import type { ReadTransaction, WriteTransaction } from '../engine/transaction.js';
+import type { ShapeCounts } from '../engine/shape.js';
 
 export interface FamilyUnderTest {
   readonly name: string;
   beginWrite(): Promise<WriteTransaction>;
   beginRead(): ReadTransaction;
   checkIntegrity(): IntegrityReport;
+  /**
+   * Optional: the integrity walk's checks and every table's digest under `hashFor`, remembering
+   * verified parts in `memo` across calls (the reference engine's: engine/subtreeDigest.ts,
+   * with the trust assumption it rests on). Without it, every image is read in full.
+   */
+  digestState?(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport;
 }
 
 export interface StoreUnderTest {
@@ -33,4 +41,14 @@ export interface EngineUnderTest {
   readonly ColumnFamilyDatabase: { open(target: Vfs, options?: ColumnFamilyOptions): Promise<StoreUnderTest> };
   /** The standalone single-file database (no WAL, one tree of tables): redb's own shape. */
   readonly Database: { open(target: Vfs, options?: DatabaseOptions): Promise<Database> };
+  /**
+   * Optional: the largest key the engine stores with pages of `pageBytes` (a larger one must be
+   * refused with TOO_LARGE). Without it, workloads draw no key near the limit.
+   */
+  readonly maxKeyBytes?: ((pageBytes: number) => number) | undefined;
+  /**
+   * Optional: the engine's structural counters so far (splits, merges, ...; they only grow), for
+   * the campaign's shape line. Without it, the line reports the harness's own counts only.
+   */
+  readonly shapeCounts?: (() => ShapeCounts) | undefined;
 }

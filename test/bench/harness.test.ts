@@ -33,7 +33,7 @@ test('benchCase: one seed, one case; another seed, another case; every op on the
   const keys = first.workload.steps.flatMap((step) => (step.kind === 'txns' ? step.txns.flatMap((txn) => txn.ops) : []));
   t.is(keys.length, 16 * 4);
   // Keys stay within 10% past the population (so most ops update existing keys).
-  t.true(keys.every((op) => op.op !== 'clear' && op.op !== 'create' && op.op !== 'delete' && Buffer.compare(op.key, keyOf(1100)) < 0));
+  t.true(keys.every((op) => (op.op === 'insert' || op.op === 'remove') && Buffer.compare(op.key, keyOf(1100)) < 0));
 });
 
 test('populationCommits: every key once, a thousand per commit', (t) => {
@@ -47,6 +47,7 @@ test('populationCommits: every key once, a thousand per commit', (t) => {
 test('parseArguments: lists, numbers and --json; anything else is refused', (t) => {
   t.deepEqual(parseArguments(['--keys', '10,20', '--txns', '3', '--cases', '2', '--seed', '9', '--json']),
     { seed: 9, cases: 2, campaignRuns: 100, keys: [10, 20], txns: [3], json: true });
+  t.deepEqual(parseArguments([]).keys, [100, 1_000, 10_000, 100_000], 'a 100,000-key row by default');
   t.throws(() => parseArguments(['--keys', '10,x']));
   t.throws(() => parseArguments(['--cases', '0']));
   t.throws(() => parseArguments(['--fast']));
@@ -59,9 +60,10 @@ test('a tiny cell through the real runner: no violation, images judged, the tabl
   t.true(result.images > 1);
   const row: RowResult = {
     name: 'tiny', keys: 50, txns: 3, cases: 1, images: result.images, recoveries: result.images, eventsPerCase: result.events,
-    seconds: 2, imagesPerSecond: result.images / 2, cpuSeconds: 1, imagesPerCpuSecond: result.images,
+    secondLifeImages: result.secondLifeImages ?? 0, seconds: 2, imagesPerSecond: result.images / 2, cpuSeconds: 1, imagesPerCpuSecond: result.images,
+    imagesPerSecondBesidesOpen: result.images,
     stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, 2000 / STAGES.length])), gcMs: 0,
   };
   t.is(formatRow(row).match(/%/g)?.length, STAGES.length + 1, 'a share per stage, and the GC share');
-  t.is(formatHeader().trim().split(/\s+/).length, 6 + STAGES.length + 1);
+  t.is(formatHeader().trim().split(/\s+/).length, 8 + STAGES.length + 1);
 });

@@ -156,12 +156,12 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export type PageKind = 'branch' | 'leaf' | 'overflow';
+export type PageKind = 'branch' | 'leaf' | 'overflow' | 'free-list';
 
 export interface MappedPage {
   readonly page: number;
   readonly kind: PageKind;
-  /** 'catalog' or the table's name. */
+  /** 'catalog', the table's name, or 'free list'. */
   readonly owner: string;
 }
 
@@ -223,6 +223,12 @@ export function mapPages(file: Uint8Array): PageMap {
       if (meta.root !== null) tables.push({ name, root: meta.root.page });
     });
     for (const { name, root } of tables) walk(root, name, () => {});
+  }
+  // The free-list chain the slot names (u32 next page at offset 8 of each chain page).
+  for (let page = slot.freeListPage; page !== 0;) {
+    pages.push({ page, kind: 'free-list', owner: 'free list' });
+    const bytes = pageAt(page);
+    page = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   }
   return { pageBytes, slot, slotIndex, pages };
 }

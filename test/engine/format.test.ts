@@ -19,7 +19,16 @@ const slotArb: fc.Arbitrary<CommitSlot> = fc.integer({ min: 1, max: MAX_PAGE_COU
   catalogCrc: fc.integer({ min: 0, max: 0xffffffff }),
   pageCount: fc.constant(pageCount),
   walSeq: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
-}));
+  freeList: fc.option(fc.record({
+    page: fc.integer({ min: 1, max: Math.max(1, pageCount - 1) }),
+    crc: fc.integer({ min: 0, max: 0xffffffff }),
+    count: fc.integer({ min: 0, max: pageCount - 1 }),
+  }), { nil: null }),
+})).map(({ freeList, ...rest }) => (freeList === null || rest.pageCount === 1
+  ? { ...rest, freeListPage: 0, freeListCrc: 0, freeCount: 0 }
+  : { ...rest, freeListPage: freeList.page, freeListCrc: freeList.crc, freeCount: freeList.count }));
+
+const NO_FREE_LIST = { freeListPage: 0, freeListCrc: 0, freeCount: 0 } as const;
 
 /** A slot's bytes with a field rewritten and the checksum made valid again: the decoder's own checks must catch it. */
 function resealed(slot: CommitSlot, edit: (view: DataView) => void): Uint8Array {
@@ -74,7 +83,10 @@ test('static header: an unknown version is INVALID_FORMAT, a bad page size is CO
 });
 
 test('commit slots round trip, byte by byte', (t) => {
-  const slot: CommitSlot = { txnId: 0x0102030405, catalogPage: 7, catalogCrc: 0xdeadbeef, pageCount: 9, walSeq: 2 ** 40 + 3 };
+  const slot: CommitSlot = {
+    txnId: 0x0102030405, catalogPage: 7, catalogCrc: 0xdeadbeef, pageCount: 9, walSeq: 2 ** 40 + 3,
+    freeListPage: 5, freeListCrc: 0xcafef00d, freeCount: 3,
+  };
   const bytes = encodeSlot(slot);
   t.is(bytes.length, SLOT_BYTES);
   const view = new DataView(bytes.buffer);
@@ -82,7 +94,9 @@ test('commit slots round trip, byte by byte', (t) => {
   t.is(view.getUint32(8, true), 7);
   t.is(view.getUint32(12, true), 0xdeadbeef);
   t.is(view.getUint32(16, true), 9);
-  t.true(bytes.subarray(20, 32).every((byte) => byte === 0), 'bytes 20..31 are reserved zeros');
+  t.is(view.getUint32(20, true), 5, 'free-list page at 20');
+  t.is(view.getUint32(24, true), 0xcafef00d, 'free-list CRC at 24');
+  t.is(view.getUint32(28, true), 3, 'free count at 28');
   t.is(view.getBigUint64(32, true), BigInt(2 ** 40 + 3));
   t.true(bytes.subarray(40, 60).every((byte) => byte === 0), 'bytes 40..59 are reserved zeros');
   t.is(view.getUint32(60, true), checksum(bytes.subarray(0, 60)));
@@ -92,7 +106,7 @@ test('commit slots round trip, byte by byte', (t) => {
 
 test('a zeroed slot, and every single-bit flip of a slot, decode to null', (t) => {
   t.is(decodeSlot(new Uint8Array(SLOT_BYTES)), null);
-  const bytes = encodeSlot({ txnId: 42, catalogPage: 3, catalogCrc: 0x12345678, pageCount: 10, walSeq: 5 });
+  const bytes = encodeSlot({ txnId: 42, catalogPage: 3, catalogCrc: 0x12345678, pageCount: 10, walSeq: 5, ...NO_FREE_LIST });
   for (let bit = 0; bit < SLOT_BYTES * 8; bit++) {
     const flipped = bytes.slice();
     flipped[bit >> 3]! ^= 1 << (bit & 7);
@@ -116,7 +130,7 @@ test('a torn slot (new prefix, old suffix) decodes to null, or to exactly the ol
 });
 
 test('slot fields are range-checked even under a valid checksum', (t) => {
-  const slot: CommitSlot = { txnId: 5, catalogPage: 3, catalogCrc: 1, pageCount: 10, walSeq: 0 };
+  const slot: CommitSlot = { txnId: 5, catalogPage: 3, catalogCrc: 1, pageCount: 10, walSeq: 0, ...NO_FREE_LIST };
   t.is(decodeSlot(resealed(slot, (view) => view.setBigUint64(0, 0n, true))), null, 'txn id 0');
   t.is(decodeSlot(resealed(slot, (view) => view.setBigUint64(0, 2n ** 53n, true))), null, 'txn id past 2^53');
   t.is(decodeSlot(resealed(slot, (view) => view.setUint32(16, 0, true))), null, 'page count 0');
@@ -124,6 +138,12 @@ test('slot fields are range-checked even under a valid checksum', (t) => {
   t.is(decodeSlot(resealed(slot, (view) => view.setUint32(8, 10, true))), null, 'catalog page at the page count');
   t.is(decodeSlot(resealed(slot, (view) => view.setBigUint64(32, 2n ** 60n, true))), null, 'wal sequence past 2^53');
   t.deepEqual(decodeSlot(resealed(slot, (view) => view.setUint32(8, 9, true))), { ...slot, catalogPage: 9 });
+  t.is(decodeSlot(resealed(slot, (view) => view.setUint32(20, 10, true))), null, 'free-list page at the page count');
+  t.is(decodeSlot(resealed(slot, (view) => { view.setUint32(20, 4, true); view.setUint32(28, 10, true); })), null, 'free count at the page count');
+  t.is(decodeSlot(resealed(slot, (view) => view.setUint32(28, 2, true))), null, 'free pages without a free list');
+  t.is(decodeSlot(resealed(slot, (view) => view.setUint32(24, 7, true))), null, 'a free-list CRC without a free list');
+  t.deepEqual(decodeSlot(resealed(slot, (view) => { view.setUint32(20, 4, true); view.setUint32(28, 9, true); })),
+    { ...slot, freeListPage: 4, freeCount: 9 });
 });
 
 /** A fresh page 0 (txn 1 in slot 0) on a MemoryStorage, plus whatever slots the test writes. */
@@ -136,14 +156,14 @@ function headerFile(pageBytes: number, slots: Array<Uint8Array | null>): MemoryS
   return storage;
 }
 
-const slotWith = (txnId: number): Uint8Array => encodeSlot({ txnId, catalogPage: 0, catalogCrc: 0, pageCount: 1 + txnId, walSeq: txnId });
+const slotWith = (txnId: number): Uint8Array => encodeSlot({ txnId, catalogPage: 0, catalogCrc: 0, pageCount: 1 + txnId, walSeq: txnId, ...NO_FREE_LIST });
 
 test('initializeFile writes one page: static header and txn 1 in slot 0, slot 1 zero', (t) => {
   const storage = headerFile(1024, []);
   t.is(storage.len(), 1024);
   const page = storage.read(0, 1024);
   t.is(decodeStaticHeader(page), 1024);
-  t.deepEqual(decodeSlot(page.subarray(64, 128)), { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0 });
+  t.deepEqual(decodeSlot(page.subarray(64, 128)), { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0, ...NO_FREE_LIST });
   t.true(page.subarray(128, 1024).every((byte) => byte === 0));
   t.true(page.subarray(20, 64).every((byte) => byte === 0));
   const header = readFileHeader(storage);
