@@ -94,3 +94,8 @@ test('certify takes --mutants-budget (0 skips the mutants); anything else names 
   t.like(parseArgs(['certify', '--mutants-budget=900', '--budget', '60']), { mutantsBudgetSeconds: 900, budgetSeconds: 60 });
   t.throws(() => parseArgs(['certify', '--mutants-budget', 'lots']), { instanceOf: UsageError, message: /--mutants-budget/ });
 });
+
+test('mutants: the budget defaults to 600 seconds', (t) => {
+  t.like(parseArgs(['mutants']), { command: 'mutants', budgetSeconds: 600, automatic: false });
+  t.like(parseArgs(['mutants', '--automatic', '--budget', '30']), { budgetSeconds: 30, automatic: true });
+});

@@ -39,6 +39,9 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
     const markdown = await readFile(written.markdown, 'utf8');
     t.regex(markdown, /PASSED/);
     t.regex(markdown, /mutation score: 100\.0% \(2 killed, 0 survived/);
+    t.regex(markdown, /time to kill median \d+(\.\d+)? ms, p90 \d+ ms, max \d+ ms/);
+    t.regex(markdown, /- catalog: 1\/1 killed \(100\.0%\)/);
+    t.regex(markdown, /- durability: 1\/1 killed \(100\.0%\)/);
     t.regex(markdown, /errors\/wal-aware\/buf16\/page4096/);
     t.regex(markdown, new RegExp(cert.engine.hash));
   } finally {
