@@ -349,7 +349,10 @@ const FULL_READ_EVERY = 16;
 const SMALL_STATE_KEYS = 512;
 
 function readsInFull(seed: number, capture: number): boolean {
-  return (Math.imul((seed ^ Math.imul(capture, 0x85ebca6b)) >>> 0, 0x27d4eb2d) >>> 29) % FULL_READ_EVERY === 0;
+  // The product's high bits mix every input bit (its low bits see only the inputs' low bits):
+  // scaled to [0, FULL_READ_EVERY), one value in FULL_READ_EVERY reads in full.
+  const mixed = Math.imul((seed ^ Math.imul(capture, 0x85ebca6b)) >>> 0, 0x27d4eb2d) >>> 0;
+  return Math.floor((mixed / 2 ** 32) * FULL_READ_EVERY) === 0;
 }
 
 /** The digest memos of a case: shared by every case of one start (its base database), else the case's own. */
