@@ -9,10 +9,10 @@
  * for reading them already, and the first gets after it need not read them again.
  */
 import { checksum } from './checksum.js';
-import { decodeTableMeta, tableNameOf } from './catalog.js';
+import { decodeTableMeta, tableNameOf, type TableMeta } from './catalog.js';
 import { EngineError } from './errors.js';
 import {
-  compareBytes, computeSize, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout,
+  compareBytes, computeSize, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout, type StoredValue,
   type Node, type OverflowRef,
 } from './node.js';
 import type { Pager } from './pager.js';
@@ -192,22 +192,35 @@ class Walker {
   }
 }
 
+/**
+ * The catalog half of a walk, shared by the plain walk and the memoized one (subtreeDigest.ts):
+ * `walkCatalog` walks the catalog tree, each entry's table meta is decoded (a bad one is a
+ * problem), `walkTable` walks that table and returns its entry count, which must match the meta.
+ */
+export function walkTables(walkCatalog: (visit: (key: Uint8Array, value: StoredValue) => void) => void, problem: (message: string) => void,
+  walkTable: (name: string, meta: TableMeta) => number): void {
+  const metas: Array<{ name: string; bytes: Uint8Array }> = [];
+  walkCatalog((key, value) => {
+    if (isOverflow(value)) problem('catalog: a table entry points at overflow pages');
+    else metas.push({ name: tableNameOf(key), bytes: value });
+  });
+  for (const { name, bytes } of metas) {
+    const meta = orProblem(`table ${name}`, problem, () => decodeTableMeta(bytes, name));
+    if (meta === null) continue;
+    const entries = walkTable(name, meta);
+    if (entries !== meta.length) problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
+  }
+}
+
 /** Walks the catalog and every table of a committed state. */
 export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | null): WalkResult {
   const walker = new Walker(pager, layout);
-  const metas: Array<{ name: string; bytes: Uint8Array }> = [];
-  walker.tree(catalog, 'catalog', (key, value) => {
-    if (isOverflow(value)) walker.problem('catalog: a table entry points at overflow pages');
-    else metas.push({ name: tableNameOf(key), bytes: value });
-  });
   const tables: TableSummary[] = [];
-  for (const { name, bytes } of metas) {
-    const meta = orProblem(`table ${name}`, (message) => walker.problem(message), () => decodeTableMeta(bytes, name));
-    if (meta === null) continue;
+  walkTables((visit) => walker.tree(catalog, 'catalog', visit), (message) => walker.problem(message), (name, meta) => {
     const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
-    if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
     tables.push({ name, entries, depth });
-  }
+    return entries;
+  });
   return { reachable: walker.reachable, problems: walker.problems, tables };
 }
 

@@ -17,8 +17,7 @@
  * Page accounting (reachable + free + pending = every page, once each) is checked with counts
  * and a sum of page hashes instead of a set, so memoized subtrees need not list their pages.
  */
-import { decodeTableMeta, tableNameOf } from './catalog.js';
-import { orProblem, readCheckedPage } from './integrity.js';
+import { orProblem, readCheckedPage, walkTables } from './integrity.js';
 import {
   compareBytes, computeSize, copyBytes, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout, type Node,
   type OverflowRef, type StoredValue,
@@ -283,26 +282,20 @@ class DigestWalker {
 export function digestDatabase(pager: Pager, layout: Layout, catalog: ChildRef | null, hashFor: (table: string) => EntryDigest,
   memo: DigestMemo, accounting: PageAccounting): StateDigestReport {
   const walker = new DigestWalker(pager, layout);
-  const metas: Array<{ name: string; bytes: Uint8Array }> = [];
-  walker.tree(catalog, {
-    what: 'catalog', hash: null, memo: null, visit: (key, value) => {
-      if (isOverflow(value)) walker.problem('catalog: a table entry points at overflow pages');
-      else metas.push({ name: tableNameOf(key), bytes: value });
-    },
-  });
   const tables: TableDigest[] = [];
-  for (const { name, bytes } of metas) {
-    const meta = orProblem(`table ${name}`, (message) => walker.problem(message), () => decodeTableMeta(bytes, name));
-    if (meta === null) continue;
+  const walkCatalog = (visit: (key: Uint8Array, value: StoredValue) => void): void => {
+    walker.tree(catalog, { what: 'catalog', hash: null, memo: null, visit });
+  };
+  walkTables(walkCatalog, (message) => walker.problem(message), (name, meta) => {
     let tableMemo = memo.get(name);
     if (tableMemo === undefined) {
       tableMemo = new Map();
       memo.set(name, tableMemo);
     }
     const { digest, entries } = walker.tree(meta.root, { what: `table ${name}`, hash: hashFor(name), memo: tableMemo, visit: null });
-    if (entries !== meta.length) walker.problem(`table ${name}: ${entries} entries, catalog says ${meta.length}`);
     tables.push({ name, digest, entries });
-  }
+    return entries;
+  });
   checkAccounting(walker, accounting);
   return { tables, problems: walker.problems, pagesRead: walker.pagesRead };
 }
