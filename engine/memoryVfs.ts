@@ -94,6 +94,12 @@ export class MemoryStorage implements Storage {
     }
   }
 
+  /** A synchronous sync (Storage.syncNow): in memory there is nothing to wait for. */
+  syncNow(): void {
+    this.#checkOpen();
+    this.syncCount += 1;
+  }
+
   close(): void {
     this.#checkOpen();
     if (this.#syncsInFlight > 0) {
@@ -171,6 +177,10 @@ export class MemoryVfs implements Vfs {
 
   async syncDir(): Promise<void> {
     await Promise.resolve();
+    this.syncDirCount += 1;
+  }
+
+  syncDirNow(): void {
     this.syncDirCount += 1;
   }
 

@@ -29,6 +29,12 @@ export interface Storage {
    * does NOT make it durable (Linux fsyncgate). Callers must never retry and report success.
    */
   sync(): Promise<void>;
+  /**
+   * Optional: `sync` done synchronously, with the same durability and the same failure rules,
+   * for callers whose own sync is synchronous (SQLite's `xSync` through a WebAssembly VFS).
+   * It cannot share an fsync with concurrent commits, so the engine itself never calls it.
+   */
+  syncNow?(): void;
   /** Releases the handle and its lock. Unsynced data may or may not survive a crash. */
   close(): void;
 }
@@ -49,4 +55,6 @@ export interface Vfs {
   exists(name: string): boolean;
   /** Makes earlier creations and removals in this directory durable. */
   syncDir(): Promise<void>;
+  /** Optional: `syncDir` done synchronously (see `Storage.syncNow`). */
+  syncDirNow?(): void;
 }

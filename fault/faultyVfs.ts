@@ -217,18 +217,34 @@ class FaultyStorage implements Storage {
     this.check();
     this.syncsInFlight++;
     try {
-      const failed = this.vfs.beforeSync(this.name);
+      const failed = this.syncDurably();
       if (failed !== null) {
-        // fsyncgate: the kernel drops the dirty pages it could not write; reads still see them.
-        this.file.pending = [];
         await Promise.resolve();
         throw failed;
       }
-      this.file.commit();
       await this.vfs.completion(this.name);
     } finally {
       this.syncsInFlight--;
     }
+  }
+
+  /** The same sync, synchronously: one I/O event, the same failures; no scheduler in between. */
+  syncNow(): void {
+    this.check();
+    const failed = this.syncDurably();
+    if (failed !== null) throw failed;
+  }
+
+  /** The sync's effect on the durable image, or the injected failure (with its data dropped). */
+  private syncDurably(): Error | null {
+    const failed = this.vfs.beforeSync(this.name);
+    if (failed !== null) {
+      // fsyncgate: the kernel drops the dirty pages it could not write; reads still see them.
+      this.file.pending = [];
+      return failed;
+    }
+    this.file.commit();
+    return null;
   }
 
   close(): void {
@@ -388,10 +404,15 @@ export class FaultyVfs implements Vfs {
   }
 
   async syncDir(): Promise<void> {
+    this.syncDirNow();
+    await this.completion('.');
+  }
+
+  /** `syncDir` synchronously: one I/O event, no scheduler in between. */
+  syncDirNow(): void {
     this.event('syncDir', '.', 0, 0);
     this.record('syncDir', '.', 0, 0, 'ok');
     this.durableNames = new Map(this.files);
-    await this.completion('.');
   }
 
   /**

@@ -1,0 +1,214 @@
+/**
+ * SQLite as a store under crash test: one database file (with its journal or WAL beside it)
+ * on a crashlab `Vfs`, every family a table of it (so there is one global commit order), each
+ * logical table a name inside that table's rows. A transaction of logical operations is one
+ * `BEGIN IMMEDIATE … COMMIT`; resolving means SQLite returned from COMMIT (acknowledged).
+ *
+ * The configuration is SQLite's own: `journal_mode` and `synchronous`, named
+ * `sqlite:<journal>-<synchronous>`; `open` checks that SQLite really runs in the mode asked
+ * for (WAL silently stays `delete` without shared memory, for one).
+ */
+import type { Vfs } from '../../engine/storage.js';
+import { SQLITE } from './sqliteCodes.js';
+import { SqliteVfsBridge, type Clock, type DeviceTraits } from './sqliteVfsBridge.js';
+import { loadWaSqlite, type SqliteApi, type WaSqlite } from './waSqlite.js';
+
+export const JOURNAL_MODES = ['delete', 'truncate', 'persist', 'wal', 'memory', 'off'] as const;
+export const SYNCHRONOUS_LEVELS = ['off', 'normal', 'full', 'extra'] as const;
+export type JournalMode = (typeof JOURNAL_MODES)[number];
+export type SynchronousLevel = (typeof SYNCHRONOUS_LEVELS)[number];
+
+export interface SqliteConfig {
+  readonly journal: JournalMode;
+  readonly synchronous: SynchronousLevel;
+}
+
+/** One logical operation, as the workload gives it (keys and values are bytes). */
+export type SqliteOp =
+  | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
+  | { readonly op: 'clear'; readonly table: string };
+
+/** family → table → hex key → hex value: the whole logical state. */
+export type SqliteState = Map<string, Map<string, Map<string, string>>>;
+
+/** `sqlite:wal-full` → its configuration; anything else is a TypeError naming what is wrong. */
+export function parseSqliteTarget(name: string): SqliteConfig {
+  const match = /^sqlite:([a-z]+)-([a-z]+)$/.exec(name);
+  const journal = match?.[1] as JournalMode | undefined;
+  const synchronous = match?.[2] as SynchronousLevel | undefined;
+  if (journal === undefined || !JOURNAL_MODES.includes(journal)) {
+    throw new TypeError(`${JSON.stringify(name)} is not sqlite:<journal>-<synchronous> with journal one of ${JOURNAL_MODES.join(', ')}`);
+  }
+  if (synchronous === undefined || !SYNCHRONOUS_LEVELS.includes(synchronous)) {
+    throw new TypeError(`${JSON.stringify(name)}: synchronous must be one of ${SYNCHRONOUS_LEVELS.join(', ')}`);
+  }
+  return { journal, synchronous };
+}
+
+const FILE_NAME = 'crash.db';
+const VFS_NAME = 'crashlab';
+/**
+ * Two tables hold every family: `tables` names each logical table (an empty one exists too: any
+ * operation opens its table, as in the model), `kv` holds the rows, (family, tbl, key) → value.
+ */
+const SCHEMA = 'CREATE TABLE IF NOT EXISTS tables (family TEXT NOT NULL, tbl TEXT NOT NULL, PRIMARY KEY (family, tbl)) WITHOUT ROWID; '
+  + 'CREATE TABLE IF NOT EXISTS kv (family TEXT NOT NULL, tbl TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (family, tbl, key)) WITHOUT ROWID';
+const OPEN_TABLE = 'INSERT OR IGNORE INTO tables (family, tbl) VALUES (?, ?)';
+
+let bridge: { sqlite: WaSqlite; bridge: SqliteVfsBridge } | null = null;
+
+async function sharedBridge(): Promise<{ sqlite: WaSqlite; bridge: SqliteVfsBridge }> {
+  if (bridge !== null) return bridge;
+  const sqlite = await loadWaSqlite();
+  const vfs = new SqliteVfsBridge(VFS_NAME, sqlite.module);
+  // The default VFS: SQLite seeds its PRNG from the default VFS's xRandomness.
+  const rc = sqlite.sqlite3.vfs_register(vfs, true);
+  if (rc !== SQLITE.OK) throw new Error(`sqlite3_vfs_register failed with ${rc}`);
+  bridge = { sqlite, bridge: vfs };
+  return bridge;
+}
+
+const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+export class SqliteStore {
+  private closed = false;
+
+  private constructor(private readonly sqlite3: SqliteApi, private readonly vfs: SqliteVfsBridge, private readonly db: number,
+    readonly config: SqliteConfig) {}
+
+  /** The SQLite build under test (package, SQLite version, wasm hash). */
+  static async identity(): Promise<string> {
+    return (await sharedBridge()).sqlite.identity;
+  }
+
+  /**
+   * Opens (creating when absent) the database on `vfs`; SQLite's PRNG is reset and reseeded
+   * from `seed`, so a case's journal nonces and WAL salts are its own.
+   */
+  static async open(vfs: Vfs, config: SqliteConfig, device: DeviceTraits, seed: number, clock: Clock = () => 0): Promise<SqliteStore> {
+    const shared = await sharedBridge();
+    shared.bridge.mount(vfs, device, seed, clock);
+    shared.sqlite.module._sqlite3_randomness(0, 0);
+    let db = 0;
+    try {
+      db = await shared.sqlite.sqlite3.open_v2(FILE_NAME, SQLITE.OPEN_READWRITE | SQLITE.OPEN_CREATE, VFS_NAME);
+      const store = new SqliteStore(shared.sqlite.sqlite3, shared.bridge, db, config);
+      await store.configure();
+      return store;
+    } catch (error) {
+      if (db !== 0) await shared.sqlite.sqlite3.close(db).catch(() => undefined);
+      shared.bridge.unmount();
+      throw error;
+    }
+  }
+
+  private async configure(): Promise<void> {
+    const mode = await this.scalar(`PRAGMA journal_mode = ${this.config.journal}`);
+    if (mode !== this.config.journal) throw new Error(`SQLite runs journal_mode ${String(mode)}, not ${this.config.journal} as asked`);
+    await this.sqlite3.exec(this.db, `PRAGMA synchronous = ${this.config.synchronous}`);
+    const level = await this.scalar('PRAGMA synchronous');
+    if (level !== SYNCHRONOUS_LEVELS.indexOf(this.config.synchronous)) throw new Error(`SQLite runs synchronous=${String(level)}, not ${this.config.synchronous}`);
+    await this.sqlite3.exec(this.db, SCHEMA);
+  }
+
+  private async scalar(sql: string): Promise<unknown> {
+    let value: unknown;
+    await this.sqlite3.exec(this.db, sql, (row) => {
+      value ??= row[0];
+    });
+    return value;
+  }
+
+  /** The last error the crashlab VFS raised under SQLite (its code says less). */
+  get lastVfsError(): unknown {
+    return this.vfs.lastError;
+  }
+
+  /** One transaction of `family`; resolves once SQLite's COMMIT returned (acknowledged). */
+  async apply(family: string, ops: readonly SqliteOp[]): Promise<void> {
+    this.checkOpen();
+    await this.sqlite3.exec(this.db, 'BEGIN IMMEDIATE');
+    try {
+      for (const op of ops) await this.run(family, op);
+    } catch (error) {
+      await this.sqlite3.exec(this.db, 'ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    await this.sqlite3.exec(this.db, 'COMMIT');
+  }
+
+  private async run(family: string, op: SqliteOp): Promise<void> {
+    await this.statement(OPEN_TABLE, [family, op.table]);
+    const [sql, bindings]: [string, unknown[]] = op.op === 'insert'
+      ? ['INSERT OR REPLACE INTO kv (family, tbl, key, value) VALUES (?, ?, ?, ?)', [family, op.table, op.key, op.value]]
+      : op.op === 'remove'
+        ? ['DELETE FROM kv WHERE family = ? AND tbl = ? AND key = ?', [family, op.table, op.key]]
+        : ['DELETE FROM kv WHERE family = ? AND tbl = ?', [family, op.table]];
+    await this.statement(sql, bindings);
+  }
+
+  private async statement(sql: string, bindings: unknown[]): Promise<void> {
+    for await (const statement of this.sqlite3.statements(this.db, sql)) {
+      this.sqlite3.bind_collection(statement, bindings);
+      await this.sqlite3.step(statement);
+    }
+  }
+
+  /** Every row, in the model's terms (hex keys and values), through one SELECT. */
+  async readState(): Promise<SqliteState> {
+    this.checkOpen();
+    const state: SqliteState = new Map();
+    const tableOf = (family: string, table: string): Map<string, string> => {
+      let tables = state.get(family);
+      if (tables === undefined) state.set(family, tables = new Map<string, Map<string, string>>());
+      let entries = tables.get(table);
+      if (entries === undefined) tables.set(table, entries = new Map<string, string>());
+      return entries;
+    };
+    await this.sqlite3.exec(this.db, 'SELECT family, tbl FROM tables', (row) => {
+      tableOf(String(row[0]), String(row[1]));
+    });
+    // A row whose table is not named is itself a finding: it shows up as a table the model lacks.
+    await this.sqlite3.exec(this.db, 'SELECT family, tbl, key, value FROM kv ORDER BY family, tbl, key', (row) => {
+      const [family, table, key, value] = row as [string, string, Uint8Array, Uint8Array];
+      tableOf(family, table).set(toHex(key), toHex(value));
+    });
+    return state;
+  }
+
+  /** `PRAGMA integrity_check`: the problems it names (empty when it says `ok`). */
+  async integrityProblems(): Promise<string[]> {
+    this.checkOpen();
+    const rows: string[] = [];
+    await this.sqlite3.exec(this.db, 'PRAGMA integrity_check', (row) => {
+      rows.push(String(row[0]));
+    });
+    return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.sqlite3.close(this.db);
+    } finally {
+      this.vfs.unmount();
+    }
+  }
+
+  /**
+   * After a crash the handles are dead: drop the connection without flushing anything more
+   * (the crashed Vfs refuses every call; SQLite's errors on the way out are expected).
+   */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sqlite3.close(this.db).catch(() => undefined);
+    this.vfs.unmount();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TypeError('the SQLite store is closed');
+  }
+}
