@@ -27,6 +27,11 @@ export class ForwardingStorage implements Storage {
     return this.inner.sync();
   }
 
+  syncNow(): void {
+    if (this.inner.syncNow === undefined) throw new TypeError('the wrapped storage has no synchronous sync');
+    this.inner.syncNow();
+  }
+
   close(): void {
     this.inner.close();
   }
@@ -49,5 +54,10 @@ export class ForwardingVfs implements Vfs {
 
   syncDir(): Promise<void> {
     return this.inner.syncDir();
+  }
+
+  syncDirNow(): void {
+    if (this.inner.syncDirNow === undefined) throw new TypeError('the wrapped directory has no synchronous sync');
+    this.inner.syncDirNow();
   }
 }

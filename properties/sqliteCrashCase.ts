@@ -11,6 +11,7 @@
  * lost, never a commit before a surviving one); under `none` nothing is a violation, and what
  * the oracle finds is reported as findings.
  */
+import type { Vfs } from '../engine/storage.js';
 import { FaultyVfs, type CrashPlan, type ErrorPlan } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
@@ -35,6 +36,8 @@ export interface SqliteCrashCase {
   readonly seed: number;
   /** Judge against this contract instead of the configuration's own (a stronger one). */
   readonly contract?: ContractLevel | undefined;
+  /** The disk the workload runs on, around the fault layer (a planted lying disk, in tests). */
+  readonly disk?: ((vfs: Vfs) => Vfs) | undefined;
 }
 
 export interface SqliteFinding {
@@ -98,7 +101,7 @@ async function runWorkload(vfs: FaultyVfs, crashCase: SqliteCrashCase, history: 
   const device = { sectorBytes: crashCase.plan.sectorBytes, atomicSector: crashCase.plan.atomicSector };
   let store: SqliteStore;
   try {
-    store = await SqliteStore.open(vfs, crashCase.config, device, crashCase.seed);
+    store = await SqliteStore.open(crashCase.disk?.(vfs) ?? vfs, crashCase.config, device, crashCase.seed);
   } catch {
     return; // the crash (or an injected error) came before the database was ready
   }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 
 /** An install may download and build: a bound, so a dead registry fails instead of hanging. */
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
@@ -39,9 +40,10 @@ export function installedVersion(dir: string, name: string): string | null {
 
 /**
  * The folder of package `name` at exactly `version`, installed into the cache folder first
- * when it is missing or at another version (`install: false` only reports it missing).
+ * when it is missing or at another version (`install: false` only reports it missing). A lock
+ * on the folder lets parallel test workers and shards share one install.
  */
-export function ensureTargetPackage(name: string, version: string, options: { install?: boolean; dir?: string } = {}): string {
+export async function ensureTargetPackage(name: string, version: string, options: { install?: boolean; dir?: string } = {}): Promise<string> {
   if (!/^(@[a-z0-9-]+\/)?[a-z0-9.-]+$/.test(name)) throw new TypeError(`not a package name: ${JSON.stringify(name)}`);
   if (!/^\d+\.\d+\.\d+$/.test(version)) throw new TypeError(`a target's package version must be exact, not ${JSON.stringify(version)}`);
   const dir = options.dir ?? targetPackagesDir();
@@ -50,6 +52,16 @@ export function ensureTargetPackage(name: string, version: string, options: { in
   const command = `npm install --prefix ${dir} --no-audit --no-fund --save-exact ${name}@${version}`;
   if (options.install === false) throw new TargetPackageError(`${name}@${version} is not installed in ${dir}: run ${command} (or set CRASHLAB_TARGETS_DIR)`);
   fs.mkdirSync(dir, { recursive: true });
+  const release = await lockfile.lock(dir, { retries: { retries: 600, minTimeout: 100, maxTimeout: 1000 }, stale: INSTALL_TIMEOUT_MS });
+  try {
+    if (installedVersion(dir, name) !== version) install(dir, name, version, command);
+  } finally {
+    await release();
+  }
+  return packageDir;
+}
+
+function install(dir: string, name: string, version: string, command: string): void {
   if (!fs.existsSync(path.join(dir, 'package.json'))) fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true, "description": "crashlab targets (installed on demand)" }\n');
   process.stderr.write(`crashlab: installing the target package ${name}@${version} into ${dir}\n`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -59,5 +71,4 @@ export function ensureTargetPackage(name: string, version: string, options: { in
     const reason = result.error?.message ?? (result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${String(result.status)}`);
     throw new TargetPackageError(`could not install ${name}@${version} into ${dir} (${reason}); install it by hand: ${command}`, { cause: result.error });
   }
-  return packageDir;
 }

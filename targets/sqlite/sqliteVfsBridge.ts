@@ -83,7 +83,8 @@ export class SqliteVfsBridge {
 
   /** Puts a case's files under SQLite; the previous case must have closed every file. */
   mount(vfs: Vfs, device: DeviceTraits, seed: number, clock: Clock): void {
-    if (this.files.size > 0) throw new TypeError(`mount while ${this.openFiles().join(', ')} still open`);
+    // One store at a time per process: SQLite's calls do not say which connection they serve.
+    if (this.mounted !== null) throw new TypeError('one SQLite store at a time: close (or abandon) the open one first');
     if (typeof vfs.syncDirNow !== 'function') throw new TypeError('SQLite needs a Vfs with syncDirNow() (a synchronous directory sync)');
     this.dispose();
     this.mounted = { vfs, device, prng: new Prng(seed), clock };

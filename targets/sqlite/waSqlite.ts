@@ -55,7 +55,7 @@ export function loadWaSqlite(options: { install?: boolean } = {}): Promise<WaSql
 }
 
 async function load(options: { install?: boolean }): Promise<WaSqlite> {
-  const dir = ensureTargetPackage(WA_SQLITE_PACKAGE, WA_SQLITE_VERSION, options);
+  const dir = await ensureTargetPackage(WA_SQLITE_PACKAGE, WA_SQLITE_VERSION, options);
   const wasmBinary = fs.readFileSync(path.join(dir, 'dist', 'wa-sqlite.wasm'));
   const factory = (await import(pathToFileURL(path.join(dir, 'dist', 'wa-sqlite.mjs')).href) as { default: (options: object) => Promise<WaSqliteModule> }).default;
   const api = await import(pathToFileURL(path.join(dir, 'src', 'sqlite-api.js')).href) as { Factory: (module: WaSqliteModule) => SqliteApi };
