@@ -11,19 +11,21 @@
  *   never corrupts;
  * - NORMAL with a rollback journal, OFF, and the memory and off journals: `none` (the
  *   documentation allows corruption).
+ * SQLite checks page contents only where its format forces it to: damage may be read as data,
+ * so `mayRollBackUnderDamage` is true; -shm is never durable state.
  */
+import type { ContractLevel, TargetContract } from '../target.js';
 import type { SqliteConfig } from './sqliteStore.js';
 
-/** `durable`: no acknowledged commit lost; `prefix`: only a suffix; `atomic`: any subset, never torn; `none`: no promise. */
-export type ContractLevel = 'durable' | 'prefix' | 'atomic' | 'none';
-
-export const CONTRACT_LEVELS: readonly ContractLevel[] = ['durable', 'prefix', 'atomic', 'none'];
-
-export function sqliteContract(config: SqliteConfig): ContractLevel {
+export function sqliteContractLevel(config: SqliteConfig): ContractLevel {
   const { journal, synchronous } = config;
   if (journal === 'memory' || journal === 'off' || synchronous === 'off') return 'none';
   if (journal === 'wal') return synchronous === 'normal' ? 'prefix' : 'durable';
   if (synchronous === 'normal') return 'none';
   if (journal === 'delete' && synchronous === 'full') return 'prefix';
   return 'durable';
+}
+
+export function sqliteContract(config: SqliteConfig): TargetContract {
+  return { level: sqliteContractLevel(config), mayRollBackUnderDamage: true, refusalIsViolation: true, volatileFiles: ['crash.db-shm'] };
 }

@@ -1,15 +1,16 @@
-// SQLite judged under the crash model: the configurations SQLite documents as durable lose nothing under any crash plan, the weaker ones lose exactly what their documentation allows, and a lying disk is caught.
+// The crash case of any target, on SQLite: judged under the crash model, the configurations SQLite documents as durable lose nothing under any crash plan, the weaker ones lose exactly what their documentation allows, and a lying disk is caught.
 import test from 'ava';
 import type { Storage, Vfs } from '../../engine/storage.js';
 import type { CrashPlan, Survival } from '../../fault/faultyVfs.js';
 import { ForwardingStorage, ForwardingVfs } from '../../fault/forwarding.js';
-import { runSqliteCrashCase, type SqliteCaseResult, type SqliteTxn } from '../../properties/sqliteCrashCase.js';
-import type { ContractLevel } from '../../targets/sqlite/sqliteContract.js';
-import { parseSqliteTarget } from '../../targets/sqlite/sqliteStore.js';
+import { runTargetCrashCase, type TargetCaseResult } from '../../properties/targetCrashCase.js';
+import { sqliteTarget } from '../../targets/sqlite/sqliteTarget.js';
+import type { ContractLevel, TargetTxn } from '../../targets/target.js';
 
 /** Eight transactions over two families: inserts of values that span pages, and removes. */
-const TXNS: SqliteTxn[] = Array.from({ length: 8 }, (_, i) => ({
+const TXNS: TargetTxn[] = Array.from({ length: 8 }, (_, i) => ({
   family: i % 2 === 0 ? 'f0' : 'f1',
+  durability: 'immediate' as const,
   ops: [
     { op: 'insert', table: 't', key: Uint8Array.of(i), value: new Uint8Array(300 + 200 * i).fill(i) },
     ...(i >= 3 ? [{ op: 'remove', table: 't', key: Uint8Array.of(i - 3) } as const] : []),
@@ -24,12 +25,12 @@ function plans(): CrashPlan[] {
   })));
 }
 
-interface Sum { images: number; violations: SqliteCaseResult[]; findings: string[] }
+interface Sum { images: number; violations: TargetCaseResult[]; findings: string[] }
 
 async function campaign(target: string, options: { contract?: ContractLevel; disk?: (vfs: Vfs) => Vfs } = {}): Promise<Sum> {
   const sum: Sum = { images: 0, violations: [], findings: [] };
   for (const [i, plan] of plans().entries()) {
-    const result = await runSqliteCrashCase({ config: parseSqliteTarget(target), txns: TXNS, plan, imagesPerCase: 200, seed: 100 + i, contract: options.contract, disk: options.disk });
+    const result = await runTargetCrashCase({ target: sqliteTarget(target), txns: TXNS, plan, imagesPerCase: 200, seed: 100 + i, contract: options.contract, disk: options.disk });
     sum.images += result.images;
     if (result.violation !== null) sum.violations.push(result);
     sum.findings.push(...result.findings.map((finding) => finding.kind));
@@ -81,7 +82,7 @@ test.serial('a planted lying disk (fsync that does nothing) under sqlite:wal-ful
 });
 
 test.serial('one seed, one trace: a case run twice gives the same trace hash and the same findings', async (t) => {
-  const run = (): Promise<SqliteCaseResult> => runSqliteCrashCase({ config: parseSqliteTarget('sqlite:wal-off'), txns: TXNS, plan: plans()[1]!, imagesPerCase: 60, seed: 5 });
+  const run = (): Promise<TargetCaseResult> => runTargetCrashCase({ target: sqliteTarget('sqlite:wal-off'), txns: TXNS, plan: plans()[1]!, imagesPerCase: 60, seed: 5 });
   const [a, b] = [await run(), await run()];
   t.is(a.traceHash, b.traceHash);
   t.deepEqual(a.findings, b.findings);

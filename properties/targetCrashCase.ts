@@ -1,0 +1,164 @@
+/**
+ * One crash case against a target (targets/target.ts): a workload of transactions over
+ * families, run once to count its I/O events, then crashed at a sample of them; each crash
+ * image (the plan decides what survives of the unsynced writes) is reopened by the target,
+ * checked by its own integrity check, read whole and judged by the one oracle
+ * (model/commitHistory.ts, recovery/classify.ts) against the target's declared contract or a
+ * stronger one asked for.
+ *
+ * The contract sets how the model records an acknowledged commit: `durable` keeps the
+ * durability each commit asked for (an `immediate` one must survive every crash), `prefix`
+ * records every commit as `none` (a suffix of the commit order may be lost, never a commit
+ * before a surviving one); `atomic` breaks only on torn or invented data, on damage and on
+ * refusal; under `none` nothing is a violation and what the oracle finds is reported as
+ * findings.
+ */
+import type { Vfs } from '../engine/storage.js';
+import { FaultyVfs, type CrashPlan, type ErrorPlan } from '../fault/faultyVfs.js';
+import { Prng } from '../fault/prng.js';
+import { CommitHistory } from '../model/commitHistory.js';
+import { classify, type ViolationKind } from '../recovery/classify.js';
+import { checkOpenTarget, type ContractLevel, type OpenTarget, type Target, type TargetTxn } from '../targets/target.js';
+
+export interface TargetCrashCase {
+  readonly target: Target;
+  readonly txns: readonly TargetTxn[];
+  readonly plan: CrashPlan;
+  /** Injected errors (EIO on the Nth write or sync, ENOSPC past a capacity), if any. */
+  readonly errors?: ErrorPlan | undefined;
+  /** Crash points to sample (every event when the trace is shorter). */
+  readonly imagesPerCase: number;
+  /** Seeds SQLite's randomness (journal nonces, WAL salts) and the choice of crash points. */
+  readonly seed: number;
+  /** Judge against this contract instead of the configuration's own (a stronger one). */
+  readonly contract?: ContractLevel | undefined;
+  /** The disk the workload runs on, around the fault layer (a planted lying disk, in tests). */
+  readonly disk?: ((vfs: Vfs) => Vfs) | undefined;
+}
+
+export interface TargetFinding {
+  readonly kind: ViolationKind;
+  readonly detail: string;
+  /** The crash point: the I/O event the power failed before. */
+  readonly crashAtEvent: number;
+  /** Commits acknowledged before the crash. */
+  readonly acknowledged: number;
+}
+
+export interface TargetCaseResult {
+  readonly contract: ContractLevel;
+  readonly events: number;
+  readonly images: number;
+  /** The first finding that breaks the contract judged by (null: none). */
+  readonly violation: TargetFinding | null;
+  /** Every finding, whether the contract allows it or not (under `none`, all of them). */
+  readonly findings: readonly TargetFinding[];
+  /** The I/O trace hash of the uncrashed run: the same seed gives the same trace. */
+  readonly traceHash: string;
+}
+
+/** A bound on crash points per case, whatever the caller asks. */
+const MAX_IMAGES_PER_CASE = 4096;
+
+export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<TargetCaseResult> {
+  if (!(Number.isSafeInteger(crashCase.imagesPerCase) && crashCase.imagesPerCase >= 1 && crashCase.imagesPerCase <= MAX_IMAGES_PER_CASE)) {
+    throw new RangeError(`imagesPerCase must be in [1, ${MAX_IMAGES_PER_CASE}], not ${crashCase.imagesPerCase}`);
+  }
+  const contract = crashCase.contract ?? crashCase.target.contract.level;
+  const reference = new FaultyVfs(crashCase.errors === undefined ? {} : { errors: crashCase.errors });
+  await runWorkload(reference, crashCase, new CommitHistory());
+  const events = reference.events;
+  const findings: TargetFinding[] = [];
+  let violation: TargetFinding | null = null;
+  const points = crashPoints(events, crashCase.imagesPerCase, crashCase.seed);
+  for (const crashAtEvent of points) {
+    const finding = await crashAt(crashCase, crashAtEvent);
+    if (finding === null) continue;
+    findings.push(finding);
+    if (violation === null && breaks(contract, finding.kind, crashCase.target)) violation = finding;
+  }
+  return { contract, events, images: points.length, violation, findings, traceHash: reference.traceHash() };
+}
+
+/** Every event when there are few; else a seeded, evenly spread sample that keeps the last. */
+export function crashPoints(events: number, wanted: number, seed: number): number[] {
+  if (events <= wanted) return Array.from({ length: events }, (_, i) => i);
+  const prng = new Prng(seed ^ 0x5eed);
+  const points = new Set<number>([events - 1]);
+  const stride = events / wanted;
+  for (let i = 0; points.size < wanted && i < wanted; i++) points.add(Math.min(events - 1, Math.floor(i * stride + prng.below(Math.max(1, Math.floor(stride))))));
+  return [...points].sort((a, b) => a - b);
+}
+
+/** How the model records a commit under `contract`: `prefix` and weaker make every commit `none`. */
+function modelled(txn: TargetTxn, contract: ContractLevel): 'immediate' | 'none' {
+  return contract === 'durable' ? txn.durability : 'none';
+}
+
+/** Whether a finding of `kind` breaks `contract` (the rest are findings the contract allows). */
+function breaks(contract: ContractLevel, kind: ViolationKind, target: Target): boolean {
+  if (contract === 'none') return false;
+  if (kind === 'unexpected-error') return target.contract.refusalIsViolation;
+  if (contract === 'atomic') return kind === 'torn-transaction' || kind === 'phantom-value' || kind === 'integrity' || kind === 'undetected-corruption';
+  return true;
+}
+
+function contextOf(crashCase: TargetCrashCase, seed: number): { seed: number; device: { sectorBytes: 512 | 4096; atomicSector: boolean }; clock: () => number } {
+  return { seed, device: { sectorBytes: crashCase.plan.sectorBytes, atomicSector: crashCase.plan.atomicSector }, clock: () => 0 };
+}
+
+/** Runs the workload, then a clean close, recording every commit in `history`. */
+async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: CommitHistory): Promise<void> {
+  const contract = crashCase.contract ?? crashCase.target.contract.level;
+  for (const txn of crashCase.txns) history.addFamily(txn.family);
+  let opened: OpenTarget;
+  try {
+    opened = checkOpenTarget(crashCase.target.name, await crashCase.target.open(crashCase.disk?.(vfs) ?? vfs, contextOf(crashCase, crashCase.seed)));
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    return; // the crash (or an injected error) came before the store was ready
+  }
+  let failed = false;
+  for (const txn of crashCase.txns) {
+    const index = history.issue(txn.family, txn.ops, modelled(txn, contract));
+    try {
+      await opened.apply(txn);
+      history.settle(index, 'acked');
+    } catch {
+      history.settle(index, 'failed');
+      failed = true;
+      break;
+    }
+  }
+  if (failed || vfs.crashed) await opened.abandon();
+  else await opened.close().catch(() => opened.abandon());
+}
+
+async function crashAt(crashCase: TargetCrashCase, crashAtEvent: number): Promise<TargetFinding | null> {
+  const vfs = new FaultyVfs({ crashAtEvent, ...(crashCase.errors === undefined ? {} : { errors: crashCase.errors }) });
+  const history = new CommitHistory();
+  await runWorkload(vfs, crashCase, history);
+  const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
+  const found = (kind: ViolationKind, detail: string): TargetFinding => ({ kind, detail, crashAtEvent, acknowledged });
+  const recovered = FaultyVfs.fromImage(vfs.crashImage(crashCase.plan));
+  let opened: OpenTarget;
+  try {
+    opened = checkOpenTarget(crashCase.target.name, await crashCase.target.open(recovered, contextOf(crashCase, crashCase.seed + 1)));
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    return found('unexpected-error', `the target could not reopen the crash image: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    const problems = await opened.integrityProblems?.() ?? [];
+    if (problems.length > 0) return found('integrity', `integrity check: ${problems.slice(0, 3).join('; ')}`);
+    const state = await opened.readState();
+    // A family without tables may read as absent: it is empty.
+    for (const family of history.familyNames()) if (!state.has(family)) state.set(family, new Map());
+    const verdict = classify(history, state, true);
+    return verdict.ok ? null : found(verdict.kind, verdict.detail);
+  } catch (error) {
+    return found('unexpected-error', `reading the recovered state failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await opened.close().catch(() => opened.abandon());
+  }
+}
