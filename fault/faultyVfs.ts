@@ -289,6 +289,11 @@ export class FaultyVfs implements Vfs {
     return this.cut;
   }
 
+  /** The power fails now: every later call fails, as after `crashAtEvent` (the durable image stays). */
+  powerCut(): void {
+    this.cut = true;
+  }
+
   /** State-changing I/O events so far (the crash-point space). */
   get events(): number {
     return this.eventCount;

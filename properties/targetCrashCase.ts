@@ -14,6 +14,7 @@
  * findings.
  */
 import type { Vfs } from '../engine/storage.js';
+import type { CrashImage } from '../fault/crashImage.js';
 import { FaultyVfs, type CrashPlan, type ErrorPlan } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
@@ -65,19 +66,44 @@ export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<Ta
     throw new RangeError(`imagesPerCase must be in [1, ${MAX_IMAGES_PER_CASE}], not ${crashCase.imagesPerCase}`);
   }
   const contract = crashCase.contract ?? crashCase.target.contract.level;
-  const reference = new FaultyVfs(crashCase.errors === undefined ? {} : { errors: crashCase.errors });
-  await runWorkload(reference, crashCase, new CommitHistory());
-  const events = reference.events;
+  const errors = crashCase.errors === undefined ? {} : { errors: crashCase.errors };
+  // One run counts the events; a second, identical run takes an image at each chosen one
+  // ("the power fails just before event k") with the history as it stands at that moment.
+  const counting = new FaultyVfs(errors);
+  const refused = await runWorkload(counting, crashCase, new CommitHistory());
+  const events = counting.events;
+  if (refused !== null && crashCase.errors === undefined) {
+    // No crash, no injected fault, yet a transaction failed: the target refused valid work.
+    const finding: TargetFinding = { kind: 'unexpected-error', detail: `a transaction failed with no fault injected: ${refused instanceof Error ? refused.message : JSON.stringify(refused)}`, crashAtEvent: -1, acknowledged: 0 };
+    return { contract, events, images: 0, violation: contract === 'none' ? null : finding, findings: [finding], traceHash: counting.traceHash() };
+  }
+  const points = new Set(crashPoints(events, crashCase.imagesPerCase, crashCase.seed));
+  const history = new CommitHistory();
+  const captures: Capture[] = [];
+  const vfs: FaultyVfs = new FaultyVfs({
+    ...errors,
+    onEvent: (index) => {
+      if (points.has(index)) captures.push({ crashAtEvent: index, image: vfs.crashSnapshot(crashCase.plan).image, history: history.snapshot() });
+    },
+  });
+  await runWorkload(vfs, crashCase, history);
+  if (vfs.traceHash() !== counting.traceHash()) throw new Error(`target ${crashCase.target.name} is not deterministic: two runs of one case gave different I/O traces`);
   const findings: TargetFinding[] = [];
   let violation: TargetFinding | null = null;
-  const points = crashPoints(events, crashCase.imagesPerCase, crashCase.seed);
-  for (const crashAtEvent of points) {
-    const finding = await crashAt(crashCase, crashAtEvent);
+  for (const capture of captures) {
+    const finding = await judgeCapture(crashCase, capture);
     if (finding === null) continue;
     findings.push(finding);
     if (violation === null && breaks(contract, finding.kind, crashCase.target)) violation = finding;
   }
-  return { contract, events, images: points.length, violation, findings, traceHash: reference.traceHash() };
+  return { contract, events, images: captures.length, violation, findings, traceHash: counting.traceHash() };
+}
+
+/** A crash image taken just before event `crashAtEvent`, with the commit history at that moment. */
+interface Capture {
+  readonly crashAtEvent: number;
+  readonly image: CrashImage;
+  readonly history: CommitHistory;
 }
 
 /** Every event when there are few; else a seeded, evenly spread sample that keeps the last. */
@@ -107,8 +133,11 @@ function contextOf(crashCase: TargetCrashCase, seed: number): { seed: number; de
   return { seed, device: { sectorBytes: crashCase.plan.sectorBytes, atomicSector: crashCase.plan.atomicSector }, clock: () => 0 };
 }
 
-/** Runs the workload, then a clean close, recording every commit in `history`. */
-async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: CommitHistory): Promise<void> {
+/**
+ * Runs the workload, then a clean close, recording every commit in `history`. Returns the
+ * error of the first transaction that failed while the power was on (null: none did).
+ */
+async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: CommitHistory): Promise<unknown> {
   const contract = crashCase.contract ?? crashCase.target.contract.level;
   for (const txn of crashCase.txns) history.addFamily(txn.family);
   let opened: OpenTarget;
@@ -116,31 +145,30 @@ async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: 
     opened = checkOpenTarget(crashCase.target.name, await crashCase.target.open(crashCase.disk?.(vfs) ?? vfs, contextOf(crashCase, crashCase.seed)));
   } catch (error) {
     if (error instanceof TypeError) throw error;
-    return; // the crash (or an injected error) came before the store was ready
+    return vfs.crashed ? null : error; // the crash (or an injected error) came before the store was ready
   }
-  let failed = false;
+  let failed: unknown = null;
   for (const txn of crashCase.txns) {
     const index = history.issue(txn.family, txn.ops, modelled(txn, contract));
     try {
       await opened.apply(txn);
       history.settle(index, 'acked');
-    } catch {
+    } catch (error) {
       history.settle(index, 'failed');
-      failed = true;
+      failed = vfs.crashed ? null : error;
       break;
     }
   }
-  if (failed || vfs.crashed) await opened.abandon();
+  if (failed !== null || vfs.crashed) await opened.abandon();
   else await opened.close().catch(() => opened.abandon());
+  return failed;
 }
 
-async function crashAt(crashCase: TargetCrashCase, crashAtEvent: number): Promise<TargetFinding | null> {
-  const vfs = new FaultyVfs({ crashAtEvent, ...(crashCase.errors === undefined ? {} : { errors: crashCase.errors }) });
-  const history = new CommitHistory();
-  await runWorkload(vfs, crashCase, history);
+async function judgeCapture(crashCase: TargetCrashCase, capture: Capture): Promise<TargetFinding | null> {
+  const { crashAtEvent, history } = capture;
   const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
   const found = (kind: ViolationKind, detail: string): TargetFinding => ({ kind, detail, crashAtEvent, acknowledged });
-  const recovered = FaultyVfs.fromImage(vfs.crashImage(crashCase.plan));
+  const recovered = FaultyVfs.fromImage(capture.image);
   let opened: OpenTarget;
   try {
     opened = checkOpenTarget(crashCase.target.name, await crashCase.target.open(recovered, contextOf(crashCase, crashCase.seed + 1)));
@@ -159,6 +187,8 @@ async function crashAt(crashCase: TargetCrashCase, crashAtEvent: number): Promis
   } catch (error) {
     return found('unexpected-error', `reading the recovered state failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    await opened.close().catch(() => opened.abandon());
+    // Judged: what the target would write on the way out (a checkpoint at close) is of no use.
+    recovered.powerCut();
+    await opened.abandon();
   }
 }

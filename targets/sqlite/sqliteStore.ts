@@ -73,6 +73,7 @@ const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byt
 
 export class SqliteStore {
   private closed = false;
+  private readonly prepared = new Map<string, number>();
 
   private constructor(private readonly sqlite3: SqliteApi, private readonly vfs: SqliteVfsBridge, private readonly db: number,
     readonly config: SqliteConfig) {}
@@ -141,18 +142,39 @@ export class SqliteStore {
   private async run(family: string, op: SqliteOp): Promise<void> {
     await this.statement(OPEN_TABLE, [family, op.table]);
     const [sql, bindings]: [string, unknown[]] = op.op === 'insert'
-      ? ['INSERT OR REPLACE INTO kv (family, tbl, key, value) VALUES (?, ?, ?, ?)', [family, op.table, op.key, op.value]]
+      // wa-sqlite binds an empty Uint8Array as NULL: coalesce gives back the empty blob it was.
+      ? ['INSERT OR REPLACE INTO kv (family, tbl, key, value) VALUES (?, ?, coalesce(?, X\'\'), coalesce(?, X\'\'))', [family, op.table, op.key, op.value]]
       : op.op === 'remove'
         ? ['DELETE FROM kv WHERE family = ? AND tbl = ? AND key = ?', [family, op.table, op.key]]
         : ['DELETE FROM kv WHERE family = ? AND tbl = ?', [family, op.table]];
     await this.statement(sql, bindings);
   }
 
+  /** Runs one prepared statement (prepared once per connection: preparing costs more than running). */
   private async statement(sql: string, bindings: unknown[]): Promise<void> {
-    for await (const statement of this.sqlite3.statements(this.db, sql)) {
-      this.sqlite3.bind_collection(statement, bindings);
-      await this.sqlite3.step(statement);
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      for await (const first of this.sqlite3.statements(this.db, sql, { unscoped: true })) {
+        statement = first;
+        break;
+      }
+      if (statement === undefined) throw new TypeError(`no statement in ${sql}`);
+      this.prepared.set(sql, statement);
     }
+    this.sqlite3.bind_collection(statement, bindings);
+    try {
+      await this.sqlite3.step(statement);
+    } finally {
+      // reset repeats a failed step's error: the step's own is the one to report
+      await this.sqlite3.reset(statement).catch(() => undefined);
+    }
+  }
+
+  /** Finalizes the prepared statements (before the connection closes). */
+  private async finalizeAll(): Promise<void> {
+    // finalize reports no errors (a failed statement's error was reported when it ran)
+    for (const statement of this.prepared.values()) await this.sqlite3.finalize(statement);
+    this.prepared.clear();
   }
 
   /** Every row, in the model's terms (hex keys and values), through one SELECT. */
@@ -191,6 +213,7 @@ export class SqliteStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      await this.finalizeAll();
       await this.sqlite3.close(this.db);
     } finally {
       this.vfs.unmount();
@@ -204,6 +227,7 @@ export class SqliteStore {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.finalizeAll().catch(() => undefined);
     await this.sqlite3.close(this.db).catch(() => undefined);
     this.vfs.unmount();
   }

@@ -28,11 +28,12 @@ export interface SqliteApi {
   open_v2(name: string, flags: number, vfsName: string): Promise<number>;
   close(db: number): Promise<number>;
   exec(db: number, sql: string, callback?: (row: unknown[], columns: string[]) => void): Promise<number>;
-  statements(db: number, sql: string): AsyncIterable<number>;
+  statements(db: number, sql: string, options?: { unscoped?: boolean }): AsyncIterable<number>;
+  finalize(statement: number): Promise<number>;
   bind_collection(statement: number, bindings: unknown[]): number;
   step(statement: number): Promise<number>;
   row(statement: number): unknown[];
-  reset(statement: number): number;
+  reset(statement: number): Promise<number>;
   libversion(): string;
 }
 
