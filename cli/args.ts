@@ -13,7 +13,8 @@ import { DEFAULT_MUTANTS_BUDGET_SECONDS } from './mutantsCommand.js';
 export const USAGE = `Usage: crashlab <command> [flags]
 
 Commands:
-  run           crash campaign against the reference engine: workloads on the fault-injecting
+  targets       list the targets (engines crashlab can crash-test) with their capabilities and contracts
+  run           crash campaign against the reference engine (or --target NAME, --adapter FILE): workloads on the fault-injecting
                 in-memory VFS, crash images at sampled I/O events, recovery checked against the model;
                 saved failures (.crashlab/failures) are replayed first, new ones saved
   replay ID | SEED:PATH   replay one failure exactly (a saved id, or the seed and path a run printed)

@@ -10,6 +10,7 @@
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { mutantsCommand } from './mutantsCommand.js';
+import { isTargetInvocation, TARGET_USAGE, targetCommand, withoutReferenceTarget } from './targetCommand.js';
 import { failuresCommand, replayCommand, runCrashCommand } from './runCrashCommand.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
@@ -69,16 +70,18 @@ async function run(args: RunCommand): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Targets other than the reference engine have their own flags (targetCommand.ts).
+  if (isTargetInvocation(argv)) return targetCommand(argv, drawSeed);
   let command: Command;
   try {
-    command = parseArgs(argv);
+    command = parseArgs(withoutReferenceTarget(argv));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`crashlab: ${error.message}`);
     return EXIT_USAGE;
   }
   if (command.command === 'help') {
-    console.log(USAGE);
+    console.log(`${USAGE}\n\n${TARGET_USAGE}`);
     return EXIT_OK;
   }
   if (command.command === 'run') return runCrashCommand(command, drawSeed);

@@ -1,0 +1,146 @@
+/**
+ * `crashlab targets` (every built-in target with its capabilities and contract) and
+ * `crashlab run --target NAME | --adapter FILE`: the crash campaign against any target through
+ * the target-neutral path (properties/runTargetCampaign.ts). `--target reference` is the
+ * reference engine's own campaign and goes the usual way. An adapter passes the conformance
+ * self-test before any finding of it is reported. Flags are parsed by Node's `util.parseArgs`;
+ * every mistake is exit 2 with a message that names it.
+ */
+import { parseArgs } from 'node:util';
+import { checkConformance, ConformanceError } from '../properties/conformance.js';
+import { runTargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
+import { TargetPackageError } from '../targets/targetPackages.js';
+import { builtInTargets, loadAdapter, resolveTarget, TargetError } from '../targets/registry.js';
+import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const SEED_MAX = 2 ** 31 - 1;
+const RUNS_MAX = 10_000_000;
+
+export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any target but the reference engine):
+  --seed N            seed in [0, ${SEED_MAX}] (drawn and printed when omitted)
+  --runs N            crash cases (default 100)
+  --images N          crash images per case (default 48)
+  --contract LEVEL    judge against ${CONTRACT_LEVELS.join('|')} instead of the target's own contract
+  --path P            replay one failing case printed by a failed run (needs --seed)
+  --json              JSON lines (the last one sums up)`;
+
+/** Whether argv is one this module runs (else the reference engine's command line). */
+export function isTargetInvocation(argv: readonly string[]): boolean {
+  if (argv[0] === 'targets') return true;
+  if (argv[0] !== 'run') return false;
+  const named = argv.findIndex((arg) => arg === '--target' || arg.startsWith('--target='));
+  if (argv.some((arg) => arg === '--adapter' || arg.startsWith('--adapter='))) return true;
+  if (named < 0) return false;
+  const value = argv[named]!.includes('=') ? argv[named]!.split('=')[1] : argv[named + 1];
+  return value !== 'reference';
+}
+
+/** argv without `--target reference` (the default), for the reference engine's parser. */
+export function withoutReferenceTarget(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--target=reference') continue;
+    if (argv[i] === '--target' && argv[i + 1] === 'reference') {
+      i++;
+      continue;
+    }
+    out.push(argv[i]!);
+  }
+  return out;
+}
+
+class Usage extends Error {}
+
+function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw new Usage(`${flag} wants an integer in [${min}, ${max}], not ${JSON.stringify(text)}`);
+  return value;
+}
+
+export async function targetCommand(argv: readonly string[], drawSeed: () => number): Promise<number> {
+  try {
+    if (argv[0] === 'targets') return await listTargets(argv.slice(1));
+    return await runTarget(argv.slice(1), drawSeed);
+  } catch (error) {
+    if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError) {
+      console.error(`crashlab: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof TypeError && /^(unknown|option|Unknown)/i.test(error.message)) {
+      console.error(`crashlab: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+async function listTargets(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+  for (const target of builtInTargets()) {
+    const line = { name: target.name, description: target.description, capabilities: target.capabilities, contract: target.contract };
+    if (values.json) console.log(JSON.stringify(line));
+    else console.log(`${target.name.padEnd(22)} contract ${target.contract.level.padEnd(7)} ${target.description}`);
+  }
+  if (!values.json) console.log('\nyour own: crashlab run --adapter FILE.js (a module exporting defineTarget({...}) from crashlab/harness)');
+  return EXIT_OK;
+}
+
+async function runTarget(argv: readonly string[], drawSeed: () => number): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv], strict: true, allowPositionals: false,
+    options: {
+      target: { type: 'string' }, adapter: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
+      images: { type: 'string' }, contract: { type: 'string' }, path: { type: 'string' }, json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.target !== undefined && values.adapter !== undefined) throw new Usage('--target and --adapter name one target: give one of them');
+  const contract = values.contract as ContractLevel | undefined;
+  if (contract !== undefined && !CONTRACT_LEVELS.includes(contract)) throw new Usage(`--contract wants one of ${CONTRACT_LEVELS.join(', ')}, not ${JSON.stringify(values.contract)}`);
+  if (values.path !== undefined && values.seed === undefined) throw new Usage('--path replays a case of one seed: give --seed too');
+  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) throw new Usage(`--path wants numbers joined by ':', not ${JSON.stringify(values.path)}`);
+  const seed = integer(values.seed, '--seed', 0, SEED_MAX) ?? drawSeed();
+  const numRuns = integer(values.runs, '--runs', 1, RUNS_MAX) ?? (values.path === undefined ? 100 : 1);
+  const imagesPerCase = integer(values.images, '--images', 1, 4096);
+  const target: Target = values.adapter !== undefined ? await loadAdapter(values.adapter) : resolveTarget(values.target!);
+  const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${target.name}`;
+  if (values.adapter !== undefined) await checkConformance(target);
+  const identity = await target.identity();
+  const start = { event: 'start', target: target.name, identity, contract: contract ?? target.contract.level, seed, runs: numRuns, path: values.path ?? null };
+  if (values.json) console.log(JSON.stringify(start));
+  else console.log(`crashlab run ${targetFlag}: seed ${seed}, ${numRuns} cases, judged as ${start.contract} (${identity})`);
+  const startedMs = performance.now();
+  const result = await runTargetCampaign({ target, targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path, onCase: values.json ? undefined : progress(numRuns) });
+  printDone(result, performance.now() - startedMs, values.json);
+  return result.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** Progress lines every tenth of the campaign (never more often than every 10 cases). */
+function progress(numRuns: number): (cases: number, images: number) => void {
+  const every = Math.max(10, Math.ceil(numRuns / 10));
+  return (cases, images) => {
+    if (cases % every === 0 && cases < numRuns) console.error(`  ${cases}/${numRuns} cases, ${images} crash images`);
+  };
+}
+
+function printDone(result: TargetCampaignResult, elapsedMs: number, json: boolean): void {
+  const imagesPerSecond = Math.round((result.crashImages * 1000) / Math.max(1, elapsedMs));
+  if (json) {
+    console.log(JSON.stringify({ event: 'done', ok: result.ok, target: result.target, contract: result.contract, seed: result.seed, cases: result.cases,
+      crashImages: result.crashImages, violations: result.violations, findings: result.findings, imagesPerSecond, failure: result.failure === null ? null
+        : { path: result.failure.path, violation: result.failure.violation, replay: result.failure.replay } }));
+    return;
+  }
+  if (result.failure !== null) {
+    const { violation, path, replay } = result.failure;
+    console.log(`VIOLATION (${violation.kind}) of ${result.target}, judged as ${result.contract}: ${violation.detail}`);
+    console.log(`  crash before I/O event ${violation.crashAtEvent}, ${violation.acknowledged} commits acknowledged; seed ${result.seed}, path ${path}`);
+    console.log(`  replay: ${replay}`);
+  }
+  const found = Object.entries(result.findings).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  console.log(`${result.ok ? 'ok' : 'FAILED'}: ${result.target}, seed ${result.seed}, ${result.cases} cases, ${result.crashImages} crash images, `
+    + `${result.violations} violations${found === '' ? '' : `, findings the contract allows or found: ${found}`}, ${imagesPerSecond} images/s`);
+}

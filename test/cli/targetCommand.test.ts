@@ -1,0 +1,74 @@
+// The command line for targets other than the reference engine: `crashlab targets`, and `run --target`/`--adapter` with their exit codes, verdicts and replay lines, through a real process.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { isTargetInvocation, withoutReferenceTarget } from '../../cli/targetCommand.js';
+
+const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const REPO = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 240_000, cwd: REPO });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('targets lists the reference engine and every SQLite configuration with its contract', (t) => {
+  const { status, stdout } = crashlab('targets', '--json');
+  t.is(status, 0);
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string; contract: { level: string } });
+  t.is(lines.length, 25);
+  t.is(lines.find((line) => line.name === 'sqlite:wal-full')?.contract.level, 'durable');
+  t.is(lines.find((line) => line.name === 'sqlite:wal-normal')?.contract.level, 'prefix');
+});
+
+test('run --target sqlite:wal-full --json ends with a JSON line of 0 violations and crash images', (t) => {
+  const { status, stdout, stderr } = crashlab('run', '--target', 'sqlite:wal-full', '--seed', '1', '--runs', '15', '--json');
+  t.is(status, 0, stderr);
+  const done = JSON.parse(stdout.trim().split('\n').at(-1)!) as { event: string; violations: number; crashImages: number };
+  t.is(done.event, 'done');
+  t.is(done.violations, 0);
+  t.true(done.crashImages > 0);
+});
+
+test('an unsafe configuration judged as durable fails (exit 1) with the violation, its seed and path, and a replay line that reproduces it', (t) => {
+  const failed = crashlab('run', '--target', 'sqlite:wal-normal', '--contract', 'durable', '--seed', '1', '--runs', '30');
+  t.is(failed.status, 1, failed.stderr);
+  t.regex(failed.stdout, /VIOLATION \(lost-ack\) of sqlite:wal-normal, judged as durable/);
+  const replay = /replay: npx crashlab (.+)$/m.exec(failed.stdout)?.[1];
+  t.truthy(replay);
+  const again = crashlab(...replay!.split(' '));
+  t.is(again.status, 1);
+  t.regex(again.stdout, /FAILED: sqlite:wal-normal, seed 1, 1 cases/);
+});
+
+test('the example adapter runs from the repository as the README says', (t) => {
+  const { status, stdout, stderr } = crashlab('run', '--adapter', './examples/appendLog.js', '--seed', '2', '--runs', '10');
+  t.is(status, 0, stderr);
+  t.regex(stdout.trim().split('\n').at(-1)!, /^ok: example-append-log, seed 2, 10 cases, \d+ crash images, 0 violations/);
+});
+
+test('bad input is exit 2 with a message naming it: unknown target, unknown flag, missing adapter, bad seed, both --target and --adapter', (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['run', '--target', 'sqlite:wall-full'], /unknown target "sqlite:wall-full"/],
+    [['run', '--target', 'sqlite:wal-full', '--bogus', '1'], /Unknown option '--bogus'/],
+    [['run', '--adapter', './examples/nope.js'], /no such file/],
+    [['run', '--target', 'sqlite:wal-full', '--seed', 'x'], /--seed wants an integer/],
+    [['run', '--target', 'sqlite:wal-full', '--adapter', './examples/appendLog.js'], /give one of them/],
+    [['run', '--target', 'sqlite:wal-full', '--contract', 'sturdy'], /--contract wants one of/],
+    [['run', '--target', 'sqlite:wal-full', '--path', '1:2'], /give --seed too/],
+  ];
+  for (const [argv, message] of cases) {
+    const { status, stderr } = crashlab(...argv);
+    t.is(status, 2, argv.join(' '));
+    t.regex(stderr, message, argv.join(' '));
+  }
+});
+
+test('--target reference is the reference engine\'s own campaign (the default), nothing else is routed there', (t) => {
+  t.false(isTargetInvocation(['run', '--target', 'reference', '--runs', '2']));
+  t.true(isTargetInvocation(['run', '--target=sqlite:wal-full']));
+  t.true(isTargetInvocation(['targets']));
+  t.false(isTargetInvocation(['replay', '1:2']));
+  t.deepEqual(withoutReferenceTarget(['run', '--target', 'reference', '--runs', '2']), ['run', '--runs', '2']);
+});
