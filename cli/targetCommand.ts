@@ -137,7 +137,7 @@ function printDone(result: TargetCampaignResult, elapsedMs: number, json: boolea
   if (result.failure !== null) {
     const { violation, path, replay } = result.failure;
     console.log(`VIOLATION (${violation.kind}) of ${result.target}, judged as ${result.contract}: ${violation.detail}`);
-    console.log(`  crash before I/O event ${violation.crashAtEvent}, ${violation.acknowledged} commits acknowledged; seed ${result.seed}, path ${path}`);
+    console.log(`  power cut at I/O event ${violation.crashAtEvent} (${violation.point}), ${violation.acknowledged} commits acknowledged; seed ${result.seed}, path ${path}`);
     console.log(`  replay: ${replay}`);
   }
   const found = Object.entries(result.findings).map(([kind, count]) => `${kind} ${count}`).join(', ');

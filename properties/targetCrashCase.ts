@@ -15,7 +15,7 @@
  */
 import type { Vfs } from '../engine/storage.js';
 import type { CrashImage } from '../fault/crashImage.js';
-import { FaultyVfs, type CrashPlan, type ErrorPlan } from '../fault/faultyVfs.js';
+import { FaultyVfs, type CrashPlan, type ErrorPlan, type IoEvent } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
 import { classify, type ViolationKind } from '../recovery/classify.js';
@@ -44,6 +44,8 @@ export interface TargetFinding {
   readonly crashAtEvent: number;
   /** Commits acknowledged before the crash. */
   readonly acknowledged: number;
+  /** The crash point in the target's own terms: the I/O that did not happen, and the last one that did. */
+  readonly point: string;
 }
 
 export interface TargetCaseResult {
@@ -74,7 +76,7 @@ export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<Ta
   const events = counting.events;
   if (refused !== null && crashCase.errors === undefined) {
     // No crash, no injected fault, yet a transaction failed: the target refused valid work.
-    const finding: TargetFinding = { kind: 'unexpected-error', detail: `a transaction failed with no fault injected: ${refused instanceof Error ? refused.message : JSON.stringify(refused)}`, crashAtEvent: -1, acknowledged: 0 };
+    const finding: TargetFinding = { kind: 'unexpected-error', detail: `a transaction failed with no fault injected: ${refused instanceof Error ? refused.message : JSON.stringify(refused)}`, crashAtEvent: -1, acknowledged: 0, point: 'no crash' };
     return { contract, events, images: 0, violation: contract === 'none' ? null : finding, findings: [finding], traceHash: counting.traceHash() };
   }
   const points = new Set(crashPoints(events, crashCase.imagesPerCase, crashCase.seed));
@@ -82,8 +84,8 @@ export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<Ta
   const captures: Capture[] = [];
   const vfs: FaultyVfs = new FaultyVfs({
     ...errors,
-    onEvent: (index) => {
-      if (points.has(index)) captures.push({ crashAtEvent: index, image: vfs.crashSnapshot(crashCase.plan).image, history: history.snapshot() });
+    onEvent: (index, op, file) => {
+      if (points.has(index)) captures.push({ crashAtEvent: index, point: describePoint(op, file, vfs.recentEvents().at(-1)), image: vfs.crashSnapshot(crashCase.plan).image, history: history.snapshot() });
     },
   });
   await runWorkload(vfs, crashCase, history);
@@ -99,9 +101,18 @@ export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<Ta
   return { contract, events, images: captures.length, violation, findings, traceHash: counting.traceHash() };
 }
 
+/** `before the sync of crash.db-wal, after a write of 4120 bytes at 32 in crash.db-wal`. */
+function describePoint(op: IoEvent['op'], file: string, last: IoEvent | undefined): string {
+  const before = `before the ${op} of ${file}`;
+  if (last === undefined) return `${before}, the first I/O`;
+  const what = last.op === 'write' ? `a write of ${last.lengthBytes} bytes at ${last.offset} in ${last.file}` : `the ${last.op} of ${last.file}`;
+  return `${before}, after ${what}${last.outcome === 'ok' ? '' : ` (${last.outcome})`}`;
+}
+
 /** A crash image taken just before event `crashAtEvent`, with the commit history at that moment. */
 interface Capture {
   readonly crashAtEvent: number;
+  readonly point: string;
   readonly image: CrashImage;
   readonly history: CommitHistory;
 }
@@ -167,7 +178,7 @@ async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: 
 async function judgeCapture(crashCase: TargetCrashCase, capture: Capture): Promise<TargetFinding | null> {
   const { crashAtEvent, history } = capture;
   const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
-  const found = (kind: ViolationKind, detail: string): TargetFinding => ({ kind, detail, crashAtEvent, acknowledged });
+  const found = (kind: ViolationKind, detail: string): TargetFinding => ({ kind, detail, crashAtEvent, acknowledged, point: capture.point });
   const recovered = FaultyVfs.fromImage(capture.image);
   let opened: OpenTarget;
   try {
