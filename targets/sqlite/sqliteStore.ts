@@ -129,14 +129,14 @@ export class SqliteStore {
   /** One transaction of `family`; resolves once SQLite's COMMIT returned (acknowledged). */
   async apply(family: string, ops: readonly SqliteOp[]): Promise<void> {
     this.checkOpen();
-    await this.sqlite3.exec(this.db, 'BEGIN IMMEDIATE');
+    await this.statement('BEGIN IMMEDIATE', []);
     try {
       for (const op of ops) await this.run(family, op);
     } catch (error) {
-      await this.sqlite3.exec(this.db, 'ROLLBACK').catch(() => undefined);
+      await this.statement('ROLLBACK', []).catch(() => undefined);
       throw error;
     }
-    await this.sqlite3.exec(this.db, 'COMMIT');
+    await this.statement('COMMIT', []);
   }
 
   private async run(family: string, op: SqliteOp): Promise<void> {
@@ -150,8 +150,11 @@ export class SqliteStore {
     await this.statement(sql, bindings);
   }
 
-  /** Runs one prepared statement (prepared once per connection: preparing costs more than running). */
-  private async statement(sql: string, bindings: unknown[]): Promise<void> {
+  /**
+   * Runs one statement, prepared once per connection (preparing costs more than running), and
+   * hands each row it returns to `onRow`.
+   */
+  private async statement(sql: string, bindings: unknown[], onRow?: (row: unknown[]) => void): Promise<void> {
     let statement = this.prepared.get(sql);
     if (statement === undefined) {
       for await (const first of this.sqlite3.statements(this.db, sql, { unscoped: true })) {
@@ -161,9 +164,9 @@ export class SqliteStore {
       if (statement === undefined) throw new TypeError(`no statement in ${sql}`);
       this.prepared.set(sql, statement);
     }
-    this.sqlite3.bind_collection(statement, bindings);
+    if (bindings.length > 0) this.sqlite3.bind_collection(statement, bindings);
     try {
-      await this.sqlite3.step(statement);
+      while (await this.sqlite3.step(statement) === SQLITE.ROW) onRow?.(this.sqlite3.row(statement));
     } finally {
       // reset repeats a failed step's error: the step's own is the one to report
       await this.sqlite3.reset(statement).catch(() => undefined);
@@ -188,11 +191,11 @@ export class SqliteStore {
       if (entries === undefined) tables.set(table, entries = new Map<string, string>());
       return entries;
     };
-    await this.sqlite3.exec(this.db, 'SELECT family, tbl FROM tables', (row) => {
+    await this.statement('SELECT family, tbl FROM tables', [], (row) => {
       tableOf(String(row[0]), String(row[1]));
     });
     // A row whose table is not named is itself a finding: it shows up as a table the model lacks.
-    await this.sqlite3.exec(this.db, 'SELECT family, tbl, key, value FROM kv ORDER BY family, tbl, key', (row) => {
+    await this.statement('SELECT family, tbl, key, value FROM kv ORDER BY family, tbl, key', [], (row) => {
       const [family, table, key, value] = row as [string, string, Uint8Array, Uint8Array];
       tableOf(family, table).set(toHex(key), toHex(value));
     });
@@ -203,7 +206,7 @@ export class SqliteStore {
   async integrityProblems(): Promise<string[]> {
     this.checkOpen();
     const rows: string[] = [];
-    await this.sqlite3.exec(this.db, 'PRAGMA integrity_check', (row) => {
+    await this.statement('PRAGMA integrity_check', [], (row) => {
       rows.push(String(row[0]));
     });
     return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
