@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkConformance, ConformanceError } from '../properties/conformance.js';
 import { runTargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
 import { TargetPackageError } from '../targets/targetPackages.js';
+import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInTargets, loadAdapter, resolveTarget, TargetError } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
 
@@ -25,6 +26,8 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
   --images N          crash images per case (default 48)
   --contract LEVEL    judge against ${CONTRACT_LEVELS.join('|')} instead of the target's own contract
   --path P            replay one failing case printed by a failed run (needs --seed)
+  --hang-timeout S    a target that runs synchronously (SQLite) runs in a worker; no case done
+                      in S seconds is a hang (default 120)
   --json              JSON lines (the last one sums up)`;
 
 /** Whether argv is one this module runs (else the reference engine's command line). */
@@ -95,6 +98,7 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
     options: {
       target: { type: 'string' }, adapter: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
       images: { type: 'string' }, contract: { type: 'string' }, path: { type: 'string' }, json: { type: 'boolean', default: false },
+      'hang-timeout': { type: 'string' },
     },
   });
   if (values.target !== undefined && values.adapter !== undefined) throw new Usage('--target and --adapter name one target: give one of them');
@@ -107,15 +111,48 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const imagesPerCase = integer(values.images, '--images', 1, 4096);
   const target: Target = values.adapter !== undefined ? await loadAdapter(values.adapter) : resolveTarget(values.target!);
   const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${target.name}`;
-  if (values.adapter !== undefined) await checkConformance(target);
+  // A synchronous target is self-tested inside the watched worker (its loop would hang this thread).
+  if (values.adapter !== undefined && !target.capabilities.synchronous) await checkConformance(target);
   const identity = await target.identity();
   const start = { event: 'start', target: target.name, identity, contract: contract ?? target.contract.level, seed, runs: numRuns, path: values.path ?? null };
   if (values.json) console.log(JSON.stringify(start));
   else console.log(`crashlab run ${targetFlag}: seed ${seed}, ${numRuns} cases, judged as ${start.contract} (${identity})`);
   const startedMs = performance.now();
-  const result = await runTargetCampaign({ target, targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path, onCase: values.json ? undefined : progress(numRuns) });
-  printDone(result, performance.now() - startedMs, values.json);
-  return result.ok ? EXIT_OK : EXIT_FAILED;
+  const onCase = values.json ? undefined : progress(numRuns);
+  const campaign = { targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path };
+  if (!target.capabilities.synchronous) {
+    const result = await runTargetCampaign({ ...campaign, target, onCase });
+    printDone(result, performance.now() - startedMs, values.json);
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  }
+  const hangTimeoutMs = 1000 * (integer(values['hang-timeout'], '--hang-timeout', 1, 86_400) ?? DEFAULT_HANG_TIMEOUT_SECONDS);
+  const named = values.adapter !== undefined ? { adapterFile: values.adapter } : { targetName: target.name };
+  const outcome = await runWatched({ ...campaign, ...named }, hangTimeoutMs, onCase).catch((error: unknown) => {
+    if (error instanceof WorkerFailure && error.code !== undefined && USAGE_CODES.has(error.code)) throw new Usage(error.message);
+    throw error;
+  });
+  if (outcome.kind === 'done') {
+    printDone(outcome.result, performance.now() - startedMs, values.json);
+    return outcome.result.ok ? EXIT_OK : EXIT_FAILED;
+  }
+  printHang(target.name, seed, outcome, hangTimeoutMs, numRuns, values.json);
+  return EXIT_FAILED;
+}
+
+const DEFAULT_HANG_TIMEOUT_SECONDS = 120;
+/** Errors from the worker that mean bad input, as in this thread. */
+const USAGE_CODES = new Set(['UNKNOWN_TARGET', 'BAD_ADAPTER', 'TARGET_PACKAGE', 'CONFORMANCE']);
+
+function printHang(target: string, seed: number, hang: Extract<WatchedOutcome, { kind: 'hang' }>, timeoutMs: number, numRuns: number, json: boolean): void {
+  const shrinking = hang.caseIndex >= numRuns;
+  const detail = `case ${hang.caseIndex} of seed ${seed} did not finish within ${timeoutMs / 1000} s${shrinking ? ' (while shrinking a failure: the replay runs the drawn case it came from)' : ''}`;
+  if (json) {
+    console.log(JSON.stringify({ event: 'done', ok: false, target, seed, hang: { ...hang, detail } }));
+    return;
+  }
+  console.log(`VIOLATION (hang) of ${target}: ${detail}`);
+  console.log(`  replay: ${hang.replay}`);
+  console.log(`FAILED: ${target}, seed ${seed}, ${hang.caseIndex} cases done, ${hang.images} crash images, a hang`);
 }
 
 /** Progress lines every tenth of the campaign (never more often than every 10 cases). */

@@ -1,5 +1,6 @@
 // The command line for targets other than the reference engine: `crashlab targets`, and `run --target`/`--adapter` with their exit codes, verdicts and replay lines, through a real process.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -71,4 +72,20 @@ test('--target reference is the reference engine\'s own campaign (the default), 
   t.true(isTargetInvocation(['targets']));
   t.false(isTargetInvocation(['replay', '1:2']));
   t.deepEqual(withoutReferenceTarget(['run', '--target', 'reference', '--runs', '2']), ['run', '--runs', '2']);
+});
+
+test('a synchronous target that loops forever is reported as a hang with its replay line, not waited on', (t) => {
+  // The example store, declared synchronous, spinning in its fourth open of the campaign.
+  const source = fs.readFileSync(path.join(REPO, 'examples/appendLog.js'), 'utf8')
+    .replace("synchronous: false", "synchronous: true")
+    .replace('async open(vfs) {', 'async open(vfs) {\n    if (++globalThis.opens === 4) for (;;) { /* planted: a loop that never yields */ }');
+  t.true(source.includes('planted'));
+  const dir = path.join(REPO, '.crashlab/test-adapters');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'spinning.mjs');
+  fs.writeFileSync(file, `globalThis.opens = 0;\n${source}`);
+  const { status, stdout, stderr } = crashlab('run', '--adapter', file, '--seed', '4', '--runs', '5', '--hang-timeout', '3');
+  t.is(status, 1, stderr);
+  t.regex(stdout, /VIOLATION \(hang\) of example-append-log: case \d+ of seed 4 did not finish within 3 s/);
+  t.regex(stdout, /replay: npx crashlab run --adapter \S+spinning\.mjs --seed 4 --path \d+ --runs 1/);
 });
