@@ -12,6 +12,7 @@
  * the transaction that freed it.
  */
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { Allocator } from './allocator.js';
 import { EngineError, assert, ioError } from './errors.js';
 import { FileVfs } from './fileVfs.js';
@@ -127,9 +128,8 @@ export function resolveTarget(caller: string, target: unknown, options: unknown,
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  return `${typeof value} ${inspect(value, { maxStringLength: 40 })}`;
 }
 
 function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions, 'name' | 'create' | 'pageBytes'>> {
