@@ -15,13 +15,11 @@
  * header, the WAL records newer than it are replayed, everything is checkpointed, and the log
  * is reset. A crash anywhere in recovery leaves the log intact, so recovery simply runs again.
  */
-import path from 'node:path';
 import { VirtualClock, type Clock } from './clock.js';
 import {
-  Database, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
+  Database, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
 } from './database.js';
-import { EngineError } from './errors.js';
-import { FileVfs } from './fileVfs.js';
+import { EngineError, ioError } from './errors.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
@@ -152,10 +150,8 @@ export class ColumnFamilyDatabase {
    * the log into each family and checkpoints. A string target is the data file's path.
    */
   static async open(target: string | Vfs, options: ColumnFamilyOptions = {}): Promise<ColumnFamilyDatabase> {
+    const { vfs, name } = resolveTarget('ColumnFamilyDatabase.open', target, options, DEFAULT_CF_FILE_NAME);
     const resolved = resolveCfOptions(options);
-    const { vfs, name } = typeof target === 'string'
-      ? { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) }
-      : { vfs: target, name: options.name ?? DEFAULT_CF_FILE_NAME };
     const opened: Storage[] = [];
     const openFile = (fileName: string): Storage => {
       const storage = vfs.open(fileName, { create: options.create ?? true });
@@ -182,7 +178,7 @@ export class ColumnFamilyDatabase {
       return opening;
     } catch (error) {
       for (const storage of opened) storage.close();
-      throw error instanceof EngineError ? error : new EngineError('IO', `opening ${name} failed`, { cause: error });
+      throw error instanceof EngineError || error instanceof TypeError ? error : ioError(`opening ${name} failed`, error);
     }
   }
 
@@ -344,7 +340,14 @@ export class ColumnFamilyDatabase {
    * the deletion while losing an earlier `none` commit of another family.
    */
   deleteColumnFamily(name: string): Promise<boolean> {
+    try {
+      this.checkNoOtherWriter(name);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.serialized(async () => {
+      // Again in turn: a writer may have begun while this deletion queued.
+      this.checkNoOtherWriter(name);
       const family = this.families.get(name);
       if (family === undefined) return false;
       await family.db.close();
@@ -359,6 +362,20 @@ export class ColumnFamilyDatabase {
       this.families.delete(name);
       return true;
     });
+  }
+
+  /**
+   * A deletion waits for the maintenance queue, and a checkpoint ahead of it waits for every
+   * family's writer slot: with a write transaction of another family open (maybe the caller's
+   * own, which it cannot finish while it awaits this deletion) that would wait forever. JS
+   * cannot tell whose transaction it is, so any open one refuses the deletion at once.
+   */
+  private checkNoOtherWriter(name: string): void {
+    for (const family of this.families.values()) {
+      if (family.name !== name && family.db.hasOpenWriter) {
+        throw new EngineError('BUSY', `cannot delete family ${name} while a write transaction of family ${family.name} is open: commit or abort it first`);
+      }
+    }
   }
 
   stats(): { families: number; wal: ReturnType<Wal['stats']> | null; fileBytes: number } {

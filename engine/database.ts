@@ -12,8 +12,9 @@
  * the transaction that freed it.
  */
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { Allocator } from './allocator.js';
-import { EngineError, assert } from './errors.js';
+import { EngineError, assert, ioError } from './errors.js';
 import { FileVfs } from './fileVfs.js';
 import {
   DEFAULT_PAGE_BYTES, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
@@ -100,6 +101,37 @@ export interface DatabaseStats extends PagerStats {
   readonly durableTxnId: number;
 }
 
+const VFS_METHODS = ['open', 'remove', 'exists', 'syncDir'] as const;
+
+/**
+ * @internal Checks the caller's arguments (misuse is a TypeError naming the parameter, not a
+ * failure deep inside) and resolves where the database lives: a string is the file's path, a
+ * VFS opens `options.name`.
+ */
+export function resolveTarget(caller: string, target: unknown, options: unknown, defaultName: string): { vfs: Vfs; name: string } {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${caller}: options must be an object, not ${describe(options)}`);
+  const { name, create } = options as { name?: unknown; create?: unknown };
+  if (create !== undefined && typeof create !== 'boolean') throw new TypeError(`${caller}: options.create must be a boolean, not ${describe(create)}`);
+  if (typeof target === 'string') {
+    if (target === '') throw new TypeError(`${caller}: target must be a non-empty file path or a Vfs`);
+    return { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) };
+  }
+  const missing = typeof target === 'object' && target !== null
+    ? VFS_METHODS.filter((method) => typeof (target as Record<string, unknown>)[method] !== 'function')
+    : VFS_METHODS;
+  if (missing.length > 0) {
+    throw new TypeError(`${caller}: target must be a file path (string) or a Vfs, not ${describe(target)} (missing ${missing.join(', ')})`);
+  }
+  if (name !== undefined && (typeof name !== 'string' || name === '')) throw new TypeError(`${caller}: options.name must be a non-empty string, not ${describe(name)}`);
+  return { vfs: target as Vfs, name: name ?? defaultName };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${inspect(value, { maxStringLength: 40 })}`;
+}
+
 function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions, 'name' | 'create' | 'pageBytes'>> {
   const merged = { ...DEFAULTS, ...options };
   const { evictionHighWater: high, evictionLowWater: low } = merged;
@@ -172,14 +204,21 @@ export class Database implements TxnHost {
     if (resolved.writeBufferBytes < pageBytes) {
       throw new TypeError(`writeBufferBytes (${resolved.writeBufferBytes}) must hold at least one ${pageBytes}-byte page`);
     }
-    const { vfs, name } = typeof target === 'string'
-      ? { vfs: new FileVfs(path.dirname(path.resolve(target))), name: path.basename(target) }
-      : { vfs: target, name: options.name ?? DEFAULT_FILE_NAME };
+    const { vfs, name } = resolveTarget('Database.open', target, options, DEFAULT_FILE_NAME);
     const existed = vfs.exists(name);
-    const storage = vfs.open(name, { create: options.create ?? true });
+    const create = options.create ?? true;
+    let storage: Storage;
+    try {
+      storage = vfs.open(name, { create });
+    } catch (error) {
+      // A VFS other than FileVfs may throw the OS error as it is: the message still says why.
+      throw error instanceof TypeError ? error : ioError(`open of ${name} failed`, error);
+    }
     try {
       let header = readFileHeader(storage);
       if (header === null) {
+        // Empty (or a creation that never finished): initialised only when creation was asked.
+        if (!create) throw new EngineError('INVALID_FORMAT', `${name} is empty (${storage.len()} bytes), not a database, and create is false`);
         header = initializeFile(storage, pageBytes);
         await storage.sync();
         if (!existed) await vfs.syncDir();
@@ -188,7 +227,7 @@ export class Database implements TxnHost {
     } catch (error) {
       storage.close();
       if (error instanceof EngineError || error instanceof TypeError) throw error;
-      throw new EngineError('IO', `opening ${name} failed`, { cause: error });
+      throw ioError(`opening ${name} failed`, error);
     }
   }
 
@@ -353,6 +392,11 @@ export class Database implements TxnHost {
   }
 
   // ---- public API ----
+
+  /** @internal True while a write transaction of this database is open (a caller may be holding it). */
+  get hasOpenWriter(): boolean {
+    return this.activeWriter !== null;
+  }
 
   /** Waits for the writer slot (one writer at a time, FIFO) and starts a write transaction. */
   async beginWrite(): Promise<WriteTransaction> {

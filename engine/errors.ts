@@ -21,7 +21,7 @@ export type EngineErrorCode =
   | 'INVALID_FORMAT'
   /** The named table or file does not exist. */
   | 'NOT_FOUND'
-  /** A bounded queue or budget is full (too many waiting writers, for example). */
+  /** A bounded queue or budget is full, or the operation would wait on the caller's own transaction. */
   | 'BUSY';
 
 export class EngineError extends Error {
@@ -38,10 +38,32 @@ export function isEngineError(error: unknown, code?: EngineErrorCode): error is 
   return error instanceof EngineError && (code === undefined || error.code === code);
 }
 
-/** Wraps a storage failure as `IO`, keeping an `EngineError` that is already typed. */
+/** Bounds the walk down a `cause` chain (a cycle must not hang error reporting). */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * The operating system's error code (`ENOSPC`, `EACCES`...) found down `cause`'s chain, so a
+ * message can say why without the reader digging into `.cause`. EngineError codes are not OS
+ * codes and are skipped.
+ */
+export function osErrorCode(cause: unknown): string | undefined {
+  let current = cause;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === 'object' && current !== null; depth += 1) {
+    if (!(current instanceof EngineError) && 'code' in current && typeof current.code === 'string'
+      && /^E[A-Z0-9]+$/.test(current.code)) return current.code;
+    current = 'cause' in current ? current.cause : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps a storage failure as `IO`, keeping an `EngineError` that is already typed. The OS
+ * code is appended to the message (`... failed: ENOSPC`): the reason a user acts on.
+ */
 export function ioError(message: string, cause: unknown): EngineError {
   if (cause instanceof EngineError) return cause;
-  return new EngineError('IO', message, { cause });
+  const code = osErrorCode(cause);
+  return new EngineError('IO', code === undefined ? message : `${message}: ${code}`, { cause });
 }
 
 export function corruption(message: string): EngineError {

@@ -40,6 +40,8 @@ export interface SegmentedFileOptions {
   readonly initialSegmentBytes: number;
   /** Zero-filled size for a new data file (0: none). */
   readonly preallocateBytes: number;
+  /** False: a file without a master header is INVALID_FORMAT, not initialised (default true). */
+  readonly create?: boolean;
 }
 
 export class SegmentedFile {
@@ -89,7 +91,11 @@ export class SegmentedFile {
     if (restBytes > 0 && !storage.read(DATA_START_BYTES, restBytes).every((b) => b === 0)) {
       throw corruption('both master header copies are invalid');
     }
-    // A new file (or one whose creation never reached the disk): nothing was ever acknowledged.
+    // A new file (or one whose creation never reached the disk): nothing was ever acknowledged,
+    // but it is initialised only when creation was asked.
+    if (options.create === false) {
+      throw new EngineError('INVALID_FORMAT', `${storage.len()}-byte file holds no master header, and create is false`);
+    }
     const file = new SegmentedFile(storage, options, { generation: 0, nextFamilyId: 1, families: [], freeSegments: [] }, 1);
     file.update({ generation: 1, nextFamilyId: 1, families: [], freeSegments: [] });
     if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);
