@@ -7,7 +7,7 @@
  *
  * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
  */
-import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { commandUsage, parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { mutantsCommand } from './mutantsCommand.js';
 import { isTargetInvocation, TARGET_USAGE, targetCommand, withoutReferenceTarget } from './targetCommand.js';
@@ -81,7 +81,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${TARGET_USAGE}`);
+    const { topic } = command;
+    if (topic === null || topic === 'help') console.log(`${USAGE}\n\n${TARGET_USAGE}`);
+    else if (topic === 'targets') console.log(TARGET_USAGE);
+    else console.log(topic === 'run' ? `${commandUsage(topic)}\n\n${TARGET_USAGE}` : commandUsage(topic));
     return EXIT_OK;
   }
   if (command.command === 'run') return runCrashCommand(command, drawSeed);

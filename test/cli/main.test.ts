@@ -63,5 +63,13 @@ test('an unknown command is exit 2; help is exit 0 with the usage', (t) => {
   const help = crashlab('--help');
   t.is(help.status, 0);
   t.regex(help.stdout, /^Usage: crashlab <command>/);
-  t.regex(help.stdout, /--vfs memory\|real/);
+  t.regex(help.stdout, /--vfs KIND .*memory\|real/);
+});
+
+test('crashlab run --help prints the run flags with their defaults, exit 0', (t) => {
+  const { status, stdout } = crashlab('run', '--help');
+  t.is(status, 0);
+  t.regex(stdout, /^Usage: crashlab run \[flags\]/);
+  t.regex(stdout, /--barrier NAME .*default both/);
+  t.notRegex(stdout, /--mutants-budget/);
 });
