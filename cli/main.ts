@@ -104,7 +104,7 @@ async function guarded(argv: readonly string[]): Promise<number> {
     return await main(argv);
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-    if (!(error instanceof TypeError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
+    if (!(error instanceof TypeError) && !(error instanceof ReplayError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
     console.error(`crashlab: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_USAGE;
   }
