@@ -1,8 +1,11 @@
 /**
- * Command-line parsing for `crashlab`, kept apart from main.ts so that it is a pure function
- * of argv and can be unit-tested. Every mistake is a `UsageError` whose one-line message names
- * the flag and what it accepts; main.ts prints it and exits 2.
+ * Command-line parsing for `crashlab`: Node's `util.parseArgs` tokenises, a table of flags per
+ * subcommand (FLAG_TABLE) says what each takes, its default and its help line, so every
+ * subcommand's `--help` and the check of every value come from one place. Parsing is a pure
+ * function of argv; every mistake is a `UsageError` whose one-line message names the flag and
+ * what it accepts; main.ts prints it and exits 2.
  */
+import { parseArgs as tokenise } from 'node:util';
 import { PROFILES } from '../properties/crashArbitraries.js';
 import { parseReplayPath } from '../properties/replayPath.js';
 import { SEED_MAX, VFS_KINDS, type VfsKind } from '../properties/runDifferential.js';
@@ -10,65 +13,24 @@ import type { ProfileName } from '../properties/runCrash.js';
 import { parseShard, type Shard } from '../properties/shard.js';
 import { DEFAULT_MUTANTS_BUDGET_SECONDS } from './mutantsCommand.js';
 
-export const USAGE = `Usage: crashlab <command> [flags]
-
-Commands:
-  targets       list the targets (engines crashlab can crash-test) with their capabilities and contracts
-  run           crash campaign against the reference engine (or --target NAME, --adapter FILE): workloads on the fault-injecting
-                in-memory VFS, crash images at sampled I/O events, recovery checked against the model;
-                saved failures (.crashlab/failures) are replayed first, new ones saved
-  replay ID | SEED:PATH   replay one failure exactly (a saved id, or the seed and path a run printed)
-  failures      list the saved failures
-  certify       run the full matrix (fault kinds x barrier x write buffer x page size, plus
-                SIGKILL tiers) within a time budget; write certificate.json and certificate.md
-  merge FILES   merge shard certificates into one
-  mutants       run the harness against every planted durability bug (mutation score)
-  differential  differential campaign: engine vs. in-memory model, no crashes
-  help          print this help
-
-Flags for run:
-  --seed N                       seed in [0, ${SEED_MAX}] (drawn at random and printed when omitted)
-  --runs N                       number of crash cases per barrier (default 100)
-  --time SECONDS                 run for this long instead of a number of cases
-  --profile quick|default|thorough   workload size and crash images per case (default default)
-  --barrier always|wal-aware|both    barrier policies to run (default both)
-  --path P                       replay one failing case printed by a failed run (needs --seed)
-  --vfs memory|real              memory (default): crash images on the in-memory fault-injecting VFS;
-                                 real: --runs SIGKILLed child processes on real files in a temporary
-                                 directory, half plain (page cache survives), half power loss
-  --shard I/N                    run shard I of N (its own derived seed and share of the runs);
-                                 CI_NODE_INDEX (from 0) and CI_NODE_TOTAL work too
-  --report FILE.html             write a self-contained HTML report of the failures
-  --junit FILE.xml               write JUnit XML for CI systems
-  --json                         print JSON lines instead of text (the last line sums up)
-
-Flags for certify: --budget SECONDS (default 120), --seed N, --out DIR (default .crashlab/certificate),
-  --compare OLD.json (show what changed), --shard I/N, --kills N (SIGKILLs per tier, default 2),
-  --mutants-budget SECONDS (the engine's mutants after the matrix, default 600, 0 skips; a survivor fails)
-Flags for merge: --out DIR (default .crashlab/certificate)
-Flags for mutants: --budget SECONDS (default 600), --only NAME (repeatable as a,b), --json,
-  --automatic (also the mutants generated from the compiled engine: delete sync/write, swap
-  awaited I/O, skip checksum, continue past invalid, pass poison check, empty catch; and, in
-  btree/node, flip a comparator, shift a bound, separator off by one, skip rebalancing, leak a page)
-
-Flags for replay: --barrier always|wal-aware (for SEED:PATH; default wal-aware),
-  --profile (for SEED:PATH; default default), --report FILE.html, --json
-
-Flags for differential:
-  --seed N, --runs N, --json     as for run
-  --path P                       replay one counterexample path printed by a failed run (needs --seed)
-  --vfs memory|real              storage: in-memory, or real files in a temporary directory (default memory)
-
-Exit status: 0 all runs passed, 1 a run failed, 2 bad command line.`;
-
 export const DEFAULT_RUNS = 100;
 /** A bound, not a target: it keeps a typo like --runs 1e9 from looking like a hang. */
 export const RUNS_MAX = 10_000_000;
+/** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
+export const TIME_MAX_SECONDS = 86_400;
+export const DEFAULT_CERTIFICATE_DIR = '.crashlab/certificate';
+export const DEFAULT_CERTIFY_BUDGET_SECONDS = 120;
+const KILLS_MAX = 10_000;
 
 export type BarrierChoice = 'always' | 'wal-aware' | 'both';
+const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+const BARRIERS: readonly BarrierChoice[] = ['always', 'wal-aware', 'both'];
+
+export const COMMANDS = ['targets', 'run', 'replay', 'failures', 'certify', 'merge', 'mutants', 'differential', 'help'] as const;
+export type CommandName = (typeof COMMANDS)[number];
 
 export type Command =
-  | { readonly command: 'help' }
+  | { readonly command: 'help'; readonly topic: CommandName | null }
   | { readonly command: 'failures'; readonly json: boolean }
   | {
     readonly command: 'certify';
@@ -128,223 +90,265 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ['run', 'replay', 'failures', 'certify', 'merge', 'mutants', 'differential', 'help'] as const;
-const FLAGS = {
-  run: ['--seed', '--runs', '--time', '--profile', '--barrier', '--path', '--shard', '--vfs', '--report', '--junit', '--json', '--help'],
-  replay: ['--barrier', '--profile', '--report', '--json', '--help'],
-  failures: ['--json', '--help'],
-  certify: ['--budget', '--seed', '--out', '--compare', '--shard', '--kills', '--mutants-budget', '--help'],
-  merge: ['--out', '--help'],
-  mutants: ['--budget', '--only', '--automatic', '--json', '--help'],
-  differential: ['--seed', '--runs', '--path', '--vfs', '--json', '--help'],
-} as const;
-/** Longest --time: a day. A bound, like RUNS_MAX, so a typo is not a week of CPU. */
-export const TIME_MAX_SECONDS = 86_400;
-type Flag = (typeof FLAGS)[keyof typeof FLAGS][number];
-const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
-const BARRIERS: readonly BarrierChoice[] = ['always', 'wal-aware', 'both'];
+/** One flag: its value's placeholder (null: a switch), what it accepts, its default, its help. */
+interface FlagSpec {
+  readonly value: string | null;
+  readonly accepts: string;
+  readonly fallback?: string;
+  readonly help: string;
+}
+
+const seconds = (min: number): string => `a whole number of seconds in [${min}, ${TIME_MAX_SECONDS}]`;
+
+/** Every flag once; a subcommand lists the names it takes (FLAG_TABLE below). */
+const FLAG_SPECS = {
+  seed: { value: 'N', accepts: `an integer in [0, ${SEED_MAX}]`, fallback: 'drawn at random and printed', help: 'the seed every workload, configuration and fault is drawn from' },
+  runs: { value: 'N', accepts: `an integer in [1, ${RUNS_MAX}]`, fallback: String(DEFAULT_RUNS), help: 'cases (per barrier for run)' },
+  time: { value: 'SECONDS', accepts: seconds(1), help: 'run for this long instead of a number of cases' },
+  profile: { value: 'NAME', accepts: PROFILE_NAMES.join('|'), fallback: 'default', help: 'workload size and crash images per case' },
+  barrier: { value: 'NAME', accepts: BARRIERS.join('|'), fallback: 'both (replay: wal-aware)', help: 'barrier policies to run' },
+  path: { value: 'P', accepts: 'a path printed by a failed run, like 12:3:0', help: 'replay one failing case printed by a failed run (needs --seed)' },
+  vfs: { value: 'KIND', accepts: VFS_KINDS.join('|'), fallback: 'memory', help: 'memory: the fault-injecting in-memory VFS; real: real files (run: SIGKILLed children)' },
+  shard: { value: 'I/N', accepts: 'I/N with I counted from 1, like 2/4', help: 'run shard I of N (CI_NODE_INDEX from 0 and CI_NODE_TOTAL work too)' },
+  report: { value: 'FILE.html', accepts: 'a file name ending in .html', help: 'write a self-contained HTML report of the failures' },
+  junit: { value: 'FILE.xml', accepts: 'a file name ending in .xml', help: 'write JUnit XML for CI systems' },
+  json: { value: null, accepts: 'no value', help: 'print JSON lines instead of text (the last line sums up)' },
+  budget: { value: 'SECONDS', accepts: seconds(1), fallback: `${DEFAULT_CERTIFY_BUDGET_SECONDS} (mutants: ${DEFAULT_MUTANTS_BUDGET_SECONDS})`, help: 'the time budget' },
+  out: { value: 'DIR', accepts: 'a directory', fallback: DEFAULT_CERTIFICATE_DIR, help: 'where certificate.json and certificate.md go' },
+  compare: { value: 'OLD.json', accepts: 'a certificate.json written by an earlier certify', help: 'show what changed since an earlier certificate' },
+  kills: { value: 'N', accepts: `a whole number of SIGKILLs per tier in [0, ${KILLS_MAX}]`, fallback: '2', help: 'SIGKILLs per tier' },
+  'mutants-budget': { value: 'SECONDS', accepts: `${seconds(0)} (0 skips the mutants)`, fallback: String(DEFAULT_MUTANTS_BUDGET_SECONDS), help: "the engine's mutants after the matrix (a survivor fails)" },
+  only: { value: 'NAMES', accepts: 'mutant names, comma separated (see crashlab mutants)', help: 'run only these mutants' },
+  automatic: { value: null, accepts: 'no value', help: 'also the mutants generated from the compiled engine' },
+  help: { value: null, accepts: 'no value', help: 'print this help' },
+} as const satisfies Record<string, FlagSpec>;
+type FlagName = keyof typeof FLAG_SPECS;
+
+/**
+ * The one place target selection goes: a subcommand that can run against other targets lists
+ * these (run today; replay and certify when they learn targets). targetCommand.ts takes the
+ * invocations that name a target other than the reference engine before this parser sees them.
+ */
+export const TARGET_FLAGS_HELP = '  --target NAME | --adapter FILE   the engine under test (default: the reference engine; see crashlab targets)';
+
+interface CommandSpec {
+  readonly summary: string;
+  readonly positionals: string | null;
+  readonly flags: readonly FlagName[];
+  readonly targets?: boolean;
+}
+
+const FLAG_TABLE: Record<Exclude<CommandName, 'help' | 'targets'>, CommandSpec> = {
+  run: {
+    summary: 'crash campaign: workloads on the fault-injecting in-memory VFS, crash images at sampled I/O events, recovery checked against the model; saved failures (.crashlab/failures) are replayed first, new ones saved',
+    positionals: null, targets: true,
+    flags: ['seed', 'runs', 'time', 'profile', 'barrier', 'path', 'vfs', 'shard', 'report', 'junit', 'json', 'help'],
+  },
+  replay: { summary: 'replay one failure exactly (a saved id, or the SEED:PATH a run printed)', positionals: 'ID | SEED:PATH', flags: ['barrier', 'profile', 'report', 'json', 'help'] },
+  failures: { summary: 'list the saved failures', positionals: null, flags: ['json', 'help'] },
+  certify: {
+    summary: 'run the full matrix (fault kinds x barrier x write buffer x page size, plus SIGKILL tiers) within a time budget; write certificate.json and certificate.md',
+    positionals: null, flags: ['budget', 'seed', 'out', 'compare', 'shard', 'kills', 'mutants-budget', 'help'],
+  },
+  merge: { summary: 'merge shard certificates into one', positionals: 'FILES', flags: ['out', 'help'] },
+  mutants: { summary: 'run the harness against every planted durability bug (mutation score)', positionals: null, flags: ['budget', 'only', 'automatic', 'json', 'help'] },
+  differential: { summary: 'differential campaign: engine vs. in-memory model, no crashes', positionals: null, flags: ['seed', 'runs', 'path', 'vfs', 'json', 'help'] },
+};
+
+function flagLine(name: FlagName): string {
+  const spec: FlagSpec = FLAG_SPECS[name];
+  const left = `  --${name}${spec.value === null ? '' : ` ${spec.value}`}`;
+  const accepts = spec.value === null ? '' : ` (${spec.accepts}`;
+  const fallback = spec.fallback === undefined ? (accepts === '' ? '' : ')') : `; default ${spec.fallback})`;
+  return `${left.padEnd(30)} ${spec.help}${accepts}${fallback}`;
+}
+
+/** One subcommand's help: what it does, its flags with what they accept and their defaults. */
+export function commandUsage(name: Exclude<CommandName, 'help' | 'targets'>): string {
+  const spec = FLAG_TABLE[name];
+  return [`Usage: crashlab ${name}${spec.positionals === null ? '' : ` ${spec.positionals}`} [flags]`, '', spec.summary, '', 'Flags:',
+    ...spec.flags.map(flagLine), ...(spec.targets === true ? [TARGET_FLAGS_HELP] : [])].join('\n');
+}
+
+export const USAGE = [
+  'Usage: crashlab <command> [flags]   (crashlab <command> --help: its flags and defaults)', '', 'Commands:',
+  '  targets'.padEnd(16) + 'list the targets (engines crashlab can crash-test) with their capabilities and contracts',
+  ...Object.entries(FLAG_TABLE).map(([name, spec]) => `  ${name}`.padEnd(16) + spec.summary),
+  '  help'.padEnd(16) + 'print this help', '',
+  ...(['run', 'replay', 'certify', 'mutants', 'differential'] as const).flatMap((name) => [`Flags for ${name}:`, ...FLAG_TABLE[name].flags.filter((f) => f !== 'help').map(flagLine), '']),
+  'Exit status: 0 all runs passed, 1 a run failed, 2 bad command line.',
+].join('\n');
+
+type Values = Map<FlagName, string | true>;
+
+/** Tokenises with util.parseArgs (non-strict, so that the messages stay ours) and checks every token. */
+function collect(command: Exclude<CommandName, 'help' | 'targets'>, argv: readonly string[]): { values: Values; positionals: string[] } {
+  const allowed = FLAG_TABLE[command].flags;
+  const options = Object.fromEntries(allowed.map((name) => [name, { type: FLAG_SPECS[name].value === null ? 'boolean' as const : 'string' as const, ...(name === 'help' ? { short: 'h' } : {}) }]));
+  const { tokens } = tokenise({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const values: Values = new Map();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      if (FLAG_TABLE[command].positionals === null) throw new UsageError(`${command} takes no argument ${JSON.stringify(token.value)} (see crashlab ${command} --help)`);
+      positionals.push(token.value);
+      continue;
+    }
+    const name = token.name as FlagName;
+    if (!(allowed as readonly string[]).includes(token.name)) {
+      throw new UsageError(`unknown flag ${JSON.stringify(token.rawName)} for ${command} (accepted: ${allowed.map((f) => `--${f}`).join(', ')})`);
+    }
+    if (name === 'help') return { values: new Map([['help', true]]), positionals: [] };
+    if (values.has(name)) throw new UsageError(`--${name} given more than once`);
+    const isSwitch = FLAG_SPECS[name].value === null;
+    if (isSwitch && token.value !== undefined) throw new UsageError(`--${name} takes no value`);
+    if (!isSwitch && token.value === undefined) throw new UsageError(`--${name} needs a value: ${FLAG_SPECS[name].accepts}`);
+    values.set(name, token.value ?? true);
+  }
+  return { values, positionals };
+}
 
 export function parseArgs(argv: readonly string[]): Command {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError(`missing command (accepted: ${COMMANDS.join(', ')}; see crashlab --help)`);
-  if (command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
-  if (command === 'run') return parseRun(rest);
-  if (command === 'differential') return parseDifferential(rest);
-  if (command === 'replay') return parseReplay(rest);
-  if (command === 'certify') return parseCertify(rest);
-  if (command === 'merge') return parseMerge(rest);
-  if (command === 'mutants') return parseMutants(rest);
-  if (command === 'failures') {
-    const flags = collectFlags('failures', rest);
-    return flags.has('--help') ? { command: 'help' } : { command: 'failures', json: flags.has('--json') };
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    return { command: 'help', topic: topic !== undefined && (COMMANDS as readonly string[]).includes(topic) ? topic as CommandName : null };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)} (accepted: ${COMMANDS.join(', ')})`);
-}
-
-/** Flag values by flag; `--flag=value` and `--flag value` both work, a flag may appear once. */
-function collectFlags(command: keyof typeof FLAGS, argv: readonly string[], positional: string[] = []): Map<Flag, string | true> {
-  const allowed: readonly string[] = FLAGS[command];
-  const flags = new Map<Flag, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-') && (command === 'replay' || command === 'merge')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (name === '-h') return new Map([['--help', true]]);
-    if (!allowed.includes(name)) {
-      throw new UsageError(`unknown flag ${JSON.stringify(name)} for ${command} (accepted: ${allowed.join(', ')})`);
-    }
-    const flag = name as Flag;
-    if (flags.has(flag)) throw new UsageError(`${flag} given more than once`);
-    if (flag === '--json' || flag === '--help' || flag === '--automatic') {
-      if (eq >= 0) throw new UsageError(`${flag} takes no value`);
-      flags.set(flag, true);
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`${flag} needs a value: ${accepted(flag)}`);
-    flags.set(flag, value);
-  }
-  return flags;
-}
-
-function accepted(flag: Flag): string {
-  switch (flag) {
-    case '--seed': return `an integer in [0, ${SEED_MAX}]`;
-    case '--runs': return `an integer in [1, ${RUNS_MAX}]`;
-    case '--path': return 'a path printed by a failed run, like 12:3:0';
-    case '--vfs': return VFS_KINDS.join('|');
-    case '--profile': return PROFILE_NAMES.join('|');
-    case '--barrier': return BARRIERS.join('|');
-    case '--time': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
-    case '--shard': return 'I/N with I counted from 1, like 2/4';
-    case '--budget': return `a whole number of seconds in [1, ${TIME_MAX_SECONDS}]`;
-    case '--kills': return 'a whole number of SIGKILLs per tier in [0, 10000]';
-    case '--mutants-budget': return `a whole number of seconds in [0, ${TIME_MAX_SECONDS}] (0 skips the mutants)`;
-    case '--out': return 'a directory';
-    case '--only': return 'mutant names, comma separated (see crashlab mutants)';
-    case '--compare': return 'a certificate.json written by an earlier certify';
-    case '--report': return 'a file name ending in .html';
-    case '--junit': return 'a file name ending in .xml';
-    case '--json':
-    case '--automatic':
-    case '--help': return 'no value';
+  if (!(command in FLAG_TABLE)) throw new UsageError(`unknown command ${JSON.stringify(command)} (accepted: ${COMMANDS.join(', ')})`);
+  const name = command as keyof typeof FLAG_TABLE;
+  const { values, positionals } = collect(name, rest);
+  if (values.has('help')) return { command: 'help', topic: name };
+  const flags = new Flags(values);
+  switch (name) {
+    case 'run': return parseRun(flags);
+    case 'replay': return parseReplay(flags, positionals);
+    case 'failures': return { command: 'failures', json: flags.has('json') };
+    case 'certify': return parseCertify(flags);
+    case 'merge': return parseMerge(flags, positionals);
+    case 'mutants': return parseMutants(flags);
+    case 'differential': return parseDifferential(flags);
   }
 }
 
-/** The flags both commands share: seed, runs, path (which needs a seed), json. */
-function common(flags: Map<Flag, string | true>): { seed: number | null; runs: number; path: string | null; json: boolean } {
-  const seedText = text(flags, '--seed');
-  const runsText = text(flags, '--runs');
-  const path = text(flags, '--path') ?? null;
-  const seed = seedText === undefined ? null : integer('--seed', seedText, 0, SEED_MAX);
-  const runs = runsText === undefined ? DEFAULT_RUNS : integer('--runs', runsText, 1, RUNS_MAX);
+/** Typed reads of the collected values; each mistake names the flag and what it accepts. */
+class Flags {
+  constructor(private readonly values: Values) {}
+
+  has(name: FlagName): boolean {
+    return this.values.has(name);
+  }
+
+  text(name: FlagName): string | null {
+    const value = this.values.get(name);
+    return typeof value === 'string' ? value : null;
+  }
+
+  /** Decimal digits only: `Number()` would also take "1e3", "0x10" and " 7 ". */
+  integer(name: FlagName, min: number, max: number): number | null {
+    const value = this.text(name);
+    return value === null ? null : integer(name, value, min, max);
+  }
+
+  oneOf<T extends string>(name: FlagName, choices: readonly T[], fallback: T): T {
+    const value = this.text(name) ?? fallback;
+    if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be ${choices.join('|')}, not ${JSON.stringify(value)}`);
+    return value as T;
+  }
+
+  file(name: 'report' | 'junit' | 'compare', suffix: string): string | null {
+    const value = this.text(name);
+    if (value !== null && (!value.endsWith(suffix) || value.length <= suffix.length)) throw mustBe(name, value);
+    return value;
+  }
+
+  shard(): Shard | null {
+    const value = this.text('shard');
+    try {
+      return value === null ? null : parseShard(value);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+function mustBe(name: FlagName, value: string): UsageError {
+  return new UsageError(`--${name} must be ${FLAG_SPECS[name].accepts}, not ${JSON.stringify(value)}`);
+}
+
+function integer(name: FlagName, value: string, min: number, max: number): number {
+  const parsed = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!(Number.isSafeInteger(parsed) && parsed >= min && parsed <= max)) throw mustBe(name, value);
+  return parsed;
+}
+
+/** The flags run and differential share: seed, runs, path (which needs a seed), json. */
+function common(flags: Flags): { seed: number | null; runs: number; path: string | null; json: boolean } {
+  const seed = flags.integer('seed', 0, SEED_MAX);
+  const runs = flags.integer('runs', 1, RUNS_MAX) ?? DEFAULT_RUNS;
+  const path = flags.text('path');
   if (path !== null && seed === null) throw new UsageError('--path needs --seed: a path means something only under its seed');
-  return { seed, runs, path, json: flags.has('--json') };
+  return { seed, runs, path, json: flags.has('json') };
 }
 
-function text(flags: Map<Flag, string | true>, flag: Flag): string | undefined {
-  const value = flags.get(flag);
-  return typeof value === 'string' ? value : undefined;
-}
-
-function oneOf<T extends string>(flags: Map<Flag, string | true>, flag: Flag, choices: readonly T[], fallback: T): T {
-  const value = text(flags, flag) ?? fallback;
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be ${accepted(flag)}, not ${JSON.stringify(value)}`);
-  return value as T;
-}
-
-function parseRun(argv: readonly string[]): Command {
-  const flags = collectFlags('run', argv);
-  if (flags.has('--help')) return { command: 'help' };
+function parseRun(flags: Flags): Command {
   const shared = common(flags);
-  if (shared.path !== null && !/^\d+(:\d+)*$/.test(shared.path)) {
-    throw new UsageError(`--path must be ${accepted('--path')}, not ${JSON.stringify(shared.path)}`);
-  }
-  const profile = oneOf(flags, '--profile', PROFILE_NAMES, 'default');
-  const barrier = oneOf(flags, '--barrier', BARRIERS, 'both');
+  if (shared.path !== null && !/^\d+(:\d+)*$/.test(shared.path)) throw mustBe('path', shared.path);
+  const profile = flags.oneOf('profile', PROFILE_NAMES, 'default');
+  const barrier = flags.oneOf('barrier', BARRIERS, 'both');
   if (shared.path !== null && barrier === 'both') throw new UsageError('--path needs --barrier always|wal-aware: a path belongs to one campaign');
-  const timeText = text(flags, '--time');
-  if (timeText !== undefined && flags.has('--runs')) throw new UsageError('--time and --runs exclude each other: give one');
-  const timeSeconds = timeText === undefined ? null : integer('--time', timeText, 1, TIME_MAX_SECONDS);
-  const vfs = oneOf(flags, '--vfs', VFS_KINDS, 'memory');
+  if (flags.has('time') && flags.has('runs')) throw new UsageError('--time and --runs exclude each other: give one');
+  const timeSeconds = flags.integer('time', 1, TIME_MAX_SECONDS);
+  const vfs = flags.oneOf('vfs', VFS_KINDS, 'memory');
   if (vfs === 'real' && (timeSeconds !== null || shared.path !== null)) throw new UsageError('--vfs real takes --runs (SIGKILLs), not --time or --path');
-  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: shardFlag(flags), vfs, report: fileFlag(flags, '--report', '.html'), junit: fileFlag(flags, '--junit', '.xml') };
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: flags.shard(), vfs, report: flags.file('report', '.html'), junit: flags.file('junit', '.xml') };
 }
 
-function shardFlag(flags: Map<Flag, string | true>): Shard | null {
-  const shardText = text(flags, '--shard');
-  try {
-    return shardText === undefined ? null : parseShard(shardText);
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
-
-export const DEFAULT_CERTIFICATE_DIR = '.crashlab/certificate';
-
-function parseCertify(argv: readonly string[]): Command {
-  const flags = collectFlags('certify', argv);
-  if (flags.has('--help')) return { command: 'help' };
-  const budgetText = text(flags, '--budget');
-  const seedText = text(flags, '--seed');
-  const killsText = text(flags, '--kills');
-  const mutantsText = text(flags, '--mutants-budget');
-  const compare = text(flags, '--compare') ?? null;
-  if (compare !== null && !compare.endsWith('.json')) throw new UsageError(`--compare must be ${accepted('--compare')}, not ${JSON.stringify(compare)}`);
+function parseCertify(flags: Flags): Command {
   return {
     command: 'certify',
-    budgetSeconds: budgetText === undefined ? 120 : integer('--budget', budgetText, 1, TIME_MAX_SECONDS),
-    seed: seedText === undefined ? null : integer('--seed', seedText, 0, SEED_MAX),
-    out: text(flags, '--out') ?? DEFAULT_CERTIFICATE_DIR,
-    compare,
-    shard: shardFlag(flags),
-    kills: killsText === undefined ? null : integer('--kills', killsText, 0, 10_000),
-    mutantsBudgetSeconds: mutantsText === undefined ? null : integer('--mutants-budget', mutantsText, 0, TIME_MAX_SECONDS),
+    budgetSeconds: flags.integer('budget', 1, TIME_MAX_SECONDS) ?? DEFAULT_CERTIFY_BUDGET_SECONDS,
+    seed: flags.integer('seed', 0, SEED_MAX),
+    out: flags.text('out') ?? DEFAULT_CERTIFICATE_DIR,
+    compare: flags.file('compare', '.json'),
+    shard: flags.shard(),
+    kills: flags.integer('kills', 0, KILLS_MAX),
+    mutantsBudgetSeconds: flags.integer('mutants-budget', 0, TIME_MAX_SECONDS),
   };
 }
 
-function parseMutants(argv: readonly string[]): Command {
-  const flags = collectFlags('mutants', argv);
-  if (flags.has('--help')) return { command: 'help' };
-  const budgetText = text(flags, '--budget');
-  const onlyText = text(flags, '--only');
-  const only = onlyText === undefined ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  if (only !== null && only.length === 0) throw new UsageError(`--only must be ${accepted('--only')}`);
-  return { command: 'mutants', budgetSeconds: budgetText === undefined ? DEFAULT_MUTANTS_BUDGET_SECONDS : integer('--budget', budgetText, 1, TIME_MAX_SECONDS), only, automatic: flags.has('--automatic'), json: flags.has('--json') };
+function parseMutants(flags: Flags): Command {
+  const onlyText = flags.text('only');
+  const only = onlyText === null ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (only !== null && only.length === 0) throw new UsageError(`--only must be ${FLAG_SPECS.only.accepts}`);
+  const budgetSeconds = flags.integer('budget', 1, TIME_MAX_SECONDS) ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
+  return { command: 'mutants', budgetSeconds, only, automatic: flags.has('automatic'), json: flags.has('json') };
 }
 
-function parseMerge(argv: readonly string[]): Command {
-  const files: string[] = [];
-  const flags = collectFlags('merge', argv, files);
-  if (flags.has('--help')) return { command: 'help' };
+function parseMerge(flags: Flags, files: readonly string[]): Command {
   if (files.length === 0) throw new UsageError('merge needs at least one certificate.json');
-  return { command: 'merge', files, out: text(flags, '--out') ?? DEFAULT_CERTIFICATE_DIR };
+  return { command: 'merge', files, out: flags.text('out') ?? DEFAULT_CERTIFICATE_DIR };
 }
 
-function fileFlag(flags: Map<Flag, string | true>, flag: Flag, suffix: string): string | null {
-  const value = text(flags, flag);
-  if (value === undefined) return null;
-  if (!value.endsWith(suffix) || value.length <= suffix.length) throw new UsageError(`${flag} must be ${accepted(flag)}, not ${JSON.stringify(value)}`);
-  return value;
-}
-
-function parseReplay(argv: readonly string[]): Command {
-  const positional: string[] = [];
-  const flags = collectFlags('replay', argv, positional);
-  if (flags.has('--help')) return { command: 'help' };
+function parseReplay(flags: Flags, positionals: readonly string[]): Command {
   const what = 'an id printed by crashlab failures (12 hex digits) or SEED:PATH like 42:3:0:1';
-  if (positional.length !== 1) throw new UsageError(`replay needs exactly one failure: ${what}`);
-  const target = positional[0]!;
-  const profile = oneOf(flags, '--profile', PROFILE_NAMES, 'default');
-  const barrier = oneOf<'always' | 'wal-aware'>(flags, '--barrier', ['always', 'wal-aware'], 'wal-aware');
-  const common = { barrier, profile, report: fileFlag(flags, '--report', '.html'), json: flags.has('--json') };
-  if (/^[0-9a-f]{12}$/.test(target)) return { command: 'replay', id: target, seed: null, path: null, ...common };
+  if (positionals.length !== 1) throw new UsageError(`replay needs exactly one failure: ${what}`);
+  const target = positionals[0]!;
+  const profile = flags.oneOf('profile', PROFILE_NAMES, 'default');
+  const barrier = flags.oneOf<'always' | 'wal-aware'>('barrier', ['always', 'wal-aware'], 'wal-aware');
+  const shared = { barrier, profile, report: flags.file('report', '.html'), json: flags.has('json') };
+  if (/^[0-9a-f]{12}$/.test(target)) return { command: 'replay', id: target, seed: null, path: null, ...shared };
   const match = /^(\d{1,10}):(\d+(?::\d+)*)$/.exec(target);
   if (match === null) throw new UsageError(`replay target must be ${what}, not ${JSON.stringify(target)}`);
-  const seed = integer('--seed', match[1]!, 0, SEED_MAX);
-  return { command: 'replay', id: null, seed, path: match[2]!, ...common };
+  return { command: 'replay', id: null, seed: integer('seed', match[1]!, 0, SEED_MAX), path: match[2]!, ...shared };
 }
 
-function parseDifferential(argv: readonly string[]): Command {
-  const flags = collectFlags('differential', argv);
-  if (flags.has('--help')) return { command: 'help' };
+function parseDifferential(flags: Flags): Command {
   const shared = common(flags);
-  const vfs = oneOf(flags, '--vfs', VFS_KINDS, 'memory');
+  const vfs = flags.oneOf('vfs', VFS_KINDS, 'memory');
   if (shared.path !== null && parseReplayPath(shared.path) === null) {
     throw new UsageError(`--path must be a path printed by a failed run, like 12:3:0@AB:C, not ${JSON.stringify(shared.path)}`);
   }
   return { command: 'differential', ...shared, vfs };
-}
-
-/** Decimal digits only: `Number()` would also take "1e3", "0x10" and " 7 ". */
-function integer(flag: Flag, value: string, min: number, max: number): number {
-  const parsed = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-  if (!(Number.isSafeInteger(parsed) && parsed >= min && parsed <= max)) {
-    throw new UsageError(`${flag} must be ${accepted(flag)}, not ${JSON.stringify(value)}`);
-  }
-  return parsed;
 }

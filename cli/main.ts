@@ -7,7 +7,7 @@
  *
  * Only this folder may use the clock and Math.random (ARCHITECTURE.md section 6).
  */
-import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { commandUsage, parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { mutantsCommand } from './mutantsCommand.js';
 import { isTargetInvocation, TARGET_USAGE, targetCommand, withoutReferenceTarget } from './targetCommand.js';
@@ -81,7 +81,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (command.command === 'help') {
-    console.log(`${USAGE}\n\n${TARGET_USAGE}`);
+    const { topic } = command;
+    if (topic === null || topic === 'help') console.log(`${USAGE}\n\n${TARGET_USAGE}`);
+    else if (topic === 'targets') console.log(TARGET_USAGE);
+    else console.log(topic === 'run' ? `${commandUsage(topic)}\n\n${TARGET_USAGE}` : commandUsage(topic));
     return EXIT_OK;
   }
   if (command.command === 'run') return runCrashCommand(command, drawSeed);
@@ -101,7 +104,7 @@ async function guarded(argv: readonly string[]): Promise<number> {
     return await main(argv);
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-    if (!(error instanceof TypeError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
+    if (!(error instanceof TypeError) && !(error instanceof ReplayError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
     console.error(`crashlab: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_USAGE;
   }

@@ -6,6 +6,53 @@
  *   12:3:0:1@CCB:A   (fast-check path "12:3:0:1", commands replayPath "CCB:A")
  */
 
+import fc from 'fast-check';
+
+/** A path that does not lead to a value under this seed (a typo, or a different version). */
+export class ReplayError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReplayError';
+  }
+}
+
+/** Thrown by the probe property at its first value: the walk reached a case, nothing ran. */
+class Reached extends Error {}
+
+/**
+ * Whether `fcPath` names a value of `arb` under `seed`, without running anything: fast-check
+ * walks the path (run index, then one shrink index per step) and the probe stops at the first
+ * value. A step past the last shrink either throws (in the middle) or leaves nothing (at the end).
+ */
+function namesValue<T>(arb: fc.Arbitrary<T>, seed: number, fcPath: string): boolean {
+  try {
+    const details = fc.check(fc.property(arb, () => {
+      throw new Reached();
+    }), { seed, numRuns: 1, path: fcPath, endOnFailure: true });
+    return details.failed && details.errorInstance instanceof Reached;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that `fcPath` decodes to a case of `arb` under `seed`; throws a ReplayError naming the
+ * first step that does not (a shrink index the case before it does not have).
+ */
+export function assertPathNamesCase<T>(arb: fc.Arbitrary<T>, seed: number, fcPath: string): void {
+  if (!FC_PATH.test(fcPath)) throw new TypeError(`malformed path ${JSON.stringify(fcPath)}`);
+  if (namesValue(arb, seed, fcPath)) return;
+  const steps = fcPath.split(':');
+  // Each prefix is one cheap walk; a path has a few dozen steps at most.
+  for (let length = 1; length <= steps.length; length++) {
+    const prefix = steps.slice(0, length).join(':');
+    if (namesValue(arb, seed, prefix)) continue;
+    const where = length === 1 ? `run index ${steps[0]}` : `step ${length} (shrink ${steps[length - 1]} of the case at ${steps.slice(0, length - 1).join(':')})`;
+    throw new ReplayError(`path ${fcPath} names no case under seed ${seed}: ${where} does not exist`);
+  }
+  throw new ReplayError(`path ${fcPath} names no case under seed ${seed}`);
+}
+
 export interface ReplayPath {
   /** fast-check's `path`: the failing run's index, then the index of each shrink step taken. */
   readonly fcPath: string;

@@ -12,6 +12,7 @@ import type { EngineUnderTest, StageProbe } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from './crashArbitraries.js';
 import { runCrashCase, type CrashCase, type Violation } from './crashCase.js';
 import { countShape, type CampaignShape } from './campaignShape.js';
+import { assertPathNamesCase } from './replayPath.js';
 import type { WorkloadTally } from './crashWorkload.js';
 
 export type ProfileName = keyof typeof PROFILES;
@@ -85,6 +86,9 @@ export function profileOf(run: Pick<CrashRun, 'profile' | 'barrier' | 'faults' |
   return run.overrides === undefined ? { ...profile, ...faults } : { ...profile, ...faults, overrides: run.overrides };
 }
 
+/** The case a path names ran and passed: stop before fast-check tries the next one. */
+class PathDone extends Error {}
+
 export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResult> {
   if (!(Number.isSafeInteger(run.seed) && run.seed >= 0 && run.seed < 2 ** 32)) throw new TypeError('seed must be an integer in [0, 2^32)');
   if (!(Number.isSafeInteger(run.numRuns) && run.numRuns >= 1)) throw new TypeError('numRuns must be a positive integer');
@@ -96,7 +100,14 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
   const crashPoints: Record<string, number> = {};
   const tally: WorkloadTally = { snapshots: 0, boundedRanges: 0 };
   const endShape = countShape(engine);
-  const property = fc.asyncProperty(crashCaseArb(profileOf(run)), async (crashCase) => {
+  const arb = crashCaseArb(profileOf(run));
+  // A path names one case: check it does before anything runs, then run that case only (past a
+  // passing value, fast-check would go on through its shrink siblings).
+  if (run.path !== undefined) assertPathNamesCase(arb, run.seed, run.path);
+  let executions = 0;
+  const property = fc.asyncProperty(arb, async (crashCase) => {
+    executions++;
+    if (run.path !== undefined && executions > 1) throw new PathDone();
     const result = await runCrashCase(engine, crashCase, { probe: run.probe, secondLife: run.secondLife });
     run.probe?.enter('other');
     images += result.images;
@@ -114,6 +125,7 @@ export async function runCrashCampaign(run: CrashRun): Promise<CrashCampaignResu
     ...(run.path === undefined ? {} : { path: run.path }),
   });
   const base = { seed: run.seed, profile: run.profile, numRuns: details.numRuns, images, events, crashPoints, secondLifeImages, recoveries, shape: endShape(tally) };
+  if (details.errorInstance instanceof PathDone) return { ...base, numRuns: 1, ok: true, failure: null };
   if (!details.failed || details.counterexample === null || details.counterexamplePath === null) {
     return { ...base, ok: !details.failed, failure: null };
   }

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { FileVfs, MemoryVfs } from '../engine/index.js';
 import { DEFAULT_MAX_COMMANDS, differentialProperty, type VfsFactory } from './differential.js';
 import { Mismatch, type DifferentialEngine } from './differentialWorld.js';
-import { commandsPathOf, formatReplayPath, parseReplayPath, type ReplayPath } from './replayPath.js';
+import { commandsPathOf, formatReplayPath, parseReplayPath, ReplayError, type ReplayPath } from './replayPath.js';
 
 export type VfsKind = 'memory' | 'real';
 export const VFS_KINDS: readonly VfsKind[] = ['memory', 'real'];
@@ -59,13 +59,7 @@ export type DifferentialResult = DifferentialSuccess | DifferentialFailure;
 
 export const SEED_MAX = 2 ** 32 - 1;
 
-/** A path that does not lead to a value under this seed (a typo, or a different version). */
-export class ReplayError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ReplayError';
-  }
-}
+export { ReplayError };
 
 export function vfsFactory(kind: VfsKind): VfsFactory {
   if (kind === 'memory') return async () => ({ vfs: new MemoryVfs(), cleanup: async () => {} });
@@ -103,7 +97,10 @@ async function checkProperty<Ts>(
 ): Promise<fc.RunDetails<Ts>> {
   if (replay === null) return fc.check(property, { seed: run.seed, numRuns: run.numRuns, endOnFailure: run.shrink === false });
   try {
-    return await fc.check(property, { seed: run.seed, numRuns: run.numRuns, path: replay.fcPath, endOnFailure: true });
+    const details = await fc.check(property, { seed: run.seed, numRuns: run.numRuns, path: replay.fcPath, endOnFailure: true });
+    // A last step past the last shrink leaves nothing to run: that names no case either.
+    if (details.numRuns === 0 && !details.failed) throw new Error('the last step is past the last shrink, no case ran');
+    return details;
   } catch (error) {
     const hint = replay.commandsPath === null ? ' (a commands path needs its @replay hint)' : '';
     const where = `path ${formatReplayPath(replay)} does not name a counterexample under seed ${run.seed}${hint}`;

@@ -1,6 +1,6 @@
 // parseArgs: every accepted command line parses, every mistake names its flag and what it accepts.
 import test from 'ava';
-import { DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
+import { commandUsage, DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/args.js';
 
 const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
 const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
@@ -40,15 +40,16 @@ test('every differential flag, in both spellings', (t) => {
 });
 
 test('help in every form', (t) => {
-  for (const argv of [['help'], ['--help'], ['-h'], ['run', '--help'], ['run', '--seed', '1', '-h'], ['differential', '--help']]) {
-    t.deepEqual(parseArgs(argv), { command: 'help' }, argv.join(' '));
-  }
+  for (const argv of [['help'], ['--help'], ['-h']]) t.deepEqual(parseArgs(argv), { command: 'help', topic: null }, argv.join(' '));
+  for (const argv of [['run', '--help'], ['run', '--seed', '1', '-h'], ['help', 'run']]) t.deepEqual(parseArgs(argv), { command: 'help', topic: 'run' }, argv.join(' '));
+  t.deepEqual(parseArgs(['differential', '--help']), { command: 'help', topic: 'differential' });
 });
 
 /** Each mistake: the argv and what its one-line message must say. */
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
-  [[], /missing command .*run, replay, failures, certify, merge, mutants, differential, help/],
-  [['frobnicate'], /unknown command "frobnicate" .*run, replay, failures, certify, merge, mutants, differential, help/],
+  [[], /missing command .*targets, run, replay, failures, certify, merge, mutants, differential, help/],
+  [['frobnicate'], /unknown command "frobnicate" .*targets, run, replay, failures, certify, merge, mutants, differential, help/],
+  [['failures', 'extra'], /failures takes no argument "extra"/],
   [['run', '--time', '10', '--runs', '5'], /--time and --runs exclude each other/],
   [['run', '--time', '0'], /--time must be a whole number of seconds/],
   [['run', '--report', 'out.txt'], /--report must be a file name ending in \.html/],
@@ -59,7 +60,7 @@ const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
   [['failures', '--seed', '1'], /unknown flag "--seed" for failures/],
   [['run', '--shard', '5/4'], /shard index must be an integer in \[1, 4\]/],
   [['run', '--shard', 'two'], /--shard must look like I\/N/],
-  [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json/],
+  [['differential', '--bogus'], /unknown flag "--bogus" for differential .*--seed, --runs, --path, --vfs, --json, --help/],
   [['run', '--vfs', 'disk'], /--vfs must be memory\|real, not "disk"/],
   [['run', '--vfs', 'real', '--time', '5'], /--vfs real takes --runs/],
   [['differential', '--seed'], /--seed needs a value: an integer in \[0, 4294967295\]/],
@@ -98,4 +99,17 @@ test('certify takes --mutants-budget (0 skips the mutants); anything else names 
 test('mutants: the budget defaults to 600 seconds', (t) => {
   t.like(parseArgs(['mutants']), { command: 'mutants', budgetSeconds: 600, automatic: false });
   t.like(parseArgs(['mutants', '--automatic', '--budget', '30']), { budgetSeconds: 30, automatic: true });
+});
+
+test('every subcommand has its own help: each flag it takes, with what it accepts and its default', (t) => {
+  const run = commandUsage('run');
+  t.regex(run, /^Usage: crashlab run \[flags\]/);
+  t.regex(run, /--runs N +cases .*; default 100\)/);
+  t.regex(run, /--profile NAME .*quick\|default\|thorough; default default\)/);
+  t.regex(run, /--target NAME \| --adapter FILE/);
+  t.notRegex(run, /--budget/);
+  const certify = commandUsage('certify');
+  t.regex(certify, /--mutants-budget SECONDS .*default 600\)/);
+  t.notRegex(certify, /--runs/);
+  t.regex(commandUsage('replay'), /^Usage: crashlab replay ID \| SEED:PATH \[flags\]/);
 });

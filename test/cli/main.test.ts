@@ -63,5 +63,28 @@ test('an unknown command is exit 2; help is exit 0 with the usage', (t) => {
   const help = crashlab('--help');
   t.is(help.status, 0);
   t.regex(help.stdout, /^Usage: crashlab <command>/);
-  t.regex(help.stdout, /--vfs memory\|real/);
+  t.regex(help.stdout, /--vfs KIND .*memory\|real/);
+});
+
+test('crashlab run --help prints the run flags with their defaults, exit 0', (t) => {
+  const { status, stdout } = crashlab('run', '--help');
+  t.is(status, 0);
+  t.regex(stdout, /^Usage: crashlab run \[flags\]/);
+  t.regex(stdout, /--barrier NAME .*default both/);
+  t.notRegex(stdout, /--mutants-budget/);
+});
+
+test('a case address that names no case is exit 2 saying which step is wrong; a valid one runs that one case', (t) => {
+  const replay = crashlab('replay', '42:0:99999', '--barrier', 'always', '--profile', 'quick');
+  t.is(replay.status, 2, replay.stdout);
+  t.regex(replay.stderr, /path 0:99999 names no case under seed 42: step 2 \(shrink 99999 of the case at 0\) does not exist/);
+  const run = crashlab('run', '--seed', '42', '--path', '0:99999:9', '--barrier', 'always', '--profile', 'quick');
+  t.is(run.status, 2);
+  t.regex(run.stderr, /step 2 \(shrink 99999 of the case at 0\)/);
+  const differential = crashlab('differential', '--seed', '1', '--path', '0:99999:9');
+  t.is(differential.status, 2);
+  t.regex(differential.stderr, /does not name a counterexample under seed 1/);
+  const one = crashlab('run', '--seed', '42', '--path', '3', '--barrier', 'always', '--profile', 'quick', '--json');
+  t.is(one.status, 0, one.stderr);
+  t.like(JSON.parse(one.stdout.trim().split('\n').at(-1)!), { event: 'done', ok: true, runs: 1 });
 });
