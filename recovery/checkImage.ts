@@ -152,8 +152,11 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   if (state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
   const verdict = classify(history, state, check.sharedLog);
   if (verdict.ok || !check.corrupted) return verdict;
-  const relaxed = matchState(history, state, false, 'any-prefix');
-  if (relaxed !== null) return lossUnderDamage(history, relaxed, check) ?? { ok: true, prefix: relaxed.reduce((sum, match) => sum + match.k, 0) };
+  const relaxed = classify(history, state, false, 'any-prefix');
+  if (relaxed.ok) {
+    const matches = matchState(history, state, false, 'any-prefix');
+    return (matches === null ? null : lossUnderDamage(history, matches, check)) ?? relaxed;
+  }
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
 }
 
