@@ -133,6 +133,8 @@ export class ColumnFamilyDatabase {
   private readonly creations = new TaskChain();
   private lastCheckpointMicros: number;
   private poisoned: EngineError | null = null;
+  /** A failure of a checkpoint no caller awaited (maybeCheckpoint): close rejects with it. */
+  private detachedFailure: EngineError | null = null;
   private closed = false;
   /** One read-cache and write-buffer budget for all families: the options bound the whole file. */
   private readonly budget: PageBudget;
@@ -259,8 +261,11 @@ export class ColumnFamilyDatabase {
     const due = this.wal.liveBytes() >= this.options.walCheckpointBytes
       || this.options.clock.nowMicros() - this.lastCheckpointMicros >= this.options.checkpointIntervalMicros;
     if (!due) return;
-    // Errors poison the database (the I/O paths report them); nothing else to do with them here.
-    void this.checkpoint().catch(() => undefined);
+    // Errors poison the database (the I/O paths report them), but no caller waits on this
+    // checkpoint: close reports its failure, so it is never swallowed (see close).
+    void this.checkpoint().catch((error: unknown) => {
+      if (error instanceof EngineError) this.detachedFailure ??= error;
+    });
   }
 
   /**
@@ -382,7 +387,13 @@ export class ColumnFamilyDatabase {
     return { families: this.families.size, wal: this.wal?.stats() ?? null, fileBytes: this.file.fileBytes() };
   }
 
-  /** Checkpoints (so the next open replays nothing), then releases both files. */
+  /**
+   * Checkpoints (so the next open replays nothing), then releases both files. After a failed
+   * background checkpoint, releases them too, then rejects with PREVIOUS_IO: its failed fsync
+   * may have dropped acknowledged `none` commits, and close is the last call that can tell the
+   * caller (issue 12's `hole`: a silent close let later commits survive past the loss). A
+   * failure some call already reported does not make close reject.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.maintenance.idle();
@@ -393,6 +404,9 @@ export class ColumnFamilyDatabase {
       this.closed = true;
       await this.wal?.close();
       this.file.close();
+    }
+    if (this.detachedFailure !== null) {
+      throw new EngineError('PREVIOUS_IO', 'closed, but a background checkpoint failed and poisoned this database: commits acknowledged since its last durable sync may be lost', { cause: this.detachedFailure });
     }
   }
 }

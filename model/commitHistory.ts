@@ -35,6 +35,12 @@ export interface CommitRecord {
   readonly durability: 'immediate' | 'none';
   /** Set for a family change, whose `ops` are empty. */
   readonly change?: FamilyChange | undefined;
+  /**
+   * The index of the newest commit acknowledged `immediate` when this one was issued (-1: none):
+   * this commit's log record is written after that one was synced, so a store whose records
+   * carry a durable watermark can vouch, from this record, that that one was durable.
+   */
+  readonly vouchesFor: number;
   status: CommitStatus;
 }
 
@@ -125,6 +131,8 @@ export class CommitHistory {
   /** The state after the first `baseCount` commits, shared and never copied (stateTimeline.ts). */
   private base: FrozenBase = FrozenBase.EMPTY;
   private baseCount = 0;
+  /** The newest commit acknowledged `immediate` so far (-1: none), for CommitRecord.vouchesFor. */
+  private newestDurable = -1;
 
   /**
    * Declares that the commits issued so far built `base` (a case's starting database): the
@@ -170,7 +178,7 @@ export class CommitHistory {
     if (!this.families.includes(family)) throw new Error(`model: commit to unknown family ${family}`);
     if (change !== undefined && (ops.length > 0 || durability !== 'immediate')) throw new Error('model: a family change is an immediate commit without ops');
     const index = this.commits.length;
-    this.commits.push({ index, family, ops: ops.slice(), durability, change, status: 'in-flight' });
+    this.commits.push({ index, family, ops: ops.slice(), durability, change, vouchesFor: this.newestDurable, status: 'in-flight' });
     return index;
   }
 
@@ -184,12 +192,14 @@ export class CommitHistory {
     for (const commit of from.commits) this.commits.push({ ...commit });
     this.base = from.base;
     this.baseCount = from.baseCount;
+    this.newestDurable = from.newestDurable;
   }
 
   settle(index: number, outcome: 'acked' | 'failed'): void {
     const commit = this.commits[index];
     if (commit === undefined || commit.status !== 'in-flight') throw new Error(`model: commit ${index} settled twice`);
     commit.status = outcome === 'failed' ? 'failed' : commit.durability === 'immediate' ? 'acked-immediate' : 'acked-none';
+    if (commit.status === 'acked-immediate') this.newestDurable = Math.max(this.newestDurable, index);
   }
 
   /** A deep copy: statuses frozen as they are now (what a crash at this moment would judge by). */

@@ -19,7 +19,7 @@ import { FrozenBase, type DigestScope, type OverlayState } from '../model/stateT
 import type { DigestMemo } from '../engine/subtreeDigest.js';
 import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
 import {
-  failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
+  contractOf, failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
 import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
@@ -470,7 +470,7 @@ async function fullRecovery(engine: EngineUnderTest, crashCase: CrashCase, image
   if (equal.length === 0) return undefined;
   const full = equal.find((earlier) => readInFull(earlier.recovered));
   if (full !== undefined) return full;
-  const check: CheckOptions = { options: crashCase.workload.options, sharedLog: crashCase.workload.options.wal !== false, corrupted: false, probe };
+  const check: CheckOptions = { options: crashCase.workload.options, sharedLog: crashCase.workload.options.wal !== false, corrupted: false, contract: contractOf(engine), probe };
   const memo = await recoverCapture(engine, crashCase, image, check);
   recoveries.push({ image, ...memo, distinct: false });
   return memo;
@@ -495,6 +495,7 @@ async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
+    contract: contractOf(engine),
     probe,
     plan,
   };

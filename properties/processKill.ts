@@ -31,7 +31,7 @@ import * as referenceEngine from '../engine/index.js';
 import { FaultyVfs } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type ModelOp } from '../model/commitHistory.js';
-import { checkImage, type EngineUnderTest } from '../recovery/checkImage.js';
+import { checkImage, contractOf, type EngineUnderTest } from '../recovery/checkImage.js';
 import { classify, type DiffLine, type ViolationKind } from '../recovery/classify.js';
 import { readState } from '../recovery/readState.js';
 import { PROFILES, workloadArb, type CrashProfile } from './crashArbitraries.js';
@@ -214,7 +214,7 @@ async function judge(dir: string, image: ReadonlyMap<string, Uint8Array>, killCa
   const options = killCase.workload.options;
   const sharedLog = options.wal !== false;
   const engine = engineForWorkload(referenceEngine, killCase.workload);
-  const verdict = await checkImage(engine, FaultyVfs.fromImage(image), reader.history, { options, sharedLog, corrupted: false });
+  const verdict = await checkImage(engine, FaultyVfs.fromImage(image), reader.history, { options, sharedLog, corrupted: false, contract: contractOf(engine) });
   if (!verdict.ok) return verdict;
   return recoverOnDisk(engine, dir, options, reader.history, sharedLog);
 }

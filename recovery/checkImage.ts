@@ -10,12 +10,17 @@ import type { Vfs } from '../engine/storage.js';
 import type { CommitHistory } from '../model/commitHistory.js';
 import { totalOf, type StateDigest } from '../model/stateDigest.js';
 import type { OverlayState } from '../model/stateTimeline.js';
-import { classify, matchDigests, type DiffLine, type OrderMatch, type Verdict } from './classify.js';
+import { classify, matchDigests, matchState, silentLoss, type DiffLine, type OrderMatch, type Verdict } from './classify.js';
 import type { ReadPlan } from './readPlan.js';
 import { readRecovered, type Observation, type Reading } from './readState.js';
-import type { EngineUnderTest } from './storeUnderTest.js';
+import { STRICT_CONTRACT, type EngineUnderTest, type StoreContract } from './storeUnderTest.js';
 
-export type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from './storeUnderTest.js';
+export type { EngineUnderTest, FamilyUnderTest, StoreContract, StoreUnderTest } from './storeUnderTest.js';
+
+/** The contract an engine declares, or the strict one when it declares none. */
+export function contractOf(engine: EngineUnderTest): StoreContract {
+  return engine.contract ?? STRICT_CONTRACT;
+}
 
 /** Turns of the event loop a recovery may take before it counts as a hang (no wall clock). */
 export const RECOVERY_TURN_BUDGET = 10_000;
@@ -25,6 +30,8 @@ export interface CheckOptions {
   readonly sharedLog: boolean;
   /** The image was corrupted on purpose: a typed detection error is an acceptable outcome. */
   readonly corrupted: boolean;
+  /** The store's declared contract under damage (`contractOf(engine)`): may it roll back silently? */
+  readonly contract: StoreContract;
   /**
    * Whether the data file, after the corruption, no longer begins as a current crashlab file
    * (magic and version). When it still does, the file is recognisably ours and damage anywhere
@@ -131,21 +138,31 @@ function digestOf(reading: Reading, history: CommitHistory): StateDigest {
  */
 function judgeReading(reading: Reading, history: CommitHistory, check: CheckOptions): Verdict {
   const digest = digestOf(reading, history);
-  // Damage to a header or to the log may roll a family back to an older commit (the log stops
-  // at the damaged record, as at a torn tail): a loss, but never wrong data. Under deliberate
-  // corruption, each family must still hold some prefix of its own commits, or it is wrong data.
-  const matched = matchDigests(history, digest, check.sharedLog) ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
+  // Damage to a header or to the log may leave each family at some prefix of its own commits
+  // (the log stopped at the damaged record): never wrong data, but a loss of acknowledged
+  // commits, which only a store declaring it may roll back under damage may serve silently.
+  const strict = matchDigests(history, digest, check.sharedLog);
+  const matched = strict ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
   if (matched !== null) {
     const wrong = checkObservations(reading.observations, matchedState(reading, history, matched));
-    return wrong ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
+    const lost = strict === null ? lossUnderDamage(history, matched, check) : null;
+    return wrong ?? lost ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
   }
   const state = reading.state;
   if (state === null) return { ok: false, kind: 'other-divergence', detail: 'the recovered digest matches no acceptable prefix', diff: [] };
   const verdict = classify(history, state, check.sharedLog);
   if (verdict.ok || !check.corrupted) return verdict;
   const relaxed = classify(history, state, false, 'any-prefix');
-  if (relaxed.ok) return relaxed;
+  if (relaxed.ok) {
+    const matches = matchState(history, state, false, 'any-prefix');
+    return (matches === null ? null : lossUnderDamage(history, matches, check)) ?? relaxed;
+  }
   return { ok: false, kind: 'undetected-corruption', detail: `corrupted bytes were read as data: ${verdict.detail}`, diff: verdict.diff };
+}
+
+/** A silent-loss violation for per-family prefixes of a damaged image, unless the contract allows the rollback. */
+function lossUnderDamage(history: CommitHistory, matched: readonly OrderMatch[], check: CheckOptions): Verdict | null {
+  return check.contract.mayRollBackUnderDamage ? null : silentLoss(history, matched);
 }
 
 /** Up to this many entries, a full read's observations are judged against the state read itself. */

@@ -9,6 +9,10 @@
  *   resurrected-delete a key the commits removed is back, with a value it once had
  *   phantom-value      a value no commit ever wrote
  *   other-divergence   none of the above, but still no acceptable prefix
+ *   silent-loss        (damaged images only) every family holds a prefix of its own commits, but
+ *                      one lost an acknowledged commit and recovery raised no error: damage
+ *                      rolled back silently, which only a store declaring
+ *                      `mayRollBackUnderDamage` may do (storeUnderTest.ts, StoreContract)
  */
 import {
   statesEqual, type CommitHistory, type CommitRecord, type LogicalState,
@@ -17,7 +21,7 @@ import { digestOfState, type StateDigest } from '../model/stateDigest.js';
 
 export type ViolationKind =
   | 'lost-ack' | 'torn-transaction' | 'hole' | 'resurrected-delete' | 'phantom-value' | 'other-divergence'
-  | 'integrity' | 'undetected-corruption' | 'unexpected-error' | 'hang';
+  | 'integrity' | 'undetected-corruption' | 'silent-loss' | 'unexpected-error' | 'hang';
 
 export interface DiffLine {
   readonly family: string;
@@ -105,6 +109,37 @@ export function matchDigests(history: CommitHistory, recovered: StateDigest, sha
     matches.push({ family, commits, k });
   }
   return matches;
+}
+
+/**
+ * Given per-family prefixes that explain a damaged image (the 'any-prefix' rule), the first
+ * acknowledged commit rolled back that some surviving record vouches for, as a silent-loss
+ * violation; null when none is. A record vouches for every commit acknowledged `immediate`
+ * before it was issued (CommitRecord.vouchesFor), and it survives when its commit is
+ * acknowledged `immediate` itself (its record was durable) or present in the recovered state.
+ * The newest acknowledged commits with no such later record are the declared limit: no format
+ * can tell their damaged record from a torn tail (README, docs/format.md).
+ */
+export function silentLoss(history: CommitHistory, matched: readonly OrderMatch[]): Verdict | null {
+  const present = new Set(matched.flatMap((match) => match.commits.slice(0, match.k).map((commit) => commit.index)));
+  let newestVouched = -1;
+  for (const commit of history.all()) {
+    if (commit.status === 'acked-immediate' || present.has(commit.index)) newestVouched = Math.max(newestVouched, commit.vouchesFor);
+  }
+  for (const match of matched) {
+    const lost = match.commits.slice(match.k).find((commit) => commit.status === 'acked-immediate' && commit.index <= newestVouched);
+    if (lost === undefined) continue;
+    const scope = match.family === null ? 'the commit order' : `family ${match.family}`;
+    return violation('silent-loss',
+      `recovery raised no error, but ${scope} holds only ${match.k} of its commits: acknowledged commit #${lost.index} (${lost.family}), which a later durable record vouches for, was rolled back under damage`, []);
+  }
+  return null;
+}
+
+/** `matchDigests` on a state read in full (a family still being created, and empty, left out). */
+export function matchState(history: CommitHistory, recoveredState: LogicalState, sharedLog: boolean,
+  rule: 'acknowledged' | 'any-prefix' = 'acknowledged'): OrderMatch[] | null {
+  return matchDigests(history, digestOfState(withoutUnknownEmptyFamilies(history, recoveredState)), sharedLog, rule);
 }
 
 /** Judges `recovered` against the history: a prefix in range for every order, or a violation. */

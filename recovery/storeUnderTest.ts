@@ -36,8 +36,28 @@ export interface StoreUnderTest {
   close(): Promise<void>;
 }
 
+/**
+ * What a store promises about damage, beyond what every store promises (a typed error or the
+ * right data, never wrong data). Defined here once, so every kind of store under test declares
+ * it the same way.
+ */
+export interface StoreContract {
+  /**
+   * True: when bytes that were durable and acknowledged are damaged, the store may open without
+   * an error and serve an older state (each family some prefix of its commits), losing
+   * acknowledged commits silently. False (strict): such a loss is a `silent-loss` violation;
+   * damage must be reported with an error instead.
+   */
+  readonly mayRollBackUnderDamage: boolean;
+}
+
+/** The contract of a store that declares none: the strict one. */
+export const STRICT_CONTRACT: StoreContract = { mayRollBackUnderDamage: false };
+
 /** The engine under test, injected so a patched copy (a mutant) can stand in for it. */
 export interface EngineUnderTest {
+  /** Optional: the store's declared contract under damage; without it, STRICT_CONTRACT. */
+  readonly contract?: StoreContract | undefined;
   readonly ColumnFamilyDatabase: { open(target: Vfs, options?: ColumnFamilyOptions): Promise<StoreUnderTest> };
   /** The standalone single-file database (no WAL, one tree of tables): redb's own shape. */
   readonly Database: { open(target: Vfs, options?: DatabaseOptions): Promise<Database> };

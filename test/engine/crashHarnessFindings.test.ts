@@ -235,3 +235,33 @@ test('after a fallback to the older log header slot, records the recovery did no
   await db.close();
 });
 
+
+/*
+ * BUG (issue 12's `hole`, thorough campaign seed 2055975885): a background checkpoint (the log
+ * passed its size budget) hit a failed fsync, which poisoned the database and may have dropped
+ * an acknowledged `none` commit's bytes, but nobody was told: the checkpoint ran detached and
+ * close() resolved. The workload reopened and committed on, so after a power cut the `none`
+ * commit of one family was missing while a later commit of another survived. The engine broke
+ * its promise (none commits lost only as a suffix), not the model: close of a poisoned database
+ * now releases the files and rejects with PREVIOUS_IO, the last call that can tell the caller.
+ */
+test('a failed background checkpoint is reported by close, never swallowed', async (t) => {
+  const options = { wal: true, pageBytes: 512, walCheckpointBytes: 16 };
+  const run = async (errors: ErrorPlan): Promise<{ syncsBefore: number; beginWrite: string; close: string }> => {
+    const vfs = new FaultyVfs({ errors });
+    const db = await ColumnFamilyDatabase.open(vfs, options);
+    const family = await db.columnFamily('a');
+    const syncsBefore = vfs.recentEvents().filter((event) => event.op === 'sync').length;
+    const txn = await family.beginWrite();
+    txn.openTable('t').insert(Uint8Array.of(1), Uint8Array.of(1));
+    await txn.commit({ durability: 'none' }); // past the log's budget: a checkpoint starts, detached
+    for (let turn = 0; turn < 100; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+    const beginWrite = await family.beginWrite().then((next) => { next.abort(); return 'usable'; }, codeOf);
+    return { syncsBefore, beginWrite, close: await db.close().then(() => 'ok', codeOf) };
+  };
+  const dry = await run({});
+  t.deepEqual([dry.beginWrite, dry.close], ['usable', 'ok']);
+  const failed = await run({ failSyncAt: dry.syncsBefore }); // the checkpoint's first fsync
+  t.is(failed.beginWrite, 'PREVIOUS_IO', 'the failed background checkpoint poisoned the database');
+  t.is(failed.close, 'PREVIOUS_IO', 'and close tells the caller instead of resolving');
+});

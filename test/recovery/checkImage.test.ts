@@ -4,7 +4,7 @@ import { EngineError } from '../../engine/errors.js';
 import { CommitHistory } from '../../model/commitHistory.js';
 import { judgeRecovered, type CheckOptions } from '../../recovery/checkImage.js';
 
-const check = (overrides: Partial<CheckOptions>): CheckOptions => ({ options: {}, sharedLog: true, corrupted: true, ...overrides });
+const check = (overrides: Partial<CheckOptions>): CheckOptions => ({ options: {}, sharedLog: true, corrupted: true, contract: { mayRollBackUnderDamage: true }, ...overrides });
 const failed = (code: 'CORRUPTION' | 'INVALID_FORMAT' | 'IO'): { error: unknown } => ({ error: new EngineError(code, 'damaged') });
 
 test('CORRUPTION and IO are detection under corruption; INVALID_FORMAT only when the file no longer looks like ours', (t) => {
