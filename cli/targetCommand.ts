@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkConformance, ConformanceError } from '../properties/conformance.js';
 import { runTargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
 import { TargetPackageError } from '../targets/targetPackages.js';
+import { RUNS_MAX } from './args.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInTargets, loadAdapter, resolveTarget, TargetError } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
@@ -18,7 +19,6 @@ const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const SEED_MAX = 2 ** 31 - 1;
-const RUNS_MAX = 10_000_000;
 
 export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any target but the reference engine):
   --seed N            seed in [0, ${SEED_MAX}] (drawn and printed when omitted)

@@ -5,7 +5,7 @@
  * crash point (for a target that promises anything). A failure here is the adapter's, and says which check broke.
  */
 import { FaultyVfs } from '../fault/faultyVfs.js';
-import { toHex } from '../model/commitHistory.js';
+import { statesEqual, toHex } from '../model/commitHistory.js';
 import { checkOpenTarget, type Target, type TargetState, type TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase } from './targetCrashCase.js';
 
@@ -25,10 +25,6 @@ function expected(): TargetState {
   ])]]);
 }
 
-function same(a: TargetState, b: TargetState): boolean {
-  return JSON.stringify([...a].map(([f, ts]) => [f, [...ts].sort().map(([t, e]) => [t, [...e].sort()])])) === JSON.stringify([...b].map(([f, ts]) => [f, [...ts].sort().map(([t, e]) => [t, [...e].sort()])]));
-}
-
 export async function checkConformance(target: Target): Promise<void> {
   const vfs = new FaultyVfs();
   const context = { seed: 1, device: { sectorBytes: 512 as const, atomicSector: true }, clock: () => 0 };
@@ -36,11 +32,11 @@ export async function checkConformance(target: Target): Promise<void> {
   for (const txn of ROUND_TRIP) await opened.apply(txn);
   const live = await opened.readState();
   await opened.close();
-  if (!same(live, expected())) throw new ConformanceError(`target ${target.name}: a round trip without crashes read back ${JSON.stringify([...live.keys()])}, not what was written (readState or apply is wrong)`);
+  if (!statesEqual(live, expected())) throw new ConformanceError(`target ${target.name}: a round trip without crashes read back ${JSON.stringify([...live.keys()])}, not what was written (readState or apply is wrong)`);
   const reopened = checkOpenTarget(target.name, await target.open(FaultyVfs.fromImage(vfs.crashImage({ survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 })), context));
   const after = await reopened.readState();
   await reopened.close();
-  if (!same(after, expected())) throw new ConformanceError(`target ${target.name}: after a clean close and a power cut the state differs (close() does not make everything durable)`);
+  if (!statesEqual(after, expected())) throw new ConformanceError(`target ${target.name}: after a clean close and a power cut the state differs (close() does not make everything durable)`);
   // A target that promises nothing (journal off) may tear even a process crash: only promises are checked.
   if (target.contract.level === 'none') return;
   const kept = await runTargetCrashCase({ target, txns: ROUND_TRIP, plan: { survival: 'all', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: true, seed: 0 }, imagesPerCase: 64, seed: 1, contract: 'durable' });

@@ -7,20 +7,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadAdapter, resolveTarget } from '../targets/registry.js';
-import type { ContractLevel } from '../targets/target.js';
 import { checkConformance } from './conformance.js';
-import { runTargetCampaign } from './runTargetCampaign.js';
+import { runTargetCampaign, type TargetCampaign } from './runTargetCampaign.js';
 
-export interface WorkerCampaign {
+/** A campaign as it crosses threads: the target by name (built-in) or by file (adapter). */
+export type WorkerCampaign = Omit<TargetCampaign, 'target' | 'onCase'> & {
   readonly targetName?: string | undefined;
   readonly adapterFile?: string | undefined;
-  readonly targetFlag: string;
-  readonly seed: number;
-  readonly numRuns: number;
-  readonly imagesPerCase?: number | undefined;
-  readonly contract?: ContractLevel | undefined;
-  readonly path?: string | undefined;
-}
+};
 
 /** Messages to the parent: progress after every case, then the result (or the error). */
 export type WorkerMessage =

@@ -19,7 +19,7 @@ import { FaultyVfs, type CrashPlan, type ErrorPlan, type IoEvent } from '../faul
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
 import { classify, type ViolationKind } from '../recovery/classify.js';
-import { checkOpenTarget, type ContractLevel, type OpenTarget, type Target, type TargetTxn } from '../targets/target.js';
+import { checkOpenTarget, type ContractLevel, type OpenContext, type OpenTarget, type Target, type TargetTxn } from '../targets/target.js';
 
 export interface TargetCrashCase {
   readonly target: Target;
@@ -140,7 +140,7 @@ function breaks(contract: ContractLevel, kind: ViolationKind, target: Target): b
   return true;
 }
 
-function contextOf(crashCase: TargetCrashCase, seed: number): { seed: number; device: { sectorBytes: 512 | 4096; atomicSector: boolean }; clock: () => number } {
+function contextOf(crashCase: TargetCrashCase, seed: number): OpenContext {
   return { seed, device: { sectorBytes: crashCase.plan.sectorBytes, atomicSector: crashCase.plan.atomicSector }, clock: () => 0 };
 }
 

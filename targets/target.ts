@@ -10,6 +10,7 @@
  * adapter fails before any finding is reported.
  */
 import type { Vfs } from '../engine/storage.js';
+import type { LogicalState } from '../model/commitHistory.js';
 
 /** `durable`: no acknowledged commit lost; `prefix`: only a suffix of the commit order; `atomic`: any subset, never a torn commit; `none`: no promise. */
 export type ContractLevel = 'durable' | 'prefix' | 'atomic' | 'none';
@@ -49,15 +50,23 @@ export interface TargetTxn {
   readonly durability: 'immediate' | 'none';
 }
 
-/** family → table → hex key → hex value (the model's form). */
-export type TargetState = Map<string, Map<string, Map<string, string>>>;
+/** family → table → hex key → hex value: the model's own form. */
+export type TargetState = LogicalState;
+
+/** What the case says of its device (the crash plan's traits). */
+export interface DeviceTraits {
+  readonly sectorBytes: 512 | 4096;
+  readonly atomicSector: boolean;
+}
+
+/** Milliseconds since the Unix epoch, injected (engine and fault code never read the clock). */
+export type Clock = () => number;
 
 /** What a case gives a target when it opens: the device it runs on, a seed and a clock. */
 export interface OpenContext {
   readonly seed: number;
-  readonly device: { readonly sectorBytes: 512 | 4096; readonly atomicSector: boolean };
-  /** Milliseconds; injected, never the wall clock. */
-  readonly clock: () => number;
+  readonly device: DeviceTraits;
+  readonly clock: Clock;
 }
 
 export interface OpenTarget {

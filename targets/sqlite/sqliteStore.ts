@@ -10,7 +10,9 @@
  */
 import type { Vfs } from '../../engine/storage.js';
 import { SQLITE } from './sqliteCodes.js';
-import { SqliteVfsBridge, type Clock, type DeviceTraits } from './sqliteVfsBridge.js';
+import { toHex } from '../../model/commitHistory.js';
+import type { Clock, DeviceTraits, TargetOp, TargetState } from '../target.js';
+import { SqliteVfsBridge } from './sqliteVfsBridge.js';
 import { loadWaSqlite, type SqliteApi, type WaSqlite } from './waSqlite.js';
 
 export const JOURNAL_MODES = ['delete', 'truncate', 'persist', 'wal', 'memory', 'off'] as const;
@@ -22,15 +24,6 @@ export interface SqliteConfig {
   readonly journal: JournalMode;
   readonly synchronous: SynchronousLevel;
 }
-
-/** One logical operation, as the workload gives it (keys and values are bytes). */
-export type SqliteOp =
-  | { readonly op: 'insert'; readonly table: string; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly op: 'remove'; readonly table: string; readonly key: Uint8Array }
-  | { readonly op: 'clear'; readonly table: string };
-
-/** family → table → hex key → hex value: the whole logical state. */
-export type SqliteState = Map<string, Map<string, Map<string, string>>>;
 
 /** `sqlite:wal-full` → its configuration; anything else is a TypeError naming what is wrong. */
 export function parseSqliteTarget(name: string): SqliteConfig {
@@ -68,8 +61,6 @@ async function sharedBridge(): Promise<{ sqlite: WaSqlite; bridge: SqliteVfsBrid
   bridge = { sqlite, bridge: vfs };
   return bridge;
 }
-
-const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 export class SqliteStore {
   private closed = false;
@@ -127,7 +118,7 @@ export class SqliteStore {
   }
 
   /** One transaction of `family`; resolves once SQLite's COMMIT returned (acknowledged). */
-  async apply(family: string, ops: readonly SqliteOp[]): Promise<void> {
+  async apply(family: string, ops: readonly TargetOp[]): Promise<void> {
     this.checkOpen();
     await this.statement('BEGIN IMMEDIATE', []);
     try {
@@ -139,7 +130,7 @@ export class SqliteStore {
     await this.statement('COMMIT', []);
   }
 
-  private async run(family: string, op: SqliteOp): Promise<void> {
+  private async run(family: string, op: TargetOp): Promise<void> {
     await this.statement(OPEN_TABLE, [family, op.table]);
     const [sql, bindings]: [string, unknown[]] = op.op === 'insert'
       // wa-sqlite binds an empty Uint8Array as NULL: coalesce gives back the empty blob it was.
@@ -181,9 +172,9 @@ export class SqliteStore {
   }
 
   /** Every row, in the model's terms (hex keys and values), through one SELECT. */
-  async readState(): Promise<SqliteState> {
+  async readState(): Promise<TargetState> {
     this.checkOpen();
-    const state: SqliteState = new Map();
+    const state: TargetState = new Map();
     const tableOf = (family: string, table: string): Map<string, string> => {
       let tables = state.get(family);
       if (tables === undefined) state.set(family, tables = new Map<string, Map<string, string>>());

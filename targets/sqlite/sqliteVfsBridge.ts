@@ -28,17 +28,9 @@
  */
 import type { Storage, Vfs } from '../../engine/storage.js';
 import { Prng } from '../../fault/prng.js';
+import type { Clock, DeviceTraits } from '../target.js';
 import { SQLITE } from './sqliteCodes.js';
 import type { WaSqliteModule } from './waSqlite.js';
-
-/** What the case says of its device (the crash plan's traits). */
-export interface DeviceTraits {
-  readonly sectorBytes: 512 | 4096;
-  readonly atomicSector: boolean;
-}
-
-/** Milliseconds since the Unix epoch, injected (engine and fault code never read the clock). */
-export type Clock = () => number;
 
 interface OpenFile {
   readonly name: string;
