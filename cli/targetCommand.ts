@@ -10,20 +10,22 @@ import { parseArgs } from 'node:util';
 import { checkConformance, ConformanceError } from '../properties/conformance.js';
 import { runTargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
 import { TargetPackageError } from '../targets/targetPackages.js';
+import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
-import { builtInTargets, loadAdapter, resolveTarget, TargetError } from '../targets/registry.js';
+import { builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
+import { fsModelOf, runNodeFs } from './nodeFsRun.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
-const SEED_MAX = 2 ** 31 - 1;
 
 export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any target but the reference engine):
   --seed N            seed in [0, ${SEED_MAX}] (drawn and printed when omitted)
   --runs N            crash cases (default 100)
-  --images N          crash images per case (default 48)
+  --images N          crash images per case (default 48; node-fs targets: crash points per case, 8 plans each, default 32)
+  --fs MODEL          node-fs targets: the file-system model crash images follow, posix (default) or ext4
   --contract LEVEL    judge against ${CONTRACT_LEVELS.join('|')} instead of the target's own contract
   --path P            replay one failing case printed by a failed run (needs --seed)
   --hang-timeout S    a target that runs synchronously (SQLite) runs in a worker; no case done
@@ -88,6 +90,11 @@ async function listTargets(argv: readonly string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(line));
     else console.log(`${target.name.padEnd(22)} contract ${target.contract.level.padEnd(7)} ${target.description}`);
   }
+  for (const { adapter } of builtInNodeFsTargets()) {
+    const line = { name: adapter.name, tier: 'node-fs', description: adapter.description, capabilities: adapter.capabilities, contract: adapter.contract, packages: adapter.packages };
+    if (values.json) console.log(JSON.stringify(line));
+    else console.log(`${adapter.name.padEnd(22)} contract ${adapter.contract.level.padEnd(7)} ${adapter.description} [node-fs]`);
+  }
   if (!values.json) console.log('\nyour own: crashlab run --adapter FILE.js (a module exporting defineTarget({...}) from crashlab/harness)');
   return EXIT_OK;
 }
@@ -98,7 +105,7 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
     options: {
       target: { type: 'string' }, adapter: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
       images: { type: 'string' }, contract: { type: 'string' }, path: { type: 'string' }, json: { type: 'boolean', default: false },
-      'hang-timeout': { type: 'string' },
+      'hang-timeout': { type: 'string' }, fs: { type: 'string' },
     },
   });
   if (values.target !== undefined && values.adapter !== undefined) throw new Usage('--target and --adapter name one target: give one of them');
@@ -109,7 +116,16 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const seed = integer(values.seed, '--seed', 0, SEED_MAX) ?? drawSeed();
   const numRuns = integer(values.runs, '--runs', 1, RUNS_MAX) ?? (values.path === undefined ? 100 : 1);
   const imagesPerCase = integer(values.images, '--images', 1, 4096);
-  const target: Target = values.adapter !== undefined ? await loadAdapter(values.adapter) : resolveTarget(values.target!);
+  const fsModel = fsModelOf(values.fs);
+  if (fsModel instanceof Error) throw new Usage(fsModel.message);
+  const resolved: AnyTarget = values.adapter !== undefined ? await loadAnyAdapter(values.adapter) : resolveAnyTarget(values.target!);
+  const onCase = values.json ? undefined : progress(numRuns);
+  if (resolved.tier === 'node-fs') {
+    const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${resolved.adapter.name}`;
+    return runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, onCase });
+  }
+  if (values.fs !== undefined) throw new Usage('--fs applies to node-fs targets (lowdb, nedb, write-file-atomic, a node-fs adapter)');
+  const target: Target = resolved.target;
   const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${target.name}`;
   // A synchronous target is self-tested inside the watched worker (its loop would hang this thread).
   if (values.adapter !== undefined && !target.capabilities.synchronous) await checkConformance(target);
@@ -118,7 +134,6 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   if (values.json) console.log(JSON.stringify(start));
   else console.log(`crashlab run ${targetFlag}: seed ${seed}, ${numRuns} cases, judged as ${start.contract} (${identity})`);
   const startedMs = performance.now();
-  const onCase = values.json ? undefined : progress(numRuns);
   const campaign = { targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path };
   if (!target.capabilities.synchronous) {
     const result = await runTargetCampaign({ ...campaign, target, onCase });

@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import type { CrashPlan, ErrorPlan } from '../fault/faultyVfs.js';
-import type { ContractLevel, Target, TargetOp, TargetTxn } from '../targets/target.js';
+import type { ContractLevel, Target, TargetCapabilities, TargetOp, TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase, type TargetFinding } from './targetCrashCase.js';
 
 export interface TargetCampaign {
@@ -59,21 +59,28 @@ function valueOf(lengthBytes: number, fill: number): Uint8Array {
   return value;
 }
 
-function opArb(): fc.Arbitrary<TargetOp> {
+/** Value lengths: mostly small, sometimes `largeBytes` (pages and overflow chains for an engine). */
+function opArb(largeBytes: number): fc.Arbitrary<TargetOp> {
   const table = fc.constantFrom(...TABLES);
   const key = fc.integer({ min: 0, max: 40 }).map((k) => Uint8Array.of(k >> 4, k & 0xf));
   return fc.oneof(
-    { weight: 6, arbitrary: fc.record({ table, key, length: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 6000 })), fill: fc.nat(255) })
+    { weight: 6, arbitrary: fc.record({ table, key, length: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: largeBytes })), fill: fc.nat(255) })
       .map(({ table: t, key: k, length, fill }): TargetOp => ({ op: 'insert', table: t, key: k, value: valueOf(length, fill) })) },
     { weight: 3, arbitrary: fc.record({ table, key }).map(({ table: t, key: k }): TargetOp => ({ op: 'remove', table: t, key: k })) },
     { weight: 1, arbitrary: table.map((t): TargetOp => ({ op: 'clear', table: t })) },
   );
 }
 
+/** Transactions of what `capabilities` allow: families, `none` commits, several operations. */
+export function txnArb(capabilities: TargetCapabilities, largeBytes = 6000): fc.Arbitrary<TargetTxn> {
+  const families = capabilities.families ? ['f0', 'f1', 'f2'] : ['f0'];
+  const durability = capabilities.noneCommits ? fc.constantFrom('immediate' as const, 'immediate' as const, 'none' as const) : fc.constant('immediate' as const);
+  const maxOps = capabilities.transactions === false ? 1 : 6;
+  return fc.record({ family: fc.constantFrom(...families), ops: fc.array(opArb(largeBytes), { minLength: 1, maxLength: maxOps }), durability });
+}
+
 export function targetCaseArb(target: Target): fc.Arbitrary<TargetCase> {
-  const families = target.capabilities.families ? ['f0', 'f1', 'f2'] : ['f0'];
-  const durability = target.capabilities.noneCommits ? fc.constantFrom('immediate' as const, 'immediate' as const, 'none' as const) : fc.constant('immediate' as const);
-  const txn = fc.record({ family: fc.constantFrom(...families), ops: fc.array(opArb(), { minLength: 1, maxLength: 6 }), durability });
+  const txn = txnArb(target.capabilities);
   const plan = fc.record({
     survival: fc.constantFrom('none' as const, 'all' as const, 'prefix' as const, 'subset' as const),
     tear: fc.boolean(),

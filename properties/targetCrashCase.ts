@@ -18,8 +18,8 @@ import type { CrashImage } from '../fault/crashImage.js';
 import { FaultyVfs, type CrashPlan, type ErrorPlan, type IoEvent } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory } from '../model/commitHistory.js';
-import { classify, type ViolationKind } from '../recovery/classify.js';
-import { checkOpenTarget, type ContractLevel, type OpenContext, type OpenTarget, type Target, type TargetTxn } from '../targets/target.js';
+import { classify, type Verdict, type ViolationKind } from '../recovery/classify.js';
+import { checkOpenTarget, type ContractLevel, type OpenContext, type OpenTarget, type Target, type TargetContract, type TargetState, type TargetTxn } from '../targets/target.js';
 
 export interface TargetCrashCase {
   readonly target: Target;
@@ -96,7 +96,7 @@ export async function runTargetCrashCase(crashCase: TargetCrashCase): Promise<Ta
     const finding = await judgeCapture(crashCase, capture);
     if (finding === null) continue;
     findings.push(finding);
-    if (violation === null && breaks(contract, finding.kind, crashCase.target)) violation = finding;
+    if (violation === null && breaks(contract, finding.kind, crashCase.target.contract)) violation = finding;
   }
   return { contract, events, images: captures.length, violation, findings, traceHash: counting.traceHash() };
 }
@@ -128,14 +128,14 @@ export function crashPoints(events: number, wanted: number, seed: number): numbe
 }
 
 /** How the model records a commit under `contract`: `prefix` and weaker make every commit `none`. */
-function modelled(txn: TargetTxn, contract: ContractLevel): 'immediate' | 'none' {
+export function modelled(txn: TargetTxn, contract: ContractLevel): 'immediate' | 'none' {
   return contract === 'durable' ? txn.durability : 'none';
 }
 
 /** Whether a finding of `kind` breaks `contract` (the rest are findings the contract allows). */
-function breaks(contract: ContractLevel, kind: ViolationKind, target: Target): boolean {
+export function breaks(contract: ContractLevel, kind: ViolationKind, declared: TargetContract): boolean {
   if (contract === 'none') return false;
-  if (kind === 'unexpected-error') return target.contract.refusalIsViolation;
+  if (kind === 'unexpected-error' || kind === 'hang') return declared.refusalIsViolation;
   if (contract === 'atomic') return kind === 'torn-transaction' || kind === 'phantom-value' || kind === 'integrity' || kind === 'undetected-corruption';
   return true;
 }
@@ -175,6 +175,12 @@ async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: 
   return failed;
 }
 
+/** The oracle's verdict on a state a target read back (a family without tables may read as absent: it is empty). */
+export function judgeState(history: CommitHistory, state: TargetState): Verdict {
+  for (const family of history.familyNames()) if (!state.has(family)) state.set(family, new Map());
+  return classify(history, state, true);
+}
+
 async function judgeCapture(crashCase: TargetCrashCase, capture: Capture): Promise<TargetFinding | null> {
   const { crashAtEvent, history } = capture;
   const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
@@ -190,10 +196,7 @@ async function judgeCapture(crashCase: TargetCrashCase, capture: Capture): Promi
   try {
     const problems = await opened.integrityProblems?.() ?? [];
     if (problems.length > 0) return found('integrity', `integrity check: ${problems.slice(0, 3).join('; ')}`);
-    const state = await opened.readState();
-    // A family without tables may read as absent: it is empty.
-    for (const family of history.familyNames()) if (!state.has(family)) state.set(family, new Map());
-    const verdict = classify(history, state, true);
+    const verdict = judgeState(history, await opened.readState());
     return verdict.ok ? null : found(verdict.kind, verdict.detail);
   } catch (error) {
     return found('unexpected-error', `reading the recovered state failed: ${error instanceof Error ? error.message : String(error)}`);

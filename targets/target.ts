@@ -36,6 +36,8 @@ export interface TargetCapabilities {
   readonly ranges: boolean;
   /** Runs synchronously (WebAssembly): hangs cannot be seen by counting event-loop turns. */
   readonly synchronous: boolean;
+  /** Several operations commit as one (absent: true); without, the workload commits one operation at a time. */
+  readonly transactions?: boolean | undefined;
 }
 
 /** One logical operation; keys and values are bytes, tables are names inside a family. */
@@ -105,6 +107,7 @@ export function defineTarget(target: Target): Target {
   for (const capability of CAPABILITIES) {
     if (typeof target.capabilities?.[capability] !== 'boolean') throw new TypeError(`${where}: capabilities.${capability} must be true or false`);
   }
+  if (!['boolean', 'undefined'].includes(typeof target.capabilities.transactions)) throw new TypeError(`${where}: capabilities.transactions must be true, false or absent`);
   checkContract(where, target.contract);
   return Object.freeze(target);
 }

@@ -1,0 +1,75 @@
+/**
+ * `crashlab run --target lowdb|nedb|write-file-atomic | --adapter FILE` for node-fs targets:
+ * installs the library into the targets' folder, runs the traced campaign
+ * (properties/runNodeFsCampaign.ts) under the file-system model of `--fs`, and prints the
+ * verdict: a violation with its crash point, the lint of what was unsynced when the commits
+ * were acknowledged, the replay command, and images/s.
+ */
+import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
+import { runNodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
+import type { NodeFsTarget } from '../targets/registry.js';
+import { ensureTargetPackage, targetPackagesDir } from '../targets/targetPackages.js';
+import type { ContractLevel } from '../targets/target.js';
+
+export interface NodeFsRunOptions {
+  readonly entry: NodeFsTarget;
+  readonly targetFlag: string;
+  readonly fsModel: FsModelName;
+  readonly seed: number;
+  readonly numRuns: number;
+  readonly pointsPerCase: number | undefined;
+  readonly contract: ContractLevel | undefined;
+  readonly path: string | undefined;
+  readonly json: boolean;
+  readonly onCase: ((cases: number, images: number) => void) | undefined;
+}
+
+/** `--fs NAME`, checked: a typo is a usage error naming the models. */
+export function fsModelOf(text: string | undefined): FsModelName | Error {
+  if (text === undefined) return 'posix';
+  return FS_MODELS.includes(text as FsModelName) ? text as FsModelName : new Error(`--fs wants one of ${FS_MODELS.join(', ')}, not ${JSON.stringify(text)}`);
+}
+
+/** The identity a certificate or a start line names: the adapter and its packages' exact versions. */
+export function nodeFsIdentity(entry: NodeFsTarget): string {
+  const packages = Object.entries(entry.adapter.packages).map(([name, version]) => `${name}@${version}`).join(', ');
+  return `${entry.adapter.name} (node-fs; ${packages === '' ? 'no packages' : packages})`;
+}
+
+export async function runNodeFs(options: NodeFsRunOptions): Promise<number> {
+  const packagesDir = targetPackagesDir();
+  for (const [name, version] of Object.entries(options.entry.adapter.packages)) await ensureTargetPackage(name, version);
+  const { adapter } = options.entry;
+  const contract = options.contract ?? adapter.contract.level;
+  const start = { event: 'start', target: adapter.name, tier: 'node-fs', identity: nodeFsIdentity(options.entry), fs: options.fsModel, contract, seed: options.seed, runs: options.numRuns, path: options.path ?? null };
+  if (options.json) console.log(JSON.stringify(start));
+  else console.log(`crashlab run ${options.targetFlag} --fs ${options.fsModel}: seed ${options.seed}, ${options.numRuns} cases, judged as ${contract} (${start.identity})`);
+  const startedMs = performance.now();
+  const result = await runNodeFsCampaign({
+    adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packagesDir, fsModel: options.fsModel, seed: options.seed,
+    numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
+  });
+  printResult(result, performance.now() - startedMs, options.json);
+  return result.ok ? 0 : 1;
+}
+
+function printResult(result: NodeFsCampaignResult, elapsedMs: number, json: boolean): void {
+  const imagesPerSecond = Math.round((result.crashImages * 1000) / Math.max(1, elapsedMs));
+  if (json) {
+    const failure = result.failure === null ? null : { ...result.failure, counterexample: undefined };
+    console.log(JSON.stringify({ event: 'done', ok: result.ok, target: result.target, tier: 'node-fs', fs: result.fsModel, contract: result.contract, seed: result.seed,
+      cases: result.cases, crashImages: result.crashImages, judged: result.judged, violations: result.violations, findings: result.findings, examples: result.examples, imagesPerSecond, failure }));
+    return;
+  }
+  if (result.failure !== null) {
+    const { violation, path, replay, lint, replayedIdentically, traceHash } = result.failure;
+    console.log(`VIOLATION (${violation.kind}) of ${result.target} under --fs ${result.fsModel}, judged as ${result.contract}: ${violation.detail}`);
+    console.log(`  power cut at trace position ${violation.crashAt} (${violation.point}), ${violation.acknowledged} commits acknowledged; plan ${violation.plan.survival}${violation.plan.tear ? ' torn' : ''}; seed ${result.seed}, path ${path}`);
+    for (const item of lint.slice(0, 8)) console.log(`  unsynced at an ack: ${item.explanation}`);
+    console.log(`  trace ${traceHash}${replayedIdentically ? ', replayed byte-identically' : ', NOT reproduced by a second run (the library is not deterministic here)'}`);
+    console.log(`  replay: ${replay}`);
+  }
+  const found = Object.entries(result.findings).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  console.log(`${result.ok ? 'ok' : 'FAILED'}: ${result.target} (--fs ${result.fsModel}), seed ${result.seed}, ${result.cases} cases, ${result.crashImages} crash images (${result.judged} judged), `
+    + `${result.violations} violations${found === '' ? '' : `, findings: ${found}`}, ${imagesPerSecond} images/s`);
+}

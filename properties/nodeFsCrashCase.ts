@@ -1,0 +1,212 @@
+/**
+ * One crash case against a node-fs target (targets/nodefs/): the library runs the workload
+ * unchanged in a child whose `fs` is recorded (captureTrace.ts); crash images are built from the
+ * trace by the file-system model asked for (`posix` or `ext4`, fault/traceCrash.ts) at a sample
+ * of crash points, several plans each; every distinct image is recovered in a worker
+ * (recoveryPool.ts) and judged by the one oracle against the commit history the trace's
+ * markers give at that point. The lint (fault/traceLint.ts) says what each acknowledged commit
+ * left unsynced: the explanation a reader wants first.
+ *
+ * A crash point is a position in the trace: the power fails before event `k` takes effect,
+ * with every marker before `k` in the history. Positions right after an `acked` marker matter
+ * most (everything acknowledged must be there), so they are always candidates.
+ */
+import { createHash } from 'node:crypto';
+import { Prng } from '../fault/prng.js';
+import { TraceCrashModel, type FsModelName, type TraceCrashPlan } from '../fault/traceCrash.js';
+import { lintAcks, type AckLint } from '../fault/traceLint.js';
+import type { DirImage, Trace, TraceEvent } from '../fault/trace.js';
+import { CommitHistory } from '../model/commitHistory.js';
+import type { ViolationKind } from '../recovery/classify.js';
+import { captureTrace } from '../targets/nodefs/captureTrace.js';
+import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { Recovered, RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import type { ContractLevel, TargetTxn } from '../targets/target.js';
+import { crashPoints, breaks, judgeState, modelled } from './targetCrashCase.js';
+
+export interface NodeFsCrashCase {
+  readonly adapter: NodeFsAdapter;
+  /** The adapter's module (path or file URL): loaded by the traced child and the recovery worker. */
+  readonly adapterModule: string;
+  readonly packagesDir: string;
+  readonly txns: readonly TargetTxn[];
+  readonly fsModel: FsModelName;
+  readonly sectorBytes: 512 | 4096;
+  readonly atomicSector: boolean;
+  /** Crash points to sample, and plans (images) per point. */
+  readonly pointsPerCase: number;
+  readonly plansPerPoint: number;
+  readonly seed: number;
+  readonly contract?: ContractLevel | undefined;
+  readonly pool: RecoveryPool;
+  /** The child's bound (a library that never acknowledges is a hang). */
+  readonly captureTimeoutMs?: number | undefined;
+}
+
+export interface NodeFsFinding {
+  readonly kind: ViolationKind;
+  readonly detail: string;
+  /** The trace position the power failed before, and that event in words. */
+  readonly crashAt: number;
+  readonly point: string;
+  readonly plan: TraceCrashPlan;
+  readonly acknowledged: number;
+}
+
+export interface NodeFsCaseResult {
+  readonly contract: ContractLevel;
+  readonly fsModel: FsModelName;
+  readonly events: number;
+  /** Distinct images recovered (identical images are recovered once). */
+  readonly images: number;
+  /** (image, history) pairs judged. */
+  readonly judged: number;
+  readonly violation: NodeFsFinding | null;
+  readonly findings: readonly NodeFsFinding[];
+  readonly lint: readonly AckLint[];
+  readonly trace: Trace;
+  readonly traceHash: string;
+}
+
+const MAX_POINTS_PER_CASE = 1024;
+const MAX_PLANS_PER_POINT = 64;
+const SURVIVALS = ['none', 'all', 'prefix', 'subset'] as const;
+
+export function traceHash(trace: Trace): string {
+  const hash = createHash('sha256');
+  for (const event of trace.events) {
+    hash.update(JSON.stringify(event.kind === 'write' ? { ...event, data: event.data.length } : event));
+    if (event.kind === 'write') hash.update(event.data);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** `a write of 42 bytes at 0 to inode 3`: the event the power failed before. */
+export function describeEvent(event: TraceEvent | undefined): string {
+  if (event === undefined) return 'the end of the run';
+  switch (event.kind) {
+    case 'write': return `a write of ${event.data.length} bytes at ${event.offsetBytes} to inode ${event.ino}`;
+    case 'truncate': return `a truncate of inode ${event.ino} to ${event.sizeBytes} bytes`;
+    case 'fsync': return `the ${event.dataOnly ? 'fdatasync' : 'fsync'} of inode ${event.ino}${event.ino === 0 ? ' (the root directory)' : ''}`;
+    case 'rename': case 'link': return `the ${event.kind} ${event.from} → ${event.to}`;
+    case 'create': case 'mkdir': case 'unlink': case 'rmdir': return `the ${event.kind} of ${event.path}`;
+    case 'marker': return `the ${event.marker} marker of txn ${event.txn}`;
+  }
+}
+
+/** Trace positions worth crashing at: before every state-changing event, after every ack, the end. */
+function candidatePositions(events: readonly TraceEvent[]): number[] {
+  const positions: number[] = [];
+  for (let k = 0; k <= events.length; k++) {
+    const before = events[k - 1];
+    const at = events[k];
+    if (k === events.length || at?.kind !== 'marker' || (before?.kind === 'marker' && before.marker === 'acked')) positions.push(k);
+  }
+  return positions;
+}
+
+/** The plans for one point: every survival in turn, torn or not, seeded by the case and the point. */
+function plansAt(crashCase: NodeFsCrashCase, position: number): TraceCrashPlan[] {
+  const prng = new Prng((crashCase.seed ^ Math.imul(position + 1, 0x9e3779b1)) >>> 0);
+  return Array.from({ length: crashCase.plansPerPoint }, (_, i) => ({
+    survival: SURVIVALS[i % SURVIVALS.length] ?? 'all',
+    tear: Math.floor(i / SURVIVALS.length) % 2 === 1,
+    sectorBytes: crashCase.sectorBytes,
+    atomicSector: crashCase.atomicSector,
+    seed: prng.nextU32(),
+  }));
+}
+
+function imageKey(image: DirImage): string {
+  const hash = createHash('sha256');
+  for (const dir of image.dirs) hash.update(`d:${dir}\0`);
+  for (const [name, bytes] of image.files) hash.update(`f:${name}:${bytes.length}\0`).update(bytes);
+  return hash.digest('hex');
+}
+
+/** The commit history after the markers of `events[0, position)`. */
+function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], position: number, contract: ContractLevel): CommitHistory {
+  const history = new CommitHistory();
+  for (const txn of crashCase.txns) history.addFamily(txn.family);
+  const issued = new Map<number, number>();
+  for (const event of events.slice(0, position)) {
+    if (event.kind !== 'marker') continue;
+    const txn = crashCase.txns[event.txn];
+    if (txn === undefined) throw new Error(`trace marker names txn ${event.txn}, the workload has ${crashCase.txns.length}`);
+    if (event.marker === 'issued') issued.set(event.txn, history.issue(txn.family, txn.ops, modelled(txn, contract)));
+    else history.settle(issued.get(event.txn) ?? -1, 'acked');
+  }
+  return history;
+}
+
+interface Probe {
+  readonly position: number;
+  readonly plan: TraceCrashPlan;
+  readonly key: string;
+}
+
+export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<NodeFsCaseResult> {
+  if (!(crashCase.pointsPerCase >= 1 && crashCase.pointsPerCase <= MAX_POINTS_PER_CASE)) throw new RangeError(`pointsPerCase must be in [1, ${MAX_POINTS_PER_CASE}], not ${crashCase.pointsPerCase}`);
+  if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
+  const contract = crashCase.contract ?? crashCase.adapter.contract.level;
+  const { trace, outcome } = await captureTrace({
+    adapterModule: crashCase.adapterModule, packagesDir: crashCase.packagesDir, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs,
+  });
+  const events = trace.events;
+  const base = { contract, fsModel: crashCase.fsModel, events: events.length, trace, traceHash: traceHash(trace), lint: lintAcks(events, crashCase.fsModel) };
+  if (outcome.kind !== 'ok') {
+    // No crash, no fault: the library refused valid work (or hung) while the power was on.
+    const finding: NodeFsFinding = { kind: outcome.kind === 'hang' ? 'hang' : 'unexpected-error', detail: `with no crash the library failed: ${outcome.message}`, crashAt: events.length, point: 'no crash', plan: plansAt(crashCase, 0)[0]!, acknowledged: 0 };
+    return { ...base, images: 0, judged: 0, violation: contract === 'none' ? null : finding, findings: [finding] };
+  }
+  const candidates = candidatePositions(events);
+  const positions = crashPoints(candidates.length, crashCase.pointsPerCase, crashCase.seed).map((index) => candidates[index] ?? events.length);
+  const distinct = new Map<string, DirImage>();
+  const probes: Probe[] = [];
+  // One pass: the model is fed the trace once and asked for images at each chosen position.
+  const model = new TraceCrashModel(crashCase.fsModel);
+  for (const position of positions) {
+    while (model.eventCount < position) model.apply(events[model.eventCount]!);
+    for (const plan of plansAt(crashCase, position)) {
+      const { image } = model.image(plan);
+      const key = imageKey(image);
+      if (!distinct.has(key)) distinct.set(key, image);
+      probes.push({ position, plan, key });
+    }
+  }
+  const keys = [...distinct.keys()];
+  const answers = await crashCase.pool.recoverAll(keys.map((key) => distinct.get(key)!));
+  const recovered = new Map(keys.map((key, i) => [key, answers[i]!]));
+  const findings = judgeProbes(crashCase, events, probes, recovered, contract);
+  const violation = findings.find((finding) => breaks(contract, finding.kind, crashCase.adapter.contract)) ?? null;
+  return { ...base, images: keys.length, judged: probes.length, violation, findings };
+}
+
+/** Judges every probe; one finding per (position, kind), the first plan that shows it. */
+function judgeProbes(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], probes: readonly Probe[], recovered: ReadonlyMap<string, Recovered>, contract: ContractLevel): NodeFsFinding[] {
+  const findings: NodeFsFinding[] = [];
+  const seen = new Set<string>();
+  let history: CommitHistory | null = null;
+  let historyPosition = -1;
+  for (const probe of probes) {
+    if (probe.position !== historyPosition) {
+      history = historyAt(crashCase, events, probe.position, contract);
+      historyPosition = probe.position;
+    }
+    const answer = recovered.get(probe.key);
+    if (answer === undefined || history === null) throw new Error('a probe without its recovery');
+    const verdict = verdictOf(history, answer);
+    if (verdict === null || seen.has(`${probe.position}:${verdict.kind}`)) continue;
+    seen.add(`${probe.position}:${verdict.kind}`);
+    const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
+    findings.push({ ...verdict, crashAt: probe.position, point: `before ${describeEvent(events[probe.position])}`, plan: probe.plan, acknowledged });
+  }
+  return findings;
+}
+
+function verdictOf(history: CommitHistory, answer: Recovered): { kind: ViolationKind; detail: string } | null {
+  if (answer.kind === 'hang') return { kind: 'hang', detail: 'recovery answered nothing within the hang timeout' };
+  if (answer.kind === 'refused') return { kind: 'unexpected-error', detail: `the library could not open the crash image: ${answer.message}` };
+  const verdict = judgeState(history, answer.state);
+  return verdict.ok ? null : { kind: verdict.kind, detail: verdict.detail };
+}

@@ -1,0 +1,130 @@
+/**
+ * The crash campaign for a node-fs target: fast-check draws workloads of what the adapter's
+ * capabilities allow (small values: these stores rewrite or append whole documents), each case
+ * is traced once and crashed at a sample of its trace positions under the file-system model
+ * asked for, and a violation is shrunk and reported with its seed, path, fs model and a
+ * one-line replay command. The failing case is then run once more: its trace must come out
+ * byte-identical (the child's randomness, clock and pid are pinned), or the replay would not
+ * show the same crash.
+ */
+import fc from 'fast-check';
+import type { FsModelName } from '../fault/traceCrash.js';
+import type { AckLint } from '../fault/traceLint.js';
+import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import type { ContractLevel, TargetTxn } from '../targets/target.js';
+import { runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
+import { txnArb } from './runTargetCampaign.js';
+
+export interface NodeFsCampaign {
+  readonly adapter: NodeFsAdapter;
+  readonly adapterModule: string;
+  /** How `--target` or `--adapter` named it, for the replay command. */
+  readonly targetFlag: string;
+  readonly packagesDir: string;
+  readonly fsModel: FsModelName;
+  readonly seed: number;
+  readonly numRuns: number;
+  readonly pointsPerCase?: number | undefined;
+  readonly plansPerPoint?: number | undefined;
+  readonly contract?: ContractLevel | undefined;
+  readonly path?: string | undefined;
+  readonly onCase?: ((cases: number, images: number) => void) | undefined;
+}
+
+export interface NodeFsCase {
+  readonly txns: readonly TargetTxn[];
+  readonly sectorBytes: 512 | 4096;
+  readonly atomicSector: boolean;
+  readonly seed: number;
+}
+
+export interface NodeFsCampaignResult {
+  readonly ok: boolean;
+  readonly target: string;
+  readonly contract: ContractLevel;
+  readonly fsModel: FsModelName;
+  readonly seed: number;
+  readonly cases: number;
+  readonly crashImages: number;
+  readonly judged: number;
+  readonly violations: number;
+  readonly findings: Readonly<Record<string, number>>;
+  /** The first case's finding of each kind (for the README table and the plain report). */
+  readonly examples: readonly NodeFsFinding[];
+  readonly failure: {
+    readonly path: string; readonly counterexample: NodeFsCase; readonly violation: NodeFsFinding; readonly replay: string;
+    readonly traceHash: string; readonly replayedIdentically: boolean; readonly lint: readonly AckLint[];
+  } | null;
+}
+
+const DEFAULT_POINTS_PER_CASE = 32;
+const DEFAULT_PLANS_PER_POINT = 8;
+/** Values up to this size: the whole store is rewritten per commit by most of these libraries. */
+const LARGE_VALUE_BYTES = 600;
+
+export function nodeFsCaseArb(adapter: NodeFsAdapter): fc.Arbitrary<NodeFsCase> {
+  return fc.record({
+    txns: fc.array(txnArb(adapter.capabilities, LARGE_VALUE_BYTES), { minLength: 1, maxLength: 12 }),
+    sectorBytes: fc.constantFrom(512 as const, 4096 as const),
+    atomicSector: fc.boolean(),
+    seed: fc.nat(),
+  });
+}
+
+/** `npx crashlab run --target lowdb --fs posix --seed S --path P --runs 1`. */
+export function nodeFsReplayCommand(campaign: Pick<NodeFsCampaign, 'targetFlag' | 'seed' | 'contract' | 'fsModel'>, path: string): string {
+  const contract = campaign.contract === undefined ? '' : ` --contract ${campaign.contract}`;
+  return `npx crashlab run ${campaign.targetFlag} --fs ${campaign.fsModel} --seed ${campaign.seed} --path ${path} --runs 1${contract}`;
+}
+
+class NodeFsViolation extends Error {
+  constructor(readonly result: NodeFsCaseResult, readonly finding: NodeFsFinding) {
+    super(`${finding.kind}: ${finding.detail}`);
+  }
+}
+
+export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
+  const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packagesDir: campaign.packagesDir, seed: campaign.seed });
+  const findings: Record<string, number> = {};
+  const examples: NodeFsFinding[] = [];
+  const totals = { cases: 0, crashImages: 0, judged: 0, violations: 0 };
+  const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
+    adapter: campaign.adapter, adapterModule: campaign.adapterModule, packagesDir: campaign.packagesDir, txns: drawn.txns,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool,
+    pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
+  });
+  const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
+    const result = await runCase(drawn);
+    totals.cases++;
+    totals.crashImages += result.images;
+    totals.judged += result.judged;
+    for (const finding of result.findings) {
+      if (findings[finding.kind] === undefined) examples.push(finding);
+      findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
+    }
+    campaign.onCase?.(totals.cases, totals.crashImages);
+    if (result.violation !== null) {
+      totals.violations++;
+      throw new NodeFsViolation(result, result.violation);
+    }
+  });
+  try {
+    const details = await fc.check(property, { seed: campaign.seed, numRuns: campaign.numRuns, endOnFailure: campaign.path !== undefined, ...(campaign.path === undefined ? {} : { path: campaign.path }) });
+    const contract = campaign.contract ?? campaign.adapter.contract.level;
+    const base = { target: campaign.adapter.name, contract, fsModel: campaign.fsModel, seed: campaign.seed, ...totals, findings, examples };
+    if (!details.failed || details.counterexample === null || details.counterexamplePath === null) return { ...base, ok: !details.failed, failure: null };
+    const error = details.errorInstance;
+    if (!(error instanceof NodeFsViolation)) throw error;
+    const counterexample = details.counterexample[0];
+    const again = await runCase(counterexample);
+    const path = details.counterexamplePath;
+    const failure = {
+      path, counterexample, violation: error.finding, replay: nodeFsReplayCommand(campaign, path), traceHash: error.result.traceHash,
+      replayedIdentically: again.traceHash === error.result.traceHash, lint: error.result.lint.filter((item) => item.txn < error.finding.acknowledged + 1),
+    };
+    return { ...base, ok: false, failure };
+  } finally {
+    await pool.close();
+  }
+}

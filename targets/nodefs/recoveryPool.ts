@@ -1,0 +1,130 @@
+/**
+ * Recovers crash images of a node-fs target in a worker (recoveryWorker.ts), so the library
+ * never shares a module graph with the harness, and one image's leftovers can only reach the
+ * images batched after it in the same worker, which is recycled every `recycleAfterImages`.
+ * A recovery that answers nothing for `hangTimeoutMs` (wall clock: this is harness code, not
+ * the engine's or the fault model's) is a hang: the worker is terminated, that image is
+ * reported as hung, and the rest go to a fresh worker.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { DirImage } from '../../fault/trace.js';
+import type { TargetState } from '../target.js';
+import type { RecoveryReply, RecoveryWorkerData } from './recoveryWorker.js';
+
+export type Recovered =
+  | { readonly kind: 'state'; readonly state: TargetState }
+  | { readonly kind: 'refused'; readonly message: string; readonly code: string | undefined }
+  | { readonly kind: 'hang' };
+
+export interface RecoveryPoolOptions {
+  /** The adapter module (a path or file URL) whose default export is the node-fs adapter. */
+  readonly adapterModule: string;
+  readonly packagesDir: string;
+  readonly seed: number;
+  readonly hangTimeoutMs?: number | undefined;
+  readonly recycleAfterImages?: number | undefined;
+}
+
+const WORKER_URL = new URL('./recoveryWorker.js', import.meta.url);
+const DEFAULT_HANG_TIMEOUT_MS = 10_000;
+const DEFAULT_RECYCLE_AFTER_IMAGES = 512;
+
+/** A scratch folder on tmpfs when there is one (images are small and many), else the temp dir. */
+function scratchRoot(): string {
+  const shm = '/dev/shm';
+  try {
+    fs.accessSync(shm, fs.constants.W_OK);
+    return fs.mkdtempSync(path.join(shm, 'crashlab-recover-'));
+  } catch {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-recover-'));
+  }
+}
+
+export class RecoveryPool {
+  private worker: Worker | null = null;
+  private imagesInWorker = 0;
+  private nextId = 0;
+  private readonly scratchDir = scratchRoot();
+  private readonly hangTimeoutMs: number;
+  private readonly recycleAfterImages: number;
+
+  constructor(private readonly options: RecoveryPoolOptions) {
+    this.hangTimeoutMs = options.hangTimeoutMs ?? DEFAULT_HANG_TIMEOUT_MS;
+    this.recycleAfterImages = options.recycleAfterImages ?? DEFAULT_RECYCLE_AFTER_IMAGES;
+    if (!(this.hangTimeoutMs >= 100)) throw new RangeError(`hang timeout must be at least 100 ms, not ${this.hangTimeoutMs}`);
+    if (!(Number.isSafeInteger(this.recycleAfterImages) && this.recycleAfterImages >= 1)) throw new RangeError(`recycleAfterImages must be a positive integer, not ${this.recycleAfterImages}`);
+  }
+
+  /** Recovers every image, in order; the answers line up with `images`. */
+  async recoverAll(images: readonly DirImage[]): Promise<Recovered[]> {
+    const answers: Recovered[] = [];
+    while (answers.length < images.length) {
+      const batch = images.slice(answers.length, answers.length + this.recycleAfterImages - this.imagesInWorker);
+      answers.push(...await this.runBatch(batch));
+    }
+    return answers;
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorker();
+    fs.rmSync(this.scratchDir, { recursive: true, force: true });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker !== null) return this.worker;
+    const adapterUrl = this.options.adapterModule.startsWith('file:') ? this.options.adapterModule : pathToFileURL(path.resolve(this.options.adapterModule)).href;
+    const workerData: RecoveryWorkerData = { adapterUrl, packagesDir: this.options.packagesDir, scratchDir: this.scratchDir, seed: this.options.seed };
+    this.worker = new Worker(WORKER_URL, { workerData });
+    this.worker.unref();
+    this.imagesInWorker = 0;
+    return this.worker;
+  }
+
+  private async stopWorker(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker !== null) await worker.terminate();
+  }
+
+  /** Sends a batch, collects its answers in order; a hang ends the batch at the hung image. */
+  private async runBatch(batch: readonly DirImage[]): Promise<Recovered[]> {
+    const worker = this.ensureWorker();
+    const firstId = this.nextId;
+    this.nextId += batch.length;
+    this.imagesInWorker += batch.length;
+    const answers = await new Promise<Recovered[]>((resolve, reject) => {
+      const got: Recovered[] = [];
+      let timer = setTimeout(onHang, this.hangTimeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        resolve(got);
+      };
+      function onHang(): void {
+        got.push({ kind: 'hang' });
+        finish();
+      }
+      const onMessage = (reply: RecoveryReply): void => {
+        if (reply.id !== firstId + got.length) return void reject(new Error(`recovery worker answered image ${reply.id}, expected ${firstId + got.length}`));
+        got.push(reply.ok ? { kind: 'state', state: reply.state } : { kind: 'refused', message: reply.message, code: reply.code });
+        clearTimeout(timer);
+        if (got.length === batch.length) finish();
+        else timer = setTimeout(onHang, this.hangTimeoutMs);
+      };
+      const onError = (error: Error): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      batch.forEach((image, index) => worker.postMessage({ id: firstId + index, image }));
+    });
+    if (answers.length < batch.length || this.imagesInWorker >= this.recycleAfterImages) await this.stopWorker();
+    return answers;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The worker that recovers crash images of a node-fs target: a module graph of its own (the
+ * library is loaded here, never in the harness's), which lays each image out in a fresh
+ * directory, opens the library on it, reads the whole state, closes, and removes the
+ * directory. Images come one message each and are answered in order, so the parent knows
+ * which image a hang belongs to. Several images share one module graph ("batched where
+ * sound"): the canary test puts a known-bad image inside a batch and expects it still to fail.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DirImage } from '../../fault/trace.js';
+import { loadTargetPackage } from '../targetPackages.js';
+import type { TargetState } from '../target.js';
+import type { NodeFsAdapter } from './nodeFsAdapter.js';
+
+export interface RecoveryWorkerData {
+  readonly adapterUrl: string;
+  readonly packagesDir: string;
+  readonly scratchDir: string;
+  readonly seed: number;
+}
+
+export type RecoveryRequest = { readonly id: number; readonly image: DirImage };
+export type RecoveryReply =
+  | { readonly id: number; readonly ok: true; readonly state: TargetState }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
+
+const data = workerData as RecoveryWorkerData;
+let adapter: Promise<NodeFsAdapter> | null = null;
+
+async function loadAdapter(): Promise<NodeFsAdapter> {
+  const loaded = await import(data.adapterUrl) as { default?: NodeFsAdapter };
+  if (loaded.default?.tier !== 'node-fs') throw new TypeError(`${data.adapterUrl} exports no node-fs adapter`);
+  return loaded.default;
+}
+
+/** Writes `image` under `dir`: directories first (sorted, so parents come first), then files. */
+export async function layOut(dir: string, image: DirImage): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  for (const sub of [...image.dirs].sort()) await fs.mkdir(path.join(dir, sub), { recursive: true });
+  for (const [name, bytes] of image.files) await fs.writeFile(path.join(dir, name), bytes);
+}
+
+async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
+  const dir = path.join(data.scratchDir, `image-${request.id}`);
+  try {
+    adapter ??= loadAdapter();
+    const library = await adapter;
+    await layOut(dir, request.image);
+    const store = await library.open(dir, { seed: data.seed, load: (name) => loadTargetPackage(data.packagesDir, name) });
+    const state = await store.readState();
+    await store.close();
+    return { id: request.id, ok: true, state };
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    return { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), code };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (parentPort !== null) {
+  const port = parentPort;
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (request: RecoveryRequest) => {
+    queue = queue.then(async () => port.postMessage(await recover(request)));
+  });
+}
