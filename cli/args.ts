@@ -126,7 +126,7 @@ type FlagName = keyof typeof FLAG_SPECS;
 
 /**
  * The one place target selection goes: a subcommand that can run against other targets lists
- * these (run today; replay and certify when they learn targets). targetCommand.ts takes the
+ * these (run and certify; replay when it learns targets). targetCommand.ts takes the
  * invocations that name a target other than the reference engine before this parser sees them.
  */
 export const TARGET_FLAGS_HELP = '  --target NAME | --adapter FILE   the engine under test (default: the reference engine; see crashlab targets)';
@@ -148,7 +148,7 @@ const FLAG_TABLE: Record<Exclude<CommandName, 'help' | 'targets'>, CommandSpec> 
   failures: { summary: 'list the saved failures', positionals: null, flags: ['json', 'help'] },
   certify: {
     summary: 'run the full matrix (fault kinds x barrier x write buffer x page size, plus SIGKILL tiers) within a time budget; write certificate.json and certificate.md',
-    positionals: null, flags: ['budget', 'seed', 'out', 'compare', 'shard', 'kills', 'mutants-budget', 'help'],
+    positionals: null, targets: true, flags: ['budget', 'seed', 'out', 'compare', 'shard', 'kills', 'mutants-budget', 'help'],
   },
   merge: { summary: 'merge shard certificates into one', positionals: 'FILES', flags: ['out', 'help'] },
   mutants: { summary: 'run the harness against every planted durability bug (mutation score)', positionals: null, flags: ['budget', 'only', 'automatic', 'json', 'help'] },

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { checkConformance, ConformanceError } from '../properties/conformance.js';
-import { runTargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
+import { runTargetCampaign, type TargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
 import { TargetPackageError } from '../targets/targetPackages.js';
 import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
@@ -35,7 +35,12 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
 /** Whether argv is one this module runs (else the reference engine's command line). */
 export function isTargetInvocation(argv: readonly string[]): boolean {
   if (argv[0] === 'targets') return true;
+  if (argv[0] === 'certify' && !argv.includes('--help')) return namesOtherTarget(argv);
   if (argv[0] !== 'run') return false;
+  return namesOtherTarget(argv);
+}
+
+function namesOtherTarget(argv: readonly string[]): boolean {
   const named = argv.findIndex((arg) => arg === '--target' || arg.startsWith('--target='));
   if (argv.some((arg) => arg === '--adapter' || arg.startsWith('--adapter='))) return true;
   if (named < 0) return false;
@@ -57,9 +62,9 @@ export function withoutReferenceTarget(argv: readonly string[]): string[] {
   return out;
 }
 
-class Usage extends Error {}
+export class Usage extends Error {}
 
-function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+export function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!(value >= min && value <= max)) throw new Usage(`${flag} wants an integer in [${min}, ${max}], not ${JSON.stringify(text)}`);
@@ -69,6 +74,7 @@ function integer(text: string | undefined, flag: string, min: number, max: numbe
 export async function targetCommand(argv: readonly string[], drawSeed: () => number): Promise<number> {
   try {
     if (argv[0] === 'targets') return await listTargets(argv.slice(1));
+    if (argv[0] === 'certify') return await (await import('./targetCertify.js')).targetCertifyCommand(argv, drawSeed);
     return await runTarget(argv.slice(1), drawSeed);
   } catch (error) {
     if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError) {
@@ -135,17 +141,9 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   else console.log(`crashlab run ${targetFlag}: seed ${seed}, ${numRuns} cases, judged as ${start.contract} (${identity})`);
   const startedMs = performance.now();
   const campaign = { targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path };
-  if (!target.capabilities.synchronous) {
-    const result = await runTargetCampaign({ ...campaign, target, onCase });
-    printDone(result, performance.now() - startedMs, values.json);
-    return result.ok ? EXIT_OK : EXIT_FAILED;
-  }
   const hangTimeoutMs = 1000 * (integer(values['hang-timeout'], '--hang-timeout', 1, 86_400) ?? DEFAULT_HANG_TIMEOUT_SECONDS);
   const named = values.adapter !== undefined ? { adapterFile: values.adapter } : { targetName: target.name };
-  const outcome = await runWatched({ ...campaign, ...named }, hangTimeoutMs, onCase).catch((error: unknown) => {
-    if (error instanceof WorkerFailure && error.code !== undefined && USAGE_CODES.has(error.code)) throw new Usage(error.message);
-    throw error;
-  });
+  const outcome = await runTargetCases(target, named, campaign, hangTimeoutMs, onCase);
   if (outcome.kind === 'done') {
     printDone(outcome.result, performance.now() - startedMs, values.json);
     return outcome.result.ok ? EXIT_OK : EXIT_FAILED;
@@ -154,9 +152,22 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   return EXIT_FAILED;
 }
 
-const DEFAULT_HANG_TIMEOUT_SECONDS = 120;
+export const DEFAULT_HANG_TIMEOUT_SECONDS = 120;
 /** Errors from the worker that mean bad input, as in this thread. */
 const USAGE_CODES = new Set(['UNKNOWN_TARGET', 'BAD_ADAPTER', 'TARGET_PACKAGE', 'CONFORMANCE']);
+
+/**
+ * A campaign against a Vfs target: in this thread when it is asynchronous (hangs are seen by
+ * the recovery's turn budget), in a watched worker when it runs synchronously.
+ */
+export async function runTargetCases(target: Target, named: { adapterFile: string } | { targetName: string }, campaign: Omit<TargetCampaign, 'target' | 'onCase'>,
+  hangTimeoutMs: number, onCase: ((cases: number, images: number) => void) | undefined): Promise<WatchedOutcome> {
+  if (!target.capabilities.synchronous) return { kind: 'done', result: await runTargetCampaign({ ...campaign, target, onCase }) };
+  return runWatched({ ...campaign, ...named }, hangTimeoutMs, onCase).catch((error: unknown) => {
+    if (error instanceof WorkerFailure && error.code !== undefined && USAGE_CODES.has(error.code)) throw new Usage(error.message);
+    throw error;
+  });
+}
 
 function printHang(target: string, seed: number, hang: Extract<WatchedOutcome, { kind: 'hang' }>, timeoutMs: number, numRuns: number, json: boolean): void {
   const shrinking = hang.caseIndex >= numRuns;
