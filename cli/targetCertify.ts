@@ -9,7 +9,7 @@
  * errors drawn in; a node-fs target runs a cell per file-system model (posix, ext4). Each cell
  * gets an equal share of the budget and runs chunks of cases under seeds derived from (seed,
  * cell, chunk) until its share is used, at least one chunk. Exit 0 only when no cell found a
- * violation of the target's declared contract.
+ * violation of the target's declared contract (or of `--contract LEVEL`, a stronger one).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,6 +21,7 @@ import { SEED_MAX } from '../properties/runDifferential.js';
 import { deriveSeed } from '../properties/shard.js';
 import { loadAnyAdapter, resolveAnyTarget, type AnyTarget } from '../targets/registry.js';
 import { ensureTargetPackage, targetPackagesDir } from '../targets/targetPackages.js';
+import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 import { DEFAULT_CERTIFICATE_DIR } from './args.js';
 import { nodeFsIdentity } from './nodeFsRun.js';
 import { DEFAULT_HANG_TIMEOUT_SECONDS, integer, runTargetCases, Usage } from './targetCommand.js';
@@ -58,14 +59,16 @@ type CellRunner = (seed: number) => Promise<Omit<TargetCertificateCell, 'name'>>
 export async function targetCertifyCommand(argv: readonly string[], drawSeed: () => number): Promise<number> {
   const { values } = parseArgs({
     args: [...argv.slice(1)], strict: true, allowPositionals: false,
-    options: { target: { type: 'string' }, adapter: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+    options: { target: { type: 'string' }, adapter: { type: 'string' }, budget: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, contract: { type: 'string' } },
   });
   if ((values.target === undefined) === (values.adapter === undefined)) throw new Usage('certify a target with exactly one of --target NAME or --adapter FILE');
+  const asked = values.contract as ContractLevel | undefined;
+  if (asked !== undefined && !CONTRACT_LEVELS.includes(asked)) throw new Usage(`--contract wants one of ${CONTRACT_LEVELS.join(', ')}, not ${JSON.stringify(values.contract)}`);
   const budgetSeconds = integer(values.budget, '--budget', 1, 86_400) ?? DEFAULT_BUDGET_SECONDS;
   const seed = integer(values.seed, '--seed', 0, SEED_MAX) ?? drawSeed();
   const resolved = values.adapter !== undefined ? await loadAnyAdapter(values.adapter) : resolveAnyTarget(values.target!);
   const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${values.target}`;
-  const { name, identity, contract, cells } = await cellsOf(resolved, targetFlag, values.adapter);
+  const { name, identity, contract, cells } = await cellsOf(resolved, targetFlag, values.adapter, asked);
   console.log(`crashlab certify ${targetFlag}: seed ${seed}, budget ${budgetSeconds} s, ${cells.length} cells (${identity})`);
   const startedMs = performance.now();
   const results: TargetCertificateCell[] = [];
@@ -108,24 +111,24 @@ function adapterHash(file: string | undefined): string {
   return `, adapter sha256 ${createHash('sha256').update(fs.readFileSync(path.resolve(file))).digest('hex').slice(0, 16)}`;
 }
 
-async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: string | undefined): Promise<{ name: string; identity: string; contract: string; cells: Array<[string, CellRunner]> }> {
+async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: string | undefined, asked: ContractLevel | undefined): Promise<{ name: string; identity: string; contract: string; cells: Array<[string, CellRunner]> }> {
   if (resolved.tier === 'node-fs') {
     for (const [name, version] of Object.entries(resolved.adapter.packages)) await ensureTargetPackage(name, version);
     const cells = FS_MODELS.map((fsModel): [string, CellRunner] => [`fs ${fsModel}`, async (seed) => {
-      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packagesDir: targetPackagesDir(), fsModel, seed, numRuns: CASES_PER_CHUNK });
+      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packagesDir: targetPackagesDir(), fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked });
       return { ...result, failure: result.failure === null ? null : { kind: result.failure.violation.kind, detail: result.failure.violation.detail, replay: result.failure.replay } };
     }]);
-    return { name: resolved.adapter.name, identity: nodeFsIdentity(resolved) + adapterHash(adapterFile), contract: resolved.adapter.contract.level, cells };
+    return { name: resolved.adapter.name, identity: nodeFsIdentity(resolved) + adapterHash(adapterFile), contract: asked ?? resolved.adapter.contract.level, cells };
   }
   const { target } = resolved;
   const named = adapterFile !== undefined ? { adapterFile } : { targetName: target.name };
   const run: CellRunner = async (seed) => {
-    const outcome = await runTargetCases(target, named, { targetFlag, seed, numRuns: CASES_PER_CHUNK }, DEFAULT_HANG_TIMEOUT_SECONDS * 1000, undefined);
+    const outcome = await runTargetCases(target, named, { targetFlag, seed, numRuns: CASES_PER_CHUNK, contract: asked }, DEFAULT_HANG_TIMEOUT_SECONDS * 1000, undefined);
     if (outcome.kind === 'hang') return { cases: outcome.caseIndex, crashImages: outcome.images, violations: 1, findings: { hang: 1 }, failure: { kind: 'hang', detail: `case ${outcome.caseIndex} did not finish`, replay: outcome.replay } };
     const { result } = outcome;
     return { ...result, failure: result.failure === null ? null : { kind: result.failure.violation.kind, detail: result.failure.violation.detail, replay: result.failure.replay } };
   };
-  return { name: target.name, identity: (await target.identity()) + adapterHash(adapterFile), contract: target.contract.level, cells: [['every crash plan, injected errors', run]] };
+  return { name: target.name, identity: (await target.identity()) + adapterHash(adapterFile), contract: asked ?? target.contract.level, cells: [['every crash plan, injected errors', run]] };
 }
 
 export function writeTargetCertificate(certificate: TargetCertificate, out: string): { json: string; markdown: string } {

@@ -46,11 +46,10 @@ export function runWatched(campaign: WorkerCampaign, hangTimeoutMs: number, onCa
         clearTimeout(timer);
         timer = setTimeout(onHang, hangTimeoutMs);
       } else if (message.kind === 'done') {
-        settle(() => resolve({ kind: 'done', result: message.result }));
-        void worker.terminate();
+        // Resolve only once the worker is gone, so the next campaign never overlaps its teardown.
+        settle(() => void worker.terminate().then(() => resolve({ kind: 'done', result: message.result })));
       } else {
-        settle(() => reject(new WorkerFailure(message.message, message.code, message.name)));
-        void worker.terminate();
+        settle(() => void worker.terminate().then(() => reject(new WorkerFailure(message.message, message.code, message.name))));
       }
     });
     worker.on('error', (error) => settle(() => reject(error)));

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import fsExt from 'fs-ext';
+import { createRequire } from 'node:module';
 import { assert, EngineError, ioError } from './errors.js';
 import {
   checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, MAX_FILE_BYTES,
@@ -40,10 +40,23 @@ function fsync(fd: number): Promise<void> {
   });
 }
 
+type FsExt = typeof import('fs-ext');
+let fsExt: FsExt | null = null;
+
+/**
+ * fs-ext is loaded on the first real file, not with this module: its native add-on is not
+ * worker-safe (a second worker thread that loads it aborts the process in its init, seen on
+ * Node 20), and workers that never open a real file (the target campaign's) must not pay that.
+ */
+function loadFsExt(): FsExt {
+  fsExt ??= createRequire(import.meta.url)('fs-ext') as FsExt;
+  return fsExt;
+}
+
 /** flock is per open file description, so even a second open in this process is refused. */
 function lockExclusive(fd: number, filePath: string): void {
   try {
-    fsExt.flockSync(fd, 'exnb');
+    loadFsExt().flockSync(fd, 'exnb');
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
