@@ -56,7 +56,7 @@ async function withLock<T>(dir: string, action: () => T): Promise<T> {
 }
 
 /** Saves (or replaces) one record atomically. Returns its file's path. */
-export async function saveFailure(dir: string, record: FailureRecord): Promise<string> {
+export async function saveFailure(dir: string, record: { readonly id: string }): Promise<string> {
   if (!/^[0-9a-f]{12}$/.test(record.id)) throw new TypeError(`failure id must be 12 hex digits, not ${record.id}`);
   return withLock(dir, () => {
     const target = path.join(dir, `${record.id}.json`);

@@ -36,7 +36,7 @@ export function nodeFsIdentity(entry: NodeFsTarget): string {
   return `${entry.adapter.name} (node-fs; ${packages === '' ? 'no packages' : packages})`;
 }
 
-export async function runNodeFs(options: NodeFsRunOptions): Promise<number> {
+export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampaignResult> {
   const packagesDir = targetPackagesDir();
   for (const [name, version] of Object.entries(options.entry.adapter.packages)) await ensureTargetPackage(name, version);
   const { adapter } = options.entry;
@@ -50,13 +50,13 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<number> {
     numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
   });
   printResult(result, performance.now() - startedMs, options.json);
-  return result.ok ? 0 : 1;
+  return result;
 }
 
 function printResult(result: NodeFsCampaignResult, elapsedMs: number, json: boolean): void {
   const imagesPerSecond = Math.round((result.crashImages * 1000) / Math.max(1, elapsedMs));
   if (json) {
-    const failure = result.failure === null ? null : { ...result.failure, counterexample: undefined };
+    const failure = result.failure === null ? null : { ...result.failure, counterexample: undefined, trace: undefined };
     console.log(JSON.stringify({ event: 'done', ok: result.ok, target: result.target, tier: 'node-fs', fs: result.fsModel, contract: result.contract, seed: result.seed,
       cases: result.cases, crashImages: result.crashImages, judged: result.judged, violations: result.violations, findings: result.findings, examples: result.examples, imagesPerSecond, failure }));
     return;

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { inspect } from 'node:util';
 import type { Command } from './args.js';
+import { listTargetFailures } from './targetCorpus.js';
 import { corpusDir, failureId, listFailures, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
 import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitSuite } from './junit.js';
@@ -249,13 +250,16 @@ export async function replayCommand(args: ReplayCommand, engine?: EngineUnderTes
 
 export function failuresCommand(json: boolean): number {
   const { records, unreadable } = listFailures(corpusDir(process.cwd()));
+  const targets = listTargetFailures(process.cwd());
   if (json) {
-    console.log(JSON.stringify({ failures: records.map(({ id, seed, path, barrier, profile, kind, detail, replay, engineHash }) => ({ id, seed, path, barrier, profile, kind, detail, replay, engineHash })), unreadable }));
+    console.log(JSON.stringify({ failures: records.map(({ id, seed, path, barrier, profile, kind, detail, replay, engineHash }) => ({ id, seed, path, barrier, profile, kind, detail, replay, engineHash })),
+      targetFailures: targets.records, unreadable: [...unreadable, ...targets.unreadable] }));
     return 0;
   }
-  if (records.length === 0) console.log('no saved failures');
+  if (records.length + targets.records.length === 0) console.log('no saved failures');
   for (const r of records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.barrier.padEnd(9)} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
-  for (const problem of unreadable) console.log(`unreadable: ${problem}`);
+  for (const r of targets.records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.target}${r.fs === null ? '' : ` --fs ${r.fs}`} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
+  for (const problem of [...unreadable, ...targets.unreadable]) console.log(`unreadable: ${problem}`);
   return 0;
 }
 

@@ -14,7 +14,9 @@ import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
-import { fsModelOf, runNodeFs } from './nodeFsRun.js';
+import { fsModelOf, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
+import { listTargetFailures, loadTargetFailure, replayArgv, saveTargetFailure, TARGET_CORPUS_VERSION, targetFailureId, type TargetFailureRecord } from './targetCorpus.js';
+import type { Trace } from '../fault/trace.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
 
 const EXIT_OK = 0;
@@ -35,6 +37,7 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
 /** Whether argv is one this module runs (else the reference engine's command line). */
 export function isTargetInvocation(argv: readonly string[]): boolean {
   if (argv[0] === 'targets') return true;
+  if (argv[0] === 'replay') return argv.length === 2 && loadTargetFailure(process.cwd(), argv[1]!) !== null;
   if (argv[0] === 'certify' && !argv.includes('--help')) return namesOtherTarget(argv);
   if (argv[0] !== 'run') return false;
   return namesOtherTarget(argv);
@@ -74,6 +77,7 @@ export function integer(text: string | undefined, flag: string, min: number, max
 export async function targetCommand(argv: readonly string[], drawSeed: () => number): Promise<number> {
   try {
     if (argv[0] === 'targets') return await listTargets(argv.slice(1));
+    if (argv[0] === 'replay') return await runTarget(replayArgv(loadTargetFailure(process.cwd(), argv[1] ?? '')!).slice(1), drawSeed);
     if (argv[0] === 'certify') return await (await import('./targetCertify.js')).targetCertifyCommand(argv, drawSeed);
     return await runTarget(argv.slice(1), drawSeed);
   } catch (error) {
@@ -126,13 +130,16 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   if (fsModel instanceof Error) throw new Usage(fsModel.message);
   const resolved: AnyTarget = values.adapter !== undefined ? await loadAnyAdapter(values.adapter) : resolveAnyTarget(values.target!);
   const onCase = values.json ? undefined : progress(numRuns);
+  const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${values.target}`;
+  const gate = values.path === undefined ? await regressionGate(targetFlag, drawSeed, values.json) : EXIT_OK;
+  const saved = { targetFlag, seed, contract: contract ?? null, fs: resolved.tier === 'node-fs' ? fsModel : null, json: values.json };
   if (resolved.tier === 'node-fs') {
-    const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${resolved.adapter.name}`;
-    return runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, onCase });
+    const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, onCase });
+    if (result.failure !== null) await remember({ ...saved, target: resolved.adapter.name, identity: nodeFsIdentity(resolved) }, result.failure, result.failure.violation, result.failure.trace);
+    return Math.max(gate, result.ok ? EXIT_OK : EXIT_FAILED);
   }
   if (values.fs !== undefined) throw new Usage('--fs applies to node-fs targets (lowdb, nedb, write-file-atomic, a node-fs adapter)');
   const target: Target = resolved.target;
-  const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${target.name}`;
   // A synchronous target is self-tested inside the watched worker (its loop would hang this thread).
   if (values.adapter !== undefined && !target.capabilities.synchronous) await checkConformance(target);
   const identity = await target.identity();
@@ -146,10 +153,42 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const outcome = await runTargetCases(target, named, campaign, hangTimeoutMs, onCase);
   if (outcome.kind === 'done') {
     printDone(outcome.result, performance.now() - startedMs, values.json);
-    return outcome.result.ok ? EXIT_OK : EXIT_FAILED;
+    const { failure } = outcome.result;
+    if (failure !== null) await remember({ ...saved, target: target.name, identity }, failure, failure.violation);
+    return Math.max(gate, outcome.result.ok ? EXIT_OK : EXIT_FAILED);
   }
   printHang(target.name, seed, outcome, hangTimeoutMs, numRuns, values.json);
   return EXIT_FAILED;
+}
+
+interface Remembered {
+  readonly targetFlag: string; readonly target: string; readonly identity: string; readonly seed: number;
+  readonly contract: string | null; readonly fs: string | null; readonly json: boolean;
+}
+
+/** Saves a shrunk failure in the target corpus and says how to replay it. */
+async function remember(what: Remembered, failure: { path: string; replay: string }, violation: { kind: string; detail: string }, trace?: Trace): Promise<void> {
+  const id = targetFailureId(what.targetFlag, what.seed, failure.path, what.contract, what.fs);
+  const record: TargetFailureRecord = {
+    version: TARGET_CORPUS_VERSION, id, targetFlag: what.targetFlag, target: what.target, identity: what.identity, seed: what.seed, path: failure.path,
+    contract: what.contract, fs: what.fs, kind: violation.kind, detail: violation.detail, replay: failure.replay,
+  };
+  await saveTargetFailure(process.cwd(), record, trace);
+  if (!what.json) console.log(`  saved as ${id} (crashlab replay ${id})`);
+}
+
+/** Replays the saved failures of this target first: one that still fails fails the run. */
+async function regressionGate(targetFlag: string, drawSeed: () => number, json: boolean): Promise<number> {
+  const { records, unreadable } = listTargetFailures(process.cwd());
+  for (const problem of unreadable) console.error(`crashlab: skipping an unreadable saved failure: ${problem}`);
+  let code = EXIT_OK;
+  for (const record of records.filter((r) => r.targetFlag === targetFlag)) {
+    if (!json) console.log(`replaying saved failure ${record.id} (${record.kind})`);
+    const replayed = await runTarget(replayArgv(record).slice(1), drawSeed);
+    if (!json) console.log(replayed === EXIT_OK ? `saved failure ${record.id} no longer reproduces` : `saved failure ${record.id} STILL FAILS`);
+    code = Math.max(code, replayed);
+  }
+  return code;
 }
 
 export const DEFAULT_HANG_TIMEOUT_SECONDS = 120;

@@ -8,6 +8,7 @@
  * show the same crash.
  */
 import fc from 'fast-check';
+import type { Trace } from '../fault/trace.js';
 import type { FsModelName } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
@@ -54,7 +55,7 @@ export interface NodeFsCampaignResult {
   readonly examples: readonly NodeFsFinding[];
   readonly failure: {
     readonly path: string; readonly counterexample: NodeFsCase; readonly violation: NodeFsFinding; readonly replay: string;
-    readonly traceHash: string; readonly replayedIdentically: boolean; readonly lint: readonly AckLint[];
+    readonly traceHash: string; readonly replayedIdentically: boolean; readonly lint: readonly AckLint[]; readonly trace: Trace;
   } | null;
 }
 
@@ -121,7 +122,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     const path = details.counterexamplePath;
     const failure = {
       path, counterexample, violation: error.finding, replay: nodeFsReplayCommand(campaign, path), traceHash: error.result.traceHash,
-      replayedIdentically: again.traceHash === error.result.traceHash, lint: error.result.lint.filter((item) => item.txn < error.finding.acknowledged + 1),
+      replayedIdentically: again.traceHash === error.result.traceHash, trace: error.result.trace, lint: error.result.lint.filter((item) => item.txn < error.finding.acknowledged + 1),
     };
     return { ...base, ok: false, failure };
   } finally {

@@ -1,0 +1,85 @@
+/**
+ * Saved failures of targets other than the reference engine, in `.crashlab/failures/targets/`
+ * beside the reference engine's corpus (whose regression gate replays only its own): each
+ * remembers how the target was named (`--target NAME` or `--adapter FILE`), the seed, the
+ * case path, the contract and file-system model it was judged under, and the target's identity;
+ * a node-fs failure keeps its trace too (`<id>.trace.jsonl`), from which its crash images can be
+ * rebuilt without the library. `run --target X` replays the saved failures of X first, and
+ * `crashlab replay ID` replays one.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { traceToJsonLines, type Trace } from '../fault/trace.js';
+import { corpusDir, saveFailure } from './corpus.js';
+
+export const TARGET_CORPUS_VERSION = 1;
+
+export interface TargetFailureRecord {
+  readonly version: number;
+  readonly id: string;
+  /** `--target NAME` or `--adapter FILE`, as given. */
+  readonly targetFlag: string;
+  readonly target: string;
+  readonly identity: string;
+  readonly seed: number;
+  readonly path: string;
+  readonly contract: string | null;
+  readonly fs: string | null;
+  readonly kind: string;
+  readonly detail: string;
+  readonly replay: string;
+}
+
+export function targetCorpusDir(root: string): string {
+  return path.join(corpusDir(root), 'targets');
+}
+
+export function targetFailureId(targetFlag: string, seed: number, casePath: string, contract: string | null, fsModel: string | null): string {
+  return createHash('sha256').update(`${targetFlag}|${seed}|${casePath}|${contract ?? ''}|${fsModel ?? ''}`).digest('hex').slice(0, 12);
+}
+
+/** Saves the record (and the trace of a node-fs failure); returns the record's path. */
+export async function saveTargetFailure(root: string, record: TargetFailureRecord, trace?: Trace): Promise<string> {
+  const dir = targetCorpusDir(root);
+  const saved = await saveFailure(dir, record);
+  if (trace !== undefined) fs.writeFileSync(path.join(dir, `${record.id}.trace.jsonl`), traceToJsonLines(trace));
+  return saved;
+}
+
+function parseTargetRecord(file: string): TargetFailureRecord {
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<TargetFailureRecord>;
+  const valid = parsed.version === TARGET_CORPUS_VERSION && typeof parsed.id === 'string' && typeof parsed.targetFlag === 'string'
+    && Number.isSafeInteger(parsed.seed) && typeof parsed.path === 'string' && /^--(target|adapter) \S/.test(parsed.targetFlag);
+  if (!valid) throw new Error(`${file} is not a crashlab target failure record (version ${String(parsed.version)})`);
+  return parsed as TargetFailureRecord;
+}
+
+/** Every saved target failure, by file name; unreadable files are reported, not fatal. */
+export function listTargetFailures(root: string): { records: TargetFailureRecord[]; unreadable: string[] } {
+  const dir = targetCorpusDir(root);
+  if (!fs.existsSync(dir)) return { records: [], unreadable: [] };
+  const records: TargetFailureRecord[] = [];
+  const unreadable: string[] = [];
+  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      records.push(parseTargetRecord(path.join(dir, name)));
+    } catch (error) {
+      unreadable.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { records, unreadable };
+}
+
+export function loadTargetFailure(root: string, id: string): TargetFailureRecord | null {
+  if (!/^[0-9a-f]{12}$/.test(id)) return null;
+  const file = path.join(targetCorpusDir(root), `${id}.json`);
+  return fs.existsSync(file) ? parseTargetRecord(file) : null;
+}
+
+/** The `run` arguments that replay `record` exactly. */
+export function replayArgv(record: TargetFailureRecord): string[] {
+  const [flag, ...value] = record.targetFlag.split(' ');
+  return ['run', flag!, value.join(' '), '--seed', String(record.seed), '--path', record.path, '--runs', '1',
+    ...(record.contract === null ? [] : ['--contract', record.contract]), ...(record.fs === null ? [] : ['--fs', record.fs])];
+}
