@@ -3,7 +3,7 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const harness = ['fault', 'model', 'recovery', 'targets', 'properties', 'api', 'cli', 'bench'];
+const harness = ['fault', 'model', 'recovery', 'targets', 'properties', 'mutants', 'api', 'cli', 'bench'];
 const forbid = (folders) => ({
   'no-restricted-imports': ['error', {
     patterns: folders.map((folder) => ({
@@ -33,12 +33,14 @@ export default tseslint.config(
   // engine/ is the bottom layer: it imports nothing of ours from above.
   { files: ['engine/**/*.ts'], rules: forbid([...harness, 'test']) },
   // fault/ sees only engine's interfaces; model/ imports nothing of ours.
-  { files: ['fault/**/*.ts'], rules: forbid(['model', 'recovery', 'targets', 'properties', 'api', 'cli', 'bench', 'test']) },
-  { files: ['model/**/*.ts'], rules: forbid(['engine', 'fault', 'recovery', 'targets', 'properties', 'api', 'cli', 'bench', 'test']) },
-  { files: ['recovery/**/*.ts'], rules: forbid(['targets', 'properties', 'api', 'cli', 'bench', 'test']) },
+  { files: ['fault/**/*.ts'], rules: forbid(['model', 'recovery', 'targets', 'properties', 'mutants', 'api', 'cli', 'bench', 'test']) },
+  { files: ['model/**/*.ts'], rules: forbid(['engine', 'fault', 'recovery', 'targets', 'properties', 'mutants', 'api', 'cli', 'bench', 'test']) },
+  { files: ['recovery/**/*.ts'], rules: forbid(['targets', 'properties', 'mutants', 'api', 'cli', 'bench', 'test']) },
   // targets/ adapts outside engines to the harness: it sees the storage layer, not the campaign.
-  { files: ['targets/**/*.ts'], rules: forbid(['properties', 'api', 'cli', 'bench', 'test']) },
+  { files: ['targets/**/*.ts'], rules: forbid(['properties', 'mutants', 'api', 'cli', 'bench', 'test']) },
   // api/ is the public face: it re-exports from below and is imported by nothing of ours but cli/.
   { files: ['api/**/*.ts'], rules: forbid(['cli', 'bench', 'test']) },
-  { files: ['properties/**/*.ts'], rules: forbid(['api', 'cli', 'bench', 'test']) },
+  { files: ['properties/**/*.ts'], rules: forbid(['mutants', 'api', 'cli', 'bench', 'test']) },
+  // mutants/ plants bugs in copies of the engine and hunts them with the properties: above properties/, below cli/.
+  { files: ['mutants/**/*.ts'], rules: forbid(['api', 'cli', 'bench', 'test']) },
 );

@@ -1,12 +1,12 @@
 /**
  * `crashlab mutants [--budget SECONDS] [--only NAME] [--automatic] [--json]`: hunts every
- * hand-written mutant (properties/plantEngine.ts), and with --automatic the generated ones, with
+ * hand-written mutant (mutants/plantEngine.ts), and with --automatic the generated ones, with
  * the differential property and the crash campaign; prints one row per mutant (status, time to
  * kill, the property and seed that killed it, violation kind) and the mutation score with the
  * median, 90th percentile and slowest time to kill. With --json the last line is one JSON
  * object. Exit 0 when no non-equivalent mutant survives (or errs), else 1.
  */
-import { MUTANT_GROUPS, runMutants, type MutantReport, type MutantScore } from '../properties/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, type MutantReport, type MutantScore } from '../mutants/mutantRunner.js';
 import type { ProfileName } from '../properties/runCrash.js';
 
 export interface MutantsCommandArgs {
@@ -18,7 +18,7 @@ export interface MutantsCommandArgs {
   /** Worker threads at once (default: the number of CPUs). */
   readonly concurrency?: number | undefined;
   readonly profile?: ProfileName | undefined;
-  /** Also run the automatic mutants (properties/mutantGenerator.ts); default false. */
+  /** Also run the automatic mutants (mutants/mutantGenerator.ts); default false. */
   readonly automatic?: boolean | undefined;
 }
 

@@ -21,7 +21,7 @@ export function applyOps(tables: JsonTables, ops: readonly TargetOp[]): void {
 /** The model's form of `tables` as the only family `family`; a TypeError if it is not JSON tables. */
 export function stateOf(family: string, tables: unknown): TargetState {
   if (typeof tables !== 'object' || tables === null || Array.isArray(tables)) throw new TypeError(`the store holds ${JSON.stringify(tables)?.slice(0, 80)}, not tables`);
-  const state: TargetState = new Map([[family, new Map()]]);
+  const state: TargetState = new Map([[family, new Map<string, Map<string, string>>()]]);
   for (const [name, rows] of Object.entries(tables as Record<string, unknown>)) {
     if (typeof rows !== 'object' || rows === null) throw new TypeError(`table ${name} holds ${JSON.stringify(rows)}, not rows`);
     const table = new Map<string, string>();

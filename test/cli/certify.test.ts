@@ -7,7 +7,7 @@ import {
   CERTIFICATE_FORMAT, cellProfile, certificateOk, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
   parseCertificate, readCertificate, renderCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell, type CertificateMutation,
 } from '../../cli/certify.js';
-import { plantBug } from '../../properties/plantEngine.js';
+import { plantBug } from '../../mutants/plantEngine.js';
 
 test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
   const started = performance.now();

@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { escapeXml, renderJUnit } from '../../cli/junit.js';
 import { escapeHtml, renderReport, renderReports, type ReportInput } from '../../cli/report.js';
 import { FaultyVfs, type CrashPlan } from '../../fault/faultyVfs.js';
-import { plantBug } from '../../properties/plantEngine.js';
+import { plantBug } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -6,7 +6,7 @@ import test from 'ava';
 import type { Command } from '../../cli/args.js';
 import { corpusDir, listFailures } from '../../cli/corpus.js';
 import { failuresCommand, replayCommand, runCrashCommand } from '../../cli/runCrashCommand.js';
-import { plantBug } from '../../properties/plantEngine.js';
+import { plantBug } from '../../mutants/plantEngine.js';
 
 type RunArgs = Extract<Command, { command: 'run' }>;
 

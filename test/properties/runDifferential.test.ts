@@ -4,7 +4,7 @@ import { MemoryVfs, type OpenOptions, type Storage, type Vfs } from '../../engin
 import type { VfsFactory } from '../../properties/differential.js';
 import { parseReplayPath } from '../../properties/replayPath.js';
 import { runDifferential, type DifferentialFailure } from '../../properties/runDifferential.js';
-import { plantBug } from '../../properties/plantEngine.js';
+import { plantBug } from '../../mutants/plantEngine.js';
 
 /**
  * A harness fault, not an engine bug: the third fsync of a run fails. Creating the file takes

@@ -4,7 +4,7 @@
 import test from 'ava';
 import * as referenceEngine from '../../engine/index.js';
 import { CommitHistory, statesEqual, toHex, type LogicalState } from '../../model/commitHistory.js';
-import { plantEngine } from '../../properties/plantEngine.js';
+import { plantEngine } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 import { commitsOf, secondLifeCase } from '../../properties/secondLife.js';
 import { runCrashCase, splitByCrash, type CrashCase } from '../../properties/crashCase.js';

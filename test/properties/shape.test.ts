@@ -7,7 +7,7 @@ import type { ColumnFamilyOptions } from '../../engine/index.js';
 import { addShapes, countShape, formatShape, type CampaignShape } from '../../properties/campaignShape.js';
 import { runCrashCase, type CrashCase } from '../../properties/crashCase.js';
 import type { Step, TxnSpec, WorkloadTally } from '../../properties/crashWorkload.js';
-import { plantEngine } from '../../properties/plantEngine.js';
+import { plantEngine } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 import { keyPrefix, type WorkloadOp } from '../../properties/workloadShapes.js';
 

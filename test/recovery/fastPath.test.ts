@@ -7,7 +7,7 @@ import * as referenceEngine from '../../engine/index.js';
 import { benchCase, keyOf, populate } from '../../bench/harness.js';
 import { runCrashCase, type CaseStart } from '../../properties/crashCase.js';
 import { familyName } from '../../properties/crashWorkload.js';
-import { plantEngine, type PlantedEngine } from '../../properties/plantEngine.js';
+import { plantEngine, type PlantedEngine } from '../../mutants/plantEngine.js';
 import type { EngineUnderTest, FamilyUnderTest, StoreUnderTest } from '../../recovery/storeUnderTest.js';
 
 /** A key no bench workload draws (theirs stay below 2^21): byte 2 of its 8 is 1. */

@@ -1,12 +1,12 @@
-// Focus: the mutant runner (properties/mutantRunner.ts) hunts with both properties, kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
+// Focus: the mutant runner (mutants/mutantRunner.ts) hunts with both properties, kills fast mutants in parallel workers and reports consistent fields; the CLI command's exit code and JSON line.
 // Budgets are generous and seeds explicit: a mutant stops when its seeds run out, so a slow
 // machine changes only the time taken, never the verdict.
 import test from 'ava';
-import { automaticCatalog, median, percentile, runMutants } from '../../properties/mutantRunner.js';
-import { AUTOMATIC_EQUIVALENTS } from '../../properties/mutantTriage.js';
+import { automaticCatalog, median, percentile, runMutants } from '../../mutants/mutantRunner.js';
+import { AUTOMATIC_EQUIVALENTS } from '../../mutants/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
-import type { PlantedBug } from '../../properties/plantEngine.js';
-import { PLANTED_BUGS } from '../../properties/plantEngine.js';
+import type { PlantedBug } from '../../mutants/plantEngine.js';
+import { PLANTED_BUGS } from '../../mutants/plantEngine.js';
 
 const FAST = ['ack-before-wal-fsync', 'read-file-before-buffer'];
 

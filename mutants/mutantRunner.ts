@@ -19,7 +19,7 @@ import { generateMutants, STRUCTURAL_OPERATORS } from './mutantGenerator.js';
 import { AUTOMATIC_EQUIVALENTS } from './mutantTriage.js';
 import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
 import type { HuntProperty, MutantJob, MutantOutcome } from './mutantWorker.js';
-import type { ProfileName } from './runCrash.js';
+import type { ProfileName } from '../properties/runCrash.js';
 
 export type MutantStatus = 'killed' | 'survived' | 'equivalent' | 'error';
 

@@ -11,7 +11,7 @@ import * as referenceEngine from '../../engine/index.js';
 import type { ColumnFamilyDatabase } from '../../engine/index.js';
 import { FaultyVfs } from '../../fault/faultyVfs.js';
 import type { EngineUnderTest } from '../../recovery/storeUnderTest.js';
-import { MUTANTS_DIR, PLANTED_BUGS, applyPatches, plantBug, plantEngine } from '../../properties/plantEngine.js';
+import { MUTANTS_DIR, PLANTED_BUGS, applyPatches, plantBug, plantEngine } from '../../mutants/plantEngine.js';
 import { crashCaseArb, PROFILES } from '../../properties/crashArbitraries.js';
 import { runCrashCase } from '../../properties/crashCase.js';
 import { runCrashCampaign, type CrashCampaignResult } from '../../properties/runCrash.js';
@@ -25,7 +25,7 @@ const SEEDS = [1, 2, 3];
  */
 const NOT_YET_FOUND: Readonly<Record<string, string>> = {
   'skippast-after-log-reset': 'needs a flip of the log\'s newest header slot and then a second life that commits and loses power; '
-    + 'the hunt kills it on crash seed 49, case 48 (234 s alone), past this test\'s seeds (test/properties/mutantRunner.test.ts pins that seed)',
+    + 'the hunt kills it on crash seed 49, case 48 (234 s alone), past this test\'s seeds (test/mutants/mutantRunner.test.ts pins that seed)',
 };
 const RUNS = 100;
 const PROFILE = 'default';

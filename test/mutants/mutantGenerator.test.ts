@@ -7,8 +7,8 @@ import test from 'ava';
 import {
   MUTANT_OPERATORS, STRUCTURAL_FILES, STRUCTURAL_OPERATORS, generateMutants, generateMutantsForSource, javaScriptSyntaxErrors,
   type GeneratedMutant, type MutantOperator,
-} from '../../properties/mutantGenerator.js';
-import { applyPatches, plantEngine } from '../../properties/plantEngine.js';
+} from '../../mutants/mutantGenerator.js';
+import { applyPatches, plantEngine } from '../../mutants/plantEngine.js';
 
 /** dist/engine, from dist/test/properties. */
 const ENGINE_DIR = fileURLToPath(new URL('../../engine/', import.meta.url));

@@ -10,8 +10,8 @@
  * kills gets dozens of differential seeds per crash seed.
  */
 import { plantBug, plantEngine, type Patch, type PlantedEngine } from './plantEngine.js';
-import { runCrashCampaign, type ProfileName } from './runCrash.js';
-import { runDifferential } from './runDifferential.js';
+import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
+import { runDifferential } from '../properties/runDifferential.js';
 
 /** The properties a mutant is hunted with, in the order each seed runs them. */
 export const HUNT_PROPERTIES = ['differential', 'crash'] as const;
