@@ -1,6 +1,7 @@
 // The command line for targets other than the reference engine: `crashlab targets`, and `run --target`/`--adapter` with their exit codes, verdicts and replay lines, through a real process.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -9,16 +10,23 @@ import { isTargetInvocation, withoutReferenceTarget } from '../../cli/targetComm
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const REPO = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
-function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 240_000, cwd: REPO });
+/** Runs the command line in `cwd` (default: a fresh folder, so saved failures never reach the repository's corpus). */
+function crashlabIn(cwd: string, ...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8', timeout: 240_000, cwd });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('targets lists the reference engine and every SQLite configuration with its contract', (t) => {
+function crashlab(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  return crashlabIn(fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-cli-')), ...argv);
+}
+
+test('targets lists the reference engine, every SQLite configuration and the node-fs libraries with their contracts', (t) => {
   const { status, stdout } = crashlab('targets', '--json');
   t.is(status, 0);
   const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string; contract: { level: string } });
-  t.is(lines.length, 25);
+  t.is(lines.length, 28);
+  t.is(lines.find((line) => line.name === 'lowdb')?.contract.level, 'atomic');
+  t.is(lines.find((line) => line.name === 'nedb')?.contract.level, 'prefix');
   t.is(lines.find((line) => line.name === 'sqlite:wal-full')?.contract.level, 'durable');
   t.is(lines.find((line) => line.name === 'sqlite:wal-normal')?.contract.level, 'prefix');
 });
@@ -43,8 +51,44 @@ test('an unsafe configuration judged as durable fails (exit 1) with the violatio
   t.regex(again.stdout, /FAILED: sqlite:wal-normal, seed 1, 1 cases/);
 });
 
+test('a target failure is saved with its target: failures lists it, replay ID reproduces it, and the next run of that target replays it first', (t) => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-corpus-'));
+  const failed = crashlabIn(cwd, 'run', '--target', 'sqlite:wal-normal', '--contract', 'durable', '--seed', '1', '--runs', '30');
+  t.is(failed.status, 1, failed.stderr);
+  const id = /saved as ([0-9a-f]{12}) \(crashlab replay \1\)/.exec(failed.stdout)?.[1];
+  t.truthy(id, failed.stdout);
+  const listed = crashlabIn(cwd, 'failures');
+  t.regex(listed.stdout, new RegExp(`${id!}\\s+lost-ack\\s+sqlite:wal-normal seed 1 path`));
+  const replayed = crashlabIn(cwd, 'replay', id!);
+  t.is(replayed.status, 1);
+  t.regex(replayed.stdout, /VIOLATION \(lost-ack\) of sqlite:wal-normal, judged as durable/);
+  // A run of another target does not replay it; a run of this one does, and fails on it.
+  const other = crashlabIn(cwd, 'run', '--target', 'sqlite:wal-full', '--seed', '2', '--runs', '2');
+  t.is(other.status, 0, other.stdout);
+  t.notRegex(other.stdout, /replaying saved failure/);
+  const gated = crashlabIn(cwd, 'run', '--target', 'sqlite:wal-normal', '--contract', 'durable', '--seed', '3', '--runs', '1');
+  t.regex(gated.stdout, new RegExp(`replaying saved failure ${id!}[^]*saved failure ${id!} STILL FAILS`));
+  t.is(gated.status, 1);
+});
+
+test('certify --target writes a target certificate naming the identity; an unsafe configuration judged as durable is not certified', (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-tcert-'));
+  const ok = crashlab('certify', '--target', 'sqlite:wal-full', '--budget', '3', '--seed', '5', '--out', out);
+  t.is(ok.status, 0, ok.stdout + ok.stderr);
+  const cert = JSON.parse(fs.readFileSync(path.join(out, 'target-certificate.json'), 'utf8')) as { ok: boolean; identity: string; cells: Array<{ cases: number; crashImages: number; violations: number }> };
+  t.true(cert.ok);
+  t.regex(cert.identity, /wa-sqlite@2\.0\.6, SQLite 3\.\d+\.\d+, wasm sha256 [0-9a-f]{16}/);
+  t.true(cert.cells[0]!.crashImages > 0);
+  t.is(cert.cells[0]!.violations, 0);
+  const bad = crashlab('certify', '--target', 'sqlite:wal-normal', '--contract', 'durable', '--budget', '20', '--seed', '1', '--out', out);
+  t.is(bad.status, 1, bad.stdout);
+  t.regex(bad.stdout, /NOT certified/);
+  t.is(crashlab('certify', '--target', 'sqlite:nope').status, 2);
+  t.is(crashlab('certify', '--target', 'sqlite:wal-full', '--contract', 'strong').status, 2);
+});
+
 test('the example adapter runs from the repository as the README says', (t) => {
-  const { status, stdout, stderr } = crashlab('run', '--adapter', './examples/appendLog.js', '--seed', '2', '--runs', '10');
+  const { status, stdout, stderr } = crashlabIn(REPO, 'run', '--adapter', './examples/appendLog.js', '--seed', '2', '--runs', '10');
   t.is(status, 0, stderr);
   t.regex(stdout.trim().split('\n').at(-1)!, /^ok: example-append-log, seed 2, 10 cases, \d+ crash images, 0 violations/);
 });
