@@ -12,6 +12,7 @@ import { runTargetCampaign, type TargetCampaign, type TargetCampaignResult } fro
 import { TargetPackageError } from '../targets/targetPackages.js';
 import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
+import { JOBS_MAX, runJobs } from './targetJobs.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
 import { fsModelOf, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
@@ -32,6 +33,8 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
   --path P            replay one failing case printed by a failed run (needs --seed)
   --hang-timeout S    a target that runs synchronously (SQLite) runs in a worker; no case done
                       in S seconds is a hang (default 120)
+  --jobs N            split the cases over N worker threads, each a shard with its own seed
+                      (printed in its replay line); default 1
   --json              JSON lines (the last one sums up)`;
 
 /** Whether argv is one this module runs (else the reference engine's command line). */
@@ -115,7 +118,7 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
     options: {
       target: { type: 'string' }, adapter: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
       images: { type: 'string' }, contract: { type: 'string' }, path: { type: 'string' }, json: { type: 'boolean', default: false },
-      'hang-timeout': { type: 'string' }, fs: { type: 'string' },
+      'hang-timeout': { type: 'string' }, fs: { type: 'string' }, jobs: { type: 'string' },
     },
   });
   if (values.target !== undefined && values.adapter !== undefined) throw new Usage('--target and --adapter name one target: give one of them');
@@ -150,7 +153,9 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const campaign = { targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path };
   const hangTimeoutMs = 1000 * (integer(values['hang-timeout'], '--hang-timeout', 1, 86_400) ?? DEFAULT_HANG_TIMEOUT_SECONDS);
   const named = values.adapter !== undefined ? { adapterFile: values.adapter } : { targetName: target.name };
-  const outcome = await runTargetCases(target, named, campaign, hangTimeoutMs, onCase);
+  const jobs = integer(values.jobs, '--jobs', 1, JOBS_MAX) ?? 1;
+  if (jobs > 1 && values.path !== undefined) throw new Usage('--path replays one case: it runs as one job (drop --jobs)');
+  const outcome = jobs > 1 ? await runJobs(named, campaign, jobs, hangTimeoutMs, onCase) : await runTargetCases(target, named, campaign, hangTimeoutMs, onCase);
   if (outcome.kind === 'done') {
     printDone(outcome.result, performance.now() - startedMs, values.json);
     const { failure } = outcome.result;

@@ -132,7 +132,12 @@ const MAX_KEPT_EVENTS = 100_000;
 /** The error a call gets once the power has failed. */
 export class PowerCut extends Error {
   constructor(what: string) {
+    // No stack: after a cut every call fails (a target closing after recovery makes thousands),
+    // capturing stacks cost a few percent of a campaign, and the message says all there is.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`power cut: ${what} did not happen`);
+    Error.stackTraceLimit = limit;
     this.name = 'PowerCut';
   }
 }
