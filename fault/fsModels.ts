@@ -56,8 +56,10 @@
  *   E5. Overwrites of blocks already allocated (entirely below the allocated size) are not
  *       journalled or ordered: each may be lost or torn (as P4) whatever the cut.
  *   Plans under ext4: `none` keeps only E2's durable set; `all` everything; `prefix` and
- *   `subset` draw the journal cut (E1, always a prefix), then the data writes still eligible
- *   (E3 after the cut are lost, E4 forced ones kept) by a prefix or by coins.
+ *   `subset` draw the moment of the last commit (E1: just before one of the pending metadata
+ *   or delayed writes, or after them all; a moment between two overwrites changes nothing),
+ *   then the data writes still eligible (E3 after the cut are lost, E4 forced ones before it
+ *   kept) by a prefix or by coins.
  */
 import type { Prng } from './prng.js';
 import type { FsModelName, FsState, OpChoice, StateEvent, TraceCrashPlan, TraceOp } from './traceCrash.js';
@@ -170,9 +172,11 @@ class Ext4Model implements FsModel {
   }
 
   choose(pending: readonly TraceOp[], plan: TraceCrashPlan, prng: Prng): OpChoice[] {
-    const meta = pending.filter((op) => op.opClass === 'meta');
-    const committed = plan.survival === 'none' ? 0 : plan.survival === 'all' ? meta.length : prng.below(meta.length + 1);
-    const cutIndex = meta[committed]?.index ?? Number.POSITIVE_INFINITY;
+    // The last commit happened just before event `cutIndex`: only the ops it may separate
+    // (journalled metadata, delayed writes, which also fix what forced writes survive) matter.
+    const cuts = [...pending.filter((op) => op.opClass !== 'overwrite').map((op) => op.index), Number.POSITIVE_INFINITY];
+    const cutAt = plan.survival === 'none' ? 0 : plan.survival === 'all' ? cuts.length - 1 : prng.below(cuts.length);
+    const cutIndex = cuts[cutAt]!;
     const fixed = new Map<TraceOp, OpChoice>();
     const eligible: TraceOp[] = [];
     for (const op of pending) {
