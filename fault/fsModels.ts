@@ -177,24 +177,27 @@ class Ext4Model implements FsModel {
     const cuts = [...pending.filter((op) => op.opClass !== 'overwrite').map((op) => op.index), Number.POSITIVE_INFINITY];
     const cutAt = plan.survival === 'none' ? 0 : plan.survival === 'all' ? cuts.length - 1 : prng.below(cuts.length);
     const cutIndex = cuts[cutAt]!;
-    const fixed = new Map<TraceOp, OpChoice>();
+    const choices: OpChoice[] = [];
     const eligible: TraceOp[] = [];
+    const eligibleAt: number[] = [];
     for (const op of pending) {
       if (op.opClass === 'meta') {
-        fixed.set(op, op.index < cutIndex ? { fate: 'kept', reason: 'committed before the journal cut' } : { fate: 'dropped', reason: 'after the journal cut' });
+        choices.push(op.index < cutIndex ? COMMITTED : NOT_COMMITTED);
       } else if (op.forcedAt !== null && op.forcedAt < cutIndex) {
-        fixed.set(op, { fate: 'kept', reason: `forced out by auto_da_alloc before event ${op.forcedAt} committed` });
+        choices.push(FORCED);
       } else if (op.opClass === 'delayed' && op.index >= cutIndex) {
-        fixed.set(op, { fate: 'dropped', reason: 'delayed allocation: its size update is after the journal cut' });
+        choices.push(NOT_ALLOCATED);
       } else {
+        eligibleAt.push(choices.length);
         eligible.push(op);
+        choices.push(NOT_DURABLE);
       }
     }
     const drawn = chooseIndependent(eligible, plan, prng, (op) => (op.opClass === 'delayed'
       ? tearPrefix(op.event as WriteEvent, plan, prng)
       : tearSectors(op.event as WriteEvent, plan, prng)));
-    eligible.forEach((op, position) => fixed.set(op, drawn[position]!));
-    return pending.map((op) => fixed.get(op)!);
+    eligibleAt.forEach((at, position) => { choices[at] = drawn[position]!; });
+    return choices;
   }
 
   private force(op: TraceOp, atIndex: number): void {
@@ -210,23 +213,35 @@ class Ext4Model implements FsModel {
  */
 function chooseIndependent(ops: readonly TraceOp[], plan: TraceCrashPlan, prng: Prng, tear: (op: TraceOp) => OpChoice): OpChoice[] {
   switch (plan.survival) {
-    case 'none': return ops.map(() => ({ fate: 'dropped', reason: 'not durable (plan none)' }));
-    case 'all': return ops.map(() => ({ fate: 'kept', reason: 'plan all' }));
+    case 'none': return ops.map(() => NOT_DURABLE);
+    case 'all': return ops.map(() => KEPT_ALL);
     case 'prefix': {
       const keptCount = prng.below(ops.length + 1);
       return ops.map((op, position) => {
-        if (position >= keptCount) return { fate: 'dropped', reason: `after the surviving prefix of ${keptCount}` };
+        if (position >= keptCount) return AFTER_PREFIX;
         if (position === keptCount - 1 && op.event.kind === 'write' && plan.tear && prng.coin()) return tear(op);
-        return { fate: 'kept', reason: `in the surviving prefix of ${keptCount}` };
+        return IN_PREFIX;
       });
     }
     case 'subset': return ops.map((op) => {
-      if (!prng.coin()) return { fate: 'dropped', reason: 'lost by its coin' };
+      if (!prng.coin()) return LOST_BY_COIN;
       if (op.event.kind === 'write' && plan.tear && prng.coin()) return tear(op);
-      return { fate: 'kept', reason: 'kept by its coin' };
+      return KEPT_BY_COIN;
     });
   }
 }
+
+// Shared choices: an image makes one per pending op, so they are not allocated each time.
+const NOT_DURABLE: OpChoice = { fate: 'dropped', reason: 'not durable (plan none)' };
+const KEPT_ALL: OpChoice = { fate: 'kept', reason: 'plan all' };
+const AFTER_PREFIX: OpChoice = { fate: 'dropped', reason: 'after the surviving prefix' };
+const IN_PREFIX: OpChoice = { fate: 'kept', reason: 'in the surviving prefix' };
+const LOST_BY_COIN: OpChoice = { fate: 'dropped', reason: 'lost by its coin' };
+const KEPT_BY_COIN: OpChoice = { fate: 'kept', reason: 'kept by its coin' };
+const COMMITTED: OpChoice = { fate: 'kept', reason: 'committed before the journal cut' };
+const NOT_COMMITTED: OpChoice = { fate: 'dropped', reason: 'after the journal cut' };
+const FORCED: OpChoice = { fate: 'kept', reason: 'forced out by auto_da_alloc before a commit that happened' };
+const NOT_ALLOCATED: OpChoice = { fate: 'dropped', reason: 'delayed allocation: its size update is after the journal cut' };
 
 /** Tears a write sector by sector, each sector kept or lost, or (not atomic) cut to a prefix. */
 function tearSectors(event: WriteEvent, plan: TraceCrashPlan, prng: Prng): OpChoice {

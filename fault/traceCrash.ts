@@ -77,6 +77,8 @@ export interface TraceOp {
   readonly ino: number;
   /** The workload transaction issued most recently before the op (null before any). */
   readonly txn: number | null;
+  /** For reports: the path (a rename: `from → to`) or `inode N` (data ops). */
+  readonly what: string;
   opClass: OpClass;
   durable: boolean;
   /** posix name ops: the directory inodes still to be fsynced before the op is durable. */
@@ -105,27 +107,40 @@ export interface OpChoice {
   readonly pieces?: ReadonlyArray<{ readonly offsetBytes: number; readonly data: Uint8Array }>;
 }
 
+/** A data op waiting in a lazy state until its inode's bytes are needed. */
+type DataOp = { readonly offsetBytes: number; readonly data: Uint8Array } | { readonly sizeBytes: number };
+
+const EMPTY = new Uint8Array(0);
+
 /**
  * Names → inodes and inodes → bytes, applying ops leniently: `apply` answers false (and
  * changes nothing) when an op cannot apply in this state. Bytes are copy on write: an array
- * is mutated only by the state that owns it (`owned`), so clones and images can share them.
+ * is mutated only by the state that owns it (`owned`), so clones and images can share them;
+ * an owned array grows by doubling, so a file built by many appends costs linear time. A LAZY
+ * state (an image being built) only queues data ops, and lays them over the bytes of the
+ * inodes that still have a name when the image is taken: most written inodes of a store's
+ * trace are temp files replaced since, and their bytes are never needed.
  */
 export class FsState {
+  private readonly queued = new Map<number, DataOp[]>();
+
   private constructor(
     private readonly names: Map<string, number>,
     private readonly dirInodes: Set<number>,
     private readonly data: Map<number, Uint8Array>,
     private readonly owned: Set<number>,
+    private lazy: boolean,
   ) {}
 
   static empty(): FsState {
-    return new FsState(new Map(), new Set([0]), new Map(), new Set());
+    return new FsState(new Map(), new Set([0]), new Map(), new Set(), false);
   }
 
   /** A copy to change apart from this one; neither may mutate the bytes they now share. */
-  clone(): FsState {
+  clone(lazy = false): FsState {
+    if (this.lazy) throw new Error('a lazy FsState is not cloned');
     this.owned.clear();
-    return new FsState(new Map(this.names), new Set(this.dirInodes), new Map(this.data), new Set());
+    return new FsState(new Map(this.names), new Set(this.dirInodes), new Map(this.data), new Set(), lazy);
   }
 
   lookup(path: string): number | undefined {
@@ -138,11 +153,11 @@ export class FsState {
 
   /** A regular file's inode, named or not (an unlinked file may still be written). */
   isFile(ino: number): boolean {
-    return this.data.has(ino) && !this.dirInodes.has(ino);
+    return (this.data.has(ino) || this.queued.has(ino)) && !this.dirInodes.has(ino);
   }
 
   sizeOf(ino: number): number {
-    return this.data.get(ino)?.length ?? 0;
+    return this.bytesOf(ino).length;
   }
 
   /** The names an inode has now, sorted. */
@@ -174,33 +189,60 @@ export class FsState {
   }
 
   write(ino: number, offsetBytes: number, bytes: Uint8Array): void {
-    const old = this.data.get(ino) ?? new Uint8Array(0);
-    const end = offsetBytes + bytes.length;
-    let next = old;
-    if (end > old.length) {
-      next = new Uint8Array(end);
+    if (this.lazy) return this.queue(ino, { offsetBytes, data: bytes });
+    const old = this.data.get(ino) ?? EMPTY;
+    const endBytes = offsetBytes + bytes.length;
+    const sizeBytes = Math.max(endBytes, old.length);
+    let next: Uint8Array;
+    if (this.owned.has(ino) && old.byteOffset === 0 && sizeBytes <= old.buffer.byteLength) {
+      // Bytes past an owned array's length are zeros: truncate always starts a new buffer.
+      next = sizeBytes === old.length ? old : new Uint8Array(old.buffer, 0, sizeBytes);
+    } else {
+      const capacityBytes = endBytes > old.length && this.owned.has(ino) ? Math.max(sizeBytes, 2 * old.length) : sizeBytes;
+      next = new Uint8Array(new ArrayBuffer(capacityBytes), 0, sizeBytes);
       next.set(old);
-    } else if (!this.owned.has(ino)) {
-      next = old.slice();
     }
     next.set(bytes, offsetBytes);
     this.data.set(ino, next);
     this.owned.add(ino);
   }
 
+  /** The files and directories now. Bytes are views into arrays that may be larger. */
   image(): DirImage {
     const files = new Map<string, Uint8Array>();
     const dirs = new Set<string>();
     for (const [path, ino] of [...this.names].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (this.dirInodes.has(ino)) dirs.add(path);
-      else files.set(path, this.data.get(ino) ?? new Uint8Array(0));
+      else files.set(path, this.bytesOf(ino));
     }
     this.owned.clear();
     return { files, dirs };
   }
 
+  private bytesOf(ino: number): Uint8Array {
+    const queued = this.queued.get(ino);
+    if (queued !== undefined) {
+      this.queued.delete(ino);
+      const lazy = this.lazy;
+      this.lazy = false;
+      for (const op of queued) {
+        if ('sizeBytes' in op) this.truncate(ino, op.sizeBytes);
+        else this.write(ino, op.offsetBytes, op.data);
+      }
+      this.lazy = lazy;
+    }
+    return this.data.get(ino) ?? EMPTY;
+  }
+
+  private queue(ino: number, op: DataOp): void {
+    const list = this.queued.get(ino);
+    if (list === undefined) this.queued.set(ino, [op]);
+    else list.push(op);
+  }
+
   private truncate(ino: number, sizeBytes: number): void {
-    const old = this.data.get(ino) ?? new Uint8Array(0);
+    if (this.lazy) return this.queue(ino, { sizeBytes });
+    const old = this.data.get(ino) ?? EMPTY;
     const next = new Uint8Array(sizeBytes);
     next.set(old.subarray(0, Math.min(sizeBytes, old.length)));
     this.data.set(ino, next);
@@ -216,7 +258,7 @@ export class FsState {
     if (this.names.has(path) || !this.parentIsDir(path)) return false;
     this.names.set(path, ino);
     if (directory) this.dirInodes.add(ino);
-    else if (!this.data.has(ino)) this.data.set(ino, new Uint8Array(0));
+    else if (!this.data.has(ino) && !this.queued.has(ino)) this.data.set(ino, EMPTY);
     return true;
   }
 
@@ -291,7 +333,9 @@ export class TraceCrashModel {
       return;
     }
     checkEvent(event, index, this.current);
-    const op: TraceOp = { index, event, ino: inodeOf(event, this.current), txn: this.txn, opClass: 'name', durable: false, waitingDirs: null, forcedAt: null };
+    const op: TraceOp = {
+      index, event, ino: inodeOf(event, this.current), txn: this.txn, what: describeEvent(event), opClass: 'name', durable: false, waitingDirs: null, forcedAt: null,
+    };
     this.rules.admit(op, this.current);
     if (!this.current.apply(event)) throw new TraceError(`trace event ${index} (${event.kind}) cannot apply`);
     this.tail.push(op);
@@ -352,7 +396,7 @@ function buildImage(rules: FsModel, crashAt: number, base: FsState, tail: readon
   const pending = tail.filter((op) => !op.durable);
   const choices = rules.choose(pending, plan, prng);
   if (choices.length !== pending.length) throw new Error(`model ${rules.name} chose for ${choices.length} of ${pending.length} ops`);
-  const state = base.clone();
+  const state = base.clone(true);
   const decisions: TraceDecision[] = [];
   let next = 0;
   for (const op of tail) {
@@ -368,22 +412,20 @@ function buildImage(rules: FsModel, crashAt: number, base: FsState, tail: readon
 }
 
 function applyChoice(state: FsState, op: TraceOp, choice: OpChoice): TraceDecision {
-  const base = { index: op.index, kind: op.event.kind, what: describeOp(op) };
-  if (choice.fate === 'dropped') return { ...base, fate: 'dropped', reason: choice.reason };
+  if (choice.fate === 'dropped') return { index: op.index, kind: op.event.kind, what: op.what, fate: 'dropped', reason: choice.reason };
   if (choice.fate === 'torn') {
     const keptRanges: Array<[number, number]> = [];
     for (const piece of choice.pieces ?? []) {
       state.write(op.ino, piece.offsetBytes, piece.data);
       keptRanges.push([piece.offsetBytes, piece.offsetBytes + piece.data.length]);
     }
-    return { ...base, fate: 'torn', reason: choice.reason, keptRanges };
+    return { index: op.index, kind: op.event.kind, what: op.what, fate: 'torn', reason: choice.reason, keptRanges };
   }
-  if (!state.apply(op.event)) return { ...base, fate: 'dropped', reason: 'depends on a lost operation' };
-  return { ...base, fate: 'kept', reason: choice.reason };
+  if (!state.apply(op.event)) return { index: op.index, kind: op.event.kind, what: op.what, fate: 'dropped', reason: 'depends on a lost operation' };
+  return { index: op.index, kind: op.event.kind, what: op.what, fate: 'kept', reason: choice.reason };
 }
 
-export function describeOp(op: TraceOp): string {
-  const event = op.event;
+export function describeEvent(event: StateEvent): string {
   switch (event.kind) {
     case 'rename': case 'link': return `${event.from} → ${event.to}`;
     case 'create': case 'mkdir': case 'unlink': case 'rmdir': return event.path;

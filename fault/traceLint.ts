@@ -15,7 +15,7 @@
  *     auto_da_alloc forces out with the rename is not listed here: it survives when the
  *     rename does.
  */
-import { describeOp, TraceCrashModel, type FsModelName, type TraceOp } from './traceCrash.js';
+import { TraceCrashModel, type FsModelName, type TraceOp } from './traceCrash.js';
 import type { TraceEvent } from './trace.js';
 
 export interface AckLintItem {
@@ -102,7 +102,7 @@ function writtenBytes(ops: readonly TraceOp[]): number {
 }
 
 function nameItem(crashModel: TraceCrashModel, op: TraceOp): AckLintItem {
-  const what = `${op.event.kind} ${describeOp(op)}${txnLabel(op.txn)}`;
+  const what = `${op.event.kind} ${op.what}${txnLabel(op.txn)}`;
   let why: string;
   if (crashModel.model === 'ext4') {
     why = 'no fsync of any file or directory followed it, so the journal may not have committed it';
@@ -110,7 +110,7 @@ function nameItem(crashModel: TraceCrashModel, op: TraceOp): AckLintItem {
     const dirs = [...(op.waitingDirs ?? [])].map((dirIno) => `'${crashModel.current.namesOf(dirIno)[0] ?? `inode ${dirIno}`}'`);
     why = dirs.length === 1 ? `the directory ${dirs[0]!} was never fsynced after it` : `the directories ${dirs.join(' and ')} were never fsynced after it`;
   }
-  return { kind: 'name', index: op.index, txn: op.txn, path: describeOp(op), explanation: `${what}: ${why}` };
+  return { kind: 'name', index: op.index, txn: op.txn, path: op.what, explanation: `${what}: ${why}` };
 }
 
 function dataItem(model: FsModelName, path: string, ops: readonly TraceOp[]): AckLintItem {
