@@ -298,7 +298,8 @@ export interface CrashPoint {
 
 /**
  * The crash model fed one event at a time: at any moment, `image(plan)` is the crash just
- * before the next event. Throws TraceError on an event that cannot apply (a bad trace).
+ * before the next event. `apply` throws TraceError on an event that cannot apply (a bad
+ * trace); the model is not usable after that.
  */
 export class TraceCrashModel {
   /** Every event applied: what the program saw; the model asks it for names and sizes. */
@@ -345,11 +346,6 @@ export class TraceCrashModel {
   /** The ops not yet durable, in trace order (for traceLint). */
   pendingOps(): TraceOp[] {
     return this.tail.filter((op) => !op.durable);
-  }
-
-  /** The model's rules, for traceLint's explanations. */
-  get fsModel(): FsModel {
-    return this.rules;
   }
 
   /** This moment frozen: later events do not change it. */

@@ -122,7 +122,8 @@ function dataItem(model: FsModelName, path: string, ops: readonly TraceOp[]): Ac
   if (model === 'ext4') {
     if (ops.some((op) => op.forcedAt !== null)) why = 'part is forced out by auto_da_alloc, but only with a journal commit that has not happened';
     else if (ops.some((op) => op.opClass === 'delayed')) why = 'with delayed allocation they may never reach the disk, leaving the older size (zero for a new file)';
-    else why = 'overwrites of allocated blocks are written back in any order, or not at all';
+    else if (ops.some((op) => op.opClass === 'overwrite')) why = 'overwrites of allocated blocks are written back in any order, or not at all';
+    else why = 'a truncate is journalled metadata, and no fsync of anything committed the journal after it';
   }
   return { kind: 'data', index: first.index, txn: first.txn, path, bytesUnsynced, explanation: `${what}: ${why}` };
 }

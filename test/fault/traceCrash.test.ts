@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   crashImage, FS_MODELS, imageFor, pendingAt, TraceCrashModel, type FsModelName, type TraceCrashPlan,
 } from '../../fault/traceCrash.js';
-import { replayAll, TraceError, type DirImage, type TraceEvent } from '../../fault/trace.js';
+import { replayAll, TraceError, TraceFs, type DirImage, type TraceEvent } from '../../fault/trace.js';
 
 const SEEDS = Array.from({ length: 48 }, (_, i) => i * 7919 + 1);
 const SURVIVALS = ['none', 'all', 'prefix', 'subset'] as const;
@@ -144,6 +144,15 @@ test('(e) an append without fsync: none loses it, prefix and subset may keep it,
         t.deepEqual(data, full.subarray(0, data.length), 'data=ordered: the size never exposes bytes not written');
       }
     }
+  }
+});
+
+test('(e) several appends without fsync: prefix keeps a prefix of them in order', (t) => {
+  const appends = [0, 1, 2].map((i) => writeBytes(1, 600 * (i + 1), new Uint8Array(600).fill(67 + i)));
+  const events = [create('f', 1), writeBytes(1, 0, new Uint8Array(600).fill(66)), fsync(1), fsync(0), ...appends];
+  for (const model of FS_MODELS) {
+    const lengths = new Set(SEEDS.map((seed) => imageAtEnd(events, model, plan({ survival: 'prefix', seed })).files.get('f')!.length));
+    t.deepEqual([...lengths].sort((a, b) => a - b), [600, 1200, 1800, 2400], model);
   }
 });
 
@@ -305,5 +314,29 @@ test('(h) random traces: every image holds only names and bytes some prefix of o
       && decisions.every((decision) => decision.index < crashAt)
       && new Set(decisions.map((decision) => decision.index)).size === decisions.length;
   }), { numRuns: 200, seed: 7 });
+  t.pass();
+});
+
+/** An independent oracle: trace.ts's strict TraceFs replaying every event but the dropped ones, skipping what cannot apply. */
+function replayKept(events: readonly TraceEvent[], crashAt: number, dropped: ReadonlySet<number>): DirImage {
+  const fs = new TraceFs();
+  for (const [index, event] of events.slice(0, crashAt).entries()) {
+    if (dropped.has(index)) continue;
+    try {
+      fs.apply(event);
+    } catch (error) {
+      if (!(error instanceof TraceError)) throw error;
+    }
+  }
+  return fs.image();
+}
+
+test('(h) random traces: an untorn image is exactly the trace replayed without the ops its decisions drop', (t) => {
+  fc.assert(fc.property(traceArbitrary, fc.nat(40), fc.constantFrom(...FS_MODELS), fc.constantFrom(...SURVIVALS), fc.integer(), ({ events }, cut, model, survival, seed) => {
+    const crashAt = Math.min(cut, events.length);
+    const { image, decisions } = crashImage(events, crashAt, model, plan({ survival, seed }));
+    const dropped = new Set(decisions.filter((decision) => decision.fate === 'dropped').map((decision) => decision.index));
+    return keyOf(image) === keyOf(replayKept(events, crashAt, dropped));
+  }), { numRuns: 300, seed: 11 });
   t.pass();
 });

@@ -63,3 +63,11 @@ test('every acked marker gets an entry, items named by the txn that made them', 
   t.deepEqual(lints[0]!.items.map((item) => item.txn), [0]);
   t.deepEqual(lints[1]!.items, [], 'the directory fsync made both creates durable');
 });
+
+test('ext4: a truncate alone is explained as uncommitted metadata; a synced rename source gives no renameData item', (t) => {
+  const events = [...setup, issued(0), { kind: 'truncate', ino: 1, sizeBytes: 1 } as TraceEvent, acked(0),
+    issued(1), create('tmp', 2), write(2, 'x'), fsync(2), rename('tmp', 'other'), acked(1)];
+  const [first, second] = lintAcks(events, 'ext4');
+  t.deepEqual(first!.items.map((item) => item.explanation), ['data of db.json (txn 0): 0 bytes written and 1 truncate(s) since its last fsync: a truncate is journalled metadata, and no fsync of anything committed the journal after it']);
+  t.deepEqual(second!.items.map((item) => item.kind), ['name'], 'the fsync of tmp committed the truncate and the create');
+});
