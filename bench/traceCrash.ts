@@ -6,7 +6,9 @@
 // Each row builds a trace of about E events in the shape a JSON-file store leaves (per
 // transaction: issued, create a temp file, write 1-4 KiB to it, rename it over the database,
 // acked), either with no fsync at all (lowdb: every op stays pending, the worst case) or with
-// the correct fsyncs (file, then directory: the pending list stays short). It then feeds the
+// the correct fsyncs (file, then directory: the pending list stays short); or an append-only log
+// (nedb: one file, each transaction appends 100-400 bytes and fsyncs it, the directory never
+// fsynced, so under posix the create stays pending for ever). It then feeds the
 // trace to one TraceCrashModel and takes I images at every crash point, the plans cycling over
 // every survival, tear, sector size and seed, as a campaign does. The figure is images per
 // CPU second, the trace feeding included.
@@ -15,9 +17,12 @@ import { Prng } from '../fault/prng.js';
 import type { TraceEvent } from '../fault/trace.js';
 import { FS_MODELS, TraceCrashModel, type FsModelName, type TraceCrashPlan } from '../fault/traceCrash.js';
 
+type Shape = 'no-fsync' | 'fsync' | 'append-log';
+const SHAPES: readonly Shape[] = ['no-fsync', 'fsync', 'append-log'];
+
 interface Row {
   readonly model: FsModelName;
-  readonly shape: 'no-fsync' | 'fsync';
+  readonly shape: Shape;
   readonly events: number;
   readonly images: number;
   readonly cpuMs: number;
@@ -46,6 +51,22 @@ export function storeTrace(eventsWanted: number, synced: boolean, seed: number):
   return events.slice(0, eventsWanted);
 }
 
+/** An append-only log fsynced after every append, its directory never. */
+export function appendTrace(eventsWanted: number, seed: number): TraceEvent[] {
+  const prng = new Prng(seed);
+  const events: TraceEvent[] = [{ kind: 'create', path: 'log.db', ino: 1 }];
+  let sizeBytes = 0;
+  for (let txn = 0; events.length < eventsWanted; txn += 1) {
+    const data = new Uint8Array(100 + prng.below(300)).fill(txn & 0xff);
+    events.push({ kind: 'marker', marker: 'issued', txn });
+    events.push({ kind: 'write', ino: 1, offsetBytes: sizeBytes, data });
+    events.push({ kind: 'fsync', ino: 1, dataOnly: true });
+    events.push({ kind: 'marker', marker: 'acked', txn });
+    sizeBytes += data.length;
+  }
+  return events.slice(0, eventsWanted);
+}
+
 function plans(count: number): TraceCrashPlan[] {
   const survivals = ['none', 'all', 'prefix', 'subset'] as const;
   return Array.from({ length: count }, (_, i) => ({
@@ -54,7 +75,7 @@ function plans(count: number): TraceCrashPlan[] {
 }
 
 export function measure(model: FsModelName, shape: Row['shape'], eventsWanted: number, imagesPerPoint: number): Row {
-  const events = storeTrace(eventsWanted, shape === 'fsync', 1);
+  const events = shape === 'append-log' ? appendTrace(eventsWanted, 1) : storeTrace(eventsWanted, shape === 'fsync', 1);
   const crashPlans = plans(imagesPerPoint);
   const before = cpuMs();
   const crashModel = new TraceCrashModel(model);
@@ -88,14 +109,14 @@ function main(): void {
   const eventsWanted = positive(flag('--events'), 200);
   const imagesPerPoint = positive(flag('--images'), 20);
   console.log(`crashlab trace crash bench: ${eventsWanted}-event traces, ${imagesPerPoint} images per crash point`);
-  console.log(`${'model'.padEnd(6)} ${'shape'.padEnd(9)} ${'images'.padStart(8)} ${'cpu-ms'.padStart(9)} ${'images/cpu-s'.padStart(13)}`);
+  console.log(`${'model'.padEnd(6)} ${'shape'.padEnd(10)} ${'images'.padStart(8)} ${'cpu-ms'.padStart(9)} ${'images/cpu-s'.padStart(13)}`);
   const rows: Row[] = [];
   for (const model of FS_MODELS) {
-    for (const shape of ['no-fsync', 'fsync'] as const) {
+    for (const shape of SHAPES) {
       const row = measure(model, shape, eventsWanted, imagesPerPoint);
       rows.push(row);
       const perSecond = row.images / (row.cpuMs / 1000);
-      console.log(`${model.padEnd(6)} ${shape.padEnd(9)} ${String(row.images).padStart(8)} ${row.cpuMs.toFixed(1).padStart(9)} ${perSecond.toFixed(0).padStart(13)}`);
+      console.log(`${model.padEnd(6)} ${shape.padEnd(10)} ${String(row.images).padStart(8)} ${row.cpuMs.toFixed(1).padStart(9)} ${perSecond.toFixed(0).padStart(13)}`);
     }
   }
   if (argv.includes('--json')) console.log(JSON.stringify({ bench: 'traceCrash', node: process.version, eventsWanted, imagesPerPoint, rows }));

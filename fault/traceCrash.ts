@@ -34,10 +34,12 @@
  * inode without a surviving name is simply absent. A name whose data did not survive holds the
  * inode's older (durable) bytes, possibly none.
  *
- * Cost: the ops that are durable and precede every pending op are folded into the base as the
- * trace is fed (`TraceCrashModel.apply`), so an image costs a copy of the base's name table plus
- * the ops from the first pending one on, not the whole trace. Image bytes are shared copy on
- * write with the base and with other images: treat them as read-only.
+ * Cost: durable ops are folded into the base as the trace is fed (`TraceCrashModel.apply`):
+ * those that precede every pending op, and durable data ops no pending op of their inode
+ * precedes (data commutes with names). So an image costs a copy of the base's name table plus
+ * the ops still in the tail (the pending ones and durable name ops after them), not the whole
+ * trace. Image bytes are shared copy on write with the base and with other images: treat them
+ * as read-only.
  *
  * Everything is deterministic: no clock, no Math.random. The plan's seed mixed with `crashAt`
  * (faultyVfs' `crashSeed`) drives every choice, so one crash point and plan give one image.
@@ -158,6 +160,18 @@ export class FsState {
 
   sizeOf(ino: number): number {
     return this.bytesOf(ino).length;
+  }
+
+  isNamed(ino: number): boolean {
+    for (const named of this.names.values()) if (named === ino) return true;
+    return false;
+  }
+
+  /** Drops an inode's bytes (the caller knows nothing can name it again). */
+  forget(ino: number): void {
+    this.data.delete(ino);
+    this.queued.delete(ino);
+    this.owned.delete(ino);
   }
 
   /** The names an inode has now, sorted. */
@@ -340,7 +354,6 @@ export class TraceCrashModel {
     this.rules.admit(op, this.current);
     if (!this.current.apply(event)) throw new TraceError(`trace event ${index} (${event.kind}) cannot apply`);
     this.tail.push(op);
-    this.fold();
   }
 
   /** The ops not yet durable, in trace order (for traceLint). */
@@ -357,16 +370,50 @@ export class TraceCrashModel {
     return buildImage(this.rules, this.events, this.base, this.tail, plan);
   }
 
-  /** Moves the leading durable ops into the base: nothing can lose them any more. */
+  /**
+   * Moves durable ops into the base, where nothing can lose them any more: every durable op
+   * that only pending-free ops precede, and besides every durable data op no pending op of
+   * its own inode precedes. Data belongs to inodes, so a write commutes with every name op
+   * and with other inodes' data ops: a file fsynced after each append stays folded even while
+   * its create waits for a directory fsync that never comes. Runs only after an fsync (no
+   * other event makes anything durable).
+   */
   private fold(): void {
-    let folded = 0;
-    while (folded < this.tail.length && this.tail[folded]!.durable) {
-      const op = this.tail[folded]!;
-      if (!this.base.apply(op.event)) throw new TraceError(`durable trace event ${op.index} (${op.event.kind}) cannot apply`);
-      folded += 1;
+    const blocked = new Set<number>();
+    const kept: TraceOp[] = [];
+    const victims: number[] = [];
+    for (const op of this.tail) {
+      const dataOp = op.event.kind === 'write' || op.event.kind === 'truncate';
+      if (op.durable && (kept.length === 0 || (dataOp && !blocked.has(op.ino)))) {
+        const victim = victimOf(op.event, this.base);
+        if (!this.base.apply(op.event)) throw new TraceError(`durable trace event ${op.index} (${op.event.kind}) cannot apply`);
+        if (victim !== undefined) victims.push(victim);
+        continue;
+      }
+      if (dataOp) blocked.add(op.ino);
+      kept.push(op);
     }
-    if (folded > 0) this.tail = this.tail.slice(folded);
+    this.tail = kept;
+    this.forgetUnnamed(victims);
   }
+
+  /**
+   * Drops the bytes of inodes the base no longer names and no op in the tail is about: no
+   * later op can name them again (a trace has no way to link an unnamed inode), and without
+   * this every temp file a store ever replaced would be copied into every image's table.
+   */
+  private forgetUnnamed(victims: readonly number[]): void {
+    if (victims.length === 0) return;
+    const inTail = new Set(this.tail.map((op) => op.ino));
+    for (const ino of victims) if (!inTail.has(ino) && !this.base.isNamed(ino)) this.base.forget(ino);
+  }
+}
+
+/** The inode a rename over a file or an unlink may leave without a name. */
+function victimOf(event: StateEvent, base: FsState): number | undefined {
+  if (event.kind === 'unlink') return base.lookup(event.path);
+  if (event.kind === 'rename') return base.lookup(event.to);
+  return undefined;
 }
 
 /** The state on disk after power fails just before `events[crashAt]` takes effect. */
