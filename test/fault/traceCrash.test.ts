@@ -340,3 +340,38 @@ test('(h) random traces: an untorn image is exactly the trace replayed without t
   }), { numRuns: 300, seed: 11 });
   t.pass();
 });
+
+test('posix: an append-only log fsynced after each append, its directory never: the name may be lost, never the synced appends', (t) => {
+  const events: TraceEvent[] = [create('log', 1)];
+  for (let i = 0; i < 20; i += 1) events.push(writeBytes(1, i * 10, new Uint8Array(10).fill(i)), fsync(1, true));
+  events.push(writeBytes(1, 200, new Uint8Array(10).fill(99)));
+  const synced = replayAll(events.slice(0, -1)).files.get('log')!;
+  t.false(imageAtEnd(events, 'posix', plan({ survival: 'none' })).files.has('log'));
+  for (const crashPlan of allPlans(SEEDS)) {
+    const log = imageAtEnd(events, 'posix', crashPlan).files.get('log');
+    if (log !== undefined) t.deepEqual(log.subarray(0, 200), synced, 'every fsynced append is there when the name is');
+  }
+});
+
+test('a store replacing its file 60 times with the correct fsyncs: every crash point gives a committed version, all gives the prefix replayed', (t) => {
+  const events: TraceEvent[] = [];
+  const versions = [''];
+  for (let txn = 0; txn < 60; txn += 1) {
+    const ino = txn + 1;
+    const content = `version ${txn} `.repeat(1 + (txn % 7));
+    events.push(create('db.tmp', ino), write(ino, 0, content), fsync(ino), rename('db.tmp', 'db'), fsync(0));
+    versions.push(content);
+  }
+  for (const model of FS_MODELS) {
+    const crashModel = new TraceCrashModel(model);
+    for (let crashAt = 0; crashAt <= events.length; crashAt += 1) {
+      t.is(keyOf(crashModel.image(plan({ survival: 'all' })).image), keyOf(replayAll(events.slice(0, crashAt))));
+      const committed = versions[Math.floor(crashAt / 5)]!;
+      for (const seed of SEEDS.slice(0, 4)) {
+        const db = textOf(crashModel.image(plan({ survival: 'subset', tear: true, seed })).image, 'db') ?? '';
+        t.true(db === committed || versions.indexOf(db) === Math.floor(crashAt / 5) + 1, `${model} at ${crashAt}: db holds ${JSON.stringify(db.slice(0, 20))}`);
+      }
+      if (crashAt < events.length) crashModel.apply(events[crashAt]!);
+    }
+  }
+});
