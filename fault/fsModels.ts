@@ -33,11 +33,14 @@
  *       transaction; transactions commit in order. So after a crash the surviving metadata is
  *       a PREFIX of the metadata ops in trace order: the cut may fall anywhere (a periodic
  *       commit may have happened at any moment; the clock is pinned, so no time is trusted).
- *   E2. An fsync or fdatasync of ANY inode, file or directory, commits the running transaction:
- *       every earlier metadata op becomes durable (names included: a file's fsync also makes
- *       earlier directory operations durable), plus that inode's data written before it.
- *       (fdatasync is treated as fsync: a doubt, ext4 may skip the commit when the inode's
- *       size did not change.)
+ *   E2. An fsync of ANY inode, file or directory, commits the running transaction: every
+ *       earlier metadata op becomes durable (names included: a file's fsync also makes earlier
+ *       directory operations durable), plus that inode's data written before it. An fdatasync
+ *       commits only when the inode has metadata a read needs still uncommitted (ext4 waits for
+ *       the inode's datasync transaction): here, a pending metadata op about the inode (its
+ *       create, link, rename, unlink, truncate) or a pending delayed write (E3: it allocates and
+ *       grows the size). Otherwise it only writes the inode's overwrites (E5), and commits
+ *       nothing else.
  *   E3. Delayed allocation: a write that reaches past the file's allocated size (its size at
  *       its last fsync; 0 for a new file) gets blocks only at writeback, and the size grows in
  *       the transaction running then. It survives only whole-or-sector-prefix and only if the
@@ -70,8 +73,8 @@ export interface FsModel {
   readonly name: FsModelName;
   /** Classes a new op and indexes it, seeing the state just before it applies. */
   admit(op: TraceOp, current: FsState): void;
-  /** An fsync (or fdatasync) of `ino` at event `index`: marks what it makes durable. */
-  sync(ino: number, index: number, current: FsState): void;
+  /** An fsync (fdatasync with `dataOnly`) of `ino` at event `index`: marks what it makes durable. */
+  sync(ino: number, dataOnly: boolean, index: number, current: FsState): void;
   /** The fate of each pending op (in trace order), drawing from `prng` only. */
   choose(pending: readonly TraceOp[], plan: TraceCrashPlan, prng: Prng): OpChoice[];
 }
@@ -98,7 +101,7 @@ class PosixModel implements FsModel {
     for (const dirIno of op.waitingDirs) pushTo(this.namesByDir, dirIno, op);
   }
 
-  sync(ino: number, _index: number, current: FsState): void {
+  sync(ino: number, _dataOnly: boolean, _index: number, current: FsState): void {
     if (current.isDir(ino)) {
       for (const op of this.namesByDir.get(ino) ?? []) {
         op.waitingDirs?.delete(ino);
@@ -150,11 +153,14 @@ class Ext4Model implements FsModel {
     }
   }
 
-  sync(ino: number, index: number, current: FsState): void {
+  sync(ino: number, dataOnly: boolean, index: number, current: FsState): void {
+    const data = this.dataByIno.get(ino) ?? [];
+    for (const op of data) op.durable = true;
+    this.dataByIno.delete(ino);
+    const commits = !dataOnly || data.some((op) => op.opClass === 'delayed') || this.pendingMeta.some((op) => op.ino === ino);
+    if (!commits) return;
     for (const op of this.pendingMeta) op.durable = true;
     this.pendingMeta = [];
-    for (const op of this.dataByIno.get(ino) ?? []) op.durable = true;
-    this.dataByIno.delete(ino);
     this.allocatedBytes.set(ino, current.sizeOf(ino));
     this.replacing.delete(ino);
     // The commit carries every write forced out before an op it now commits.

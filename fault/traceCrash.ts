@@ -343,7 +343,7 @@ export class TraceCrashModel {
       return;
     }
     if (event.kind === 'fsync') {
-      this.rules.sync(event.ino, index, this.current);
+      this.rules.sync(event.ino, event.dataOnly, index, this.current);
       this.fold();
       return;
     }

@@ -375,3 +375,14 @@ test('a store replacing its file 60 times with the correct fsyncs: every crash p
     }
   }
 });
+
+test('ext4: fdatasync of a pure overwrite commits nothing else; one that grows the file commits the journal', (t) => {
+  const setup = [create('f', 1), write(1, 0, 'aaaa'), fsync(1), create('g', 2)];
+  const overwrite = imageAtEnd([...setup, write(1, 0, 'bb'), fsync(1, true)], 'ext4', plan({ survival: 'none' }));
+  t.is(textOf(overwrite, 'f'), 'bbaa');
+  t.false(overwrite.files.has('g'), 'the running transaction (create g) was not committed');
+  t.true(imageAtEnd([...setup, write(1, 0, 'bb'), fsync(1)], 'ext4', plan({ survival: 'none' })).files.has('g'), 'fsync commits');
+  const grown = imageAtEnd([...setup, write(1, 4, 'cc'), fsync(1, true)], 'ext4', plan({ survival: 'none' }));
+  t.is(textOf(grown, 'f'), 'aaaacc');
+  t.true(grown.files.has('g'), 'a size change makes fdatasync commit, and the commit carries every earlier op');
+});
