@@ -105,7 +105,7 @@ function nameItem(crashModel: TraceCrashModel, op: TraceOp): AckLintItem {
   const what = `${op.event.kind} ${op.what}${txnLabel(op.txn)}`;
   let why: string;
   if (crashModel.model === 'ext4') {
-    why = 'no fsync of any file or directory followed it, so the journal may not have committed it';
+    why = 'no fsync of any file or directory committed the journal after it, so a crash may lose it';
   } else {
     const dirs = [...(op.waitingDirs ?? [])].map((dirIno) => `'${crashModel.current.namesOf(dirIno)[0] ?? `inode ${dirIno}`}'`);
     why = dirs.length === 1 ? `the directory ${dirs[0]!} was never fsynced after it` : `the directories ${dirs.join(' and ')} were never fsynced after it`;
@@ -117,10 +117,10 @@ function dataItem(model: FsModelName, path: string, ops: readonly TraceOp[]): Ac
   const first = ops[0]!;
   const bytesUnsynced = writtenBytes(ops);
   const truncates = ops.length - ops.filter((op) => op.event.kind === 'write').length;
-  const what = `data of ${path}${txnLabel(first.txn)}: ${bytesUnsynced} bytes written${truncates > 0 ? ` and ${truncates} truncate(s)` : ''} since its last fsync`;
-  let why = 'the file was never fsynced after them';
+  const what = `data of ${path}${txnLabel(first.txn)}: ${bytesUnsynced} bytes written${truncates > 0 ? ` and ${truncates} truncate(s)` : ''} not durable`;
+  let why = 'the file was not fsynced after them';
   if (model === 'ext4') {
-    if (ops.some((op) => op.forcedAt !== null)) why = 'part is forced out by auto_da_alloc, but only with a journal commit that has not happened';
+    if (ops.some((op) => op.forcedAt !== null)) why = 'auto_da_alloc forces them out only with the journal commit of the rename or truncate, and none has happened';
     else if (ops.some((op) => op.opClass === 'delayed')) why = 'with delayed allocation they may never reach the disk, leaving the older size (zero for a new file)';
     else if (ops.some((op) => op.opClass === 'overwrite')) why = 'overwrites of allocated blocks are written back in any order, or not at all';
     else why = 'a truncate is journalled metadata, and no fsync of anything committed the journal after it';
