@@ -89,7 +89,10 @@ export interface TraceOp {
   forcedAt: number | null;
 }
 
-/** What the crash did to one pending op, for reports. */
+/**
+ * What the crash did to one pending op, for reports (and to a durable op that could not apply
+ * because it needs a lost one: fate `dropped`, reason saying so).
+ */
 export interface TraceDecision {
   readonly index: number;
   readonly kind: StateEvent['kind'];
@@ -444,7 +447,8 @@ function buildImage(rules: FsModel, crashAt: number, base: FsState, tail: readon
   let next = 0;
   for (const op of tail) {
     if (op.durable) {
-      state.apply(op.event);
+      // Durable in itself, yet it may need a lost op (an entry inside a lost mkdir): say so.
+      if (!state.apply(op.event)) decisions.push({ index: op.index, kind: op.event.kind, what: op.what, fate: 'dropped', reason: 'durable, but depends on a lost operation' });
       continue;
     }
     const choice = choices[next]!;

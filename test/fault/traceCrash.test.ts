@@ -386,3 +386,13 @@ test('ext4: fdatasync of a pure overwrite commits nothing else; one that grows t
   t.is(textOf(grown, 'f'), 'aaaacc');
   t.true(grown.files.has('g'), 'a size change makes fdatasync commit, and the commit carries every earlier op');
 });
+
+test('posix: a durable entry inside a lost mkdir is reported as dropped by dependency', (t) => {
+  const events = [mkdir('d', 1), create('d/x', 2), fsync(1)];
+  const { image, decisions } = crashImage(events, events.length, 'posix', plan({ survival: 'none' }));
+  t.deepEqual([...image.dirs], []);
+  t.deepEqual(decisions.map((decision) => [decision.index, decision.fate, decision.reason]), [
+    [0, 'dropped', 'not durable (plan none)'],
+    [1, 'dropped', 'durable, but depends on a lost operation'],
+  ]);
+});
