@@ -38,8 +38,8 @@
  * those that precede every pending op, and durable data ops no pending op of their inode
  * precedes (data commutes with names). So an image costs a copy of the base's name table plus
  * the ops still in the tail (the pending ones and durable name ops after them), not the whole
- * trace. Image bytes are shared copy on write with the base and with other images: treat them
- * as read-only.
+ * trace. Image bytes are shared copy on write with the base and with other images, and may be
+ * views into larger buffers: treat them as read-only, and copy (`slice`) to keep or change.
  *
  * Everything is deterministic: no clock, no Math.random. The plan's seed mixed with `crashAt`
  * (faultyVfs' `crashSeed`) drives every choice, so one crash point and plan give one image.
@@ -424,7 +424,11 @@ export function crashImage(events: readonly TraceEvent[], crashAt: number, model
   return imageFor(pendingAt(events, crashAt, model), plan);
 }
 
-/** The durable state and pending ops at one crash point, computed once for many plans. */
+/**
+ * The durable state and pending ops at one crash point, computed once for many plans. It
+ * replays `events[0, crashAt)`: a campaign visiting every crash point should feed one
+ * TraceCrashModel instead (or take `point()` from it as it goes).
+ */
 export function pendingAt(events: readonly TraceEvent[], crashAt: number, model: FsModelName): CrashPoint {
   if (!Number.isInteger(crashAt) || crashAt < 0 || crashAt > events.length) throw new RangeError(`crashAt ${crashAt} is outside [0, ${events.length}]`);
   const crashModel = new TraceCrashModel(model);
