@@ -65,7 +65,8 @@ function printResult(result: NodeFsCampaignResult, elapsedMs: number, json: bool
     const { violation, path, replay, lint, replayedIdentically, traceHash } = result.failure;
     console.log(`VIOLATION (${violation.kind}) of ${result.target} under --fs ${result.fsModel}, judged as ${result.contract}: ${violation.detail}`);
     console.log(`  power cut at trace position ${violation.crashAt} (${violation.point}), ${violation.acknowledged} commits acknowledged; plan ${violation.plan.survival}${violation.plan.tear ? ' torn' : ''}; seed ${result.seed}, path ${path}`);
-    for (const item of lint.slice(0, 8)) console.log(`  unsynced at an ack: ${item.explanation}`);
+    const unsynced = lint.flatMap((ack) => ack.items.map((item) => `at the ack of txn ${ack.txn}: ${item.explanation}`));
+    for (const line of [...new Set(unsynced)].slice(0, 8)) console.log(`  lint: ${line}`);
     console.log(`  trace ${traceHash}${replayedIdentically ? ', replayed byte-identically' : ', NOT reproduced by a second run (the library is not deterministic here)'}`);
     console.log(`  replay: ${replay}`);
   }
