@@ -147,7 +147,8 @@ function recording(state: RecorderState): boolean {
 /** Runs a plan before its call; a refusal propagates, any other failure of the recorder is a fault, never the library's error. */
 function prepare(state: RecorderState, plan: Plan, args: readonly unknown[]): After | null {
   try {
-    return plan(state, args);
+    // Inside the guard: the unpatched readFileSync still calls fs.openSync through the (patched) module.
+    return guard.run(true, () => plan(state, args));
   } catch (error) {
     if (error instanceof NodeFsError) throw error;
     state.faults.push(error instanceof Error ? error : new Error(String(error)));
@@ -158,7 +159,7 @@ function prepare(state: RecorderState, plan: Plan, args: readonly unknown[]): Af
 function finish(state: RecorderState, after: After | null, result: unknown): void {
   if (after === null) return;
   try {
-    after(normalise(result));
+    guard.run(true, () => after(normalise(result)));
   } catch (error) {
     state.faults.push(error instanceof Error ? error : new Error(String(error)));
   }
