@@ -74,6 +74,7 @@ function pinCrypto(prng: Prng): void {
     return undefined;
   };
   const randomUUID = (): string => {
+    // RFC 4122 version 4: the version and variant bits fixed, the rest drawn.
     const bytes = randomBytes(16) as Buffer;
     bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
     bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
@@ -86,7 +87,9 @@ function pinCrypto(prng: Prng): void {
   };
   const pins: Record<string, unknown> = { randomBytes, pseudoRandomBytes: randomBytes, prng: randomBytes, rng: randomBytes, randomFillSync, randomFill, randomInt, randomUUID, getRandomValues };
   for (const [name, value] of Object.entries(pins)) {
-    if (name in crypto) Object.defineProperty(crypto, name, { value, writable: true, configurable: true, enumerable: true });
+    const descriptor = Object.getOwnPropertyDescriptor(crypto, name);
+    // node:crypto's getRandomValues is a fixed getter that forwards to webcrypto's, pinned below.
+    if (descriptor?.configurable === true) Object.defineProperty(crypto, name, { value, writable: true, configurable: true, enumerable: descriptor.enumerable ?? true });
   }
   for (const webcrypto of new Set([crypto.webcrypto, globalThis.crypto])) {
     Object.defineProperty(webcrypto, 'getRandomValues', { value: getRandomValues, writable: true, configurable: true });
