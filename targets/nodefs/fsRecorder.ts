@@ -76,7 +76,7 @@ export function activeRecorder(): Recorder | null {
  */
 export async function installRecorder(rootDir: string, sink: TraceSink = () => undefined, options: RecorderOptions = {}): Promise<Recorder> {
   if (active !== null) throw new Error(`a recorder is already installed (root ${active.recorder.root})`);
-  const original = { ...fs, promises: { ...fs.promises } } as OriginalFs;
+  const original = { ...fs, promises: { ...fs.promises } };
   const probe = await original.promises.open(rootDir, 'r');
   const handlePrototype = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();
@@ -209,7 +209,7 @@ function wrapPromise(state: RecorderState, orig: AnyFn, plan: Plan, self: boolea
       // Read the fd now: a closed FileHandle reports -1.
       after = prepare(state, plan, self ? [(this as { fd?: unknown }).fd, ...args] : args);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const promise = guard.run(true, () => orig.apply(this, args)) as Promise<unknown>;
     return promise.then((result) => {
