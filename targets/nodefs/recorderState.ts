@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TraceEvent } from '../../fault/trace.js';
+import { TRACE_MAX_EVENTS, type TraceEvent } from '../../fault/trace.js';
 import { NodeFsError } from './nodeFsError.js';
 
 export type TraceSink = (event: TraceEvent) => void;
@@ -83,6 +83,11 @@ export class RecorderState {
   }
 
   emit(event: TraceEvent): void {
+    if (this.events.length >= TRACE_MAX_EVENTS) {
+      // A runaway program: stop growing the trace; the fault makes the run TRACE_INCOMPLETE.
+      if (this.faults.length === 0) this.faults.push(new Error(`the trace reached ${TRACE_MAX_EVENTS} events`));
+      return;
+    }
     this.events.push(event);
     this.sink(event);
   }

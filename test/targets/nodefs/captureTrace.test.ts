@@ -1,4 +1,7 @@
 // Trace capture end to end, one traced child per case: a JSON store's events and markers, same seed → same trace, every family in a child, refusals, writes around the recorder, pinned randomness, hangs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { replayAll, traceToJsonLines, type TraceEvent } from '../../../fault/trace.js';
@@ -103,4 +106,29 @@ test('speed: one capture of a 20-transaction workload, child start included', as
     timings.push(durationMs);
   }
   t.log(`20-txn capture: ${timings.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`);
+});
+
+test('context.load imports a package from the folder the parent names (CommonJS main without extension; ESM exports)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-packages-'));
+  const cjs = path.join(dir, 'node_modules/fake-cjs');
+  const esm = path.join(dir, 'node_modules/fake-esm');
+  fs.mkdirSync(path.join(cjs, 'lib'), { recursive: true });
+  fs.mkdirSync(esm, { recursive: true });
+  fs.writeFileSync(path.join(cjs, 'package.json'), JSON.stringify({ name: 'fake-cjs', version: '1.0.0', main: 'lib/main' }));
+  fs.writeFileSync(path.join(cjs, 'lib/main.js'), 'module.exports = { answer: 42 };\n');
+  fs.writeFileSync(path.join(esm, 'package.json'), JSON.stringify({ name: 'fake-esm', version: '1.0.0', type: 'module', exports: { '.': { import: './esm.js', require: './missing.cjs' } } }));
+  fs.writeFileSync(path.join(esm, 'esm.js'), "export const answer = 'esm';\n");
+  try {
+    const { trace, outcome } = await captureTrace({ adapterModule: fixture('loader'), packages: { 'fake-cjs': cjs, 'fake-esm': esm }, workload: [], seed: 1, timeoutMs: 30_000 });
+    t.deepEqual(outcome, { kind: 'ok' });
+    t.deepEqual(JSON.parse(Buffer.from(replayAll(trace.events).files.get('loaded.json') ?? []).toString()), { cjs: 42, esm: 'esm' });
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('a transaction the library fails is the outcome (not a harness error), naming it; its issued marker has no acked one', async (t) => {
+  const { trace, outcome } = await capture('failing', insertWorkload(3));
+  t.deepEqual(outcome, { kind: 'library-error', message: 'Error: disk full (simulated)', txn: 1 });
+  t.deepEqual(kinds(trace.events).filter((kind) => /^(issued|acked)/.test(kind)), ['issued 0', 'acked 0', 'issued 1']);
 });

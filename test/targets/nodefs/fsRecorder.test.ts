@@ -1,5 +1,6 @@
 // The fs recorder in this process: every API family records the primitive events it should, the replay equals the disk, and the guard neither double-records nor leaks.
 import fs, { writeFileSync as namedWriteFileSync } from 'node:fs';
+import { appendFile as namedAppendFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,8 +78,9 @@ test.serial('ESM named imports and CommonJS require both see the patch', async (
   const { events } = await recorded((root) => {
     namedWriteFileSync(path.join(root, 'esm'), 'e');
     (require('fs') as typeof fs).writeFileSync(path.join(root, 'cjs'), 'c');
+    return namedAppendFile(path.join(root, 'esm'), 'p');
   });
-  t.deepEqual(events, ['create esm 1', 'write 1@0 e', 'create cjs 2', 'write 2@0 c']);
+  t.deepEqual(events, ['create esm 1', 'write 1@0 e', 'create cjs 2', 'write 2@0 c', 'write 1@1 p']);
 });
 
 test.serial('the bytes are copied when recorded: a caller reusing its buffer does not change the trace', async (t) => {
@@ -131,4 +133,26 @@ test.serial('child processes and workers are refused while installed, and work a
   t.is(childProcess.spawnSync('true').status, 0);
   fs.writeFileSync(path.join(root, 'after'), 'x');
   t.is(recorder.events.length, 0);
+});
+
+test.serial('names crossing the root\'s edge: coming in are creates with their bytes, going out are removals', async (t) => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-outside-'));
+  fs.writeFileSync(path.join(outside, 'in'), 'arrived');
+  fs.mkdirSync(path.join(outside, 'tree/sub'), { recursive: true });
+  fs.writeFileSync(path.join(outside, 'tree/sub/f'), 'deep');
+  const { events, recorder, root } = await recorded(async (root) => {
+    fs.renameSync(path.join(outside, 'in'), path.join(root, 'in'));
+    await fs.promises.rename(path.join(outside, 'tree'), path.join(root, 'tree'));
+    fs.mkdirSync(path.join(root, 'd'));
+    fs.writeFileSync(path.join(root, 'd/x'), 'x');
+    fs.renameSync(path.join(root, 'd'), path.join(outside, 'd'));
+    fs.writeFileSync(path.join(outside, 'linked'), 'L');
+    fs.linkSync(path.join(outside, 'linked'), path.join(root, 'linked'));
+    fs.cpSync(path.join(root, 'tree'), path.join(root, 'copy'), { recursive: true });
+  });
+  t.deepEqual(events, ['create in 1', 'write 1@0 arrived', 'mkdir tree 2', 'mkdir tree/sub 3', 'create tree/sub/f 4', 'write 4@0 deep',
+    'mkdir d 5', 'create d/x 6', 'write 6@0 x', 'unlink d/x', 'rmdir d', 'create linked 7', 'write 7@0 L',
+    'mkdir copy 8', 'mkdir copy/sub 9', 'create copy/sub/f 10', 'write 10@0 deep']);
+  t.deepEqual([...replayAll(recorder.events).files.keys()].sort(), [...disk(root).files.keys()]);
+  fs.rmSync(outside, { recursive: true });
 });
