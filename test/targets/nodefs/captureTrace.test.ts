@@ -7,6 +7,7 @@ import test from 'ava';
 import { replayAll, traceToJsonLines, type TraceEvent } from '../../../fault/trace.js';
 import { captureTrace, type CaptureResult } from '../../../targets/nodefs/captureTrace.js';
 import { NodeFsError } from '../../../targets/nodefs/nodeFsError.js';
+import { ensureTargetPackage } from '../../../targets/targetPackages.js';
 import type { TargetTxn } from '../../../targets/target.js';
 import { insertWorkload } from './fixtures/baseAdapter.js';
 
@@ -131,4 +132,14 @@ test('a transaction the library fails is the outcome (not a harness error), nami
   const { trace, outcome } = await capture('failing', insertWorkload(3));
   t.deepEqual(outcome, { kind: 'library-error', message: 'Error: disk full (simulated)', txn: 1 });
   t.deepEqual(kinds(trace.events).filter((kind) => /^(issued|acked)/.test(kind)), ['issued 0', 'acked 0', 'issued 1']);
+});
+
+test('a real library (atomically over stubborn-fs, installed on demand) is traced: temp file, write, fsync, rename; twice the same', async (t) => {
+  const dir = await ensureTargetPackage('atomically', '2.1.1');
+  const run = (): Promise<CaptureResult> => captureTrace({ adapterModule: fixture('atomically'), packages: { atomically: dir }, workload: insertWorkload(2), seed: 5, timeoutMs: 60_000 });
+  const [first, second] = await Promise.all([run(), run()]);
+  t.deepEqual(first.outcome, { kind: 'ok' });
+  const perTxn = ['create', 'write', 'fsync', 'rename'];
+  t.deepEqual(kinds(first.trace.events), [0, 1].flatMap((txn) => [`issued ${txn}`, ...perTxn, `acked ${txn}`]));
+  t.is(traceToJsonLines(first.trace), traceToJsonLines(second.trace));
 });
