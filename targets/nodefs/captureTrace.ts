@@ -45,6 +45,7 @@ export interface CaptureResult {
 export async function captureTrace(options: CaptureOptions): Promise<CaptureResult> {
   if (!Number.isInteger(options.seed)) throw new TypeError(`seed must be an integer, not ${options.seed}`);
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new TypeError(`timeoutMs must be positive, not ${options.timeoutMs}`);
+  if (!Array.isArray(options.workload)) throw new TypeError('workload must be a list of transactions');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-trace-'));
   try {
     const config: ChildConfig = {

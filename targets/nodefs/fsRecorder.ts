@@ -15,8 +15,13 @@
  * I/O the recorder cannot see is refused, not missed: worker_threads.Worker, every
  * child_process spawner, process.dlopen (native add-ons) and a symlink under the root throw
  * NodeFsError UNSUPPORTED_IO and are remembered in `refusals` (a library that swallows the
- * error is still refused). What the child cannot pin for determinism is listed in
- * determinism.ts.
+ * error is still refused). Determinism (determinism.ts) pins Math.random, crypto's random
+ * functions, Date and process.pid; it cannot pin performance.now, process.hrtime/uptime, the
+ * thread pool's completion order of concurrent calls, OpenSSL key generation, file times,
+ * os.* readings (the full list is in determinism.ts's header).
+ *
+ * Not covered: fs.readFile/readFileSync on an fd (they move its offset unseen), symlinks and
+ * fs.watch (refused or irrelevant), chmod/chown/utimes (no trace event), fs.opendir.
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import childProcess from 'node:child_process';
@@ -110,7 +115,7 @@ type Patcher = (target: object, name: string, make: (orig: AnyFn) => unknown) =>
 
 function patchFs(state: RecorderState, patch: Patcher, handlePrototype: object): void {
   for (const family of CALLBACK_AND_SYNC) {
-    patch(fs, family, (orig) => wrapCallback(state, orig, PLANS[family]));
+    patch(fs, family, (orig) => wrapCallback(state, orig, PLANS[family], family === 'close'));
     patch(fs, `${family}Sync`, (orig) => wrapSync(state, orig, PLANS[family]));
   }
   for (const family of PROMISES) patch(fs.promises, family, (orig) => wrapPromise(state, orig, PLANS[family], false));
@@ -185,8 +190,10 @@ function wrapSync(state: RecorderState, orig: AnyFn, plan: Plan): AnyFn {
   };
 }
 
-function wrapCallback(state: RecorderState, orig: AnyFn, plan: Plan): AnyFn {
+/** `callbackOptional`: fs.close(fd) without a callback is allowed (Node supplies a no-op); the recorder still has to see it finish. */
+function wrapCallback(state: RecorderState, orig: AnyFn, plan: Plan, callbackOptional = false): AnyFn {
   return function patchedCallback(this: unknown, ...args: unknown[]): unknown {
+    if (callbackOptional && recording(state) && typeof args[args.length - 1] !== 'function') args.push(() => undefined);
     const last = args.length - 1;
     if (!recording(state) || typeof args[last] !== 'function') return orig.apply(this, args);
     const after = prepare(state, plan, args.slice(0, last));

@@ -79,7 +79,9 @@ export class RecorderState {
     const real = original.realpathSync(this.root);
     // Both spellings of the root count as "under root": a caller may hold either.
     this.roots = real === this.root ? [this.root] : [this.root, real];
-    this.inodes.set(this.keyOf(original.statSync(this.root)), 0);
+    const stats = original.statSync(this.root);
+    if (!stats.isDirectory()) throw new TypeError(`the recorder's root ${this.root} is not a directory`);
+    this.inodes.set(this.keyOf(stats), 0);
   }
 
   emit(event: TraceEvent): void {

@@ -156,3 +156,17 @@ test.serial('names crossing the root\'s edge: coming in are creates with their b
   t.deepEqual([...replayAll(recorder.events).files.keys()].sort(), [...disk(root).files.keys()]);
   fs.rmSync(outside, { recursive: true });
 });
+
+test.serial('fs.close without a callback still forgets the fd: a reused fd number is not written to the old file', async (t) => {
+  const { events } = await recorded(async (root) => {
+    const fd = fs.openSync(path.join(root, 'a'), 'w');
+    await new Promise<void>((resolve) => {
+      fs.close(fd);
+      setTimeout(resolve, 50);
+    });
+    const inner = await promisify(fs.open)(path.join(root, 'b'), 'w');
+    fs.writeSync(inner, 'b');
+    fs.closeSync(inner);
+  });
+  t.deepEqual(events, ['create a 1', 'create b 2', 'write 2@0 b']);
+});
