@@ -170,3 +170,19 @@ test.serial('fs.close without a callback still forgets the fd: a reused fd numbe
   });
   t.deepEqual(events, ['create a 1', 'create b 2', 'write 2@0 b']);
 });
+
+test.serial('writeFile of an async iterable is read back; an O_SYNC fd\'s writes are each followed by a sync', async (t) => {
+  const { events } = await recorded(async (root) => {
+    await fs.promises.writeFile(path.join(root, 'it'), (async function* chunks() {
+      yield 'a';
+      yield 'b';
+    })());
+    const fd = fs.openSync(path.join(root, 's'), 'as');
+    fs.writeSync(fd, 'x');
+    fs.closeSync(fd);
+    const dsync = fs.openSync(path.join(root, 'd'), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DSYNC);
+    fs.writeSync(dsync, 'y');
+    fs.closeSync(dsync);
+  });
+  t.deepEqual(events, ['create it 1', 'write 1@0 ab', 'create s 2', 'write 2@0 x', 'fsync 2 false', 'create d 3', 'write 3@0 y', 'fsync 3 true']);
+});
