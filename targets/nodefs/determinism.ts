@@ -6,7 +6,8 @@
  * randomFillSync, randomFill, randomInt, randomUUID, getRandomValues, and the same on
  * globalThis.crypto / crypto.webcrypto (one stream, from the same seed); Date.now and
  * `new Date()` / `Date()` (a fixed epoch, advancing 1 ms per reading); process.pid and
- * process.ppid (fixed values).
+ * process.ppid (fixed values); fs.mkdtemp's random suffix (libuv draws it from the OS: here it
+ * is made over fs.mkdir, so the recorder sees a plain mkdir).
  *
  * Not pinned (a library that branches on them may still differ between runs):
  * performance.now, process.hrtime / hrtime.bigint and process.uptime (monotonic clocks; timers
@@ -17,6 +18,7 @@
  * os.uptime, os.freemem and friends; Intl time zone.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { Prng } from '../../fault/prng.js';
 
@@ -31,6 +33,7 @@ export function pinDeterminism(seed: number): void {
   Math.random = () => prng.nextU32() / 2 ** 32;
   pinCrypto(prng);
   pinClock();
+  pinMkdtemp(prng);
   Object.defineProperty(process, 'pid', { value: PINNED_PID, writable: false, enumerable: true, configurable: true });
   Object.defineProperty(process, 'ppid', { value: PINNED_PID - 1, writable: false, enumerable: true, configurable: true });
   // `import { randomBytes } from 'node:crypto'` must see the pinned functions too.
@@ -107,4 +110,39 @@ function pinClock(): void {
     construct: (target, args: unknown[], newTarget: (new (...a: unknown[]) => object)) => Reflect.construct(target, args.length === 0 ? [next()] : args, newTarget) as object,
     apply: () => new RealDate(next()).toString(),
   });
+}
+
+const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** Tries before mkdtemp gives up on EEXIST (libuv gives up after as many). */
+const MKDTEMP_TRIES = 100;
+
+type MkdtempCallback = (error: NodeJS.ErrnoException | null, folder?: string | Buffer) => void;
+
+/** mkdtemp with a suffix from the PRNG, over the (recorded) fs.mkdirSync. */
+function pinMkdtemp(prng: Prng): void {
+  const mkdtempSync = (prefix: string, options?: unknown): string | Buffer => {
+    for (let attempt = 0; attempt < MKDTEMP_TRIES; attempt++) {
+      const folder = `${String(prefix)}${Array.from({ length: 6 }, () => SUFFIX_CHARS[prng.below(SUFFIX_CHARS.length)]).join('')}`;
+      try {
+        fs.mkdirSync(folder, 0o700);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw error;
+      }
+      const encoding = typeof options === 'string' ? options : (options as { encoding?: unknown } | undefined)?.encoding;
+      return encoding === 'buffer' ? Buffer.from(folder) : folder;
+    }
+    throw Object.assign(new Error(`EEXIST: mkdtemp found no free name for ${String(prefix)}`), { code: 'EEXIST' });
+  };
+  const mkdtemp = (prefix: string, options: unknown, callback?: MkdtempCallback): void => {
+    const done = (typeof options === 'function' ? options : callback) as MkdtempCallback;
+    try {
+      const folder = mkdtempSync(prefix, typeof options === 'function' ? undefined : options);
+      process.nextTick(done, null, folder);
+    } catch (error) {
+      process.nextTick(done, error);
+    }
+  };
+  Object.assign(fs, { mkdtempSync, mkdtemp });
+  Object.assign(fs.promises, { mkdtemp: async (prefix: string, options?: unknown) => mkdtempSync(prefix, options) });
 }

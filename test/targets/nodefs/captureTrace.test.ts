@@ -57,6 +57,7 @@ test('Math.random, crypto, the clock and process.pid are pinned to the seed in t
   t.is(one['now'], 1_577_836_800_000);
   t.is(one['date'], 1_577_836_800_001);
   t.is(one['pid'], 4242);
+  t.notDeepEqual(one['tempDir'], other['tempDir']);
 });
 
 test('every fs API family, run in a traced child, gives a trace that explains the directory', async (t) => {
