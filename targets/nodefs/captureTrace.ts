@@ -73,7 +73,8 @@ interface ChildExit { readonly code: number | null; readonly signal: NodeJS.Sign
 function runChild(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', PRELOAD_URL, CHILD_MAIN], {
-      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
+      // One thread-pool thread: concurrent fs calls then run and complete in the order issued, so the trace's order is the seed's.
+      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -11,9 +11,9 @@
  *
  * Not pinned (a library that branches on them may still differ between runs):
  * performance.now, process.hrtime / hrtime.bigint and process.uptime (monotonic clocks; timers
- * rely on them, and libuv's timers read the real clock anyway); the order in which the thread
- * pool completes concurrent fs calls (a library with several writes in flight may interleave
- * them differently); crypto.subtle key generation, crypto.generateKeyPair* and other keys made
+ * rely on them, and libuv's timers read the real clock anyway); the race between a timer and
+ * I/O in flight (captureTrace runs the child with UV_THREADPOOL_SIZE=1, so concurrent fs calls
+ * at least complete in the order issued); crypto.subtle key generation, crypto.generateKeyPair* and other keys made
  * in OpenSSL; file times (stat mtime/atime/ctime/birthtime) and real inode numbers; os.hostname,
  * os.uptime, os.freemem and friends; Intl time zone.
  */

@@ -16,9 +16,9 @@
  * child_process spawner, process.dlopen (native add-ons) and a symlink under the root throw
  * NodeFsError UNSUPPORTED_IO and are remembered in `refusals` (a library that swallows the
  * error is still refused). Determinism (determinism.ts) pins Math.random, crypto's random
- * functions, Date and process.pid; it cannot pin performance.now, process.hrtime/uptime, the
- * thread pool's completion order of concurrent calls, OpenSSL key generation, file times,
- * os.* readings (the full list is in determinism.ts's header).
+ * functions, Date, process.pid and mkdtemp; it cannot pin performance.now, process.hrtime/uptime,
+ * timers racing I/O, OpenSSL key generation, file times, os.* readings (the full list is in
+ * determinism.ts's header).
  *
  * Not covered: fs.readFile/readFileSync on an fd (they move its offset unseen), symlinks and
  * fs.watch (refused or irrelevant), chmod/chown/utimes (no trace event), fs.opendir.

@@ -39,6 +39,9 @@ test('the same seed twice gives the same trace, byte for byte', async (t) => {
   t.is(traceToJsonLines(first.trace), traceToJsonLines(second.trace));
   const [a, b] = await Promise.all([capture('jsonStore', insertWorkload(4), 3), capture('jsonStore', insertWorkload(4), 3)]);
   t.is(traceToJsonLines(a.trace), traceToJsonLines(b.trace));
+  // Many writes in flight at once: the one-thread pool completes them in the order issued.
+  const [c, d] = await Promise.all([capture('parallel', insertWorkload(3), 3), capture('parallel', insertWorkload(3), 3)]);
+  t.is(traceToJsonLines(c.trace), traceToJsonLines(d.trace));
 });
 
 test('Math.random, crypto, the clock and process.pid are pinned to the seed in the child', async (t) => {
