@@ -81,7 +81,7 @@ export function activeRecorder(): Recorder | null {
  */
 export async function installRecorder(rootDir: string, sink: TraceSink = () => undefined, options: RecorderOptions = {}): Promise<Recorder> {
   if (active !== null) throw new Error(`a recorder is already installed (root ${active.recorder.root})`);
-  const original = { ...fs, promises: { ...fs.promises } };
+  const original = { ...guardedCopy(fs), promises: guardedCopy(fs.promises) };
   const probe = await original.promises.open(rootDir, 'r');
   const handlePrototype = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();
@@ -109,6 +109,20 @@ export async function installRecorder(rootDir: string, sink: TraceSink = () => u
   };
   active = { recorder, state };
   return recorder;
+}
+
+/**
+ * The module's functions as they are now, each run inside the guard: Node's own writeFileSync
+ * calls fs.openSync through the module object, which would otherwise reach the patch.
+ */
+function guardedCopy<T extends object>(module: T): T {
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(module)) {
+    // Lower-case names are functions to call; upper-case ones are classes (Stats, WriteStream) to keep as they are.
+    const callable = typeof value === 'function' && /^[a-z]/.test(name);
+    copy[name] = callable ? function guarded(this: unknown, ...args: unknown[]): unknown { return guard.run(true, () => (value as AnyFn).apply(module, args)); } : value;
+  }
+  return copy as T;
 }
 
 type Patcher = (target: object, name: string, make: (orig: AnyFn) => unknown) => void;

@@ -186,3 +186,13 @@ test.serial('writeFile of an async iterable is read back; an O_SYNC fd\'s writes
   });
   t.deepEqual(events, ['create it 1', 'write 1@0 ab', 'create s 2', 'write 2@0 x', 'fsync 2 false', 'create d 3', 'write 3@0 y', 'fsync 3 true']);
 });
+
+test.serial('recorder.original goes around the recorder, even where Node implements one fs call over another', async (t) => {
+  const { events } = await recorded(async (root, recorder) => {
+    recorder.original.writeFileSync(path.join(root, 'hidden'), Buffer.from('bytes'));
+    recorder.original.appendFileSync(path.join(root, 'hidden'), 'more');
+    await recorder.original.promises.writeFile(path.join(root, 'hidden2'), 'x');
+    fs.writeFileSync(path.join(root, 'seen'), 'y');
+  });
+  t.deepEqual(events, ['create seen 1', 'write 1@0 y']);
+});
