@@ -196,3 +196,19 @@ test.serial('recorder.original goes around the recorder, even where Node impleme
   });
   t.deepEqual(events, ['create seen 1', 'write 1@0 y']);
 });
+
+test.serial('writes follow the inode, not the name: through an fd after its file was renamed or unlinked, and a reused real inode gets a new number', async (t) => {
+  const { events, recorder, root } = await recorded(async (root) => {
+    const handle = await fs.promises.open(path.join(root, 'a'), 'w+');
+    await handle.write('12');
+    fs.renameSync(path.join(root, 'a'), path.join(root, 'b'));
+    await handle.read(Buffer.alloc(1), 0, 1, 0); // positional: the offset stays at 2
+    await handle.write('3');
+    fs.unlinkSync(path.join(root, 'b'));
+    await handle.write('4');
+    await handle.close();
+    fs.writeFileSync(path.join(root, 'c'), 'new'); // may get the unlinked file's st_ino
+  });
+  t.deepEqual(events, ['create a 1', 'write 1@0 12', 'rename a b', 'write 1@2 3', 'unlink b', 'write 1@3 4', 'create c 2', 'write 2@0 new']);
+  t.deepEqual(Buffer.from(replayAll(recorder.events).files.get('c') ?? []).toString(), fs.readFileSync(path.join(root, 'c'), 'utf8'));
+});
