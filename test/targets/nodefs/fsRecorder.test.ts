@@ -117,7 +117,7 @@ test.serial('a symlink under the root is refused with UNSUPPORTED_IO and remembe
   t.is(recorder.refusals.length, 2);
 });
 
-test.serial('child processes and workers are refused while installed, and work again after uninstall', async (t) => {
+test.serial('child processes, workers and native add-ons are refused while installed, and work again after uninstall', async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-recorder-'));
   const childProcess = await import('node:child_process');
   const workerThreads = await import('node:worker_threads');
@@ -126,10 +126,11 @@ test.serial('child processes and workers are refused while installed, and work a
     t.throws(() => childProcess.spawnSync('true'), { code: 'UNSUPPORTED_IO' });
     t.throws(() => childProcess.execSync('true'), { code: 'UNSUPPORTED_IO' });
     t.throws(() => new workerThreads.Worker('0', { eval: true }), { code: 'UNSUPPORTED_IO' });
+    t.throws(() => process.dlopen({ exports: {} }, path.join(root, 'addon.node')), { code: 'UNSUPPORTED_IO' });
   } finally {
     recorder.uninstall();
   }
-  t.is(recorder.refusals.length, 3);
+  t.is(recorder.refusals.length, 4);
   t.is(childProcess.spawnSync('true').status, 0);
   fs.writeFileSync(path.join(root, 'after'), 'x');
   t.is(recorder.events.length, 0);
