@@ -175,6 +175,15 @@ function prepare(state: RecorderState, plan: Plan, args: readonly unknown[]): Af
   }
 }
 
+/** The call failed: nothing to record, but what its plan reserved is let go. */
+function failed(state: RecorderState, after: After | null): void {
+  try {
+    if (after?.failed !== undefined) guard.run(true, after.failed);
+  } catch (error) {
+    state.faults.push(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 function finish(state: RecorderState, after: After | null, result: unknown): void {
   if (after === null) return;
   try {
@@ -198,7 +207,13 @@ function wrapSync(state: RecorderState, orig: AnyFn, plan: Plan): AnyFn {
   return function patchedSync(this: unknown, ...args: unknown[]): unknown {
     if (!recording(state)) return orig.apply(this, args);
     const after = prepare(state, plan, args);
-    const result = guard.run(true, () => orig.apply(this, args));
+    let result: unknown;
+    try {
+      result = guard.run(true, () => orig.apply(this, args));
+    } catch (error) {
+      failed(state, after);
+      throw error;
+    }
     finish(state, after, result);
     return result;
   };
@@ -215,9 +230,15 @@ function wrapCallback(state: RecorderState, orig: AnyFn, plan: Plan, callbackOpt
     const callback = AsyncResource.bind(args[last] as AnyFn);
     const wrapped = [...args.slice(0, last), (error: unknown, ...results: unknown[]): unknown => {
       if (error === null || error === undefined) finish(state, after, results[0]);
+      else failed(state, after);
       return callback(error, ...results);
     }];
-    return guard.run(true, () => orig.apply(this, wrapped));
+    try {
+      return guard.run(true, () => orig.apply(this, wrapped));
+    } catch (error) {
+      failed(state, after);
+      throw error;
+    }
   };
 }
 
@@ -232,10 +253,19 @@ function wrapPromise(state: RecorderState, orig: AnyFn, plan: Plan, self: boolea
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const promise = guard.run(true, () => orig.apply(this, args)) as Promise<unknown>;
+    let promise: Promise<unknown>;
+    try {
+      promise = guard.run(true, () => orig.apply(this, args)) as Promise<unknown>;
+    } catch (error) {
+      failed(state, after);
+      throw error;
+    }
     return promise.then((result) => {
       finish(state, after, result);
       return result;
+    }, (error: unknown) => {
+      failed(state, after);
+      throw error;
     });
   };
 }

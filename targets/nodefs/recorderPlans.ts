@@ -5,9 +5,10 @@
  * (an fd, a byte count, a path), or null when the call touches nothing under the root.
  * FileHandle methods reach the same plans with the handle's fd as the first argument.
  */
-import { flagsOf, OPEN_FLAGS, positionOf, type FdEntry, type RecorderState } from './recorderState.js';
+import { flagsOf, OPEN_FLAGS, positionOf, type FdEntry, type RecorderState, type Reservation } from './recorderState.js';
 
-export type After = (result: unknown) => void;
+/** What to emit when the call succeeded; `failed` (optional) when it did not, to let go of what it reserved. */
+export type After = ((result: unknown) => void) & { failed?: () => void };
 export type Plan = (state: RecorderState, args: readonly unknown[]) => After | null;
 
 const { O_CREAT, O_TRUNC, O_APPEND, O_SYNC, O_DSYNC } = OPEN_FLAGS;
@@ -47,14 +48,30 @@ function writeArgs(data: unknown, rest: readonly unknown[]): { bytes: Uint8Array
   return { bytes: copyOf(data, start, typeof length === 'number' ? length : data.byteLength - start), position: positionOf(position) };
 }
 
-/** Emits one write through an fd (its offset, O_APPEND and O_SYNC honoured) once `written` bytes went out. */
-function emitFdWrite(state: RecorderState, fd: number, entry: FdEntry, bytes: Uint8Array, position: number | null, startBytes: number, written: number): void {
-  // O_APPEND ignores the position (even pwrite's, on Linux): the bytes landed at the end.
-  const offsetBytes = entry.append ? state.original.fstatSync(fd).size - written : position ?? startBytes;
-  if (position === null || entry.append) entry.positionBytes = offsetBytes + written;
-  if (written === 0) return;
-  state.emit({ kind: 'write', ino: entry.ino, offsetBytes, data: written === bytes.length ? bytes : bytes.slice(0, written) });
-  if (entry.sync !== 'none') state.emit({ kind: 'fsync', ino: entry.ino, dataOnly: entry.sync === 'data' });
+/**
+ * A write through an fd: where it lands is decided now, at issue, so that several in flight on
+ * one fd (appends especially) each get their own place. O_APPEND ignores the position (even
+ * pwrite's, on Linux): the bytes land at the end. A write at the fd's offset moves it now.
+ */
+function fdWrite(state: RecorderState, fd: number, entry: FdEntry, bytes: Uint8Array, position: number | null): After {
+  let offsetBytes: number;
+  let reservation: Reservation | null = null;
+  if (entry.append) {
+    reservation = state.reserve(`ino:${entry.ino}`, state.original.fstatSync(fd).size, (endBytes) => endBytes + bytes.length);
+    offsetBytes = reservation.endBytes;
+  } else {
+    offsetBytes = position ?? entry.positionBytes;
+  }
+  if (position === null || entry.append) entry.positionBytes = offsetBytes + bytes.length;
+  const after: After = (writtenResult) => {
+    reservation?.release();
+    const written = Number(writtenResult);
+    if (written === 0) return;
+    state.emit({ kind: 'write', ino: entry.ino, offsetBytes, data: written === bytes.length ? bytes : bytes.slice(0, written) });
+    if (entry.sync !== 'none') state.emit({ kind: 'fsync', ino: entry.ino, dataOnly: entry.sync === 'data' });
+  };
+  after.failed = () => reservation?.release();
+  return after;
 }
 
 const open: Plan = (state, [target, flagArg]) => {
@@ -63,8 +80,12 @@ const open: Plan = (state, [target, flagArg]) => {
   // A new fd outside the root may reuse the number of one closed behind the recorder's back.
   if (abs === null || rel === null) return (fd) => { state.fds.delete(Number(fd)); };
   const flags = flagsOf(flagArg);
-  const existed = state.lstat(abs) !== null;
-  return (fdResult) => {
+  const truncates = (flags & O_TRUNC) !== 0;
+  // Shares appendFile's key: an open that creates the file is what the next writeFile in flight finds.
+  const reservation = state.reserve(`path:${rel}`, state.lstat(abs)?.size ?? null, (endBytes) => (truncates ? 0 : endBytes));
+  const existed = reservation.existed;
+  const after: After = (fdResult) => {
+    reservation.release();
     const fd = Number(fdResult);
     const stats = state.original.fstatSync(fd);
     let ino: number;
@@ -78,6 +99,8 @@ const open: Plan = (state, [target, flagArg]) => {
     const sync = (flags & O_SYNC) === O_SYNC ? 'full' : (flags & O_DSYNC) !== 0 ? 'data' : 'none';
     state.fds.set(fd, { ino, positionBytes: 0, append: (flags & O_APPEND) !== 0, sync });
   };
+  after.failed = reservation.release;
+  return after;
 };
 
 const close: Plan = (state, [fdArg]) => {
@@ -90,8 +113,7 @@ const write: Plan = (state, [fdArg, data, ...rest]) => {
   const entry = fd === null ? undefined : state.fds.get(fd);
   if (fd === null || entry === undefined) return null;
   const { bytes, position } = writeArgs(data, rest);
-  const startBytes = entry.positionBytes;
-  return (written) => emitFdWrite(state, fd, entry, bytes, position, startBytes, Number(written));
+  return fdWrite(state, fd, entry, bytes, position);
 };
 
 const writev: Plan = (state, [fdArg, buffers, positionArg]) => {
@@ -99,8 +121,7 @@ const writev: Plan = (state, [fdArg, buffers, positionArg]) => {
   const entry = fd === null ? undefined : state.fds.get(fd);
   if (fd === null || entry === undefined || !Array.isArray(buffers)) return null;
   const bytes = new Uint8Array(Buffer.concat((buffers as ArrayBufferView[]).map((view) => copyOf(view))));
-  const startBytes = entry.positionBytes;
-  return (written) => emitFdWrite(state, fd, entry, bytes, positionOf(positionArg), startBytes, Number(written));
+  return fdWrite(state, fd, entry, bytes, positionOf(positionArg));
 };
 
 /** Reads change nothing, but one at the fd's offset moves it, and later writes depend on it. */
@@ -133,13 +154,20 @@ function writeFilePlan(defaultFlag: 'w' | 'a'): Plan {
     const rel = state.relOf(abs);
     if (abs === null || rel === null || rel === '') return null;
     const flags = flagsOf(isObject(options) ? options['flag'] : undefined, defaultFlag);
-    const sizeBefore = state.lstat(abs)?.size ?? null;
-    return () => {
-      const offsetBytes = (flags & O_APPEND) !== 0 ? sizeBefore ?? 0 : 0;
+    const appends = (flags & O_APPEND) !== 0;
+    const truncates = (flags & O_TRUNC) !== 0;
+    const lengthBytes = bytes?.length ?? 0;
+    const reservation = state.reserve(`path:${rel}`, state.lstat(abs)?.size ?? null,
+      (endBytes) => (appends ? endBytes + lengthBytes : truncates ? lengthBytes : Math.max(endBytes, lengthBytes)));
+    const after: After = () => {
+      reservation.release();
+      const offsetBytes = appends ? reservation.endBytes : 0;
       // Only forms whose bytes are unknown before the call (async iterables) are read back.
       const content = bytes ?? new Uint8Array(state.original.readFileSync(abs)).slice(offsetBytes);
-      state.emitContent(abs, rel, { existed: sizeBefore !== null, truncates: (flags & O_TRUNC) !== 0 }, content, offsetBytes);
+      state.emitContent(abs, rel, { existed: reservation.existed, truncates }, content, offsetBytes);
     };
+    after.failed = reservation.release;
+    return after;
   };
 }
 
@@ -148,8 +176,10 @@ function writeFileToFd(state: RecorderState, fd: number, bytes: Uint8Array | nul
   const entry = state.fds.get(fd);
   if (entry === undefined) return null;
   if (bytes === null) throw new TypeError('the recorder cannot decode writeFile of a stream or iterable to an fd');
-  const startBytes = entry.positionBytes;
-  return () => emitFdWrite(state, fd, entry, bytes, null, startBytes, bytes.length);
+  const after = fdWrite(state, fd, entry, bytes, null);
+  const done: After = () => after(bytes.length);
+  done.failed = () => after.failed?.();
+  return done;
 }
 
 const ftruncate: Plan = (state, [fdArg, length]) => {

@@ -61,6 +61,15 @@ export function positionOf(value: unknown): number | null {
   return null;
 }
 
+/** What a call finds when it runs, counting the calls on the same file issued before it and still in flight. */
+export interface Reservation {
+  readonly existed: boolean;
+  /** The file's end when this call runs (an append's offset). */
+  readonly endBytes: number;
+  /** When the call completed or failed. */
+  readonly release: () => void;
+}
+
 export class RecorderState {
   readonly root: string;
   readonly events: TraceEvent[] = [];
@@ -72,6 +81,7 @@ export class RecorderState {
   live = true;
   private readonly roots: readonly string[];
   private readonly inodes = new Map<string, number>();
+  private readonly inFlight = new Map<string, { count: number; endBytes: number }>();
   private nextIno = 1;
 
   constructor(rootDir: string, readonly original: OriginalFs, private readonly sink: TraceSink) {
@@ -98,6 +108,31 @@ export class RecorderState {
     const error = new NodeFsError('UNSUPPORTED_IO', `${what} is not supported under the node-fs recorder: its I/O would bypass the trace`);
     this.refusals.push(error);
     return error;
+  }
+
+  /**
+   * Predicts what a call on `key` (a path, or an inode) finds when it runs: whether the file
+   * exists and where it ends, from the disk now (`sizeBytes`, null: missing) and the calls on
+   * it still in flight. It holds because the traced child runs one thread-pool thread, so
+   * calls run in the order issued; `nextEnd` says where this call leaves the end.
+   */
+  reserve(key: string, sizeBytes: number | null, nextEnd: (endBytes: number) => number): Reservation {
+    const earlier = this.inFlight.get(key);
+    const existed = sizeBytes !== null || earlier !== undefined;
+    const endBytes = earlier?.endBytes ?? sizeBytes ?? 0;
+    const slot = earlier ?? { count: 0, endBytes };
+    slot.count++;
+    slot.endBytes = nextEnd(endBytes);
+    this.inFlight.set(key, slot);
+    let released = false;
+    return {
+      existed, endBytes,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--slot.count === 0 && this.inFlight.get(key) === slot) this.inFlight.delete(key);
+      },
+    };
   }
 
   /** A path argument (string, Buffer or file: URL) as an absolute path, or null for an fd or junk. */

@@ -147,3 +147,10 @@ test('a real library (atomically over stubborn-fs, installed on demand) is trace
   t.deepEqual(kinds(first.trace.events), [0, 1].flatMap((txn) => [`issued ${txn}`, ...perTxn, `acked ${txn}`]));
   t.is(traceToJsonLines(first.trace), traceToJsonLines(second.trace));
 });
+
+test('appends in flight together (by path, and through one O_APPEND fd) land where the trace says', async (t) => {
+  const { trace, outcome } = await capture('appender', insertWorkload(3));
+  t.deepEqual(outcome, { kind: 'ok' });
+  const log = Buffer.from(replayAll(trace.events).files.get('log') ?? []).toString();
+  t.is(log.split('\n').filter((line) => line !== '').length, 18);
+});

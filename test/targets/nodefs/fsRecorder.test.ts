@@ -213,3 +213,16 @@ test.serial('writes follow the inode, not the name: through an fd after its file
   t.deepEqual(events, ['create a 1', 'write 1@0 12', 'rename a b', 'write 1@2 3', 'unlink b', 'write 1@3 4', 'create c 2', 'write 2@0 new']);
   t.deepEqual(Buffer.from(replayAll(recorder.events).files.get('c') ?? []).toString(), fs.readFileSync(path.join(root, 'c'), 'utf8'));
 });
+
+test.serial('a call that fails records nothing and leaves nothing behind: a later create of that name is a create', async (t) => {
+  const { events } = await recorded(async (root) => {
+    t.throws(() => fs.openSync(path.join(root, 'missing'), 'r'), { code: 'ENOENT' });
+    await t.throwsAsync(fs.promises.open(path.join(root, 'missing2'), 'r+'), { code: 'ENOENT' });
+    await t.throwsAsync(promisify(fs.appendFile)(path.join(root, 'no/such/dir'), 'x'), { code: 'ENOENT' });
+    fs.writeFileSync(path.join(root, 'missing'), 'x');
+    fs.writeFileSync(path.join(root, 'missing2'), 'y');
+    t.throws(() => fs.writeFileSync(path.join(root, 'missing2'), 'z', { flag: 'wx' }), { code: 'EEXIST' });
+    fs.appendFileSync(path.join(root, 'missing2'), 'w');
+  });
+  t.deepEqual(events, ['create missing 1', 'write 1@0 x', 'create missing2 2', 'write 2@0 y', 'write 2@1 w']);
+});
