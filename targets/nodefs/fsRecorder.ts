@@ -20,8 +20,8 @@
  * timers racing I/O, OpenSSL key generation, file times, os.* readings (the full list is in
  * determinism.ts's header).
  *
- * Not covered: fs.readFile/readFileSync on an fd (they move its offset unseen), symlinks and
- * fs.watch (refused or irrelevant), chmod/chown/utimes (no trace event), fs.opendir.
+ * Not covered: symlinks and fs.watch (refused or irrelevant), chmod/chown/utimes (no trace
+ * event), fs.opendir, fs.readLines and read streams' effect on an fd's offset.
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import childProcess from 'node:child_process';
@@ -59,10 +59,10 @@ const PLANS = { ...FD_PLANS, ...NAMESPACE_PLANS };
 type Family = keyof typeof PLANS;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 
-const CALLBACK_AND_SYNC: readonly Family[] = ['open', 'close', 'write', 'writev', 'read', 'readv', 'writeFile', 'appendFile', 'ftruncate', 'truncate', 'fsync', 'fdatasync',
+const CALLBACK_AND_SYNC: readonly Family[] = ['open', 'close', 'write', 'writev', 'read', 'readv', 'readFile', 'writeFile', 'appendFile', 'ftruncate', 'truncate', 'fsync', 'fdatasync',
   'rename', 'link', 'unlink', 'mkdir', 'mkdtemp', 'rm', 'rmdir', 'copyFile', 'cp', 'symlink'];
-const PROMISES: readonly Family[] = ['open', 'writeFile', 'appendFile', 'truncate', 'rename', 'link', 'unlink', 'mkdir', 'mkdtemp', 'rm', 'rmdir', 'copyFile', 'cp', 'symlink'];
-const HANDLE_METHODS: ReadonlyArray<readonly [string, Family]> = [['close', 'close'], ['write', 'write'], ['writev', 'writev'], ['read', 'read'], ['readv', 'readv'],
+const PROMISES: readonly Family[] = ['open', 'readFile', 'writeFile', 'appendFile', 'truncate', 'rename', 'link', 'unlink', 'mkdir', 'mkdtemp', 'rm', 'rmdir', 'copyFile', 'cp', 'symlink'];
+const HANDLE_METHODS: ReadonlyArray<readonly [string, Family]> = [['close', 'close'], ['write', 'write'], ['writev', 'writev'], ['read', 'read'], ['readv', 'readv'], ['readFile', 'readFile'],
   ['writeFile', 'writeFile'], ['appendFile', 'appendFile'], ['truncate', 'ftruncate'], ['sync', 'fsync'], ['datasync', 'fdatasync']];
 const SPAWNERS = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const;
 

@@ -143,6 +143,14 @@ const readv: Plan = (state, [fdArg, , positionArg]) => {
   return (bytesRead) => { entry.positionBytes += Number(bytesRead); };
 };
 
+/** readFile on an fd reads from its offset to the end, and leaves the offset there. */
+const readFile: Plan = (state, [target]) => {
+  const fd = fdOf(target);
+  const entry = fd === null ? undefined : state.fds.get(fd);
+  if (fd === null || entry === undefined) return null;
+  return () => { entry.positionBytes = Math.max(entry.positionBytes, state.original.fstatSync(fd).size); };
+};
+
 /** writeFile / appendFile on a path: create or truncate, then one write of everything. */
 function writeFilePlan(defaultFlag: 'w' | 'a'): Plan {
   return (state, [target, data, options]) => {
@@ -204,4 +212,4 @@ function fsyncPlan(dataOnly: boolean): Plan {
   };
 }
 
-export const FD_PLANS = { open, close, write, writev, read, readv, ftruncate, truncate, fsync: fsyncPlan(false), fdatasync: fsyncPlan(true), writeFile: writeFilePlan('w'), appendFile: writeFilePlan('a') };
+export const FD_PLANS = { open, close, write, writev, read, readv, readFile, ftruncate, truncate, fsync: fsyncPlan(false), fdatasync: fsyncPlan(true), writeFile: writeFilePlan('w'), appendFile: writeFilePlan('a') };

@@ -226,3 +226,18 @@ test.serial('a call that fails records nothing and leaves nothing behind: a late
   });
   t.deepEqual(events, ['create missing 1', 'write 1@0 x', 'create missing2 2', 'write 2@0 y', 'write 2@1 w']);
 });
+
+test.serial('readFile on an fd or FileHandle moves its offset to the end, so the next write there appends', async (t) => {
+  const { events } = await recorded(async (root) => {
+    fs.writeFileSync(path.join(root, 'a'), 'abc');
+    const fd = fs.openSync(path.join(root, 'a'), 'r+');
+    t.is(fs.readFileSync(fd, 'utf8'), 'abc');
+    fs.writeSync(fd, 'D');
+    fs.closeSync(fd);
+    const handle = await fs.promises.open(path.join(root, 'a'), 'r+');
+    await handle.readFile();
+    await handle.write('E');
+    await handle.close();
+  });
+  t.deepEqual(events, ['create a 1', 'write 1@0 abc', 'write 1@3 D', 'write 1@4 E']);
+});
