@@ -1,0 +1,113 @@
+/**
+ * The parent side of the node-fs tier: runs one workload through an adapter in a fresh child
+ * process whose fs is recorded (preload.ts, childMain.ts) on a fresh, empty temp root, and
+ * returns the trace with how the library fared. One child per capture; the temp folder is
+ * removed afterwards. Refusals, incomplete traces, dead and hung children are NodeFsErrors.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { traceFromJsonLines, type Trace } from '../../fault/trace.js';
+import type { TargetTxn } from '../target.js';
+import { NodeFsError } from './nodeFsError.js';
+import { CONFIG_ENV, workloadToJson, type ChildConfig, type ChildResult } from './traceProtocol.js';
+
+/** Compiled siblings of this file (dist/targets/nodefs/). */
+const PRELOAD_URL = new URL('./preload.js', import.meta.url).href;
+const CHILD_MAIN = fileURLToPath(new URL('./childMain.js', import.meta.url));
+/** How much of the child's stderr a CHILD_FAILED message quotes. */
+const STDERR_TAIL_BYTES = 4096;
+
+export interface CaptureOptions {
+  /** The adapter module (a path, or a specifier the child can import); its default export is a NodeFsAdapter. */
+  readonly adapterModule: string;
+  /** Package name → installed folder (ensureTargetPackage's answer), for `context.load`. */
+  readonly packages: Readonly<Record<string, string>>;
+  readonly workload: readonly TargetTxn[];
+  readonly seed: number;
+  readonly timeoutMs: number;
+}
+
+/** How the library fared: it may fail a transaction (a finding for the caller to judge, not a harness error). */
+export type CaptureOutcome =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'library-error'; readonly message: string; readonly txn: number | null };
+
+export interface CaptureResult {
+  readonly trace: Trace;
+  readonly outcome: CaptureOutcome;
+  /** Wall time of the child, start to exit. */
+  readonly durationMs: number;
+}
+
+export async function captureTrace(options: CaptureOptions): Promise<CaptureResult> {
+  if (!Number.isInteger(options.seed)) throw new TypeError(`seed must be an integer, not ${options.seed}`);
+  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new TypeError(`timeoutMs must be positive, not ${options.timeoutMs}`);
+  if (!Array.isArray(options.workload)) throw new TypeError('workload must be a list of transactions');
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-trace-'));
+  try {
+    const config: ChildConfig = {
+      root: path.join(scratch, 'root'),
+      seed: options.seed,
+      adapterModule: /^\.{0,2}[/\\]/.test(options.adapterModule) ? path.resolve(options.adapterModule) : options.adapterModule,
+      packages: options.packages,
+      workloadFile: path.join(scratch, 'workload.json'),
+      traceFile: path.join(scratch, 'trace.jsonl'),
+      resultFile: path.join(scratch, 'result.json'),
+    };
+    fs.mkdirSync(config.root);
+    fs.writeFileSync(config.workloadFile, workloadToJson(options.workload));
+    const started = performance.now();
+    const exit = await runChild(config, options.timeoutMs);
+    const durationMs = performance.now() - started;
+    return { ...readResult(config, exit), durationMs };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface ChildExit { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }
+
+function runChild(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', PRELOAD_URL, CHILD_MAIN], {
+      // One thread-pool thread: concurrent fs calls then run and complete in the order issued, so the trace's order is the seed's.
+      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES); });
+    let hung = false;
+    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new NodeFsError('CHILD_FAILED', `could not start the traced child: ${error.message}`, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (hung) reject(new NodeFsError('HANG', `the traced child ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`));
+      else resolve({ code, signal, stderr });
+    });
+  });
+}
+
+function readResult(config: ChildConfig, exit: ChildExit): { trace: Trace; outcome: CaptureOutcome } {
+  let result: ChildResult;
+  let trace: Trace;
+  try {
+    result = JSON.parse(fs.readFileSync(config.resultFile, 'utf8')) as ChildResult;
+    trace = traceFromJsonLines(fs.readFileSync(config.traceFile, 'utf8'));
+  } catch (error) {
+    const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with ${String(exit.code)}`;
+    throw new NodeFsError('CHILD_FAILED', `the traced child ${how} without a result: ${exit.stderr.trim() || '(no stderr)'}`, { cause: error });
+  }
+  switch (result.status) {
+    case 'ok': return { trace, outcome: { kind: 'ok' } };
+    case 'library-error': return { trace, outcome: { kind: 'library-error', message: result.message, txn: result.txn } };
+    case 'refused': throw new NodeFsError('UNSUPPORTED_IO', result.message);
+    case 'harness-fault': throw new NodeFsError('TRACE_INCOMPLETE', result.message, { path: result.path });
+  }
+}
