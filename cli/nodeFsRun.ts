@@ -8,7 +8,8 @@
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
 import { runNodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
 import type { NodeFsTarget } from '../targets/registry.js';
-import { ensureTargetPackage, targetPackagesDir } from '../targets/targetPackages.js';
+import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { ensureTargetPackage } from '../targets/targetPackages.js';
 import type { ContractLevel } from '../targets/target.js';
 
 export interface NodeFsRunOptions {
@@ -36,9 +37,15 @@ export function nodeFsIdentity(entry: NodeFsTarget): string {
   return `${entry.adapter.name} (node-fs; ${packages === '' ? 'no packages' : packages})`;
 }
 
+/** Installs (on first use) every package the adapter names; name → the folder it is in. */
+export async function installAdapterPackages(adapter: NodeFsAdapter): Promise<Record<string, string>> {
+  const packages: Record<string, string> = {};
+  for (const [name, version] of Object.entries(adapter.packages)) packages[name] = await ensureTargetPackage(name, version);
+  return packages;
+}
+
 export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampaignResult> {
-  const packagesDir = targetPackagesDir();
-  for (const [name, version] of Object.entries(options.entry.adapter.packages)) await ensureTargetPackage(name, version);
+  const packages = await installAdapterPackages(options.entry.adapter);
   const { adapter } = options.entry;
   const contract = options.contract ?? adapter.contract.level;
   const start = { event: 'start', target: adapter.name, tier: 'node-fs', identity: nodeFsIdentity(options.entry), fs: options.fsModel, contract, seed: options.seed, runs: options.numRuns, path: options.path ?? null };
@@ -46,7 +53,7 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampai
   else console.log(`crashlab run ${options.targetFlag} --fs ${options.fsModel}: seed ${options.seed}, ${options.numRuns} cases, judged as ${contract} (${start.identity})`);
   const startedMs = performance.now();
   const result = await runNodeFsCampaign({
-    adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packagesDir, fsModel: options.fsModel, seed: options.seed,
+    adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packages, fsModel: options.fsModel, seed: options.seed,
     numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
   });
   printResult(result, performance.now() - startedMs, options.json);

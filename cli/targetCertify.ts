@@ -20,10 +20,9 @@ import { runNodeFsCampaign } from '../properties/runNodeFsCampaign.js';
 import { SEED_MAX } from '../properties/runDifferential.js';
 import { deriveSeed } from '../properties/shard.js';
 import { loadAnyAdapter, resolveAnyTarget, type AnyTarget } from '../targets/registry.js';
-import { ensureTargetPackage, targetPackagesDir } from '../targets/targetPackages.js';
 import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 import { DEFAULT_CERTIFICATE_DIR } from './args.js';
-import { nodeFsIdentity } from './nodeFsRun.js';
+import { installAdapterPackages, nodeFsIdentity } from './nodeFsRun.js';
 import { DEFAULT_HANG_TIMEOUT_SECONDS, integer, runTargetCases, Usage } from './targetCommand.js';
 
 export const TARGET_CERTIFICATE_FORMAT = 'crashlab-target-certificate/1';
@@ -113,9 +112,9 @@ function adapterHash(file: string | undefined): string {
 
 async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: string | undefined, asked: ContractLevel | undefined): Promise<{ name: string; identity: string; contract: string; cells: Array<[string, CellRunner]> }> {
   if (resolved.tier === 'node-fs') {
-    for (const [name, version] of Object.entries(resolved.adapter.packages)) await ensureTargetPackage(name, version);
+    const packages = await installAdapterPackages(resolved.adapter);
     const cells = FS_MODELS.map((fsModel): [string, CellRunner] => [`fs ${fsModel}`, async (seed) => {
-      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packagesDir: targetPackagesDir(), fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked });
+      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packages, fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked });
       return { ...result, failure: result.failure === null ? null : { kind: result.failure.violation.kind, detail: result.failure.violation.detail, replay: result.failure.replay } };
     }]);
     return { name: resolved.adapter.name, identity: nodeFsIdentity(resolved) + adapterHash(adapterFile), contract: asked ?? resolved.adapter.contract.level, cells };

@@ -28,7 +28,8 @@ export interface NodeFsCrashCase {
   readonly adapter: NodeFsAdapter;
   /** The adapter's module (path or file URL): loaded by the traced child and the recovery worker. */
   readonly adapterModule: string;
-  readonly packagesDir: string;
+  /** Package name → the folder it is installed in (ensureTargetPackage's answers). */
+  readonly packages: Readonly<Record<string, string>>;
   readonly txns: readonly TargetTxn[];
   readonly fsModel: FsModelName;
   readonly sectorBytes: 512 | 4096;
@@ -69,6 +70,8 @@ export interface NodeFsCaseResult {
 }
 
 const MAX_POINTS_PER_CASE = 1024;
+/** A library that has not finished a small workload in this long is hung (the child is killed). */
+const DEFAULT_CAPTURE_TIMEOUT_MS = 60_000;
 const MAX_PLANS_PER_POINT = 64;
 const SURVIVALS = ['none', 'all', 'prefix', 'subset'] as const;
 
@@ -150,13 +153,13 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
   const contract = crashCase.contract ?? crashCase.adapter.contract.level;
   const { trace, outcome } = await captureTrace({
-    adapterModule: crashCase.adapterModule, packagesDir: crashCase.packagesDir, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs,
+    adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
   });
   const events = trace.events;
   const base = { contract, fsModel: crashCase.fsModel, events: events.length, trace, traceHash: traceHash(trace), lint: lintAcks(events, crashCase.fsModel) };
   if (outcome.kind !== 'ok') {
     // No crash, no fault: the library refused valid work (or hung) while the power was on.
-    const finding: NodeFsFinding = { kind: outcome.kind === 'hang' ? 'hang' : 'unexpected-error', detail: `with no crash the library failed: ${outcome.message}`, crashAt: events.length, point: 'no crash', plan: plansAt(crashCase, 0)[0]!, acknowledged: 0 };
+    const finding: NodeFsFinding = { kind: 'unexpected-error', detail: `with no crash the library failed${outcome.txn === null ? '' : ` txn ${outcome.txn}`}: ${outcome.message}`, crashAt: events.length, point: 'no crash', plan: plansAt(crashCase, 0)[0]!, acknowledged: 0 };
     return { ...base, images: 0, judged: 0, violation: contract === 'none' ? null : finding, findings: [finding] };
   }
   const candidates = candidatePositions(events);

@@ -22,7 +22,8 @@ export interface NodeFsCampaign {
   readonly adapterModule: string;
   /** How `--target` or `--adapter` named it, for the replay command. */
   readonly targetFlag: string;
-  readonly packagesDir: string;
+  /** Package name → the folder it is installed in. */
+  readonly packages: Readonly<Record<string, string>>;
   readonly fsModel: FsModelName;
   readonly seed: number;
   readonly numRuns: number;
@@ -86,12 +87,12 @@ class NodeFsViolation extends Error {
 }
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
-  const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packagesDir: campaign.packagesDir, seed: campaign.seed });
+  const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
   const totals = { cases: 0, crashImages: 0, judged: 0, violations: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
-    adapter: campaign.adapter, adapterModule: campaign.adapterModule, packagesDir: campaign.packagesDir, txns: drawn.txns,
+    adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
     fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool,
     pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { replayAll, traceToJsonLines, type DirImage } from '../../fault/trace.js';
 import { defineNodeFsAdapter, type NodeFsAdapter, type NodeFsStore } from './nodeFsAdapter.js';
+import { loadPackage } from './packageLoader.js';
 import { config, recorder } from './preload.js';
 import { workloadFromJson, type ChildResult } from './traceProtocol.js';
 
@@ -20,34 +21,9 @@ async function loadAdapter(specifier: string): Promise<NodeFsAdapter> {
   return defineNodeFsAdapter(loaded.default as NodeFsAdapter);
 }
 
-/** The file `import(name)` would load from a package folder: its exports ('.', then node/import/default/require), else main. */
-function packageEntry(dir: string): string {
-  const manifest = JSON.parse(original.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: unknown; main?: unknown };
-  const entry = exportsTarget(manifest.exports) ?? (typeof manifest.main === 'string' ? manifest.main : 'index.js');
-  const candidates = [entry, `${entry}.js`, path.join(entry, 'index.js')].map((candidate) => path.resolve(dir, candidate));
-  const found = candidates.find((candidate) => original.statSync(candidate, { throwIfNoEntry: false })?.isFile() === true);
-  if (found === undefined) throw new Error(`package folder ${dir} has no entry file (tried ${candidates.join(', ')})`);
-  return found;
-}
-
-function exportsTarget(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(exportsTarget).find((target) => target !== null) ?? null;
-  if (typeof value !== 'object' || value === null) return null;
-  const conditions = value as Record<string, unknown>;
-  if ('.' in conditions) return exportsTarget(conditions['.']);
-  for (const condition of ['node', 'import', 'default', 'require']) {
-    const target = condition in conditions ? exportsTarget(conditions[condition]) : null;
-    if (target !== null) return target;
-  }
-  return null;
-}
-
 /** `context.load(name)`: what `import(name)` gives (a CommonJS package's exports are its `default`). */
-async function loadPackage(name: string): Promise<unknown> {
-  const dir = config.packages[name];
-  if (dir === undefined) throw new Error(`package ${JSON.stringify(name)} is not among the adapter's packages (${Object.keys(config.packages).join(', ') || 'none'})`);
-  return import(pathToFileURL(packageEntry(dir)).href);
+function loadFromPackages(specifier: string): Promise<unknown> {
+  return loadPackage(config.packages, specifier, original);
 }
 
 /** Runs the workload; a library error names the transaction it happened in (null: open or close). */
@@ -56,7 +32,7 @@ async function runWorkload(): Promise<{ message: string; txn: number | null } | 
   let store: NodeFsStore;
   try {
     const adapter = await loadAdapter(config.adapterModule);
-    store = await adapter.open(config.root, { seed: config.seed, load: loadPackage });
+    store = await adapter.open(config.root, { seed: config.seed, load: loadFromPackages });
   } catch (error) {
     return { message: messageOf(error), txn: null };
   }

@@ -23,7 +23,8 @@ export type Recovered =
 export interface RecoveryPoolOptions {
   /** The adapter module (a path or file URL) whose default export is the node-fs adapter. */
   readonly adapterModule: string;
-  readonly packagesDir: string;
+  /** Package name → the folder it is installed in. */
+  readonly packages: Readonly<Record<string, string>>;
   readonly seed: number;
   readonly hangTimeoutMs?: number | undefined;
   readonly recycleAfterImages?: number | undefined;
@@ -77,7 +78,7 @@ export class RecoveryPool {
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
     const adapterUrl = this.options.adapterModule.startsWith('file:') ? this.options.adapterModule : pathToFileURL(path.resolve(this.options.adapterModule)).href;
-    const workerData: RecoveryWorkerData = { adapterUrl, packagesDir: this.options.packagesDir, scratchDir: this.scratchDir, seed: this.options.seed };
+    const workerData: RecoveryWorkerData = { adapterUrl, packages: this.options.packages, scratchDir: this.scratchDir, seed: this.options.seed };
     this.worker = new Worker(WORKER_URL, { workerData });
     this.worker.unref();
     this.imagesInWorker = 0;
@@ -87,11 +88,13 @@ export class RecoveryPool {
   private async stopWorker(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
+    this.imagesInWorker = 0;
     if (worker !== null) await worker.terminate();
   }
 
   /** Sends a batch, collects its answers in order; a hang ends the batch at the hung image. */
   private async runBatch(batch: readonly DirImage[]): Promise<Recovered[]> {
+    if (batch.length === 0) throw new RangeError('an empty recovery batch would wait for nothing');
     const worker = this.ensureWorker();
     const firstId = this.nextId;
     this.nextId += batch.length;

@@ -10,13 +10,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
-import { loadTargetPackage } from '../targetPackages.js';
 import type { TargetState } from '../target.js';
 import type { NodeFsAdapter } from './nodeFsAdapter.js';
+import { loadPackage } from './packageLoader.js';
 
 export interface RecoveryWorkerData {
   readonly adapterUrl: string;
-  readonly packagesDir: string;
+  /** Package name → the folder it is installed in. */
+  readonly packages: Readonly<Record<string, string>>;
   readonly scratchDir: string;
   readonly seed: number;
 }
@@ -48,7 +49,7 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
     adapter ??= loadAdapter();
     const library = await adapter;
     await layOut(dir, request.image);
-    const store = await library.open(dir, { seed: data.seed, load: (name) => loadTargetPackage(data.packagesDir, name) });
+    const store = await library.open(dir, { seed: data.seed, load: (specifier) => loadPackage(data.packages, specifier) });
     const state = await store.readState();
     await store.close();
     return { id: request.id, ok: true, state };
