@@ -7,10 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import lockfile from 'proper-lockfile';
 
 /** An install may download and build: a bound, so a dead registry fails instead of hanging. */
@@ -75,18 +73,3 @@ function install(dir: string, name: string, version: string, command: string): v
   }
 }
 
-/**
- * Imports `specifier` (a package or one of its exported subpaths, `lowdb/node`) as installed
- * in the targets' folder `dir`: resolved from there with Node's own rules, never from
- * crashlab's node_modules (a target is not one of crashlab's dependencies).
- */
-export async function loadTargetPackage(dir: string, specifier: string): Promise<unknown> {
-  const require = createRequire(path.join(dir, 'node_modules', '.crashlab-resolve.js'));
-  let resolved: string;
-  try {
-    resolved = require.resolve(specifier);
-  } catch (error) {
-    throw new TargetPackageError(`the target package ${specifier} is not installed in ${dir}`, { cause: error });
-  }
-  return import(pathToFileURL(resolved).href) as Promise<unknown>;
-}
