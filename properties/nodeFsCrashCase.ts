@@ -128,7 +128,7 @@ function imageKey(image: DirImage): string {
 }
 
 /** The commit history after the markers of `events[0, position)`. */
-function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], position: number, contract: ContractLevel): CommitHistory {
+function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], position: number): CommitHistory {
   const history = new CommitHistory();
   for (const txn of crashCase.txns) history.addFamily(txn.family);
   const issued = new Map<number, number>();
@@ -136,7 +136,7 @@ function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], po
     if (event.kind !== 'marker') continue;
     const txn = crashCase.txns[event.txn];
     if (txn === undefined) throw new Error(`trace marker names txn ${event.txn}, the workload has ${crashCase.txns.length}`);
-    if (event.marker === 'issued') issued.set(event.txn, history.issue(txn.family, txn.ops, modelled(txn, contract)));
+    if (event.marker === 'issued') issued.set(event.txn, history.issue(txn.family, txn.ops, modelled(txn)));
     else history.settle(issued.get(event.txn) ?? -1, 'acked');
   }
   return history;
@@ -180,20 +180,20 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   const keys = [...distinct.keys()];
   const answers = await crashCase.pool.recoverAll(keys.map((key) => distinct.get(key)!));
   const recovered = new Map(keys.map((key, i) => [key, answers[i]!]));
-  const findings = judgeProbes(crashCase, events, probes, recovered, contract);
+  const findings = judgeProbes(crashCase, events, probes, recovered);
   const violation = findings.find((finding) => breaks(contract, finding.kind, crashCase.adapter.contract)) ?? null;
   return { ...base, images: keys.length, judged: probes.length, violation, findings };
 }
 
 /** Judges every probe; one finding per (position, kind), the first plan that shows it. */
-function judgeProbes(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], probes: readonly Probe[], recovered: ReadonlyMap<string, Recovered>, contract: ContractLevel): NodeFsFinding[] {
+function judgeProbes(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], probes: readonly Probe[], recovered: ReadonlyMap<string, Recovered>): NodeFsFinding[] {
   const findings: NodeFsFinding[] = [];
   const seen = new Set<string>();
   let history: CommitHistory | null = null;
   let historyPosition = -1;
   for (const probe of probes) {
     if (probe.position !== historyPosition) {
-      history = historyAt(crashCase, events, probe.position, contract);
+      history = historyAt(crashCase, events, probe.position);
       historyPosition = probe.position;
     }
     const answer = recovered.get(probe.key);

@@ -6,12 +6,12 @@
  * (model/commitHistory.ts, recovery/classify.ts) against the target's declared contract or a
  * stronger one asked for.
  *
- * The contract sets how the model records an acknowledged commit: `durable` keeps the
- * durability each commit asked for (an `immediate` one must survive every crash), `prefix`
- * records every commit as `none` (a suffix of the commit order may be lost, never a commit
- * before a surviving one); `atomic` breaks only on torn or invented data, on damage and on
- * refusal; under `none` nothing is a violation and what the oracle finds is reported as
- * findings.
+ * The model records every commit with the durability it asked for, so the oracle names every
+ * departure from full durability (a lost acknowledged commit included) as a finding; the
+ * contract then says which findings break it: `durable` every one; `prefix` all but
+ * `lost-ack` (a state equal to an earlier prefix of the commit order: a suffix was lost);
+ * `atomic` only torn or invented data, damage and refusal (any subset of commits may be lost);
+ * under `none` nothing is a violation.
  */
 import type { Vfs } from '../engine/storage.js';
 import type { CrashImage } from '../fault/crashImage.js';
@@ -127,9 +127,9 @@ export function crashPoints(events: number, wanted: number, seed: number): numbe
   return [...points].sort((a, b) => a - b);
 }
 
-/** How the model records a commit under `contract`: `prefix` and weaker make every commit `none`. */
-export function modelled(txn: TargetTxn, contract: ContractLevel): 'immediate' | 'none' {
-  return contract === 'durable' ? txn.durability : 'none';
+/** How the model records a commit: as asked, whatever the contract (breaks() weighs the findings). */
+export function modelled(txn: TargetTxn): 'immediate' | 'none' {
+  return txn.durability;
 }
 
 /** Whether a finding of `kind` breaks `contract` (the rest are findings the contract allows). */
@@ -137,6 +137,7 @@ export function breaks(contract: ContractLevel, kind: ViolationKind, declared: T
   if (contract === 'none') return false;
   if (kind === 'unexpected-error' || kind === 'hang') return declared.refusalIsViolation;
   if (contract === 'atomic') return kind === 'torn-transaction' || kind === 'phantom-value' || kind === 'integrity' || kind === 'undetected-corruption';
+  if (contract === 'prefix') return kind !== 'lost-ack';
   return true;
 }
 
@@ -149,7 +150,6 @@ function contextOf(crashCase: TargetCrashCase, seed: number): OpenContext {
  * error of the first transaction that failed while the power was on (null: none did).
  */
 async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: CommitHistory): Promise<unknown> {
-  const contract = crashCase.contract ?? crashCase.target.contract.level;
   for (const txn of crashCase.txns) history.addFamily(txn.family);
   let opened: OpenTarget;
   try {
@@ -160,7 +160,7 @@ async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: 
   }
   let failed: unknown = null;
   for (const txn of crashCase.txns) {
-    const index = history.issue(txn.family, txn.ops, modelled(txn, contract));
+    const index = history.issue(txn.family, txn.ops, modelled(txn));
     try {
       await opened.apply(txn);
       history.settle(index, 'acked');

@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traceFromJsonLines, type Trace } from '../../fault/trace.js';
 import type { TargetTxn } from '../target.js';
 import { NodeFsError } from './nodeFsError.js';
+import { makeScratchDir } from './scratchDir.js';
 import { CONFIG_ENV, workloadToJson, type ChildConfig, type ChildResult } from './traceProtocol.js';
 
 /** Compiled siblings of this file (dist/targets/nodefs/). */
@@ -46,7 +46,7 @@ export async function captureTrace(options: CaptureOptions): Promise<CaptureResu
   if (!Number.isInteger(options.seed)) throw new TypeError(`seed must be an integer, not ${options.seed}`);
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new TypeError(`timeoutMs must be positive, not ${options.timeoutMs}`);
   if (!Array.isArray(options.workload)) throw new TypeError('workload must be a list of transactions');
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-trace-'));
+  const scratch = makeScratchDir('crashlab-trace-');
   try {
     const config: ChildConfig = {
       root: path.join(scratch, 'root'),

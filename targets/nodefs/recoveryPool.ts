@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
 import type { RecoveryReply, RecoveryWorkerData } from './recoveryWorker.js';
+import { makeScratchDir } from './scratchDir.js';
 
 export type Recovered =
   | { readonly kind: 'state'; readonly state: TargetState }
@@ -28,32 +29,56 @@ export interface RecoveryPoolOptions {
   readonly seed: number;
   readonly hangTimeoutMs?: number | undefined;
   readonly recycleAfterImages?: number | undefined;
+  /** Recovery workers at once (default: the machine's cores, at most 4). */
+  readonly workers?: number | undefined;
 }
 
 const WORKER_URL = new URL('./recoveryWorker.js', import.meta.url);
 const DEFAULT_HANG_TIMEOUT_MS = 10_000;
-const DEFAULT_RECYCLE_AFTER_IMAGES = 512;
+const DEFAULT_RECYCLE_AFTER_IMAGES = 2048;
 
-/** A scratch folder on tmpfs when there is one (images are small and many), else the temp dir. */
-function scratchRoot(): string {
-  const shm = '/dev/shm';
-  try {
-    fs.accessSync(shm, fs.constants.W_OK);
-    return fs.mkdtempSync(path.join(shm, 'crashlab-recover-'));
-  } catch {
-    return fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-recover-'));
+/**
+ * The pool: `workers` lanes (default: the machine's cores, at most 4), each one worker at a
+ * time; a batch of images is split into contiguous runs, one per lane, recovered at once.
+ */
+export class RecoveryPool {
+  private readonly scratchDir = makeScratchDir('crashlab-recover-');
+  private readonly lanes: RecoveryLane[];
+
+  constructor(options: RecoveryPoolOptions) {
+    const workers = options.workers ?? Math.min(MAX_DEFAULT_WORKERS, os.availableParallelism());
+    if (!(Number.isSafeInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) throw new RangeError(`workers must be in [1, ${MAX_WORKERS}], not ${workers}`);
+    this.lanes = Array.from({ length: workers }, (_, lane) => new RecoveryLane(options, path.join(this.scratchDir, `lane-${lane}`)));
+  }
+
+  /** Recovers every image; the answers line up with `images`. */
+  async recoverAll(images: readonly DirImage[]): Promise<Recovered[]> {
+    const lanes = images.length < MIN_IMAGES_PER_LANE * 2 ? 1 : Math.min(this.lanes.length, Math.floor(images.length / MIN_IMAGES_PER_LANE));
+    const share = Math.ceil(images.length / lanes);
+    const parts = await Promise.all(this.lanes.slice(0, lanes).map((lane, index) => lane.recoverAll(images.slice(index * share, (index + 1) * share))));
+    return parts.flat();
+  }
+
+  async close(): Promise<void> {
+    for (const lane of this.lanes) await lane.close();
+    fs.rmSync(this.scratchDir, { recursive: true, force: true });
   }
 }
 
-export class RecoveryPool {
+/** Below this many images per lane, starting a second worker costs more than it saves. */
+const MIN_IMAGES_PER_LANE = 16;
+const MAX_DEFAULT_WORKERS = 4;
+const MAX_WORKERS = 64;
+
+class RecoveryLane {
   private worker: Worker | null = null;
   private imagesInWorker = 0;
   private nextId = 0;
-  private readonly scratchDir = scratchRoot();
   private readonly hangTimeoutMs: number;
   private readonly recycleAfterImages: number;
 
-  constructor(private readonly options: RecoveryPoolOptions) {
+  constructor(private readonly options: RecoveryPoolOptions, private readonly scratchDir: string) {
+    fs.mkdirSync(scratchDir, { recursive: true });
     this.hangTimeoutMs = options.hangTimeoutMs ?? DEFAULT_HANG_TIMEOUT_MS;
     this.recycleAfterImages = options.recycleAfterImages ?? DEFAULT_RECYCLE_AFTER_IMAGES;
     if (!(this.hangTimeoutMs >= 100)) throw new RangeError(`hang timeout must be at least 100 ms, not ${this.hangTimeoutMs}`);
@@ -72,7 +97,6 @@ export class RecoveryPool {
 
   async close(): Promise<void> {
     await this.stopWorker();
-    fs.rmSync(this.scratchDir, { recursive: true, force: true });
   }
 
   private ensureWorker(): Worker {
