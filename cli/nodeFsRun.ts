@@ -6,7 +6,8 @@
  * were acknowledged, the replay command, and images/s.
  */
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
-import { runNodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
+import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
+import { shardRun } from '../properties/shard.js';
 import type { NodeFsTarget } from '../targets/registry.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { ensureTargetPackage } from '../targets/targetPackages.js';
@@ -22,6 +23,8 @@ export interface NodeFsRunOptions {
   readonly contract: ContractLevel | undefined;
   readonly path: string | undefined;
   readonly json: boolean;
+  /** Shards run at once (each its own seed, printed in its replay line). */
+  readonly jobs: number;
   readonly onCase: ((cases: number, images: number) => void) | undefined;
 }
 
@@ -52,12 +55,39 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampai
   if (options.json) console.log(JSON.stringify(start));
   else console.log(`crashlab run ${options.targetFlag} --fs ${options.fsModel}: seed ${options.seed}, ${options.numRuns} cases, judged as ${contract} (${start.identity})`);
   const startedMs = performance.now();
-  const result = await runNodeFsCampaign({
+  const campaign: NodeFsCampaign = {
     adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packages, fsModel: options.fsModel, seed: options.seed,
     numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
-  });
+  };
+  const result = options.jobs === 1 ? await runNodeFsCampaign(campaign) : await runNodeFsJobs(campaign, options.jobs);
   printResult(result, performance.now() - startedMs, options.json);
   return result;
+}
+
+/**
+ * The campaign as `jobs` shards at once in this process (the captures run in servers of their
+ * own and recovery in workers, so this thread mostly waits); each shard has its own seed.
+ */
+export async function runNodeFsJobs(campaign: NodeFsCampaign, jobs: number): Promise<NodeFsCampaignResult> {
+  if (campaign.path !== undefined) throw new RangeError('a case path replays one case: it runs as one job');
+  const shards = Array.from({ length: jobs }, (_, index) => shardRun(campaign.seed, campaign.numRuns, { index: index + 1, total: jobs })).filter((part) => part.runs > 0);
+  const progress = shards.map(() => ({ cases: 0, images: 0 }));
+  const results = await Promise.all(shards.map((part, index) => runNodeFsCampaign({
+    ...campaign, seed: part.seed, numRuns: part.runs,
+    onCase: (cases, images) => {
+      progress[index] = { cases, images };
+      campaign.onCase?.(progress.reduce((n, p) => n + p.cases, 0), progress.reduce((n, p) => n + p.images, 0));
+    },
+  })));
+  const sum = (pick: (result: NodeFsCampaignResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
+  const findings: Record<string, number> = {};
+  for (const result of results) for (const [kind, count] of Object.entries(result.findings)) findings[kind] = (findings[kind] ?? 0) + count;
+  const first = results[0]!;
+  return {
+    ...first, ok: results.every((result) => result.ok), seed: campaign.seed, cases: sum((r) => r.cases), crashImages: sum((r) => r.crashImages),
+    judged: sum((r) => r.judged), violations: sum((r) => r.violations), findings, examples: results.flatMap((result) => result.examples),
+    failure: results.find((result) => result.failure !== null)?.failure ?? null,
+  };
 }
 
 function printResult(result: NodeFsCampaignResult, elapsedMs: number, json: boolean): void {

@@ -134,10 +134,12 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const resolved: AnyTarget = values.adapter !== undefined ? await loadAnyAdapter(values.adapter) : resolveAnyTarget(values.target!);
   const onCase = values.json ? undefined : progress(numRuns);
   const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${values.target}`;
+  const jobs = integer(values.jobs, '--jobs', 1, JOBS_MAX) ?? 1;
+  if (jobs > 1 && values.path !== undefined) throw new Usage('--path replays one case: it runs as one job (drop --jobs)');
   const gate = values.path === undefined ? await regressionGate(targetFlag, drawSeed, values.json) : EXIT_OK;
   const saved = { targetFlag, seed, contract: contract ?? null, fs: resolved.tier === 'node-fs' ? fsModel : null, json: values.json };
   if (resolved.tier === 'node-fs') {
-    const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, onCase });
+    const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, jobs, onCase });
     if (result.failure !== null) await remember({ ...saved, target: resolved.adapter.name, identity: nodeFsIdentity(resolved) }, result.failure, result.failure.violation, result.failure.trace);
     return Math.max(gate, result.ok ? EXIT_OK : EXIT_FAILED);
   }
@@ -153,8 +155,6 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const campaign = { targetFlag, seed, numRuns, imagesPerCase, contract, path: values.path };
   const hangTimeoutMs = 1000 * (integer(values['hang-timeout'], '--hang-timeout', 1, 86_400) ?? DEFAULT_HANG_TIMEOUT_SECONDS);
   const named = values.adapter !== undefined ? { adapterFile: values.adapter } : { targetName: target.name };
-  const jobs = integer(values.jobs, '--jobs', 1, JOBS_MAX) ?? 1;
-  if (jobs > 1 && values.path !== undefined) throw new Usage('--path replays one case: it runs as one job (drop --jobs)');
   const outcome = jobs > 1 ? await runJobs(named, campaign, jobs, hangTimeoutMs, onCase) : await runTargetCases(target, named, campaign, hangTimeoutMs, onCase);
   if (outcome.kind === 'done') {
     printDone(outcome.result, performance.now() - startedMs, values.json);

@@ -18,7 +18,7 @@ import { lintAcks, type AckLint } from '../fault/traceLint.js';
 import type { DirImage, Trace, TraceEvent } from '../fault/trace.js';
 import { CommitHistory } from '../model/commitHistory.js';
 import type { ViolationKind } from '../recovery/classify.js';
-import { captureTrace } from '../targets/nodefs/captureTrace.js';
+import { captureTrace, type CaptureServer } from '../targets/nodefs/captureTrace.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import type { Recovered, RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
@@ -40,6 +40,8 @@ export interface NodeFsCrashCase {
   readonly seed: number;
   readonly contract?: ContractLevel | undefined;
   readonly pool: RecoveryPool;
+  /** Captures in this server's worker threads (else a process per case). */
+  readonly server?: CaptureServer | undefined;
   /** The child's bound (a library that never acknowledges is a hang). */
   readonly captureTimeoutMs?: number | undefined;
 }
@@ -153,7 +155,7 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
   const contract = crashCase.contract ?? crashCase.adapter.contract.level;
   const { trace, outcome } = await captureTrace({
-    adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS,
+    adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, server: crashCase.server,
   });
   const events = trace.events;
   const base = { contract, fsModel: crashCase.fsModel, events: events.length, trace, traceHash: traceHash(trace), lint: lintAcks(events, crashCase.fsModel) };

@@ -12,6 +12,7 @@ import type { Trace } from '../fault/trace.js';
 import type { FsModelName } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { CaptureServer } from '../targets/nodefs/captureTrace.js';
 import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
@@ -60,14 +61,16 @@ export interface NodeFsCampaignResult {
   } | null;
 }
 
-const DEFAULT_POINTS_PER_CASE = 32;
+const DEFAULT_POINTS_PER_CASE = 64;
+/** Workloads up to this many commits (drawn with fast-check's `medium` size): a capture costs a worker start, so a case should give many images. */
+const MAX_TXNS = 40;
 const DEFAULT_PLANS_PER_POINT = 8;
 /** Values up to this size: the whole store is rewritten per commit by most of these libraries. */
 const LARGE_VALUE_BYTES = 600;
 
 export function nodeFsCaseArb(adapter: NodeFsAdapter): fc.Arbitrary<NodeFsCase> {
   return fc.record({
-    txns: fc.array(txnArb(adapter.capabilities, LARGE_VALUE_BYTES), { minLength: 1, maxLength: 12 }),
+    txns: fc.array(txnArb(adapter.capabilities, LARGE_VALUE_BYTES), { minLength: 1, maxLength: MAX_TXNS, size: 'medium' }),
     sectorBytes: fc.constantFrom(512 as const, 4096 as const),
     atomicSector: fc.boolean(),
     seed: fc.nat(),
@@ -88,12 +91,13 @@ class NodeFsViolation extends Error {
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
+  const server = new CaptureServer();
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
   const totals = { cases: 0, crashImages: 0, judged: 0, violations: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
-    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server,
     pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
@@ -127,6 +131,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     };
     return { ...base, ok: false, failure };
   } finally {
+    server.close();
     await pool.close();
   }
 }

@@ -4,12 +4,13 @@
  * returns the trace with how the library fared. One child per capture; the temp folder is
  * removed afterwards. Refusals, incomplete traces, dead and hung children are NodeFsErrors.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traceFromJsonLines, type Trace } from '../../fault/trace.js';
 import type { TargetTxn } from '../target.js';
+import type { CaptureReply, CaptureRequest } from './captureServer.js';
 import { NodeFsError } from './nodeFsError.js';
 import { makeScratchDir } from './scratchDir.js';
 import { CONFIG_ENV, workloadToJson, type ChildConfig, type ChildResult } from './traceProtocol.js';
@@ -28,6 +29,8 @@ export interface CaptureOptions {
   readonly workload: readonly TargetTxn[];
   readonly seed: number;
   readonly timeoutMs: number;
+  /** Run the capture in this server's worker threads instead of a process of its own (a campaign's many cases). */
+  readonly server?: CaptureServer | undefined;
 }
 
 /** How the library fared: it may fail a transaction (a finding for the caller to judge, not a harness error). */
@@ -60,7 +63,7 @@ export async function captureTrace(options: CaptureOptions): Promise<CaptureResu
     fs.mkdirSync(config.root);
     fs.writeFileSync(config.workloadFile, workloadToJson(options.workload));
     const started = performance.now();
-    const exit = await runChild(config, options.timeoutMs);
+    const exit = options.server === undefined ? await runChild(config, options.timeoutMs) : await options.server.run(config, options.timeoutMs);
     const durationMs = performance.now() - started;
     return { ...readResult(config, exit), durationMs };
   } finally {
@@ -69,6 +72,63 @@ export async function captureTrace(options: CaptureOptions): Promise<CaptureResu
 }
 
 interface ChildExit { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }
+
+const SERVER_MAIN = fileURLToPath(new URL('./captureServer.js', import.meta.url));
+
+/**
+ * A capture server (captureServer.ts) for many captures: started on first use, killed and
+ * started again after a hang (a worker that never exits cannot be stopped from outside).
+ */
+export class CaptureServer {
+  private server: ChildProcess | null = null;
+  private nextId = 0;
+  private stderr = '';
+  private readonly waiting = new Map<number, (reply: CaptureReply) => void>();
+
+  run(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
+    const server = this.ensure();
+    const id = this.nextId++;
+    return new Promise<ChildExit>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        this.kill();
+        reject(new NodeFsError('HANG', `the traced workload ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`));
+      }, timeoutMs);
+      this.waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve({ code: reply.exitCode, signal: null, stderr: reply.error ?? this.stderr });
+      });
+      server.send({ id, config } satisfies CaptureRequest);
+    });
+  }
+
+  close(): void {
+    this.kill();
+  }
+
+  private ensure(): ChildProcess {
+    if (this.server !== null) return this.server;
+    const server = spawn(process.execPath, [SERVER_MAIN], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    server.stderr?.setEncoding('utf8');
+    server.stderr?.on('data', (chunk: string) => { this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_BYTES); });
+    server.on('message', (reply: CaptureReply) => this.waiting.get(reply.id)?.(reply));
+    server.on('exit', () => {
+      if (this.server === server) this.server = null;
+      for (const [id, done] of this.waiting) done({ id, exitCode: -1, error: `the capture server exited: ${this.stderr.trim() || '(no stderr)'}` });
+      this.waiting.clear();
+    });
+    this.server = server;
+    return server;
+  }
+
+  private kill(): void {
+    const server = this.server;
+    this.server = null;
+    server?.kill('SIGKILL');
+  }
+}
 
 function runChild(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
   return new Promise((resolve, reject) => {

@@ -20,6 +20,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import workerThreads from 'node:worker_threads';
 import { Prng } from '../../fault/prng.js';
 
 /** 2020-01-01T00:00:00Z: far from any real "now", so a pinned clock is recognisable. */
@@ -36,6 +37,7 @@ export function pinDeterminism(seed: number): void {
   pinMkdtemp(prng);
   Object.defineProperty(process, 'pid', { value: PINNED_PID, writable: false, enumerable: true, configurable: true });
   Object.defineProperty(process, 'ppid', { value: PINNED_PID - 1, writable: false, enumerable: true, configurable: true });
+  pinThread();
   // `import { randomBytes } from 'node:crypto'` must see the pinned functions too.
   syncBuiltinESMExports();
 }
@@ -145,4 +147,15 @@ function pinMkdtemp(prng: Prng): void {
   };
   Object.assign(fs, { mkdtempSync, mkdtemp });
   Object.assign(fs.promises, { mkdtemp: async (prefix: string, options?: unknown) => mkdtempSync(prefix, options) });
+}
+
+/**
+ * A capture may run in a worker thread of the capture server (captureServer.ts): the library
+ * must not see it (write-file-atomic names its temporary files after `threadId` in a worker),
+ * so the thread reads as the main thread of a process of its own.
+ */
+function pinThread(): void {
+  const threads = workerThreads as { threadId: number; isMainThread: boolean };
+  Object.defineProperty(threads, 'threadId', { value: 0, writable: false, enumerable: true, configurable: true });
+  Object.defineProperty(threads, 'isMainThread', { value: true, writable: false, enumerable: true, configurable: true });
 }
