@@ -12,3 +12,9 @@ export { runTargetCampaign as runCampaign, targetCaseArb } from '../properties/r
 export type { TargetCampaign as Campaign, TargetCampaignResult as CampaignResult, TargetCase } from '../properties/runTargetCampaign.js';
 export { runTargetCrashCase as runCrashCase } from '../properties/targetCrashCase.js';
 export { checkConformance, ConformanceError } from '../properties/conformance.js';
+// The node-fs tier: a library that persists through Node's own fs, traced in a child.
+export { defineNodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+export type { NodeFsAdapter, NodeFsContext, NodeFsStore } from '../targets/nodefs/nodeFsAdapter.js';
+export { builtInNodeFsTargets, loadAnyAdapter, resolveAnyTarget } from '../targets/registry.js';
+export { runNodeFsCampaign } from '../properties/runNodeFsCampaign.js';
+export type { NodeFsCampaign, NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';

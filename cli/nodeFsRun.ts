@@ -8,6 +8,7 @@
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
 import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
 import { shardRun } from '../properties/shard.js';
+import { checkNodeFsConformance } from '../properties/conformance.js';
 import type { NodeFsTarget } from '../targets/registry.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { ensureTargetPackage } from '../targets/targetPackages.js';
@@ -49,6 +50,8 @@ export async function installAdapterPackages(adapter: NodeFsAdapter): Promise<Re
 
 export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampaignResult> {
   const packages = await installAdapterPackages(options.entry.adapter);
+  // An adapter of the user's passes the self-test before any finding of it is reported.
+  if (options.targetFlag.startsWith('--adapter')) await checkNodeFsConformance(options.entry.adapter, options.entry.module, packages);
   const { adapter } = options.entry;
   const contract = options.contract ?? adapter.contract.level;
   const start = { event: 'start', target: adapter.name, tier: 'node-fs', identity: nodeFsIdentity(options.entry), fs: options.fsModel, contract, seed: options.seed, runs: options.numRuns, path: options.path ?? null };

@@ -8,11 +8,36 @@ import { FaultyVfs } from '../fault/faultyVfs.js';
 import { statesEqual, toHex } from '../model/commitHistory.js';
 import { checkOpenTarget, type Target, type TargetState, type TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase } from './targetCrashCase.js';
+import { replayAll } from '../fault/trace.js';
+import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import { runNodeFsCrashCase } from './nodeFsCrashCase.js';
 
 const ROUND_TRIP: TargetTxn[] = [
   { family: 'f0', durability: 'immediate', ops: [{ op: 'insert', table: 't', key: Uint8Array.of(1), value: Uint8Array.of(1, 2, 3) }, { op: 'insert', table: 't', key: Uint8Array.of(2), value: new Uint8Array(0) }] },
   { family: 'f0', durability: 'immediate', ops: [{ op: 'remove', table: 't', key: Uint8Array.of(1) }, { op: 'insert', table: 'u', key: Uint8Array.of(9, 9), value: new Uint8Array(5000).fill(7) }] },
 ];
+
+/**
+ * The same self-test for a node-fs adapter: the round trip traced, then every crash point with
+ * everything kept (a process crash: the kernel had every write) must recover exactly the commits
+ * acknowledged by then; the end of the run must read back the round trip's state.
+ */
+export async function checkNodeFsConformance(adapter: NodeFsAdapter, adapterModule: string, packages: Readonly<Record<string, string>>): Promise<void> {
+  const pool = new RecoveryPool({ adapterModule, packages, seed: 1, workers: 1 });
+  try {
+    const result = await runNodeFsCrashCase({
+      adapter, adapterModule, packages, txns: ROUND_TRIP, fsModel: 'posix', sectorBytes: 512, atomicSector: true,
+      pointsPerCase: 1024, plansPerPoint: 1, survivals: ['all'], seed: 1, contract: 'durable', pool,
+    });
+    const finding = result.findings[0];
+    if (finding !== undefined) throw new ConformanceError(`adapter ${adapter.name}: a process crash that keeps every write gave ${finding.kind} ${finding.point} (${finding.detail}): apply, readState or open is wrong`);
+    const [end] = await pool.recoverAll([replayAll(result.trace.events)]);
+    if (end?.kind !== 'state' || !statesEqual(end.state, expected())) throw new ConformanceError(`adapter ${adapter.name}: the round trip read back ${end?.kind === 'state' ? 'another state' : `nothing (${end?.kind === 'refused' ? end.message : 'a hang'})`}, not what was written`);
+  } finally {
+    await pool.close();
+  }
+}
 
 export class ConformanceError extends Error {
   readonly code = 'CONFORMANCE';

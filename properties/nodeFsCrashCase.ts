@@ -37,6 +37,8 @@ export interface NodeFsCrashCase {
   /** Crash points to sample, and plans (images) per point. */
   readonly pointsPerCase: number;
   readonly plansPerPoint: number;
+  /** The survivals the plans cycle through (default all four; the conformance test keeps only `all`). */
+  readonly survivals?: readonly TraceCrashPlan['survival'][] | undefined;
   readonly seed: number;
   readonly contract?: ContractLevel | undefined;
   readonly pool: RecoveryPool;
@@ -113,9 +115,10 @@ function candidatePositions(events: readonly TraceEvent[]): number[] {
 /** The plans for one point: every survival in turn, torn or not, seeded by the case and the point. */
 function plansAt(crashCase: NodeFsCrashCase, position: number): TraceCrashPlan[] {
   const prng = new Prng((crashCase.seed ^ Math.imul(position + 1, 0x9e3779b1)) >>> 0);
+  const survivals = crashCase.survivals ?? SURVIVALS;
   return Array.from({ length: crashCase.plansPerPoint }, (_, i) => ({
-    survival: SURVIVALS[i % SURVIVALS.length] ?? 'all',
-    tear: Math.floor(i / SURVIVALS.length) % 2 === 1,
+    survival: survivals[i % survivals.length] ?? 'all',
+    tear: Math.floor(i / survivals.length) % 2 === 1,
     sectorBytes: crashCase.sectorBytes,
     atomicSector: crashCase.atomicSector,
     seed: prng.nextU32(),

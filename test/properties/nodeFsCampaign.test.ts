@@ -4,7 +4,9 @@ import test from 'ava';
 import type { FsModelName } from '../../fault/traceCrash.js';
 import { runNodeFsCampaign, type NodeFsCampaignResult } from '../../properties/runNodeFsCampaign.js';
 import type { NodeFsAdapter } from '../../targets/nodefs/nodeFsAdapter.js';
+import { checkNodeFsConformance, ConformanceError } from '../../properties/conformance.js';
 import correct from './fixtures/correctStore.js';
+import forgetful from './fixtures/forgetfulStore.js';
 import inPlace from './fixtures/inPlaceStore.js';
 import noDataSync from './fixtures/noDataSyncStore.js';
 import noDirSync from './fixtures/noDirSyncStore.js';
@@ -49,4 +51,11 @@ test('posix: a store rewritten in place (truncate, write, fsync) is found torn o
   const result = await campaign(inPlace, 'inPlaceStore', 'posix', 14);
   t.false(result.ok);
   t.not(result.failure?.violation.kind, undefined);
+});
+
+test('the conformance self-test passes a correct adapter and refuses one whose readState forgets what it wrote', async (t) => {
+  const module = (file: string): string => fileURLToPath(new URL(`./fixtures/${file}.js`, import.meta.url));
+  await t.notThrowsAsync(checkNodeFsConformance(correct, module('correctStore'), {}));
+  const error = await t.throwsAsync(checkNodeFsConformance(forgetful as NodeFsAdapter, module('forgetfulStore'), {}), { instanceOf: ConformanceError });
+  t.regex(error.message, /adapter forgetful-store: a process crash that keeps every write gave lost-ack/);
 });
