@@ -12,11 +12,13 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { JOBS_MAX, runJobs } from '../cli/targetJobs.js';
 import { runTargetCampaign, type TargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
-import { resolveTarget } from '../targets/registry.js';
+import { installAdapterPackages, runNodeFsJobs } from '../cli/nodeFsRun.js';
+import { runNodeFsCampaign } from '../properties/runNodeFsCampaign.js';
+import { resolveAnyTarget, type NodeFsTarget } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 
 const USAGE = 'usage: [--seed N] [--runs N] [--targets a,b] [--contract durable|prefix|atomic|none] [--jobs N] [--json]';
-const DEFAULT_TARGETS = ['reference', 'sqlite:wal-full', 'sqlite:truncate-full', 'sqlite:delete-extra', 'sqlite:wal-normal'];
+const DEFAULT_TARGETS = ['reference', 'sqlite:wal-full', 'sqlite:truncate-full', 'sqlite:delete-extra', 'sqlite:wal-normal', 'lowdb', 'nedb', 'write-file-atomic'];
 
 interface Arguments { seed: number; runs: number; targets: string[]; contract: ContractLevel | undefined; jobs: number; json: boolean }
 
@@ -41,7 +43,7 @@ export function parseArguments(argv: readonly string[]): Arguments {
       parsed.contract = level;
     } else throw new Error(`unknown argument ${flag} (${USAGE})`);
   }
-  for (const name of parsed.targets) resolveTarget(name);
+  for (const name of parsed.targets) resolveAnyTarget(name);
   return parsed;
 }
 
@@ -53,13 +55,31 @@ async function jobsResult(name: string, campaign: Omit<TargetCampaign, 'target'>
 
 const HANG_TIMEOUT_MS = 300_000;
 
+/** A node-fs target's row: distinct recoveries per second (the images), under `posix`. */
+async function nodeFsRow(name: string, entry: NodeFsTarget, args: Arguments): Promise<Record<string, unknown>> {
+  const packages = await installAdapterPackages(entry.adapter);
+  const startedMs = performance.now();
+  const campaign = { adapter: entry.adapter, adapterModule: entry.module, targetFlag: `--target ${name}`, packages, fsModel: 'posix' as const, seed: args.seed, numRuns: args.runs, contract: args.contract };
+  const result = args.jobs === 1 ? await runNodeFsCampaign(campaign) : await runNodeFsJobs(campaign, args.jobs);
+  const seconds = (performance.now() - startedMs) / 1000;
+  const row = { target: name, jobs: args.jobs, fs: 'posix', contract: result.contract, cases: result.cases, crashImages: result.crashImages, judged: result.judged, seconds,
+    imagesPerSecond: result.crashImages / seconds, judgedPerSecond: result.judged / seconds, violations: result.violations, findings: result.findings };
+  console.log(`${name.padEnd(24)} ${row.contract.padEnd(8)} ${String(row.cases).padStart(6)} ${String(row.crashImages).padStart(7)} ${row.imagesPerSecond.toFixed(0).padStart(7)} ${'-'.padStart(9)} ${String(row.violations).padStart(10)}  ${JSON.stringify(row.findings)} (${row.judgedPerSecond.toFixed(0)} judged/s)`);
+  return row;
+}
+
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const rows = [];
   console.log(`crashlab target bench: seed ${args.seed}, ${args.runs} cases per target, ${args.jobs} job(s)${args.contract === undefined ? '' : `, judged as ${args.contract}`}`);
   console.log(`${'target'.padEnd(24)} ${'contract'.padEnd(8)} ${'cases'.padStart(6)} ${'images'.padStart(7)} ${'img/s'.padStart(7)} ${'img/cpu-s'.padStart(9)} violations  findings`);
   for (const name of args.targets) {
-    const target = resolveTarget(name);
+    const resolved = resolveAnyTarget(name);
+    if (resolved.tier === 'node-fs') {
+      rows.push(await nodeFsRow(name, resolved, args));
+      continue;
+    }
+    const target = resolved.target;
     await target.identity(); // loads (and installs) the target outside the timing
     const startedMs = performance.now();
     const cpuBefore = process.cpuUsage();
