@@ -6,7 +6,7 @@
  * median, 90th percentile and slowest time to kill. With --json the last line is one JSON
  * object. Exit 0 when no non-equivalent mutant survives (or errs), else 1.
  */
-import { MUTANT_GROUPS, runMutants, type MutantReport, type MutantScore } from '../mutants/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, UnknownMutantError, type MutantReport, type MutantScore } from '../mutants/mutantRunner.js';
 import type { ProfileName } from '../properties/runCrash.js';
 
 export interface MutantsCommandArgs {
@@ -58,7 +58,14 @@ export function groupLine(name: string, score: MutantScore): string {
 
 export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> {
   const budgetSeconds = args.budgetSeconds ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
-  const report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic });
+  let report: MutantReport;
+  try {
+    report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic });
+  } catch (error) {
+    if (!(error instanceof UnknownMutantError)) throw error;
+    console.error(`crashlab: ${error.message}`);
+    return 2;
+  }
   for (const row of renderMutantTable(report)) console.log(row);
   for (const m of report.excluded) console.log(`EXCLUDED ${m.name}: ${m.reason}`);
   for (const m of report.mutants) {

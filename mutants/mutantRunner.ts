@@ -85,6 +85,11 @@ export function automaticCatalog(engineDir: string = ENGINE_DIR): { readonly mut
   return { mutants, excluded };
 }
 
+/** `--only` named a mutant that does not exist: bad input, exit 2 at the command line. */
+export class UnknownMutantError extends Error {
+  readonly code = 'UNKNOWN_MUTANT';
+}
+
 /** Where a mutant comes from: the hand-written catalog, or a durability or structural operator. */
 export type MutantGroup = 'catalog' | 'durability' | 'structural';
 export const MUTANT_GROUPS: readonly MutantGroup[] = ['catalog', 'durability', 'structural'];
@@ -180,7 +185,7 @@ function selectMutants(catalog: readonly PlantedBug[], only: MutantRun['only'], 
     const bug = catalog.find((candidate) => candidate.name === name);
     if (bug !== undefined) return [bug];
     if (excluded.some((m) => m.name === name)) return [];
-    throw new Error(`no mutant named ${name} (known: ${catalog.map((b) => b.name).join(', ')})`);
+    throw new UnknownMutantError(`no mutant named ${JSON.stringify(name)} (known: ${catalog.map((b) => b.name).join(", ")}; --automatic adds the generated ones)`);
   });
 }
 

@@ -2,7 +2,7 @@
 // Budgets are generous and seeds explicit: a mutant stops when its seeds run out, so a slow
 // machine changes only the time taken, never the verdict.
 import test from 'ava';
-import { automaticCatalog, median, percentile, runMutants } from '../../mutants/mutantRunner.js';
+import { automaticCatalog, median, percentile, runMutants, UnknownMutantError } from '../../mutants/mutantRunner.js';
 import { AUTOMATIC_EQUIVALENTS } from '../../mutants/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
 import type { PlantedBug } from '../../mutants/plantEngine.js';
@@ -39,7 +39,8 @@ test('equivalent mutants are listed, not run, and do not count in the score', as
   t.is(report.mutants[0]!.status, 'equivalent');
   t.is(report.mutants[0]!.reason, 'for the test');
   t.is(report.medianMsToKill, null);
-  await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/ });
+  await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/, instanceOf: UnknownMutantError });
+  t.is(await mutantsCommand({ budgetSeconds: 1, only: 'no-such-mutant' }), 2);
 });
 
 test('median and percentile', (t) => {
