@@ -152,7 +152,7 @@ async function holdDoneFifo(path) {
   };
 }
 
-async function mountLazyfs(run) {
+async function mountLazyfs(run, phase) {
   const lazyfs = spawn(run.bin, [run.mnt, '--config-path', run.config, '-o', 'allow_other', '-o', 'modules=subdir', '-o', `subdir=${run.root}`, '-f'], {
     stdio: ['ignore', run.outFd, run.outFd],
   });
@@ -160,8 +160,8 @@ async function mountLazyfs(run) {
   let gone = null;
   void exited.then((how) => { gone = how; });
   for (let waited = 0; !(await isMounted(run.mnt)); waited += 50) {
-    if (gone) throw new HarnessError(`lazyfs exited before mounting (${JSON.stringify(gone)}); see ${run.out}`);
-    if (waited > 15000) throw new HarnessError(`lazyfs did not mount ${run.mnt} within 15 s; see ${run.out}`);
+    if (gone) throw new HarnessError(`${phase}: lazyfs exited before mounting (${JSON.stringify(gone)}); see ${run.out}`);
+    if (waited > 15000) throw new HarnessError(`${phase}: lazyfs did not mount ${run.mnt} within 15 s; see ${run.out}`);
     await sleep(50);
   }
   return { process: lazyfs, exited };
@@ -269,9 +269,10 @@ async function oneRun(scenarioName, runIndex, options) {
   const done = await holdDoneFifo(run.doneFifo);
   let mount = null;
   let workload = null;
+  let failed = true;
   try {
     // 1. The workload, through LazyFS, until every acknowledgement is in.
-    mount = await mountLazyfs(run);
+    mount = await mountLazyfs(run, 'the first mount');
     workload = startChild(run, 'run', (message) => message.ready === true);
     const messages = await withTimeout(workload.reached, 60000, 'the workload acknowledgements');
     const acks = messages.filter((message) => message.ack).map((message) => message.ack);
@@ -289,13 +290,14 @@ async function oneRun(scenarioName, runIndex, options) {
     const disk = await listDisk(run.root);
 
     // 3. Recovery: LazyFS again over the same root, the library's own load in a new process.
-    mount = await mountLazyfs(run);
+    mount = await mountLazyfs(run, 'the remount');
     const check = startChild(run, 'check', (message) => message.result !== undefined);
     const result = (await withTimeout(check.reached, 60000, 'the recovery check')).find((message) => message.result).result;
     await check.exited;
     await unmountLazyfs(run, mount);
     mount = null;
 
+    failed = false;
     const survived = scenario.judge(result);
     return {
       scenario: scenarioName,
@@ -318,7 +320,9 @@ async function oneRun(scenarioName, runIndex, options) {
     }
     await done.close();
     await outHandle.close();
-    if (!options.keep && !(await isMounted(run.mnt))) await rm(base, { recursive: true, force: true });
+    // A failed run keeps its dir (config, lazyfs.out, lazyfs.log, root) for a look.
+    if (failed) console.error(`run dir kept: ${base}`);
+    else if (!options.keep && !(await isMounted(run.mnt))) await rm(base, { recursive: true, force: true });
   }
 }
 
