@@ -70,6 +70,17 @@ async function lowdbCheck() {
   }
 }
 
+// db.json made durable first (fsync + rename + dir fsync), then one lowdb write over it.
+async function lowdbOverDurable() {
+  await durableReplace(join(dir, 'db.json'), `${JSON.stringify({ posts: [{ id: 1, title: 'post 1' }] }, null, 2)}\n`);
+  ack('seed db.json with posts [1], fsynced');
+  const { JSONFilePreset } = await load('lowdb/node');
+  const db = await JSONFilePreset(join(dir, 'db.json'), { posts: [] });
+  db.data.posts.push({ id: 2, title: 'post 2' });
+  await db.write();
+  ack('db.write() #2 resolved');
+}
+
 const scenarios = {
   'lowdb-empty': {
     run: async () => lowdbRun(2),
@@ -77,6 +88,10 @@ const scenarios = {
   },
   'lowdb-empty-first': {
     run: async () => lowdbRun(1),
+    check: lowdbCheck,
+  },
+  'lowdb-empty-durable': {
+    run: lowdbOverDurable,
     check: lowdbCheck,
   },
   'write-file-atomic-lost': {
