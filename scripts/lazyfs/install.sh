@@ -63,7 +63,7 @@ if [ -z "$BIN" ]; then
 fi
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   say "no LazyFS binary found. Build LazyFS from https://github.com/dsrhaslab/lazyfs by its README"
-  say "(libs/libpcache first, then lazyfs; commit a47a5baea559020f29902662de77764b0cbd62ce was the one tested),"
+  say "(commit a47a5baea559020f29902662de77764b0cbd62ce was the one tested),"
   say "then set CRASHLAB_LAZYFS_BIN=/path/to/lazyfs/build/lazyfs or put the binary at $DIR/bin/lazyfs."
   exit 1
 fi
