@@ -28,7 +28,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  { files: ['eslint.config.js', 'examples/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'examples/**/*.js', 'scripts/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', performance: 'readonly' } } },
   { files: ['examples/**/*.js'], languageOptions: { globals: { Buffer: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly' } } },
   // engine/ is the bottom layer: it imports nothing of ours from above.
   { files: ['engine/**/*.ts'], rules: forbid([...harness, 'test']) },
