@@ -51,6 +51,7 @@ export interface NodeFsCampaignResult {
   readonly cases: number;
   readonly crashImages: number;
   readonly judged: number;
+  /** Violating cases found: the campaign stops at the first (0 or 1); `cases` counts shrinking runs too. */
   readonly violations: number;
   readonly findings: Readonly<Record<string, number>>;
   /** The first case's finding of each kind (for the README table and the plain report). */
@@ -94,7 +95,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
   const server = new CaptureServer();
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
-  const totals = { cases: 0, crashImages: 0, judged: 0, violations: 0 };
+  const totals = { cases: 0, crashImages: 0, judged: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
     fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server,
@@ -111,14 +112,13 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     }
     campaign.onCase?.(totals.cases, totals.crashImages);
     if (result.violation !== null) {
-      totals.violations++;
       throw new NodeFsViolation(result, result.violation);
     }
   });
   try {
     const details = await fc.check(property, { seed: campaign.seed, numRuns: campaign.numRuns, endOnFailure: campaign.path !== undefined, ...(campaign.path === undefined ? {} : { path: campaign.path }) });
     const contract = campaign.contract ?? campaign.adapter.contract.level;
-    const base = { target: campaign.adapter.name, contract, fsModel: campaign.fsModel, seed: campaign.seed, ...totals, findings, examples };
+    const base = { target: campaign.adapter.name, contract, fsModel: campaign.fsModel, seed: campaign.seed, ...totals, violations: details.failed ? 1 : 0, findings, examples };
     if (!details.failed || details.counterexample === null || details.counterexamplePath === null) return { ...base, ok: !details.failed, failure: null };
     const error = details.errorInstance;
     if (!(error instanceof NodeFsViolation)) throw error;

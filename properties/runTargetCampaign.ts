@@ -43,6 +43,7 @@ export interface TargetCampaignResult {
   readonly seed: number;
   readonly cases: number;
   readonly crashImages: number;
+  /** Violating cases found: the campaign stops at the first (0 or 1); `cases` counts shrinking runs too. */
   readonly violations: number;
   /** What the oracle found, by kind, whether the contract allows it or not. */
   readonly findings: Readonly<Record<string, number>>;
@@ -114,7 +115,6 @@ export async function runTargetCampaign(campaign: TargetCampaign): Promise<Targe
   const findings: Record<string, number> = {};
   let cases = 0;
   let crashImages = 0;
-  let violations = 0;
   const property = fc.asyncProperty(targetCaseArb(campaign.target), async (drawn) => {
     const result = await runTargetCrashCase({ target: campaign.target, txns: drawn.txns, plan: drawn.plan, errors: drawn.errors, imagesPerCase, seed: drawn.seed, contract: campaign.contract });
     cases++;
@@ -122,7 +122,6 @@ export async function runTargetCampaign(campaign: TargetCampaign): Promise<Targe
     for (const finding of result.findings) findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
     campaign.onCase?.(cases, crashImages);
     if (result.violation !== null) {
-      violations++;
       throw new TargetViolation(result.violation);
     }
   });
@@ -131,7 +130,7 @@ export async function runTargetCampaign(campaign: TargetCampaign): Promise<Targe
     ...(campaign.path === undefined ? {} : { path: campaign.path }),
   });
   const contract = campaign.contract ?? campaign.target.contract.level;
-  const base = { target: campaign.target.name, contract, seed: campaign.seed, cases, crashImages, violations, findings };
+  const base = { target: campaign.target.name, contract, seed: campaign.seed, cases, crashImages, violations: details.failed ? 1 : 0, findings };
   if (!details.failed || details.counterexample === null || details.counterexamplePath === null) return { ...base, ok: !details.failed, failure: null };
   const error = details.errorInstance;
   if (!(error instanceof TargetViolation)) throw error;
