@@ -87,14 +87,14 @@ function parseRecord(file: string): FailureRecord {
   return parsed as FailureRecord;
 }
 
-/** Every record in the corpus, oldest file name first; unreadable files are reported, not fatal. */
-export function listFailures(dir: string): { records: FailureRecord[]; unreadable: string[] } {
+/** Every record of `dir` that `parse` accepts, by file name; unreadable files are reported, not fatal. */
+export function listRecords<T>(dir: string, parse: (file: string) => T): { records: T[]; unreadable: string[] } {
   if (!fs.existsSync(dir)) return { records: [], unreadable: [] };
-  const records: FailureRecord[] = [];
+  const records: T[] = [];
   const unreadable: string[] = [];
   for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
     try {
-      records.push(parseRecord(path.join(dir, name)));
+      records.push(parse(path.join(dir, name)));
     } catch (error) {
       unreadable.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -102,8 +102,18 @@ export function listFailures(dir: string): { records: FailureRecord[]; unreadabl
   return { records, unreadable };
 }
 
-export function loadFailure(dir: string, id: string): FailureRecord | null {
+/** The record `id` of `dir`, or null when there is none (or the id is not 12 hex digits). */
+export function loadRecord<T>(dir: string, id: string, parse: (file: string) => T): T | null {
   if (!/^[0-9a-f]{12}$/.test(id)) return null;
   const file = path.join(dir, `${id}.json`);
-  return fs.existsSync(file) ? parseRecord(file) : null;
+  return fs.existsSync(file) ? parse(file) : null;
+}
+
+/** Every record in the corpus, oldest file name first. */
+export function listFailures(dir: string): { records: FailureRecord[]; unreadable: string[] } {
+  return listRecords(dir, parseRecord);
+}
+
+export function loadFailure(dir: string, id: string): FailureRecord | null {
+  return loadRecord(dir, id, parseRecord);
 }

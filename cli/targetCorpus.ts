@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { traceToJsonLines, type Trace } from '../fault/trace.js';
-import { corpusDir, saveFailure } from './corpus.js';
+import { corpusDir, listRecords, loadRecord, saveFailure } from './corpus.js';
 
 export const TARGET_CORPUS_VERSION = 1;
 
@@ -57,24 +57,11 @@ function parseTargetRecord(file: string): TargetFailureRecord {
 
 /** Every saved target failure, by file name; unreadable files are reported, not fatal. */
 export function listTargetFailures(root: string): { records: TargetFailureRecord[]; unreadable: string[] } {
-  const dir = targetCorpusDir(root);
-  if (!fs.existsSync(dir)) return { records: [], unreadable: [] };
-  const records: TargetFailureRecord[] = [];
-  const unreadable: string[] = [];
-  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
-    try {
-      records.push(parseTargetRecord(path.join(dir, name)));
-    } catch (error) {
-      unreadable.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  return { records, unreadable };
+  return listRecords(targetCorpusDir(root), parseTargetRecord);
 }
 
 export function loadTargetFailure(root: string, id: string): TargetFailureRecord | null {
-  if (!/^[0-9a-f]{12}$/.test(id)) return null;
-  const file = path.join(targetCorpusDir(root), `${id}.json`);
-  return fs.existsSync(file) ? parseTargetRecord(file) : null;
+  return loadRecord(targetCorpusDir(root), id, parseTargetRecord);
 }
 
 /** The `run` arguments that replay `record` exactly. */

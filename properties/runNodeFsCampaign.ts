@@ -16,23 +16,16 @@ import { CaptureServer } from '../targets/nodefs/captureTrace.js';
 import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
-import { txnArb } from './runTargetCampaign.js';
+import { txnArb, type CampaignSettings } from './runTargetCampaign.js';
 
-export interface NodeFsCampaign {
+export interface NodeFsCampaign extends CampaignSettings {
   readonly adapter: NodeFsAdapter;
   readonly adapterModule: string;
-  /** How `--target` or `--adapter` named it, for the replay command. */
-  readonly targetFlag: string;
   /** Package name → the folder it is installed in. */
   readonly packages: Readonly<Record<string, string>>;
   readonly fsModel: FsModelName;
-  readonly seed: number;
-  readonly numRuns: number;
   readonly pointsPerCase?: number | undefined;
   readonly plansPerPoint?: number | undefined;
-  readonly contract?: ContractLevel | undefined;
-  readonly path?: string | undefined;
-  readonly onCase?: ((cases: number, images: number) => void) | undefined;
 }
 
 export interface NodeFsCase {

@@ -13,20 +13,24 @@ import type { CrashPlan, ErrorPlan } from '../fault/faultyVfs.js';
 import type { ContractLevel, Target, TargetCapabilities, TargetOp, TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase, type TargetFinding } from './targetCrashCase.js';
 
-export interface TargetCampaign {
-  readonly target: Target;
+/** What every target campaign takes, whatever the tier. */
+export interface CampaignSettings {
   /** How `--target` or `--adapter` named it, for the replay command. */
   readonly targetFlag: string;
   readonly seed: number;
   readonly numRuns: number;
-  /** Crash images per case (every event when the trace is shorter). */
-  readonly imagesPerCase?: number | undefined;
   /** Judge against a stronger contract than the target's own. */
   readonly contract?: ContractLevel | undefined;
   /** fast-check's path of one counterexample: replays exactly that case. */
   readonly path?: string | undefined;
   /** Told after each case (progress lines). */
   readonly onCase?: ((cases: number, images: number) => void) | undefined;
+}
+
+export interface TargetCampaign extends CampaignSettings {
+  readonly target: Target;
+  /** Crash images per case (every event when the trace is shorter). */
+  readonly imagesPerCase?: number | undefined;
 }
 
 export interface TargetCase {
