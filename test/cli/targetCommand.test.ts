@@ -133,3 +133,24 @@ test('a synchronous target that loops forever is reported as a hang with its rep
   t.regex(stdout, /VIOLATION \(hang\) of example-append-log: case \d+ of seed 4 did not finish within 3 s/);
   t.regex(stdout, /replay: npx crashlab run --adapter \S+spinning\.mjs --seed 4 --path \d+ --runs 1/);
 });
+
+test('node-fs targets from the command line: a correct store certifies under both models, a planted bug fails with a replay that reproduces it, --fs typos are exit 2', (t) => {
+  const fixture = (name: string): string => fileURLToPath(new URL(`../properties/fixtures/${name}.js`, import.meta.url));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-nfcert-'));
+  const certified = crashlab('certify', '--adapter', fixture('correctStore'), '--budget', '2', '--seed', '4', '--out', out);
+  t.is(certified.status, 0, certified.stdout + certified.stderr);
+  const cert = JSON.parse(fs.readFileSync(path.join(out, 'target-certificate.json'), 'utf8')) as { tier: string; cells: Array<{ name: string; violations: number; crashImages: number }> };
+  t.is(cert.tier, 'node-fs');
+  t.deepEqual(cert.cells.map((cell) => cell.name), ['fs posix', 'fs ext4']);
+  t.true(cert.cells.every((cell) => cell.violations === 0 && cell.crashImages > 0));
+  const failed = crashlab('run', '--adapter', fixture('noDirSyncStore'), '--fs', 'posix', '--seed', '3', '--runs', '20');
+  t.is(failed.status, 1, failed.stdout + failed.stderr);
+  t.regex(failed.stdout, /VIOLATION \(lost-ack\) of no-dir-sync-store under --fs posix/);
+  t.regex(failed.stdout, /replayed byte-identically/);
+  const replay = /replay: npx crashlab (.+)$/m.exec(failed.stdout)?.[1];
+  const again = crashlab(...replay!.split(' '));
+  t.is(again.status, 1);
+  t.regex(again.stdout, /VIOLATION \(lost-ack\)/);
+  t.is(crashlab('run', '--adapter', fixture('correctStore'), '--fs', 'zfs').status, 2);
+  t.is(crashlab('run', '--target', 'sqlite:wal-full', '--fs', 'ext4').status, 2);
+});
