@@ -7,20 +7,35 @@
  * and result already written to the files its config names (captureTrace.ts reads them).
  */
 import { Worker } from 'node:worker_threads';
-import { CONFIG_ENV, type ChildConfig } from './traceProtocol.js';
+import type { ChildConfig } from './traceProtocol.js';
 
 export interface CaptureRequest { readonly id: number; readonly config: ChildConfig }
 export interface CaptureReply { readonly id: number; readonly exitCode: number; readonly error: string | null }
 
 const WORKER_URL = new URL('./captureWorkerMain.js', import.meta.url);
 
-function capture(request: CaptureRequest): Promise<CaptureReply> {
-  return new Promise((resolve) => {
-    const worker = new Worker(WORKER_URL, { env: { ...process.env, [CONFIG_ENV]: JSON.stringify(request.config) }, stdout: false, stderr: false });
-    let error: string | null = null;
-    worker.on('error', (failure) => { error = failure instanceof Error ? failure.stack ?? failure.message : String(failure); });
-    worker.on('exit', (exitCode) => resolve({ id: request.id, exitCode, error }));
-  });
+/** A worker started ahead of its case, its own modules loaded while the last case is judged. */
+interface Spare {
+  readonly worker: Worker;
+  readonly exited: Promise<{ exitCode: number; error: string | null }>;
+}
+
+function startSpare(): Spare {
+  const worker = new Worker(WORKER_URL, { stdout: false, stderr: false });
+  let error: string | null = null;
+  worker.on('error', (failure) => { error = failure instanceof Error ? failure.stack ?? failure.message : String(failure); });
+  const exited = new Promise<{ exitCode: number; error: string | null }>((resolve) => worker.on('exit', (exitCode) => resolve({ exitCode, error })));
+  return { worker, exited };
+}
+
+let spare: Spare | null = null;
+
+async function capture(request: CaptureRequest): Promise<CaptureReply> {
+  const mine = spare ?? startSpare();
+  mine.worker.postMessage(request.config);
+  spare = startSpare();
+  const { exitCode, error } = await mine.exited;
+  return { id: request.id, exitCode, error };
 }
 
 if (process.send !== undefined) {
@@ -29,4 +44,5 @@ if (process.send !== undefined) {
     queue = queue.then(async () => { process.send?.(await capture(request)); });
   });
   process.on('disconnect', () => process.exit(0));
+  spare = startSpare();
 }
