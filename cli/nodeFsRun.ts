@@ -13,6 +13,7 @@ import type { NodeFsTarget } from '../targets/registry.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { ensureTargetPackage } from '../targets/targetPackages.js';
 import type { ContractLevel } from '../targets/target.js';
+import type { Trace } from '../fault/trace.js';
 
 export interface NodeFsRunOptions {
   readonly entry: NodeFsTarget;
@@ -26,6 +27,8 @@ export interface NodeFsRunOptions {
   readonly json: boolean;
   /** Shards run at once (each its own seed, printed in its replay line). */
   readonly jobs: number;
+  /** With `path`: the saved trace to rebuild the case's images from. */
+  readonly savedTrace?: Trace | undefined;
   readonly onCase: ((cases: number, images: number) => void) | undefined;
 }
 
@@ -61,7 +64,9 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampai
   const campaign: NodeFsCampaign = {
     adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packages, fsModel: options.fsModel, seed: options.seed,
     numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
+    savedTrace: options.savedTrace,
   };
+  if (options.savedTrace !== undefined && !options.json) console.log(`  images rebuilt from the saved trace (${options.savedTrace.events.length} events), the library is not run again`);
   const result = options.jobs === 1 ? await runNodeFsCampaign(campaign) : await runNodeFsJobs(campaign, options.jobs);
   printResult(result, performance.now() - startedMs, options.json);
   return result;

@@ -17,7 +17,9 @@ import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog
 import { builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
 import { fsModelOf, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
 import { listTargetFailures, loadTargetFailure, replayArgv, saveTargetFailure, TARGET_CORPUS_VERSION, targetFailureId, type TargetFailureRecord } from './targetCorpus.js';
-import type { Trace } from '../fault/trace.js';
+import fs from 'node:fs';
+import { traceFromJsonLines, TraceError, type Trace } from '../fault/trace.js';
+import { NodeFsError } from '../targets/nodefs/nodeFsError.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
 
 const EXIT_OK = 0;
@@ -35,6 +37,8 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
                       in S seconds is a hang (default 120)
   --jobs N            split the cases over N worker threads, each a shard with its own seed
                       (printed in its replay line); default 1
+  --trace FILE        node-fs targets, with --path: rebuild that case's crash images from a saved
+                      trace (failures keep theirs) instead of running the library again
   --json              JSON lines (the last one sums up)`;
 
 /** Whether argv is one this module runs (else the reference engine's command line). */
@@ -84,7 +88,7 @@ export async function targetCommand(argv: readonly string[], drawSeed: () => num
     if (argv[0] === 'certify') return await (await import('./targetCertify.js')).targetCertifyCommand(argv, drawSeed);
     return await runTarget(argv.slice(1), drawSeed);
   } catch (error) {
-    if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError) {
+    if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError || error instanceof TraceError || error instanceof NodeFsError) {
       console.error(`crashlab: ${error.message}`);
       return EXIT_USAGE;
     }
@@ -118,7 +122,7 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
     options: {
       target: { type: 'string' }, adapter: { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
       images: { type: 'string' }, contract: { type: 'string' }, path: { type: 'string' }, json: { type: 'boolean', default: false },
-      'hang-timeout': { type: 'string' }, fs: { type: 'string' }, jobs: { type: 'string' },
+      'hang-timeout': { type: 'string' }, fs: { type: 'string' }, jobs: { type: 'string' }, trace: { type: 'string' },
     },
   });
   if (values.target !== undefined && values.adapter !== undefined) throw new Usage('--target and --adapter name one target: give one of them');
@@ -139,10 +143,12 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const gate = values.path === undefined ? await regressionGate(targetFlag, drawSeed, values.json) : EXIT_OK;
   const saved = { targetFlag, seed, contract: contract ?? null, fs: resolved.tier === 'node-fs' ? fsModel : null, json: values.json };
   if (resolved.tier === 'node-fs') {
-    const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, jobs, onCase });
+    const savedTrace = values.trace === undefined ? undefined : readSavedTrace(values.trace, values.path);
+    const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, jobs, onCase, savedTrace });
     if (result.failure !== null) await remember({ ...saved, target: resolved.adapter.name, identity: nodeFsIdentity(resolved) }, result.failure, result.failure.violation, result.failure.trace);
     return Math.max(gate, result.ok ? EXIT_OK : EXIT_FAILED);
   }
+  if (values.trace !== undefined) throw new Usage('--trace replays a node-fs target\'s saved trace (lowdb, nedb, write-file-atomic, a node-fs adapter)');
   if (values.fs !== undefined) throw new Usage('--fs applies to node-fs targets (lowdb, nedb, write-file-atomic, a node-fs adapter)');
   const target: Target = resolved.target;
   // A synchronous target is self-tested inside the watched worker (its loop would hang this thread).
@@ -166,6 +172,22 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   return EXIT_FAILED;
 }
 
+/** `--trace FILE`: a saved trace (failures keep theirs), for `--path`'s one case. */
+function readSavedTrace(file: string, casePath: string | undefined): Trace {
+  if (casePath === undefined) throw new Usage('--trace replays one case: give its --seed and --path too');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Usage(`--trace ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return traceFromJsonLines(text);
+  } catch (error) {
+    throw new Usage(`--trace ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 interface Remembered {
   readonly targetFlag: string; readonly target: string; readonly identity: string; readonly seed: number;
   readonly contract: string | null; readonly fs: string | null; readonly json: boolean;
@@ -179,7 +201,9 @@ async function remember(what: Remembered, failure: { path: string; replay: strin
     contract: what.contract, fs: what.fs, kind: violation.kind, detail: violation.detail, replay: failure.replay,
   };
   await saveTargetFailure(process.cwd(), record, trace);
-  if (!what.json) console.log(`  saved as ${id} (crashlab replay ${id})`);
+  if (what.json) return;
+  console.log(`  saved as ${id} (crashlab replay ${id})`);
+  if (trace !== undefined) console.log(`  from its saved trace: npx crashlab ${replayArgv(record, { fromTrace: true }).join(' ')}`);
 }
 
 /** Replays the saved failures of this target first: one that still fails fails the run. */

@@ -43,7 +43,7 @@ export function targetFailureId(targetFlag: string, seed: number, casePath: stri
 export async function saveTargetFailure(root: string, record: TargetFailureRecord, trace?: Trace): Promise<string> {
   const dir = targetCorpusDir(root);
   const saved = await saveFailure(dir, record);
-  if (trace !== undefined) fs.writeFileSync(path.join(dir, `${record.id}.trace.jsonl`), traceToJsonLines(trace));
+  if (trace !== undefined) fs.writeFileSync(savedTracePath(record.id, root), traceToJsonLines(trace));
   return saved;
 }
 
@@ -64,9 +64,19 @@ export function loadTargetFailure(root: string, id: string): TargetFailureRecord
   return loadRecord(targetCorpusDir(root), id, parseTargetRecord);
 }
 
-/** The `run` arguments that replay `record` exactly. */
-export function replayArgv(record: TargetFailureRecord): string[] {
+/**
+ * The `run` arguments that replay `record`: the library run again (what the regression gate and
+ * `replay ID` do, so a fixed library shows as fixed), or with `fromTrace` its images rebuilt
+ * from the saved trace (the failure exactly, whatever the library does now).
+ */
+export function replayArgv(record: TargetFailureRecord, options: { fromTrace?: boolean; root?: string } = {}): string[] {
+  const trace = savedTracePath(record.id, options.root);
   const [flag, ...value] = record.targetFlag.split(' ');
   return ['run', flag!, value.join(' '), '--seed', String(record.seed), '--path', record.path, '--runs', '1',
-    ...(record.contract === null ? [] : ['--contract', record.contract]), ...(record.fs === null ? [] : ['--fs', record.fs])];
+    ...(record.contract === null ? [] : ['--contract', record.contract]), ...(record.fs === null ? [] : ['--fs', record.fs]),
+    ...(options.fromTrace === true && fs.existsSync(trace) ? ['--trace', trace] : [])];
+}
+
+export function savedTracePath(id: string, root: string = process.cwd()): string {
+  return path.join(targetCorpusDir(root), `${id}.trace.jsonl`);
 }

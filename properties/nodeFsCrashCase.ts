@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { Prng } from '../fault/prng.js';
 import { TraceCrashModel, type FsModelName, type TraceCrashPlan } from '../fault/traceCrash.js';
 import { lintAcks, type AckLint } from '../fault/traceLint.js';
-import type { DirImage, Trace, TraceEvent } from '../fault/trace.js';
+import { TraceError, type DirImage, type Trace, type TraceEvent } from '../fault/trace.js';
 import { CommitHistory } from '../model/commitHistory.js';
 import type { ViolationKind } from '../recovery/classify.js';
 import { captureTrace, type CaptureServer } from '../targets/nodefs/captureTrace.js';
@@ -44,6 +44,8 @@ export interface NodeFsCrashCase {
   readonly pool: RecoveryPool;
   /** Captures in this server's worker threads (else a process per case). */
   readonly server?: CaptureServer | undefined;
+  /** Replay this saved trace instead of running the library (a saved failure's own trace). */
+  readonly savedTrace?: Trace | undefined;
   /** The child's bound (a library that never acknowledges is a hang). */
   readonly captureTimeoutMs?: number | undefined;
 }
@@ -153,11 +155,20 @@ interface Probe {
   readonly key: string;
 }
 
+/** The saved trace, checked to belong to this case's workload (its markers name its transactions). */
+function savedTraceOf(crashCase: NodeFsCrashCase): Trace {
+  const trace = crashCase.savedTrace!;
+  const issued = trace.events.filter((event) => event.kind === 'marker' && event.marker === 'issued').length;
+  const foreign = trace.events.some((event) => event.kind === 'marker' && event.txn >= crashCase.txns.length);
+  if (foreign || issued !== crashCase.txns.length) throw new TraceError(`the saved trace has markers of ${issued} transactions, this case has ${crashCase.txns.length}: it is the trace of another case (check --seed and --path)`);
+  return trace;
+}
+
 export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<NodeFsCaseResult> {
   if (!(crashCase.pointsPerCase >= 1 && crashCase.pointsPerCase <= MAX_POINTS_PER_CASE)) throw new RangeError(`pointsPerCase must be in [1, ${MAX_POINTS_PER_CASE}], not ${crashCase.pointsPerCase}`);
   if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
   const contract = crashCase.contract ?? crashCase.adapter.contract.level;
-  const { trace, outcome } = await captureTrace({
+  const { trace, outcome } = crashCase.savedTrace !== undefined ? { trace: savedTraceOf(crashCase), outcome: { kind: 'ok' as const } } : await captureTrace({
     adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, server: crashCase.server,
   });
   const events = trace.events;

@@ -26,6 +26,8 @@ export interface NodeFsCampaign extends CampaignSettings {
   readonly fsModel: FsModelName;
   readonly pointsPerCase?: number | undefined;
   readonly plansPerPoint?: number | undefined;
+  /** With `path`: rebuild that case's images from this saved trace instead of running the library. */
+  readonly savedTrace?: Trace | undefined;
 }
 
 export interface NodeFsCase {
@@ -84,6 +86,7 @@ class NodeFsViolation extends Error {
 }
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
+  if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
   const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
   const server = new CaptureServer();
   const findings: Record<string, number> = {};
@@ -91,7 +94,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
   const totals = { cases: 0, crashImages: 0, judged: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
-    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, savedTrace: campaign.savedTrace,
     pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {

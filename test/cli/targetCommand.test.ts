@@ -151,6 +151,17 @@ test('node-fs targets from the command line: a correct store certifies under bot
   const again = crashlab(...replay!.split(' '));
   t.is(again.status, 1);
   t.regex(again.stdout, /VIOLATION \(lost-ack\)/);
+  // The saved trace rebuilds the same images without running the library; a trace of another case is refused.
+  const fromTrace = /from its saved trace: npx crashlab (.+)$/m.exec(failed.stdout)?.[1];
+  t.truthy(fromTrace, failed.stdout);
+  const traced = crashlab(...fromTrace!.split(' '));
+  t.is(traced.status, 1, traced.stdout + traced.stderr);
+  t.regex(traced.stdout, /images rebuilt from the saved trace[^]*VIOLATION \(lost-ack\)/);
+  const argv = fromTrace!.split(' ');
+  argv[argv.indexOf('--path') + 1] = '7';
+  const foreign = crashlab(...argv);
+  t.is(foreign.status, 2, foreign.stdout);
+  t.regex(foreign.stderr, /the saved trace has markers of \d+ transactions, this case has \d+/);
   t.is(crashlab('run', '--adapter', fixture('correctStore'), '--fs', 'zfs').status, 2);
   t.is(crashlab('run', '--target', 'sqlite:wal-full', '--fs', 'ext4').status, 2);
 });
