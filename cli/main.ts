@@ -110,4 +110,15 @@ async function guarded(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Ctrl-C: exit 130 at once, as shells expect. Saved failures are written whole (a temporary
+ * file fsynced and renamed over the old one), so an interrupted save leaves the old record; the
+ * run's seed was printed when it started. A certificate is written only at the end of certify.
+ */
+const EXIT_INTERRUPTED = 130;
+process.once('SIGINT', () => {
+  console.error('crashlab: interrupted (Ctrl-C); the case in progress was not judged, saved failures are intact');
+  process.exit(EXIT_INTERRUPTED);
+});
+
 process.exitCode = await guarded(process.argv.slice(2));
