@@ -7,13 +7,13 @@
  */
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
 import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
-import { shardRun } from '../properties/shard.js';
 import { checkNodeFsConformance } from '../properties/conformance.js';
 import type { NodeFsTarget } from '../targets/registry.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { ensureTargetPackage } from '../targets/targetPackages.js';
 import type { ContractLevel } from '../targets/target.js';
 import type { Trace } from '../fault/trace.js';
+import { inShards, sumFindings } from './targetJobs.js';
 
 export interface NodeFsRunOptions {
   readonly entry: NodeFsTarget;
@@ -77,23 +77,12 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampai
  * own and recovery in workers, so this thread mostly waits); each shard has its own seed.
  */
 export async function runNodeFsJobs(campaign: NodeFsCampaign, jobs: number): Promise<NodeFsCampaignResult> {
-  if (campaign.path !== undefined) throw new RangeError('a case path replays one case: it runs as one job');
-  const shards = Array.from({ length: jobs }, (_, index) => shardRun(campaign.seed, campaign.numRuns, { index: index + 1, total: jobs })).filter((part) => part.runs > 0);
-  const progress = shards.map(() => ({ cases: 0, images: 0 }));
-  const results = await Promise.all(shards.map((part, index) => runNodeFsCampaign({
-    ...campaign, seed: part.seed, numRuns: part.runs,
-    onCase: (cases, images) => {
-      progress[index] = { cases, images };
-      campaign.onCase?.(progress.reduce((n, p) => n + p.cases, 0), progress.reduce((n, p) => n + p.images, 0));
-    },
-  })));
+  const results = await inShards(campaign, jobs, campaign.onCase, (part, onCase) => runNodeFsCampaign({ ...campaign, seed: part.seed, numRuns: part.runs, onCase }));
   const sum = (pick: (result: NodeFsCampaignResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
-  const findings: Record<string, number> = {};
-  for (const result of results) for (const [kind, count] of Object.entries(result.findings)) findings[kind] = (findings[kind] ?? 0) + count;
   const first = results[0]!;
   return {
     ...first, ok: results.every((result) => result.ok), seed: campaign.seed, cases: sum((r) => r.cases), crashImages: sum((r) => r.crashImages),
-    judged: sum((r) => r.judged), violations: sum((r) => r.violations), findings, examples: results.flatMap((result) => result.examples),
+    judged: sum((r) => r.judged), violations: sum((r) => r.violations), findings: sumFindings(results), examples: results.flatMap((result) => result.examples),
     failure: results.find((result) => result.failure !== null)?.failure ?? null,
   };
 }

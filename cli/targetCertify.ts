@@ -24,6 +24,7 @@ import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 import { DEFAULT_CERTIFICATE_DIR } from './args.js';
 import { installAdapterPackages, nodeFsIdentity } from './nodeFsRun.js';
 import { DEFAULT_HANG_TIMEOUT_SECONDS, integer, runTargetCases, Usage } from './targetCommand.js';
+import { sumFindings } from './targetJobs.js';
 
 export const TARGET_CERTIFICATE_FORMAT = 'crashlab-target-certificate/1';
 const DEFAULT_BUDGET_SECONDS = 120;
@@ -90,19 +91,22 @@ export async function targetCertifyCommand(argv: readonly string[], drawSeed: ()
 /** Runs chunks of one cell until its share of the budget is used (at least one chunk). */
 async function runCell(name: string, run: CellRunner, seed: number, shareMs: number): Promise<TargetCertificateCell> {
   const startedMs = performance.now();
-  const sum = { cases: 0, crashImages: 0, violations: 0 };
-  const findings: Record<string, number> = {};
-  let failure: TargetCertificateCell['failure'] = null;
+  const chunks: Array<Omit<TargetCertificateCell, 'name'>> = [];
   for (let chunk = 0; chunk < MAX_CHUNKS_PER_CELL && (chunk === 0 || performance.now() - startedMs < shareMs); chunk++) {
     const result = await run(deriveSeed(seed, chunk));
-    sum.cases += result.cases;
-    sum.crashImages += result.crashImages;
-    sum.violations += result.violations;
-    for (const [kind, count] of Object.entries(result.findings)) findings[kind] = (findings[kind] ?? 0) + count;
-    failure ??= result.failure;
+    chunks.push(result);
     if (result.failure !== null) break; // a violation decides the cell; the replay shows it
   }
-  return { name, ...sum, findings, failure };
+  const sum = (pick: (chunk: Omit<TargetCertificateCell, 'name'>) => number): number => chunks.reduce((total, chunk) => total + pick(chunk), 0);
+  return {
+    name, cases: sum((c) => c.cases), crashImages: sum((c) => c.crashImages), violations: sum((c) => c.violations),
+    findings: sumFindings(chunks), failure: chunks.find((chunk) => chunk.failure !== null)?.failure ?? null,
+  };
+}
+
+/** A campaign's failure as a cell shows it. */
+function failureOf(failure: { readonly violation: { readonly kind: string; readonly detail: string }; readonly replay: string } | null): TargetCertificateCell['failure'] {
+  return failure === null ? null : { kind: failure.violation.kind, detail: failure.violation.detail, replay: failure.replay };
 }
 
 function adapterHash(file: string | undefined): string {
@@ -115,7 +119,7 @@ async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: str
     const packages = await installAdapterPackages(resolved.adapter);
     const cells = FS_MODELS.map((fsModel): [string, CellRunner] => [`fs ${fsModel}`, async (seed) => {
       const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packages, fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked });
-      return { ...result, failure: result.failure === null ? null : { kind: result.failure.violation.kind, detail: result.failure.violation.detail, replay: result.failure.replay } };
+      return { ...result, failure: failureOf(result.failure) };
     }]);
     return { name: resolved.adapter.name, identity: nodeFsIdentity(resolved) + adapterHash(adapterFile), contract: asked ?? resolved.adapter.contract.level, cells };
   }
@@ -125,7 +129,7 @@ async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: str
     const outcome = await runTargetCases(target, named, { targetFlag, seed, numRuns: CASES_PER_CHUNK, contract: asked }, DEFAULT_HANG_TIMEOUT_SECONDS * 1000, undefined);
     if (outcome.kind === 'hang') return { cases: outcome.caseIndex, crashImages: outcome.images, violations: 1, findings: { hang: 1 }, failure: { kind: 'hang', detail: `case ${outcome.caseIndex} did not finish`, replay: outcome.replay } };
     const { result } = outcome;
-    return { ...result, failure: result.failure === null ? null : { kind: result.failure.violation.kind, detail: result.failure.violation.detail, replay: result.failure.replay } };
+    return { ...result, failure: failureOf(result.failure) };
   };
   return { name: target.name, identity: (await target.identity()) + adapterHash(adapterFile), contract: asked ?? target.contract.level, cells: [['every crash plan, injected errors', run]] };
 }

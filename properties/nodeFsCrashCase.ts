@@ -22,7 +22,7 @@ import { captureTrace, type CaptureServer } from '../targets/nodefs/captureTrace
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import type { Recovered, RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
-import { crashPoints, breaks, judgeState, modelled } from './targetCrashCase.js';
+import { crashPoints, breaks, judgeState } from './targetCrashCase.js';
 
 export interface NodeFsCrashCase {
   readonly adapter: NodeFsAdapter;
@@ -143,7 +143,7 @@ function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], po
     if (event.kind !== 'marker') continue;
     const txn = crashCase.txns[event.txn];
     if (txn === undefined) throw new Error(`trace marker names txn ${event.txn}, the workload has ${crashCase.txns.length}`);
-    if (event.marker === 'issued') issued.set(event.txn, history.issue(txn.family, txn.ops, modelled(txn)));
+    if (event.marker === 'issued') issued.set(event.txn, history.issue(txn.family, txn.ops, txn.durability));
     else history.settle(issued.get(event.txn) ?? -1, 'acked');
   }
   return history;

@@ -127,11 +127,6 @@ export function crashPoints(events: number, wanted: number, seed: number): numbe
   return [...points].sort((a, b) => a - b);
 }
 
-/** How the model records a commit: as asked, whatever the contract (breaks() weighs the findings). */
-export function modelled(txn: TargetTxn): 'immediate' | 'none' {
-  return txn.durability;
-}
-
 /** Whether a finding of `kind` breaks `contract` (the rest are findings the contract allows). */
 export function breaks(contract: ContractLevel, kind: ViolationKind, declared: TargetContract): boolean {
   if (contract === 'none') return false;
@@ -160,7 +155,7 @@ async function runWorkload(vfs: FaultyVfs, crashCase: TargetCrashCase, history: 
   }
   let failed: unknown = null;
   for (const txn of crashCase.txns) {
-    const index = history.issue(txn.family, txn.ops, modelled(txn));
+    const index = history.issue(txn.family, txn.ops, txn.durability);
     try {
       await opened.apply(txn);
       history.settle(index, 'acked');

@@ -57,3 +57,10 @@ export async function loadPackage(packages: Readonly<Record<string, string>>, sp
   if (dir === undefined) throw new Error(`package ${JSON.stringify(name)} is not among the adapter's packages (${Object.keys(packages).join(', ') || 'none'})`);
   return import(pathToFileURL(packageEntry(dir, subpath, fsCalls)).href);
 }
+
+/** The function a CommonJS package exports, whether `import()` gives it as is or as `default`. */
+export function exportedFunction<T>(loaded: unknown): T {
+  const value = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | null)?.default;
+  if (typeof value !== 'function') throw new TypeError('the package exports no function');
+  return value as T;
+}

@@ -12,6 +12,7 @@
 import path from 'node:path';
 import { toHex } from '../../../model/commitHistory.js';
 import { defineNodeFsAdapter, type NodeFsStore } from '../nodeFsAdapter.js';
+import { exportedFunction } from '../packageLoader.js';
 import { ONLY_FAMILY, SINGLE_FAMILY, stateOf, type JsonTables } from '../jsonTables.js';
 import type { TargetOp } from '../../target.js';
 
@@ -37,8 +38,7 @@ export default defineNodeFsAdapter({
   contract: { level: 'prefix', mayRollBackUnderDamage: true, refusalIsViolation: true, volatileFiles: [] },
   packages: { '@seald-io/nedb': '4.1.2' },
   async open(dir, context): Promise<NodeFsStore> {
-    const loaded = await context.load('@seald-io/nedb') as DatastoreClass | { default: DatastoreClass };
-    const Datastore = typeof loaded === 'function' ? loaded : loaded.default;
+    const Datastore = exportedFunction<DatastoreClass>(await context.load('@seald-io/nedb'));
     const db = new Datastore({ filename: path.join(dir, 'store.db') });
     await db.loadDatabaseAsync();
     return {

@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defineNodeFsAdapter, type NodeFsStore } from '../nodeFsAdapter.js';
+import { exportedFunction } from '../packageLoader.js';
 import { applyOps, ONLY_FAMILY, SINGLE_FAMILY, stateOf, type JsonTables } from '../jsonTables.js';
 
 type WriteFileAtomic = (file: string, data: string) => Promise<void>;
@@ -21,8 +22,7 @@ export default defineNodeFsAdapter({
   contract: { level: 'atomic', mayRollBackUnderDamage: true, refusalIsViolation: true, volatileFiles: [] },
   packages: { 'write-file-atomic': '7.0.1' },
   async open(dir, context): Promise<NodeFsStore> {
-    const loaded = await context.load('write-file-atomic') as WriteFileAtomic | { default: WriteFileAtomic };
-    const writeFileAtomic = typeof loaded === 'function' ? loaded : loaded.default;
+    const writeFileAtomic = exportedFunction<WriteFileAtomic>(await context.load('write-file-atomic'));
     const file = path.join(dir, 'store.json');
     let tables: JsonTables = {};
     const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
