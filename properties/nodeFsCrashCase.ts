@@ -18,7 +18,7 @@ import { lintAcks, type AckLint } from '../fault/traceLint.js';
 import { TraceError, type DirImage, type Trace, type TraceEvent } from '../fault/trace.js';
 import { CommitHistory } from '../model/commitHistory.js';
 import type { ViolationKind } from '../recovery/classify.js';
-import { captureTrace, type CaptureServer } from '../targets/nodefs/captureTrace.js';
+import { captureTrace, type CaptureOptions, type CaptureResult, type CaptureServer } from '../targets/nodefs/captureTrace.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import type { Recovered, RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
@@ -44,6 +44,8 @@ export interface NodeFsCrashCase {
   readonly pool: RecoveryPool;
   /** Captures in this server's worker threads (else a process per case). */
   readonly server?: CaptureServer | undefined;
+  /** Captures instead of `captureTrace` (the campaign's look-ahead, captureAhead.ts); same answers. */
+  readonly capture?: ((request: Omit<CaptureOptions, 'server'>) => Promise<CaptureResult>) | undefined;
   /** Replay this saved trace instead of running the library (a saved failure's own trace). */
   readonly savedTrace?: Trace | undefined;
   /** The child's bound (a library that never acknowledges is a hang). */
@@ -164,13 +166,16 @@ function savedTraceOf(crashCase: NodeFsCrashCase): Trace {
   return trace;
 }
 
+/** What the capture of this case runs: the campaign's look-ahead draws the same requests. */
+export function captureRequest(crashCase: Pick<NodeFsCrashCase, 'adapterModule' | 'packages' | 'txns' | 'seed' | 'captureTimeoutMs'>): Omit<CaptureOptions, 'server'> {
+  return { adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS };
+}
+
 export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<NodeFsCaseResult> {
   if (!(crashCase.pointsPerCase >= 1 && crashCase.pointsPerCase <= MAX_POINTS_PER_CASE)) throw new RangeError(`pointsPerCase must be in [1, ${MAX_POINTS_PER_CASE}], not ${crashCase.pointsPerCase}`);
   if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
   const contract = crashCase.contract ?? crashCase.adapter.contract.level;
-  const { trace, outcome } = crashCase.savedTrace !== undefined ? { trace: savedTraceOf(crashCase), outcome: { kind: 'ok' as const } } : await captureTrace({
-    adapterModule: crashCase.adapterModule, packages: crashCase.packages, workload: crashCase.txns, seed: crashCase.seed, timeoutMs: crashCase.captureTimeoutMs ?? DEFAULT_CAPTURE_TIMEOUT_MS, server: crashCase.server,
-  });
+  const { trace, outcome } = crashCase.savedTrace !== undefined ? { trace: savedTraceOf(crashCase), outcome: { kind: 'ok' as const } } : await (crashCase.capture ?? ((request) => captureTrace({ ...request, server: crashCase.server })))(captureRequest(crashCase));
   const events = trace.events;
   const base = { contract, fsModel: crashCase.fsModel, events: events.length, trace, traceHash: traceHash(trace), lint: lintAcks(events, crashCase.fsModel) };
   if (outcome.kind !== 'ok') {

@@ -12,10 +12,11 @@ import type { Trace } from '../fault/trace.js';
 import type { FsModelName } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
 import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
-import { CaptureServer } from '../targets/nodefs/captureTrace.js';
+import { CaptureAhead, MAX_LOOKAHEAD_REQUESTS } from '../targets/nodefs/captureAhead.js';
+import { CaptureServer, captureTrace } from '../targets/nodefs/captureTrace.js';
 import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
-import { runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
+import { captureRequest, runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
 import { txnArb, type CampaignSettings } from './runTargetCampaign.js';
 
 export interface NodeFsCampaign extends CampaignSettings {
@@ -57,7 +58,7 @@ export interface NodeFsCampaignResult {
   } | null;
 }
 
-const DEFAULT_POINTS_PER_CASE = 64;
+const DEFAULT_POINTS_PER_CASE = 128;
 /** Workloads up to this many commits (drawn with fast-check's `medium` size): a capture costs a worker start, so a case should give many images. */
 const MAX_TXNS = 40;
 const DEFAULT_PLANS_PER_POINT = 8;
@@ -85,16 +86,27 @@ class NodeFsViolation extends Error {
   }
 }
 
+/**
+ * The look-ahead of a campaign's drawn cases (captureAhead.ts): the cases `fc.check` will draw
+ * for this seed, in order. None for a replayed path or saved trace (one case, nothing to overlap).
+ */
+function captureAhead(campaign: NodeFsCampaign, server: CaptureServer): CaptureAhead | null {
+  if (campaign.path !== undefined || campaign.savedTrace !== undefined) return null;
+  const drawn = fc.sample(nodeFsCaseArb(campaign.adapter), { seed: campaign.seed, numRuns: Math.min(campaign.numRuns, MAX_LOOKAHEAD_REQUESTS) });
+  return new CaptureAhead(drawn.map((txnsAndSeed) => captureRequest({ ...campaign, txns: txnsAndSeed.txns, seed: txnsAndSeed.seed })), (request) => captureTrace({ ...request, server }));
+}
+
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
   const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
   const server = new CaptureServer();
+  const ahead = captureAhead(campaign, server);
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
   const totals = { cases: 0, crashImages: 0, judged: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
-    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, savedTrace: campaign.savedTrace,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, capture: ahead === null ? undefined : (request) => ahead.capture(request), savedTrace: campaign.savedTrace,
     pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
@@ -127,6 +139,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     };
     return { ...base, ok: false, failure };
   } finally {
+    await ahead?.settle();
     server.close();
     await pool.close();
   }
