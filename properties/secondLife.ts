@@ -18,6 +18,8 @@
  */
 import type { LogicalState, ModelOp } from '../model/commitHistory.js';
 import type { CaseStart, CrashCase } from './crashCase.js';
+import type { Step, Workload } from './crashWorkload.js';
+import type { WorkloadOp } from './workloadShapes.js';
 
 /** Hex (as the model keeps keys and values) back to bytes. */
 function fromHex(text: string): Uint8Array {
@@ -39,10 +41,38 @@ export function commitsOf(state: LogicalState): CaseStart['commits'] {
 }
 
 /**
- * The case a second life runs: the same workload and crash plan, no injected errors, no
- * corruption and no crash during recovery (the image already carries what those did), and
- * half the crash images (the second life costs a whole workload run more).
+ * The case a second life runs: the same workload (its values changed, see `secondLifeOp`) and
+ * crash plan, no injected errors, no corruption and no crash during recovery (the image already
+ * carries what those did), and half the crash images (the second life costs a whole workload
+ * run more).
  */
 export function secondLifeCase(crashCase: CrashCase): CrashCase {
-  return { ...crashCase, errors: {}, corruption: [], recoveryCrash: null, imagesPerRun: Math.max(1, Math.floor(crashCase.imagesPerRun / 2)) };
+  return {
+    ...crashCase, workload: secondLifeWorkload(crashCase.workload), errors: {}, corruption: [], recoveryCrash: null,
+    imagesPerRun: Math.max(1, Math.floor(crashCase.imagesPerRun / 2)),
+  };
+}
+
+/** XORed into every value byte a second life inserts (an empty value becomes this one byte). */
+const LIFE_MARK = 0x5a;
+/** Mixed into a bulk insert's seed in a second life (its values differ, its keys and order do not). */
+const LIFE_SEED_SALT = 0x2f1e_5eed;
+
+/**
+ * One operation as the second life runs it: the same keys, each value different from the first
+ * life's. The first life's commits are in the state the second life starts from, so a second
+ * life inserting the very same values would change nothing: losing its commits would be
+ * invisible (a bug that loses the commits after a recovery, like the skipPast one of issue 11,
+ * could only show through removes).
+ */
+export function secondLifeOp(op: WorkloadOp): WorkloadOp {
+  if (op.op === 'insert') return { ...op, value: op.value.length === 0 ? Uint8Array.of(LIFE_MARK) : op.value.map((byte) => byte ^ LIFE_MARK) };
+  if (op.op === 'bulk') return { ...op, seed: (op.seed ^ LIFE_SEED_SALT) >>> 0 };
+  return op;
+}
+
+function secondLifeWorkload(workload: Workload): Workload {
+  const step = (each: Step): Step => (each.kind !== 'txns' ? each
+    : { ...each, txns: each.txns.map((txn) => ({ ...txn, ops: txn.ops.map(secondLifeOp) })) });
+  return { ...workload, steps: workload.steps.map(step) };
 }

@@ -6,7 +6,7 @@ import * as referenceEngine from '../../engine/index.js';
 import { CommitHistory, statesEqual, toHex, type LogicalState } from '../../model/commitHistory.js';
 import { plantEngine } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
-import { commitsOf, secondLifeCase } from '../../properties/secondLife.js';
+import { commitsOf, secondLifeCase, secondLifeOp } from '../../properties/secondLife.js';
 import { runCrashCase, splitByCrash, type CrashCase } from '../../properties/crashCase.js';
 import type { TxnSpec } from '../../properties/crashWorkload.js';
 import type { CrashDecision } from '../../fault/faultyVfs.js';
@@ -44,7 +44,22 @@ test('a second life drops injected errors, corruption and the recovery crash, an
   } as const;
   const second = secondLifeCase(crashCase);
   t.deepEqual([second.errors, second.corruption, second.recoveryCrash, second.imagesPerRun], [{}, [], null, 6]);
-  t.is(second.workload, crashCase.workload);
+  t.deepEqual(second.workload, crashCase.workload, 'no transactions, nothing to change');
+});
+
+test('a second life inserts the same keys with other values (a re-run of identical inserts would hide its lost commits); removes stay', (t) => {
+  const insert = { op: 'insert', table: 't0', key: Uint8Array.of(1), value: Uint8Array.of(0, 0xff) } as const;
+  const empty = { op: 'insert', table: 't0', key: Uint8Array.of(2), value: new Uint8Array(0) } as const;
+  const bulk = { op: 'bulk', table: 't0', from: 0, count: 4, order: 'asc', width: 2, valueBytes: 8, seed: 7 } as const;
+  const remove = { op: 'remove', table: 't0', key: Uint8Array.of(3) } as const;
+  const changed = [insert, empty, bulk, remove].map(secondLifeOp);
+  t.deepEqual(changed.map((op) => ('key' in op ? op.key : null)), [insert.key, empty.key, null, remove.key]);
+  t.notDeepEqual(changed[0], insert);
+  t.is((changed[0] as typeof insert).value.length, 2);
+  t.is((changed[1] as typeof empty).value.length, 1, 'an empty value becomes one byte');
+  t.not((changed[2] as typeof bulk).seed, bulk.seed);
+  t.deepEqual({ ...changed[2], seed: bulk.seed }, bulk, 'a bulk insert keeps its keys and order');
+  t.is(changed[3], remove);
 });
 
 test('with second lives, a campaign judges more crash images and the reference engine still passes', async (t) => {
@@ -112,6 +127,7 @@ test('the same case catches the skipPast bug planted back: the log header keeps 
     replace: 'startSeq: this.nextSeq, startOffset: WAL_HEADER_BYTES',
   }]);
   const result = await runCrashCase(engine, LOG_FALLBACK_CASE);
-  t.is(result.violation?.kind, 'lost-ack');
+  // The commit the second life lost is missing alone (lost-ack) or before a later one (hole).
+  t.true(['lost-ack', 'hole'].includes(result.violation?.kind ?? 'none'), result.violation?.kind ?? 'no violation');
   t.regex(result.violation?.detail ?? '', /^second life \(the image at I\/O event \d+ recovered after a bit flip in crashlab\.cf\.wal, then/);
 });
