@@ -392,6 +392,7 @@ export class Wal {
       const salt = this.resetSalt ?? (this.header.salt + 1) >>> 0;
       this.resetSalt = null;
       this.writeHeader({ generation, salt, startSeq, startOffset: WAL_HEADER_BYTES });
+      this.shrinkToHeader();
       this.appendOffset = WAL_HEADER_BYTES;
       this.skipTo(startSeq);
       this.resetPending = false;
@@ -400,6 +401,23 @@ export class Wal {
     }
     await this.syncHeader();
     return dropped;
+  }
+
+  /**
+   * After a reset, gives back the space of the records it dropped (down to the pre-allocated
+   * size): a checkpointed log holds no more than what was written since. Synced with the reset
+   * header. Either may survive a crash without the other: a shorter file under the old header
+   * only loses records every family header already covers (a reset drops nothing else), and old
+   * records under the new header carry another salt.
+   */
+  private shrinkToHeader(): void {
+    const keptBytes = Math.max(WAL_HEADER_BYTES, this.options.preallocateBytes);
+    if (this.storage.len() <= keptBytes) return;
+    try {
+      this.storage.setLen(keptBytes);
+    } catch (error) {
+      throw this.fail('truncation after a reset', error);
+    }
   }
 
   /**

@@ -751,3 +751,31 @@ test('the write buffer and read cache bound the whole store, not each family', a
   }
   await db.close();
 });
+
+// ---- space ----
+
+test('the log gives its space back: after checkpoint() and after close() a real .wal holds only its header (issue 12)', async (t) => {
+  const file = path.join(tempDir(t), DEFAULT_CF_FILE_NAME);
+  const db = await ColumnFamilyDatabase.open(file, { pageBytes: 4096 });
+  const family = await db.columnFamily('a');
+  for (let i = 0; i < 200; i++) {
+    const txn = await family.beginWrite();
+    txn.openTable('t').insert(keyOf(i), valueOf(i, 300, 1));
+    await txn.commit();
+  }
+  const walBytes = (): number => fs.statSync(`${file}.wal`).size;
+  t.true(walBytes() > 200 * 300, `the log holds the commits first (${walBytes()} bytes)`);
+  await db.checkpoint();
+  t.is(walBytes(), 4096, 'after checkpoint()');
+  const txn = await family.beginWrite();
+  txn.openTable('t').insert(keyOf(1000), valueOf(1000, 300, 1));
+  await txn.commit();
+  t.true(walBytes() > 4096, 'appends start again after the header');
+  await db.close();
+  t.is(walBytes(), 4096, 'after close()');
+  const again = await ColumnFamilyDatabase.open(file, { pageBytes: 4096 });
+  const read = (await again.columnFamily('a')).beginRead();
+  t.is([...read.openTable('t').range()].length, 201, 'every commit is there after the shrink');
+  read.close();
+  await again.close();
+});
