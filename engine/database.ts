@@ -341,6 +341,7 @@ export class Database implements TxnHost {
     await this.pager.sync();
     this.durableSlot = slotIndex;
     this.durable = state;
+    this.allocator.markDurable();
     this.supersedeList(slot);
   }
 
@@ -384,9 +385,10 @@ export class Database implements TxnHost {
 
   /** Pages freed at or below the horizon are no longer reachable by the durable root or a reader. */
   private advanceHorizon(): void {
-    let horizon = this.durable.txnId;
-    for (const txnId of this.readers.keys()) horizon = Math.min(horizon, txnId);
-    this.allocator.advance(horizon);
+    let readerHorizon = Number.POSITIVE_INFINITY;
+    for (const txnId of this.readers.keys()) readerHorizon = Math.min(readerHorizon, txnId);
+    const horizon = Math.min(this.durable.txnId, readerHorizon);
+    this.allocator.advance(horizon, readerHorizon);
     // Pages a durable commit freed wait only for a reader: its snapshot holds back their reuse.
     if (horizon < this.durable.txnId && this.allocator.pendingAtOrBelow(this.durable.txnId)) shape.count('readerHolds');
   }

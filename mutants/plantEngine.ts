@@ -212,8 +212,8 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: 'freed pages are reused once the COMMITTED transaction passed them, though the durable root still reaches them',
     patches: [{
       file: 'database.js',
-      find: `        let horizon = this.durable.txnId;`,
-      replace: `        let horizon = this.committed.txnId;`,
+      find: `        const horizon = Math.min(this.durable.txnId, readerHorizon);`,
+      replace: `        const horizon = Math.min(this.committed.txnId, readerHorizon);`,
     }],
   },
   {
@@ -405,10 +405,9 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: 'pages freed by later commits are reused while a live read snapshot still reaches them (the reuse horizon ignores open readers)',
     patches: [{
       file: 'database.js',
-      find: `        let horizon = this.durable.txnId;
-        for (const txnId of this.readers.keys())
-            horizon = Math.min(horizon, txnId);`,
-      replace: `        let horizon = this.durable.txnId;`,
+      find: `        for (const txnId of this.readers.keys())
+            readerHorizon = Math.min(readerHorizon, txnId);`,
+      replace: ``,
     }],
   },
   {

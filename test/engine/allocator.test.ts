@@ -133,23 +133,35 @@ test('the oldest of several readers sets the horizon', async (t) => {
   await db.close();
 });
 
-test('pages freed by a durability none commit stay unused until a durable commit', async (t) => {
+test('pages the durable state reaches, freed by none commits, stay unused until a durable commit; pages the none commits allocated are reused at once', async (t) => {
   const vfs = new MemoryVfs();
   // A write buffer of eight pages: the none commits' pages are evicted into the file.
   const db = await Database.open(vfs, { pageBytes: 512, writeBufferBytes: 8 * 512 });
   const keyCount = 200;
   await commitEntries(db, 't', Array.from({ length: keyCount }, (_, i) => [keyOf(i), valueOf(i, 40)]));
   const durable = dumpDatabase(db);
-  let pending = 0;
+  const durablePages = db.stats().pageCount;
+  let afterFirst = { pending: 0, pageCount: 0 };
+  let afterSecondPages = 0;
   for (let round = 1; round <= 4; round++) {
     const evictionsBefore = db.stats().evictions;
+    // Every key rewritten: each round frees every page of the tree the round before it made.
     await commitEntries(db, 't', Array.from({ length: keyCount }, (_, i) => [keyOf(i), valueOf(i, 40, round)]), 'none');
     const stats = db.stats();
-    t.true(stats.pendingFreePages > pending, 'each none commit adds pending frees, none are released');
-    pending = stats.pendingFreePages;
+    if (round === 1) {
+      t.true(stats.pendingFreePages > 0, 'the durable tree\'s pages wait for a durable commit');
+      afterFirst = { pending: stats.pendingFreePages, pageCount: stats.pageCount };
+    } else {
+      t.is(stats.pendingFreePages, afterFirst.pending, 'only the durable tree\'s pages wait: the none commits\' own are free at once');
+      // Round 2 still needs new pages (round 1's tree is live while it writes its own); from
+      // round 3 on, each round reuses the tree of the round before the last.
+      if (round === 2) afterSecondPages = stats.pageCount;
+      else t.is(stats.pageCount, afterSecondPages, `the file stops growing (${stats.pageCount} pages, ${afterSecondPages} after round 2)`);
+    }
     t.true(stats.evictions > evictionsBefore, 'none commits reached the file through eviction');
     t.true(db.checkIntegrity().ok);
   }
+  t.true(afterFirst.pageCount > durablePages, 'round 1 could not reuse the durable tree\'s pages');
   // A crash now: the file must still hold the durable state intact, whatever the evictions wrote.
   const crashed = await Database.open(MemoryVfs.fromSnapshot(vfs.snapshot()));
   t.deepEqual(dumpDatabase(crashed), durable);
