@@ -217,6 +217,16 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     }],
   },
   {
+    name: 'volatile-outlives-checkpoint',
+    description: 'the pages a commit allocated stay volatile after the checkpoint that made them durable: freed later, they are reused at once although the durable header still reaches them',
+    patches: [{
+      file: 'allocator.js',
+      find: `    markDurable() {
+        this.volatile.clear();`,
+      replace: `    markDurable() {`,
+    }],
+  },
+  {
     name: 'synced-to-counter',
     description: 'group commit marks the log synced up to the append counter at fsync completion, not up to what was written when the fsync began',
     patches: [{
