@@ -138,6 +138,13 @@ interface Result {
   readonly closeSeconds: number;
   readonly closeSyncs: number;
   readonly fileBytes: number;
+  /** Blocks the data file really holds (st_blocks x 512): a sparse file's apparent size overstates it. */
+  readonly allocatedBytes: number;
+  readonly walFileBytes: number;
+  /** Keys and values inserted (8 + VALUE_BYTES each, no key twice): what the files store. */
+  readonly logicalBytes: number;
+  /** Data file and log after close, apparent bytes, per logical byte (issue 12's space figure). */
+  readonly bytesPerLogicalByte: number;
 }
 
 async function run(config: Config, args: Arguments, directory: string): Promise<Result> {
@@ -200,8 +207,15 @@ async function run(config: Config, args: Arguments, directory: string): Promise<
     evictions,
     closeSeconds,
     closeSyncs: closed.wal.syncs - walAfter.syncs + closed.data.syncs - dataAfter.syncs,
-    fileBytes: fs.statSync(path.join(directory, DEFAULT_CF_FILE_NAME)).size,
+    ...spaceOf(directory, args.families * args.commits * args.batch * (8 + VALUE_BYTES)),
   };
+}
+
+function spaceOf(directory: string, logicalBytes: number): Pick<Result, 'fileBytes' | 'allocatedBytes' | 'walFileBytes' | 'logicalBytes' | 'bytesPerLogicalByte'> {
+  const data = fs.statSync(path.join(directory, DEFAULT_CF_FILE_NAME));
+  const walFile = path.join(directory, `${DEFAULT_CF_FILE_NAME}.wal`);
+  const walFileBytes = fs.existsSync(walFile) ? fs.statSync(walFile).size : 0;
+  return { fileBytes: data.size, allocatedBytes: data.blocks * 512, walFileBytes, logicalBytes, bytesPerLogicalByte: (data.size + walFileBytes) / logicalBytes };
 }
 
 function describe(result: Result): string {
@@ -211,7 +225,8 @@ function describe(result: Result): string {
     `  ${result.insertsPerSecond.toFixed(0)} inserts/s, ${result.commitsPerSecond.toFixed(0)} commits/s, `
       + `${result.fsyncsPerCommit.toFixed(2)} fsyncs/commit (WAL ${result.walSyncs}, data ${result.dataSyncs})`,
     `  written: data ${mib(result.dataBytesWritten)} (${result.pagesWritten} pages, ${result.evictions} evictions), WAL ${mib(result.walBytesWritten)}`,
-    `  close ${result.closeSeconds.toFixed(2)} s with ${result.closeSyncs} syncs; data file ${mib(result.fileBytes)}`,
+    `  close ${result.closeSeconds.toFixed(2)} s with ${result.closeSyncs} syncs; data file ${mib(result.fileBytes)} (${mib(result.allocatedBytes)} allocated), `
+      + `log ${mib(result.walFileBytes)}: ${result.bytesPerLogicalByte.toFixed(2)} bytes on disk per logical byte (${mib(result.logicalBytes)} of keys and values)`,
   ].join('\n');
 }
 
