@@ -24,7 +24,8 @@ import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import * as referenceEngine from '../engine/index.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
-import { PLANTED_BUGS, plantBug } from '../mutants/plantEngine.js';
+import { PLANTED_BUGS } from '../mutants/plantEngine.js';
+import { engineFor } from './plant.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
 import { MUTANT_GROUPS, runMutants, type MutantScore } from '../mutants/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
@@ -59,6 +60,8 @@ export interface CertifyOptions {
   readonly engine?: EngineUnderTest | undefined;
   /** Names the engine in the certificate (default 'reference', or 'custom' when `engine` is given). */
   readonly engineLabel?: string | undefined;
+  /** The mutant `engine` is (`certify --plant NAME`): part of the certificate's identity, and of its replay commands. */
+  readonly plant?: string | undefined;
   /**
    * Shrink violations before reporting them: 'first' (the default) shrinks only the first one
    * found, so that a badly broken engine (a violation in every cell) still ends near the budget.
@@ -155,7 +158,8 @@ export interface CertificateFailure {
 
 export interface Certificate {
   readonly format: typeof CERTIFICATE_FORMAT;
-  readonly engine: { readonly label: string; readonly hash: string; readonly hashedFrom: string; readonly files: number };
+  /** `plant`: the mutant certified instead of the engine (absent in older certificates: none); merge refuses to mix plants. */
+  readonly engine: { readonly label: string; readonly hash: string; readonly hashedFrom: string; readonly files: number; readonly plant?: string | null };
   readonly createdAt: string;
   readonly seeds: number[];
   /** 'I/N' of every shard this certificate covers ('1/1': unsharded). */
@@ -314,11 +318,17 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
       : {
         cell: spec.id, shard: shardText, seed, path: failure.path, kind: failure.violation.kind, detail: failure.violation.detail,
         crashAt: failure.violation.crashAt,
-        replay: cellReplayCommand(spec.id, seed, failure.path, PLANTED_BUGS.some((bug) => bug.name === options.engineLabel) ? options.engineLabel : undefined),
+        replay: cellReplayCommand(spec.id, seed, failure.path, plantOf(options) ?? undefined),
       });
     break; // one violation per cell is enough: it is what the certificate must show
   }
   cell.ms = performance.now() - started;
+}
+
+/** The mutant a certify run certifies: `plant`, or a catalog name given as the label; null for the engine itself. */
+function plantOf(options: Pick<CertifyOptions, 'plant' | 'engineLabel'>): string | null {
+  if (options.plant !== undefined) return options.plant;
+  return PLANTED_BUGS.some((bug) => bug.name === options.engineLabel) ? options.engineLabel! : null;
 }
 
 function emptyCell(fields: Pick<CertificateCell, 'id' | 'kind' | 'faults' | 'barrier' | 'writeBufferPages' | 'pageBytes' | 'tier'>): CertificateCell {
@@ -425,8 +435,8 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
   return {
     format: CERTIFICATE_FORMAT,
     engine: options.engine === undefined || options.engine === referenceEngine
-      ? { label: options.engineLabel ?? 'reference', ...engineInfo }
-      : { label: options.engineLabel ?? 'custom', ...engineInfo, hashedFrom: `${engineInfo.hashedFrom}; the engine under test is a patched copy of these sources` },
+      ? { label: options.engineLabel ?? 'reference', ...engineInfo, plant: null }
+      : { label: options.engineLabel ?? options.plant ?? 'custom', ...engineInfo, hashedFrom: `${engineInfo.hashedFrom}; the engine under test is a patched copy of these sources`, plant: plantOf(options) },
     createdAt: new Date().toISOString(),
     seeds: [options.seed],
     shards: [shardText],
@@ -517,7 +527,7 @@ export function renderCertificate(cert: Certificate): string {
   const lines = [
     `# crashlab durability certificate: ${certificateOk(cert) ? 'PASSED' : 'FAILED'}`,
     '',
-    `- engine: ${cert.engine.label}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
+    `- engine: ${cert.engine.label}${cert.engine.plant == null ? '' : ` (planted mutant --plant ${cert.engine.plant}: a certificate of the harness, not of the engine)`}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
     `- seeds: ${cert.seeds.join(', ')}; shards: ${cert.shards.join(', ')}; profile: ${cert.profile}`,
     `- budget: ${cert.budgetSeconds} s; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
     `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
@@ -608,6 +618,11 @@ export function compareCertificates(old: Certificate, current: Certificate): str
   return lines.join('\n');
 }
 
+/** Certificates that cannot be merged (different engines or plants): bad input, exit 2 at the command line. */
+export class MergeError extends Error {
+  readonly code = 'MERGE_REFUSED';
+}
+
 /**
  * One certificate from several (CI shards): cells summed by id, failures united, seeds and
  * shards listed. All must certify the same engine (same hash), else an Error.
@@ -617,7 +632,12 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
   if (first === undefined) throw new TypeError('merge needs at least one certificate');
   const other = list.find((cert) => cert.engine.hash !== first.engine.hash);
   if (other !== undefined) {
-    throw new Error(`cannot merge certificates of different engines: ${first.engine.hash.slice(0, 16)} (${first.shards.join(',')}) vs ${other.engine.hash.slice(0, 16)} (${other.shards.join(',')})`);
+    throw new MergeError(`cannot merge certificates of different engines: ${first.engine.hash.slice(0, 16)} (${first.shards.join(',')}) vs ${other.engine.hash.slice(0, 16)} (${other.shards.join(',')})`);
+  }
+  const plantText = (cert: Certificate): string => cert.engine.plant ?? 'none';
+  const mixed = list.find((cert) => plantText(cert) !== plantText(first));
+  if (mixed !== undefined) {
+    throw new MergeError(`cannot merge certificates of different planted mutants: --plant ${plantText(first)} (${first.shards.join(',')}) vs --plant ${plantText(mixed)} (${mixed.shards.join(',')})`);
   }
   const cells = new Map<string, CertificateCell>();
   for (const cert of list) {
@@ -669,7 +689,7 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
 export async function replayCell(cell: string, seed: number, casePath: string | undefined,
   options: { readonly runs?: number; readonly engine?: EngineUnderTest; readonly plant?: string } = {}): Promise<number> {
   const profile = cellProfile(cell);
-  const engine = options.engine ?? (options.plant === undefined ? referenceEngine : await plantBug(options.plant));
+  const engine = options.engine ?? (await engineFor(options.plant ?? null)) ?? referenceEngine;
   const result = await runCrashCampaign({
     seed, numRuns: options.runs ?? 1, profile: CERTIFY_PROFILE, barrier: profile.barrier, faults: profile, overrides: profile.overrides, path: casePath, engine,
   });

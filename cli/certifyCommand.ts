@@ -8,6 +8,7 @@ import type { Command } from './args.js';
 import {
   certificateOk, compareCertificates, mergeCertificates, readCertificate, runCertify, writeCertificate, type Certificate,
 } from './certify.js';
+import { engineFor } from './plant.js';
 
 type CertifyCommand = Extract<Command, { command: 'certify' }>;
 type MergeCommand = Extract<Command, { command: 'merge' }>;
@@ -23,8 +24,11 @@ export async function certifyCommand(args: CertifyCommand, drawSeed: () => numbe
   const seed = args.seed ?? drawSeed();
   const old = args.compare === null ? null : await readCertificate(args.compare);
   console.log(`crashlab certify: seed ${seed} (${args.seed === null ? 'drawn' : 'given'}), budget ${args.budgetSeconds} s, out ${args.out}`);
+  const engine = await engineFor(args.plant);
+  if (args.plant !== null) console.log(`planted mutant ${args.plant}: the matrix runs against this bug (no kill tiers, no mutation run), the certificate names it`);
   const cert = await runCertify({
     budgetSeconds: args.budgetSeconds, seed,
+    ...(args.plant === null ? {} : { plant: args.plant, engine }),
     ...(args.shard === null ? {} : { shard: args.shard }),
     ...(args.kills === null ? {} : { killsPerTier: args.kills }),
     ...(args.mutantsBudgetSeconds === null ? {} : { mutants: { budgetSeconds: args.mutantsBudgetSeconds } }),

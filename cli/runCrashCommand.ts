@@ -11,13 +11,14 @@
 import fs from 'node:fs';
 import { inspect } from 'node:util';
 import type { Command } from './args.js';
-import { listTargetFailures } from './targetCorpus.js';
-import { corpusDir, failureId, listFailures, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
+import { corpusDir, failureId, isStale, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
+import { engineFor } from './plant.js';
+import { foundOf, regressionGate, replayStored, type Found } from './savedFailures.js';
 import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitSuite } from './junit.js';
 import { renderReports, type ReportInput } from './report.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
-import { PROFILES } from '../properties/crashArbitraries.js';
+import { GENERATOR_VERSION, PROFILES } from '../properties/crashArbitraries.js';
 import { runKillCampaign } from '../properties/processKill.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
@@ -32,13 +33,6 @@ type Barrier = 'always' | 'wal-aware';
 const CHUNK_RUNS = 25;
 /** Without a terminal, a progress line at most this often. */
 const PROGRESS_EVERY_MS = 10_000;
-
-interface Found {
-  readonly barrier: Barrier;
-  readonly seed: number;
-  readonly failure: CrashFailure;
-  readonly id: string;
-}
 
 function describe(seed: number, barrier: string, failure: CrashFailure): string {
   const v = failure.violation;
@@ -69,10 +63,27 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
 function record(found: Found, profile: ProfileName): FailureRecord {
   const v = found.failure.violation;
   return {
-    version: CORPUS_VERSION, id: found.id, seed: found.seed, path: found.failure.path, profile, barrier: found.barrier,
-    kind: v.kind, detail: v.detail, replay: found.failure.replay, engineHash: engineSourceHash(),
-    counterexample: found.failure.counterexample, violation: v,
+    version: CORPUS_VERSION, id: found.id, target: 'reference', plant: found.plant, seed: found.seed, path: found.failure.path, profile, barrier: found.barrier,
+    overrides: null, generatorVersion: GENERATOR_VERSION, kind: v.kind, detail: v.detail, replay: found.failure.replay, engineHash: engineSourceHash(),
+    counterexample: found.failure.counterexample, violation: v, fixed: null,
   };
+}
+
+/** The id of a failure this command found (no overrides: those are certify's cells). */
+function idOf(plant: string | null, profile: string, barrier: string, seed: number, casePath: string): string {
+  return failureId({ target: 'reference', plant, profile, barrier, overrides: null, seed, path: casePath });
+}
+
+/** The replay command a failure prints: the case address, with the mutant when one was planted. */
+function withPlant(failure: CrashFailure, plant: string | null): CrashFailure {
+  return plant === null ? failure : { ...failure, replay: `${failure.replay} --plant ${plant}` };
+}
+
+/** A SEED:PATH printed by another generator names another case now: refused (exit 2), not run. */
+function generatorRefused(generator: number | null): boolean {
+  if (generator === null || generator === GENERATOR_VERSION) return false;
+  console.error(`crashlab: this address was printed by case generator ${generator}; this crashlab's is ${GENERATOR_VERSION}, under which it names another case (replay the saved failure by its id: it keeps its case)`);
+  return true;
 }
 
 function reportInputs(found: readonly Found[]): ReportInput[] {
@@ -124,7 +135,8 @@ async function campaign(args: CrashCommand, seed: number, barrier: Barrier, dead
     totals.images += result.images;
     totals.events += result.events;
     if (result.failure !== null) {
-      totals.found = { barrier, seed: chunkSeed, failure: result.failure, id: failureId(chunkSeed, barrier, args.profile, result.failure.path) };
+      const id = idOf(args.plant, args.profile, barrier, chunkSeed, result.failure.path);
+      totals.found = { barrier, seed: chunkSeed, failure: withPlant(result.failure, args.plant), id, saved: false, plant: args.plant };
     }
   };
   if (args.path !== null) {
@@ -143,36 +155,15 @@ async function campaign(args: CrashCommand, seed: number, barrier: Barrier, dead
   return totals;
 }
 
-/** Replays every saved failure; those that still fail fail this run too (a regression gate). */
-async function regressionGate(json: boolean, engine?: EngineUnderTest): Promise<Found[]> {
-  const dir = corpusDir(process.cwd());
-  const { records, unreadable } = listFailures(dir);
-  for (const problem of unreadable) console.error(`crashlab: skipping an unreadable saved failure: ${problem}`);
-  const still: Found[] = [];
-  for (const saved of records) {
-    const result = await runCrashCampaign({ seed: saved.seed, numRuns: 1, profile: saved.profile as ProfileName, barrier: saved.barrier, path: saved.path, ...(engine === undefined ? {} : { engine }) })
-      .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
-    if (result instanceof Error) {
-      if (!json) console.log(`saved failure ${saved.id}: cannot be replayed by this version (${result.message.slice(0, 120)})`);
-      continue;
-    }
-    if (result.failure === null) {
-      if (!json) console.log(`saved failure ${saved.id} (${saved.kind}, ${saved.barrier}) no longer reproduces`);
-      continue;
-    }
-    still.push({ barrier: saved.barrier, seed: saved.seed, failure: result.failure, id: saved.id });
-    if (!json) console.log(`saved failure ${saved.id} STILL FAILS: ${result.failure.violation.kind}`);
-  }
-  return still;
-}
-
 function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[]): void {
   if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found)));
   if (args.junit !== undefined && args.junit !== null) fs.writeFileSync(args.junit, renderJUnit(suites));
 }
 
 /** `engine` is for tests of the tool itself (a planted bug); the command line always uses the reference engine. */
-export async function runCrashCommand(command: CrashCommand, drawSeed: () => number, engine?: EngineUnderTest): Promise<number> {
+export async function runCrashCommand(command: CrashCommand, drawSeed: () => number, testEngine?: EngineUnderTest): Promise<number> {
+  if (generatorRefused(command.generator)) return 2;
+  const engine = await engineFor(command.plant, testEngine);
   const campaignSeed = command.seed ?? drawSeed();
   const shard = command.shard ?? shardFromEnv(process.env);
   // A shard runs its share of the cases under its own seed; its failures replay under that seed.
@@ -191,7 +182,8 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
   else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
   const startedMs = performance.now();
-  const found: Found[] = args.path === null ? await regressionGate(args.json, engine) : [];
+  if (args.plant !== null && !args.json) console.log(`planted mutant ${args.plant}: the campaign runs against this bug, its failures are saved under its name`);
+  const found: Found[] = args.path === null ? await regressionGate(args.json, args.plant, engine) : [];
   let runs = 0;
   let images = 0;
   let shape = EMPTY_SHAPE;
@@ -224,43 +216,45 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   return failures.length === 0 ? 0 : 1;
 }
 
-/** Replays one failure exactly; exit 1 when it reproduces, 0 when it no longer does, 2 when unknown. */
-export async function replayCommand(args: ReplayCommand, engine?: EngineUnderTest): Promise<number> {
-  const saved = args.id === null ? null : loadFailure(corpusDir(process.cwd()), args.id);
-  if (args.id !== null && saved === null) {
-    console.error(`crashlab: no saved failure ${args.id} (see crashlab failures)`);
+/** The saved failure a replay names, or the exit code when it names none (or a stale one, or another mutant). */
+function savedFor(args: ReplayCommand): FailureRecord | number | null {
+  if (args.id === null) return generatorRefused(args.generator) ? 2 : null;
+  const saved = loadFailure(corpusDir(process.cwd()), args.id);
+  if (saved === null || isStale(saved)) {
+    console.error(`crashlab: ${saved === null ? `no saved failure ${args.id} (see crashlab failures)` : `saved failure ${args.id} is stale: ${saved.reason}`}`);
     return 2;
   }
+  if (args.plant !== null && args.plant !== saved.plant) {
+    console.error(`crashlab: saved failure ${args.id} was found ${saved.plant === null ? 'against the engine itself' : `against --plant ${saved.plant}`}, not --plant ${args.plant}`);
+    return 2;
+  }
+  return saved;
+}
+
+/** Replays one failure exactly (a saved one from its stored case); exit 1 when it reproduces, 0 when it no longer does, 2 when unknown. */
+export async function replayCommand(args: ReplayCommand, testEngine?: EngineUnderTest): Promise<number> {
+  const saved = savedFor(args);
+  if (typeof saved === 'number') return saved;
+  const plant = saved?.plant ?? args.plant;
+  const engine = await engineFor(plant, testEngine);
   const seed = saved?.seed ?? args.seed!;
   const path = saved?.path ?? args.path!;
   const barrier = saved?.barrier ?? args.barrier;
   const profile = (saved?.profile ?? args.profile) as ProfileName;
-  const result = await runCrashCampaign({ seed, numRuns: 1, profile, barrier, path, ...(engine === undefined ? {} : { engine }) });
-  if (result.failure === null) {
-    if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: false, seed, path, barrier, profile }));
-    else console.log(`does not reproduce: seed ${seed}, path ${path}, barrier ${barrier}, profile ${profile} recovers clean now`);
+  const found = saved === null
+    ? await runCrashCampaign({ seed, numRuns: 1, profile, barrier, path, ...(engine === undefined ? {} : { engine }) }).then((result): Found | null => result.failure === null ? null
+      : { barrier, seed, failure: withPlant(result.failure, plant), id: idOf(plant, profile, barrier, seed, path), saved: false, plant })
+    : foundOf(saved, await replayStored(saved, engine));
+  const what = `${saved === null ? `seed ${seed}, path ${path}` : `saved failure ${saved.id} (its stored case)`}, barrier ${barrier}, profile ${profile}${plant === null ? '' : `, --plant ${plant}`}`;
+  if (found === null) {
+    if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: false, seed, path, barrier, profile, plant }));
+    else console.log(`does not reproduce: ${what} recovers clean now`);
     return 0;
   }
-  const found: Found = { barrier, seed, failure: result.failure, id: saved?.id ?? failureId(seed, barrier, profile, path) };
   writeOutputs({ report: args.report }, [found], []);
-  if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, kind: result.failure.violation.kind, violation: result.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
-  else console.log(describe(seed, barrier, result.failure));
+  if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, plant, kind: found.failure.violation.kind, violation: found.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
+  else console.log(`${describe(seed, barrier, found.failure)}\nreproduces: ${what}: ${found.failure.violation.kind}`);
   return 1;
-}
-
-export function failuresCommand(json: boolean): number {
-  const { records, unreadable } = listFailures(corpusDir(process.cwd()));
-  const targets = listTargetFailures(process.cwd());
-  if (json) {
-    console.log(JSON.stringify({ failures: records.map(({ id, seed, path, barrier, profile, kind, detail, replay, engineHash }) => ({ id, seed, path, barrier, profile, kind, detail, replay, engineHash })),
-      targetFailures: targets.records, unreadable: [...unreadable, ...targets.unreadable] }));
-    return 0;
-  }
-  if (records.length + targets.records.length === 0) console.log('no saved failures');
-  for (const r of records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.barrier.padEnd(9)} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
-  for (const r of targets.records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.target}${r.fs === null ? '' : ` --fs ${r.fs}`} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
-  for (const problem of [...unreadable, ...targets.unreadable]) console.log(`unreadable: ${problem}`);
-  return 0;
 }
 
 /** `run --vfs real`: SIGKILLed children on real files, both tiers, judged against the model. */
@@ -270,7 +264,7 @@ async function runRealCommand(args: CrashCommand, seed: number): Promise<number>
   const kills = result.byTier.plain.kills + result.byTier.power.kills;
   const perSecond = result.ms > 0 ? Math.round((kills * 10_000) / result.ms) / 10 : 0;
   const failures = result.failure === null ? [] : [{
-    id: failureId(result.failure.caseSeed, result.failure.tier, args.profile, `kill:${result.failure.killAfterLines}`),
+    id: idOf(null, args.profile, result.failure.tier, result.failure.caseSeed, `kill:${result.failure.killAfterLines}`),
     seed: result.failure.caseSeed, path: `kill:${result.failure.killAfterLines}`, kind: result.failure.result.verdict.ok ? 'unknown' : result.failure.result.verdict.kind,
     barrier: result.failure.tier, detail: result.failure.result.verdict.ok ? '' : result.failure.result.verdict.detail, replay: result.failure.replay,
   }];

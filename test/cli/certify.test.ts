@@ -1,5 +1,7 @@
 // Focus: `crashlab certify` end to end: a short budgeted matrix run against the reference engine (ok, every cell run) and a planted bug (caught, with a replay), plus compare and merge on hand-made certificates.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -51,8 +53,18 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
 
 test.serial('certify against ack-before-wal-fsync is not ok and names the violation with a replay command that reproduces it', async (t) => {
   const engine = await plantBug('ack-before-wal-fsync');
-  const cert = await runCertify({ budgetSeconds: 3, seed: 11, engine, engineLabel: 'ack-before-wal-fsync' });
+  const cert = await runCertify({ budgetSeconds: 3, seed: 11, engine, plant: 'ack-before-wal-fsync' });
   t.false(certificateOk(cert));
+  t.is(cert.engine.plant, 'ack-before-wal-fsync', 'the plant is part of the certificate identity');
+  t.regex(renderCertificate(cert), /engine: ack-before-wal-fsync \(planted mutant --plant ack-before-wal-fsync/);
+  // merge refuses to mix a planted certificate with the engine's own (exit 2 at the command line).
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crashlab-plantmerge-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'a.json'), JSON.stringify(cert));
+  await writeFile(path.join(dir, 'b.json'), JSON.stringify({ ...cert, engine: { ...cert.engine, plant: null } }));
+  const merge = spawnSync(process.execPath, [fileURLToPath(new URL('../../cli/main.js', import.meta.url)), 'merge', 'a.json', 'b.json', '--out', 'm'], { cwd: dir, encoding: 'utf8' });
+  t.is(merge.status, 2, merge.stderr);
+  t.regex(merge.stderr, /^crashlab: cannot merge certificates of different planted mutants: --plant ack-before-wal-fsync \(1\/1\) vs --plant none/);
   t.true(cert.failures.length > 0);
   t.true(cert.cells.filter((cell) => cell.kind === 'kill').every((cell) => cell.skipped !== null), 'kill tiers cannot run a planted engine');
   t.is(cert.mutation, null);

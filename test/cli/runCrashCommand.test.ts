@@ -5,14 +5,15 @@ import path from 'node:path';
 import test from 'ava';
 import type { Command } from '../../cli/args.js';
 import { corpusDir, listFailures } from '../../cli/corpus.js';
-import { failuresCommand, replayCommand, runCrashCommand } from '../../cli/runCrashCommand.js';
+import { replayCommand, runCrashCommand } from '../../cli/runCrashCommand.js';
+import { failuresCommand } from '../../cli/savedFailures.js';
 import { plantBug } from '../../mutants/plantEngine.js';
 
 type RunArgs = Extract<Command, { command: 'run' }>;
 
 const RUN: RunArgs = {
   command: 'run', seed: 7, runs: 50, profile: 'quick', barrier: 'wal-aware', path: null, json: false,
-  timeSeconds: null, report: 'report.html', junit: 'junit.xml', shard: null, vfs: 'memory',
+  timeSeconds: null, report: 'report.html', junit: 'junit.xml', shard: null, vfs: 'memory', plant: null, generator: null,
 };
 
 /** Runs `action` in a fresh working directory (the corpus lives under the working directory). */
@@ -36,7 +37,7 @@ test.serial('a failure is saved, fails the next run first, replays by id, and is
     t.is(records.length, 1);
     const saved = records[0]!;
     t.is(saved.kind, 'lost-ack');
-    t.regex(saved.replay, /^node dist\/cli\/main\.js run --seed \d+ --profile quick --barrier wal-aware --path '[\d:]+' --runs 1$/);
+    t.regex(saved.replay, /^node dist\/cli\/main\.js run --seed \d+ --profile quick --barrier wal-aware --path '[\d:]+' --runs 1 --generator \d+$/);
     t.regex(saved.engineHash, /^[0-9a-f]{64}$/);
     // The report and the JUnit file were written, and speak of this failure.
     t.true(fs.readFileSync('report.html', 'utf8').includes(saved.kind));
@@ -45,11 +46,11 @@ test.serial('a failure is saved, fails the next run first, replays by id, and is
     t.is(await runCrashCommand({ ...RUN, runs: 5, seed: 8, report: null, junit: null }, () => 0), 0);
     // On the buggy engine the gate fails the run even before its own cases.
     t.is(await runCrashCommand({ ...RUN, runs: 1, seed: 9, report: null, junit: null }, () => 0, engine), 1);
-    const replay = { command: 'replay', id: saved.id, seed: null, path: null, barrier: 'always', profile: 'default', report: null, json: true } as const;
+    const replay = { command: 'replay', id: saved.id, seed: null, path: null, barrier: 'always', profile: 'default', report: null, json: true, plant: null, generator: null } as const;
     t.is(await replayCommand(replay, engine), 1, 'reproduces on the buggy engine');
     t.is(await replayCommand(replay), 0, 'and not on the reference engine');
     t.is(await replayCommand({ ...replay, id: '000000000000' }), 2, 'an unknown id is a usage error');
-    t.is(failuresCommand(true), 0);
+    t.is(await failuresCommand({ command: 'failures', action: 'list', id: null, json: true }), 0);
   });
 });
 
@@ -58,7 +59,7 @@ test.serial('replay by seed:path reproduces exactly what the run printed', async
   await inTempDir(async (dir) => {
     t.is(await runCrashCommand({ ...RUN, report: null, junit: null }, () => 0, engine), 1);
     const saved = listFailures(corpusDir(dir)).records[0]!;
-    const bySeedPath = { command: 'replay', id: null, seed: saved.seed, path: saved.path, barrier: saved.barrier, profile: 'quick', report: 'one.html', json: false } as const;
+    const bySeedPath = { command: 'replay', id: null, seed: saved.seed, path: saved.path, barrier: saved.barrier, profile: 'quick', report: 'one.html', json: false, plant: null, generator: null } as const;
     t.is(await replayCommand(bySeedPath, engine), 1);
     t.true(fs.existsSync('one.html'));
   });
