@@ -15,8 +15,9 @@ import { corpusDir, failureId, isStale, loadFailure, saveFailure, CORPUS_VERSION
 import { engineFor } from './plant.js';
 import { foundOf, regressionGate, replayStored, type Found } from './savedFailures.js';
 import { engineSourceHash } from './engineHash.js';
-import { renderJUnit, type JUnitSuite } from './junit.js';
-import { renderReports, type ReportInput } from './report.js';
+import { renderJUnit, type JUnitFailure, type JUnitSuite } from './junit.js';
+import { renderReports, type ReportInput, type ReportSummary } from './report.js';
+import { shownValue, violationSentence } from './violationSentence.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
 import { GENERATOR_VERSION, PROFILES } from '../properties/crashArbitraries.js';
 import { runKillCampaign } from '../properties/processKill.js';
@@ -37,7 +38,7 @@ const PROGRESS_EVERY_MS = 10_000;
 function describe(seed: number, barrier: string, failure: CrashFailure): string {
   const v = failure.violation;
   const events = v.eventsAround.map((e) => `    ${e.index === v.crashAt ? '>' : ' '} #${e.index} ${e.op} ${e.file} @${e.offset}+${e.lengthBytes} ${e.outcome}`);
-  const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${d.expected ?? '(absent)'}, recovered ${d.recovered ?? '(absent)'}`);
+  const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${shownValue(d.expected)}, recovered ${shownValue(d.recovered)}`);
   const c = failure.counterexample;
   const steps = c.workload.steps.map((step, i) => {
     if (step.kind === 'drop') return `    ${i}: drop cf${step.family}`;
@@ -49,6 +50,7 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
   const base = c.workload.base === undefined ? [] : [`  starts from a base database: ${c.workload.base.keys} keys of ${c.workload.base.widthBytes} bytes, values of ${c.workload.base.valueBytes} bytes, in each family's t0`];
   return [
     `VIOLATION (${barrier}): ${v.kind}: ${v.detail}`,
+    `  ${violationSentence(v)}`,
     `  seed ${seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
     ...base,
     '  operations (shrunk):', ...steps,
@@ -87,7 +89,25 @@ function generatorRefused(generator: number | null): boolean {
 }
 
 function reportInputs(found: readonly Found[]): ReportInput[] {
-  return found.map((f) => ({ id: f.id, seed: f.seed, barrier: f.barrier, path: f.failure.path, replay: f.failure.replay, violation: f.failure.violation, crashCase: f.failure.counterexample }));
+  return found.map((f) => ({ id: f.id, seed: f.seed, barrier: f.barrier, path: f.failure.path, replay: f.failure.replay, violation: f.failure.violation, crashCase: f.failure.counterexample, saved: f.saved, plant: f.plant }));
+}
+
+/** A JUnit failure for one failure of the run, saying whether it is new or a saved regression. */
+function junitFailure(f: Found): JUnitFailure {
+  const v = f.failure.violation;
+  return { kind: v.kind, message: `${f.saved ? 'saved regression' : 'new failure'} ${f.id}: ${violationSentence(v)}`, details: `${v.detail}\nseed ${f.seed}, path ${f.failure.path}, barrier ${f.barrier}\nreplay: ${f.failure.replay}` };
+}
+
+/** The JUnit suite of the saved failures that still fail (the regression gate), if any. */
+function gateSuite(found: readonly Found[]): JUnitSuite[] {
+  const saved = found.filter((f) => f.saved);
+  return saved.length === 0 ? [] : [{ name: 'crashlab saved failures', cases: saved.map((f) => ({ name: `saved failure ${f.id} (${f.barrier})`, timeMs: 0, failure: junitFailure(f) })) }];
+}
+
+/** The equivalent command line of a run, for the report's summary. */
+function commandLine(args: CrashCommand, seed: number): string {
+  const budget = args.timeSeconds === null ? `--runs ${args.runs}` : `--time ${args.timeSeconds}`;
+  return `crashlab run --seed ${seed} ${budget} --profile ${args.profile} --barrier ${args.barrier}${args.path === null ? '' : ` --path '${args.path}'`}${args.plant === null ? '' : ` --plant ${args.plant}`}`;
 }
 
 /** A progress line: rewritten in place on a terminal, printed now and then otherwise. */
@@ -155,8 +175,8 @@ async function campaign(args: CrashCommand, seed: number, barrier: Barrier, dead
   return totals;
 }
 
-function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[]): void {
-  if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found)));
+function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[], summary?: ReportSummary): void {
+  if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found), summary));
   if (args.junit !== undefined && args.junit !== null) fs.writeFileSync(args.junit, renderJUnit(suites));
 }
 
@@ -181,13 +201,37 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const settings = { seed, seedSource: command.seed === null ? 'drawn' : 'given', runs: args.runs, timeSeconds: args.timeSeconds, profile: args.profile, barriers, path: args.path, shard: shard === null ? null : formatShard(shard) };
   if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
   else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
-  const startedMs = performance.now();
   if (args.plant !== null && !args.json) console.log(`planted mutant ${args.plant}: the campaign runs against this bug, its failures are saved under its name`);
+  const startedMs = performance.now();
   const found: Found[] = args.path === null ? await regressionGate(args.json, args.plant, engine) : [];
-  let runs = 0;
-  let images = 0;
-  let shape = EMPTY_SHAPE;
-  const suites: JUnitSuite[] = [];
+  const totals = await runBarriers(args, seed, barriers, startedMs, engine);
+  found.push(...totals.found);
+  const elapsedMs = Math.round(performance.now() - startedMs);
+  const newCount = totals.found.length;
+  const summary: ReportSummary = {
+    command: commandLine(args, seed), seed, target: args.plant === null ? 'the reference engine' : `the reference engine with mutant ${args.plant} planted`,
+    configuration: `profile ${args.profile}, barrier ${barriers.join('+')}; engine options drawn per case from the seed`,
+    counts: [['cases', totals.runs], ['crash images', totals.images], ['new failures', newCount], ['saved failures still failing', found.length - newCount], ['elapsed', `${elapsedMs} ms`]],
+  };
+  writeOutputs(args, found, [...totals.suites, ...gateSuite(found)], summary);
+  const imagesPerSecond = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
+  const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay, saved: f.saved }));
+  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs: totals.runs, crashImages: totals.images, violations: failures.length, imagesPerSecond, elapsedMs, shape: totals.shape, failures }));
+  else console.log(`${formatShape(totals.shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${totals.runs} cases, ${totals.images} crash images, ${failures.length} violations (${newCount} new, ${failures.length - newCount} saved), ${elapsedMs} ms, ${imagesPerSecond} images/s`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+interface RunTotals {
+  runs: number;
+  images: number;
+  shape: CampaignShape;
+  suites: JUnitSuite[];
+  found: Found[];
+}
+
+/** Each barrier's campaign in turn (sharing --time evenly); new failures saved and printed as they are found. */
+async function runBarriers(args: CrashCommand, seed: number, barriers: readonly Barrier[], startedMs: number, engine?: EngineUnderTest): Promise<RunTotals> {
+  const out: RunTotals = { runs: 0, images: 0, shape: EMPTY_SHAPE, suites: [], found: [] };
   for (const [i, barrier] of barriers.entries()) {
     const barrierStartMs = performance.now();
     const deadlineMs = args.timeSeconds === null ? null : startedMs + (args.timeSeconds * 1000 * (i + 1)) / barriers.length;
@@ -195,25 +239,20 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
     const totals = await campaign(args, seed, barrier, deadlineMs, progress, engine);
     progress.clear();
     const elapsedMs = performance.now() - barrierStartMs;
-    runs += totals.runs;
-    images += totals.images;
-    shape = addShapes(shape, totals.shape);
+    out.runs += totals.runs;
+    out.images += totals.images;
+    out.shape = addShapes(out.shape, totals.shape);
     if (totals.found !== null) {
-      found.push(totals.found);
+      out.found.push(totals.found);
       await saveFailure(corpusDir(process.cwd()), record(totals.found, args.profile));
       if (!args.json) console.log(`${describe(totals.found.seed, barrier, totals.found.failure)}\n  saved as ${totals.found.id} (crashlab replay ${totals.found.id})`);
     }
     const rate = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
     if (!args.json) console.log(`${totals.found === null ? 'ok' : 'FAILED'}: ${barrier}: ${totals.runs} cases, ${totals.images} crash images, ${totals.events} I/O events, ${Math.round(elapsedMs)} ms, ${rate} images/s`);
-    suites.push({ name: `crashlab run ${barrier}`, cases: [{ name: `seed ${seed}: ${totals.runs} cases, ${totals.images} crash images`, timeMs: elapsedMs, ...(totals.found === null ? {} : { failure: { kind: totals.found.failure.violation.kind, message: totals.found.failure.violation.detail, details: totals.found.failure.replay } }) }] });
+    const failure = totals.found === null ? {} : { failure: junitFailure(totals.found) };
+    out.suites.push({ name: `crashlab run ${barrier}`, cases: [{ name: `seed ${seed}: ${totals.runs} cases, ${totals.images} crash images`, timeMs: elapsedMs, ...failure }] });
   }
-  writeOutputs(args, found, suites);
-  const elapsedMs = Math.round(performance.now() - startedMs);
-  const imagesPerSecond = elapsedMs > 0 ? Math.round((images * 1000) / elapsedMs) : 0;
-  const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay }));
-  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs, crashImages: images, violations: failures.length, imagesPerSecond, elapsedMs, shape, failures }));
-  else console.log(`${formatShape(shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${runs} cases, ${images} crash images, ${failures.length} violations, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
-  return failures.length === 0 ? 0 : 1;
+  return out;
 }
 
 /** The saved failure a replay names, or the exit code when it names none (or a stale one, or another mutant). */
@@ -251,7 +290,10 @@ export async function replayCommand(args: ReplayCommand, testEngine?: EngineUnde
     else console.log(`does not reproduce: ${what} recovers clean now`);
     return 0;
   }
-  writeOutputs({ report: args.report }, [found], []);
+  writeOutputs({ report: args.report }, [found], [], {
+    command: saved === null ? `crashlab replay ${seed}:${path} --barrier ${barrier} --profile ${profile}${plant === null ? '' : ` --plant ${plant}`}` : `crashlab replay ${saved.id}`,
+    seed, target: plant === null ? 'the reference engine' : `the reference engine with mutant ${plant} planted`, configuration: `profile ${profile}, barrier ${barrier}`, counts: [['replayed', 1]],
+  });
   if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, plant, kind: found.failure.violation.kind, violation: found.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
   else console.log(`${describe(seed, barrier, found.failure)}\nreproduces: ${what}: ${found.failure.violation.kind}`);
   return 1;
