@@ -132,11 +132,11 @@ const FLAG_SPECS = {
   report: { value: 'FILE.html', accepts: 'a file name ending in .html', help: 'write a self-contained HTML report of the failures' },
   junit: { value: 'FILE.xml', accepts: 'a file name ending in .xml', help: 'write JUnit XML for CI systems' },
   json: { value: null, accepts: 'no value', help: 'print JSON lines instead of text (the last line sums up)' },
-  budget: { value: 'SECONDS', accepts: seconds(1), fallback: `${DEFAULT_CERTIFY_BUDGET_SECONDS} (mutants: ${DEFAULT_MUTANTS_BUDGET_SECONDS})`, help: 'the time budget' },
+  budget: { value: 'SECONDS', accepts: seconds(1), fallback: `${DEFAULT_CERTIFY_BUDGET_SECONDS} (mutants: ${DEFAULT_MUTANTS_BUDGET_SECONDS})`, help: 'the whole time budget (certify: the matrix and the mutants together)' },
   out: { value: 'DIR', accepts: 'a directory', fallback: DEFAULT_CERTIFICATE_DIR, help: 'where certificate.json and certificate.md go' },
   compare: { value: 'OLD.json', accepts: 'a certificate.json written by an earlier certify', help: 'show what changed since an earlier certificate' },
   kills: { value: 'N', accepts: `a whole number of SIGKILLs per tier in [0, ${KILLS_MAX}]`, fallback: '2', help: 'SIGKILLs per tier' },
-  'mutants-budget': { value: 'SECONDS', accepts: `${seconds(0)} (0 skips the mutants)`, fallback: String(DEFAULT_MUTANTS_BUDGET_SECONDS), help: "the engine's mutants after the matrix (a survivor fails)" },
+  'mutants-budget': { value: 'SECONDS', accepts: `${seconds(0)}, less than --budget (0 skips the mutants)`, fallback: 'half of --budget', help: "the mutants' part of --budget, after the matrix (a survivor fails, one not killed in time is inconclusive)" },
   only: { value: 'NAMES', accepts: 'mutant names, comma separated (see crashlab mutants)', help: 'run only these mutants' },
   automatic: { value: null, accepts: 'no value', help: 'also the mutants generated from the compiled engine' },
   plant: { value: 'NAME', accepts: 'a mutant name (crashlab mutants --list)', help: 'run against this planted bug instead of the engine itself; its failures are saved under its name' },
@@ -201,7 +201,7 @@ export const USAGE = [
   ...Object.entries(FLAG_TABLE).map(([name, spec]) => `  ${name}`.padEnd(16) + spec.summary),
   '  help'.padEnd(16) + 'print this help', '',
   ...(['run', 'replay', 'certify', 'mutants', 'differential'] as const).flatMap((name) => [`Flags for ${name}:`, ...FLAG_TABLE[name].flags.filter((f) => f !== 'help').map(flagLine), '']),
-  'Exit status: 0 all runs passed, 1 a run failed, 2 bad command line.',
+  'Exit status: 0 all runs passed, 1 a run failed, 2 bad command line, 3 inconclusive (certify, mutants: a mutant not killed in time), 130 interrupted.',
 ].join('\n');
 
 type Values = Map<FlagName, string | true>;

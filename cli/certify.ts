@@ -27,12 +27,12 @@ import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashAr
 import { PLANTED_BUGS } from '../mutants/plantEngine.js';
 import { engineFor } from './plant.js';
 import { runKillCampaign, type KillTier } from '../properties/processKill.js';
-import { MUTANT_GROUPS, runMutants, type MutantScore } from '../mutants/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
 import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
-import { groupLine, mutantsSummary } from './mutantsCommand.js';
+import { groupLine, mutantsSummary, verdictLine } from './mutantsCommand.js';
 
 export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
 
@@ -67,18 +67,17 @@ export interface CertifyOptions {
    * found, so that a badly broken engine (a violation in every cell) still ends near the budget.
    */
   readonly shrink?: boolean | 'first' | undefined;
-  /** Called with one line per finished cell (progress for the CLI). */
-  readonly onProgress?: ((line: string) => void) | undefined;
+  /** Told the progress of each phase (`lasting`: a line that stays, like a verdict); for the CLI. */
+  readonly onProgress?: Progress | undefined;
   /**
-   * The mutation run (crashlab mutants, automatic mutants included) after the matrix: its own
-   * wall-clock budget (default DEFAULT_CERTIFY_MUTANTS_SECONDS; 0 skips it), optionally only
-   * some mutants. A surviving non-equivalent mutant fails the certificate.
+   * The mutation run (crashlab mutants, automatic mutants included) after the matrix: its part
+   * of `budgetSeconds` (default DEFAULT_MUTANTS_SHARE of it; 0 skips it), optionally only some
+   * mutants. A surviving non-equivalent mutant fails the certificate; one not killed in time
+   * makes it inconclusive.
    */
   readonly mutants?: { readonly budgetSeconds: number; readonly only?: readonly string[] | undefined } | undefined;
 }
 
-/** On 2 cores, a share of about 18 s per mutant: the slowest killed one (a commit-slot checksum skip) needs 9 to 25 s. */
-export const DEFAULT_CERTIFY_MUTANTS_SECONDS = 600;
 
 /** The harness's power, measured against the engine's mutants: what `certificateOk` also requires. */
 export interface CertificateMutation {
@@ -95,6 +94,8 @@ export interface CertificateMutation {
   readonly budgetSeconds: number;
   /** Mutants not killed (survived or errored), with what they stand for. */
   readonly survivors: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }>;
+  /** Mutants not killed before their time ran out, seeds left untried (absent in older certificates). */
+  readonly inconclusive?: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }> | undefined;
   /** Killed mutants by the violation kind that killed them. */
   readonly killedBy: Record<string, number>;
   /** Kill rate and times per group: the catalog, durability operators, structural operators (absent in older certificates). */
@@ -194,6 +195,8 @@ export interface Certificate {
   readonly mutation: CertificateMutation | null;
   /** Why the mutation run was skipped, else null. */
   readonly mutationSkipped: string | null;
+  /** How the whole budget was split (absent in older certificates). */
+  readonly budgetSplit?: BudgetSplit | undefined;
 }
 
 const noFaults = (): FaultCounts => ({ crash: 0, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 });
@@ -372,65 +375,117 @@ function totalsOf(cells: readonly CertificateCell[]): Certificate['totals'] {
   return { runs, images, events, kills, violations, faultsSurvived, shape };
 }
 
-/** Runs the certification matrix within `budgetSeconds` and returns its certificate. */
-export async function runCertify(options: CertifyOptions): Promise<Certificate> {
-  if (!(Number.isFinite(options.budgetSeconds) && options.budgetSeconds > 0)) throw new TypeError(`budgetSeconds must be a positive number, not ${options.budgetSeconds}`);
-  if (!(Number.isSafeInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32)) throw new TypeError(`seed must be an integer in [0, 2^32), not ${options.seed}`);
-  const killsPerTier = options.killsPerTier ?? DEFAULT_KILLS_PER_TIER;
-  if (!(Number.isSafeInteger(killsPerTier) && killsPerTier >= 0)) throw new TypeError(`killsPerTier must be a non-negative integer, not ${killsPerTier}`);
-  const shard = options.shard ?? { index: 1, total: 1 };
-  const shardText = formatShard(shard);
-  // Shard 1/1 keeps the given seed; shard I/N runs under its own.
-  const shardSeed = shard.total === 1 ? options.seed : deriveSeed(options.seed, shard.index);
-  const progress = options.onProgress ?? (() => undefined);
-  const started = performance.now();
-  const deadline = started + options.budgetSeconds * 1000;
-  const engineInfo = await engineSourceHash();
-  const cells: CertificateCell[] = [];
-  const failures: CertificateFailure[] = [];
+/** The mutants' part of the whole budget when --mutants-budget does not set it. */
+export const DEFAULT_MUTANTS_SHARE = 0.5;
 
-  // Kill tiers first: a fixed number of kills (real processes), both tiers in one campaign.
-  const killCells = KILL_TIERS.map((tier) => emptyCell({ id: `kill/${tier}`, kind: 'kill', faults: null, barrier: null, writeBufferPages: null, pageBytes: null, tier }));
-  if (options.engine !== undefined && options.engine !== referenceEngine) {
-    for (const cell of killCells) cell.skipped = 'process kills run the reference engine only; not run against another engine';
-  } else if (killsPerTier === 0) {
-    for (const cell of killCells) cell.skipped = 'killsPerTier is 0';
-  } else {
-    const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
-    const killStarted = performance.now();
-    const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2 });
-    const killMs = performance.now() - killStarted;
-    for (const cell of killCells) {
-      const counts = result.byTier[cell.tier!];
-      cell.runs = counts.kills;
-      cell.images = counts.kills;
-      cell.ms = killMs / KILL_TIERS.length;
-      cell.chunks.push({ seed: killSeed, runs: counts.kills, shard: shardText });
-      const failed = result.failure !== null && result.failure.tier === cell.tier;
-      cell.violations = failed ? 1 : 0;
-      cell.faultsSurvived.kill = counts.clean;
-    }
-    if (result.failure !== null) {
-      const verdict = result.failure.result.verdict;
-      failures.push({
-        cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
-        kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
-        crashAt: null, replay: result.failure.replay,
-      });
-    }
-    for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`);
+/** How certify spends `--budget`: the matrix (kill tiers, then the crash cells), then the mutants. */
+export interface BudgetSplit {
+  readonly matrixSeconds: number;
+  readonly mutantsSeconds: number;
+  /** Why the mutants do not run (their part then goes to the matrix), else null. */
+  readonly mutantsSkipped: string | null;
+}
+
+/** The split of the whole budget, stated before anything runs; a mutants budget not below the whole is a TypeError (exit 2). */
+export function budgetSplit(options: Pick<CertifyOptions, 'budgetSeconds' | 'mutants' | 'engine' | 'shard'>): BudgetSplit {
+  const whole = options.budgetSeconds;
+  const given = options.mutants?.budgetSeconds;
+  const skipped = given === 0 ? 'the mutants budget is 0'
+    : options.engine !== undefined && options.engine !== referenceEngine ? 'mutants are patches of the reference engine; not run against another engine'
+      : options.shard !== undefined && options.shard.index !== 1 ? `shard ${formatShard(options.shard)}: the mutants run on shard 1 only` : null;
+  if (skipped !== null) return { matrixSeconds: whole, mutantsSeconds: 0, mutantsSkipped: skipped };
+  if (given !== undefined && given >= whole) {
+    throw new TypeError(`--mutants-budget ${given} must be less than --budget ${whole}: --budget is the whole time, the mutants' part included`);
   }
+  const mutantsSeconds = given ?? Math.max(1, Math.round(whole * DEFAULT_MUTANTS_SHARE));
+  return { matrixSeconds: whole - mutantsSeconds, mutantsSeconds, mutantsSkipped: null };
+}
 
+/** The split in words, as certify states it at the start. */
+export function describeSplit(split: BudgetSplit, whole: number): string {
+  const matrix = `${split.matrixSeconds} s for the matrix (the kill tiers, then ${crashCells().length} crash cells in equal shares)`;
+  return `budget ${whole} s in all: ${matrix}, ${split.mutantsSkipped === null ? `${split.mutantsSeconds} s for the mutants (--mutants-budget sets it)` : `no mutants (${split.mutantsSkipped})`}`;
+}
+
+/** The kill tiers: a fixed number of kills (real processes), both tiers in one campaign; skipped against another engine. */
+async function runKillTiers(options: CertifyOptions, killsPerTier: number, shardSeed: number, shardText: string, failures: CertificateFailure[], progress: Progress): Promise<CertificateCell[]> {
+  const killCells = KILL_TIERS.map((tier) => emptyCell({ id: `kill/${tier}`, kind: 'kill', faults: null, barrier: null, writeBufferPages: null, pageBytes: null, tier }));
+  const skipped = options.engine !== undefined && options.engine !== referenceEngine ? 'process kills run the reference engine only; not run against another engine'
+    : killsPerTier === 0 ? 'killsPerTier is 0' : null;
+  if (skipped !== null) {
+    for (const cell of killCells) cell.skipped = skipped;
+    return killCells;
+  }
+  progress(`kill tiers: ${killsPerTier * KILL_TIERS.length} SIGKILLs...`, false);
+  const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
+  const killStarted = performance.now();
+  const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2 });
+  const killMs = performance.now() - killStarted;
+  for (const cell of killCells) {
+    const counts = result.byTier[cell.tier!];
+    cell.runs = counts.kills;
+    cell.images = counts.kills;
+    cell.ms = killMs / KILL_TIERS.length;
+    cell.chunks.push({ seed: killSeed, runs: counts.kills, shard: shardText });
+    cell.violations = result.failure !== null && result.failure.tier === cell.tier ? 1 : 0;
+    cell.faultsSurvived.kill = counts.clean;
+  }
+  if (result.failure !== null) {
+    const verdict = result.failure.result.verdict;
+    failures.push({
+      cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
+      kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
+      crashAt: null, replay: result.failure.replay,
+    });
+  }
+  for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`, true);
+  return killCells;
+}
+
+/** A progress report: `lasting` lines stay (a verdict, a failed cell), the others show the state of a long phase. */
+export type Progress = (line: string, lasting: boolean) => void;
+
+/** The crash cells in turn, each an equal share of the matrix time left. */
+async function runCrashCells(options: CertifyOptions, shardSeed: number, shardText: string, deadline: number, failures: CertificateFailure[], progress: Progress): Promise<CertificateCell[]> {
   const specs = crashCells();
+  const cells: CertificateCell[] = [];
+  let images = 0;
   for (const [index, spec] of specs.entries()) {
     const cell = emptyCell({ id: spec.id, kind: 'crash', faults: spec.faults, barrier: spec.barrier, writeBufferPages: spec.writeBufferPages, pageBytes: spec.pageBytes, tier: null });
     const shareMs = Math.max(0, (deadline - performance.now()) / (specs.length - index));
     await runCrashCell(spec, deriveSeed(shardSeed, index + 1), shareMs, options, shardText, cell, failures);
     cells.push(cell);
-    progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`);
+    images += cell.images;
+    if (cell.violations > 0) progress(`FAILED: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`, true);
+    const left = Math.max(0, Math.round((deadline - performance.now()) / 1000));
+    progress(`matrix: ${index + 1}/${specs.length} cells, ${images} crash images, ${failures.length} violations, ${left} s left`, false);
   }
+  return cells;
+}
+
+/** Runs the certification matrix and the mutants within `budgetSeconds` (the whole) and returns its certificate. */
+export async function runCertify(options: CertifyOptions): Promise<Certificate> {
+  if (!(Number.isFinite(options.budgetSeconds) && options.budgetSeconds > 0)) throw new TypeError(`budgetSeconds must be a positive number, not ${options.budgetSeconds}`);
+  if (!(Number.isSafeInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32)) throw new TypeError(`seed must be an integer in [0, 2^32), not ${options.seed}`);
+  const killsPerTier = options.killsPerTier ?? DEFAULT_KILLS_PER_TIER;
+  if (!(Number.isSafeInteger(killsPerTier) && killsPerTier >= 0)) throw new TypeError(`killsPerTier must be a non-negative integer, not ${killsPerTier}`);
+  const split = budgetSplit(options);
+  const shard = options.shard ?? { index: 1, total: 1 };
+  const shardText = formatShard(shard);
+  // Shard 1/1 keeps the given seed; shard I/N runs under its own.
+  const shardSeed = shard.total === 1 ? options.seed : deriveSeed(options.seed, shard.index);
+  const progress: Progress = options.onProgress ?? (() => undefined);
+  const started = performance.now();
+  const engineInfo = await engineSourceHash();
+  const failures: CertificateFailure[] = [];
+  const killCells = await runKillTiers(options, killsPerTier, shardSeed, shardText, failures, progress);
+  const cells = await runCrashCells(options, shardSeed, shardText, started + split.matrixSeconds * 1000, failures, progress);
   cells.push(...killCells);
-  const mutation = await runCertifyMutants(options, shard, progress);
+  // The mutants get their part, or what is left of the whole if the matrix overran (at least a second).
+  const leftSeconds = Math.max(1, Math.floor(options.budgetSeconds - (performance.now() - started) / 1000));
+  const mutation = split.mutantsSkipped === null
+    ? await runCertifyMutants(Math.min(split.mutantsSeconds, leftSeconds), options.mutants?.only, progress)
+    : { result: null, skipped: split.mutantsSkipped };
 
   return {
     format: CERTIFICATE_FORMAT,
@@ -450,38 +505,46 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
     mutationScore: mutation.result?.score ?? null,
     mutation: mutation.result,
     mutationSkipped: mutation.skipped,
+    budgetSplit: split,
   };
 }
 
-/** Runs the engine's mutants (after the matrix, on its own budget) unless there is a reason not to. */
-async function runCertifyMutants(options: CertifyOptions, shard: Shard, progress: (line: string) => void): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
-  const budgetSeconds = options.mutants?.budgetSeconds ?? DEFAULT_CERTIFY_MUTANTS_SECONDS;
-  if (budgetSeconds === 0) return { result: null, skipped: 'the mutants budget is 0' };
-  if (options.engine !== undefined && options.engine !== referenceEngine) return { result: null, skipped: 'mutants are patches of the reference engine; not run against another engine' };
-  if (shard.index !== 1) return { result: null, skipped: `shard ${formatShard(shard)}: the mutants run on shard 1 only` };
-  const report = await runMutants({ budgetSeconds, automatic: true, only: options.mutants?.only });
+/** Runs the engine's mutants (after the matrix) on their part of the budget, printing each verdict as it lands. */
+async function runCertifyMutants(budgetSeconds: number, only: readonly string[] | undefined, progress: Progress): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
+  progress(`mutants: ${budgetSeconds} s...`, false);
+  const report = await runMutants({ budgetSeconds, automatic: true, only, onResult: (m, done, total) => progress(verdictLine(m, done, total).trimStart(), true) });
   const killedBy: Record<string, number> = {};
   for (const m of report.mutants) if (m.status === 'killed' && m.kind !== null) killedBy[m.kind] = (killedBy[m.kind] ?? 0) + 1;
-  const survivors = report.mutants.filter((m) => m.status === 'survived' || m.status === 'error')
-    .map((m) => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` }));
-  progress(`${survivors.length === 0 ? 'ok' : 'FAILED'}: mutants: ${mutantsSummary(report)}`);
+  const named = (m: MutantResult): { name: string; status: string; description: string } => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` });
+  const survivors = report.mutants.filter((m) => m.status === 'survived' || m.status === 'error').map(named);
+  const inconclusive = report.mutants.filter((m) => m.status === 'inconclusive').map(named);
+  progress(`${survivors.length > 0 ? 'FAILED' : inconclusive.length > 0 ? 'INCONCLUSIVE' : 'ok'}: mutants: ${mutantsSummary(report)}`, true);
   return {
     result: {
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
       excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
-      groups: report.groups,
+      groups: report.groups, inconclusive,
     },
     skipped: null,
   };
 }
 
+export type CertificateVerdict = 'PASSED' | 'FAILED' | 'INCONCLUSIVE';
+
 /**
- * True when nothing failed: no violation in any cell (skipped cells do not fail) and no mutant
- * of the engine outlived the harness (when the mutants ran). Exit code 0 only then.
+ * FAILED: a violation in some cell, or a mutant that survived every seed (or erred);
+ * INCONCLUSIVE: neither, but some mutant was not killed before its time ran out (exit 3);
+ * PASSED otherwise (skipped cells do not fail).
  */
+export function certificateVerdict(cert: Certificate): CertificateVerdict {
+  const violations = cert.failures.length > 0 || cert.cells.some((cell) => cell.violations > 0);
+  if (violations || (cert.mutation !== null && cert.mutation.survivors.length > 0)) return 'FAILED';
+  return (cert.mutation?.inconclusive?.length ?? 0) > 0 ? 'INCONCLUSIVE' : 'PASSED';
+}
+
+/** True when the verdict is PASSED. Exit code 0 only then. */
 export function certificateOk(cert: Certificate): boolean {
-  const harnessBites = cert.mutation === null || cert.mutation.survivors.length === 0;
-  return harnessBites && cert.failures.length === 0 && cert.cells.every((cell) => cell.violations === 0);
+  return certificateVerdict(cert) === 'PASSED';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,21 +578,22 @@ function mutationLine(cert: Certificate): string {
   const m = cert.mutation;
   if (m === null) return `not measured (${cert.mutationSkipped ?? 'skipped'})`;
   const kinds = Object.entries(m.killedBy).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
-  return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.equivalent} equivalent, ${m.excluded} excluded; `
+  return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.inconclusive?.length ?? 0} inconclusive, ${m.equivalent} equivalent, ${m.excluded} excluded; `
     + `time to kill median ${m.medianMsToKill ?? '-'} ms, p90 ${m.p90MsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
     + MUTANT_GROUPS.flatMap((group) => { const score = m.groups?.[group]; return score === undefined ? [] : [`\n  - ${groupLine(group, score)}`]; }).join('')
-    + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('');
+    + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('')
+    + (m.inconclusive ?? []).map((left) => `\n  - INCONCLUSIVE ${left.name}: ${left.description}`).join('');
 }
 
 /** The certificate as markdown (what certificate.md holds). */
 export function renderCertificate(cert: Certificate): string {
   const t = cert.totals;
   const lines = [
-    `# crashlab durability certificate: ${certificateOk(cert) ? 'PASSED' : 'FAILED'}`,
+    `# crashlab durability certificate: ${certificateVerdict(cert)}`,
     '',
     `- engine: ${cert.engine.label}${cert.engine.plant == null ? '' : ` (planted mutant --plant ${cert.engine.plant}: a certificate of the harness, not of the engine)`}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
     `- seeds: ${cert.seeds.join(', ')}; shards: ${cert.shards.join(', ')}; profile: ${cert.profile}`,
-    `- budget: ${cert.budgetSeconds} s; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
+    `- budget: ${cert.budgetSeconds} s in all${cert.budgetSplit === undefined ? '' : ` (matrix ${cert.budgetSplit.matrixSeconds} s, mutants ${cert.budgetSplit.mutantsSeconds} s)`}; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
     `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
     `- faults survived: ${t.faultsSurvived.crash} power cuts (crash images), ${t.faultsSurvived.errors} injected-error cases, `
       + `${t.faultsSurvived.corruption} corruption cases, ${t.faultsSurvived['recovery-crash']} crashes during recovery, ${t.faultsSurvived.kill} process kills`,
@@ -583,7 +647,7 @@ const signed = (delta: number): string => (delta > 0 ? `+${delta}` : `${delta}`)
 /** A readable markdown diff of two certificates: engine hash, per-cell numbers, new and gone failures. */
 export function compareCertificates(old: Certificate, current: Certificate): string {
   const lines: string[] = ['# crashlab certificate comparison', ''];
-  const verdict = (cert: Certificate): string => (certificateOk(cert) ? 'PASSED' : 'FAILED');
+  const verdict = certificateVerdict;
   lines.push(`- verdict: ${verdict(old)} -> ${verdict(current)}`);
   lines.push(old.engine.hash === current.engine.hash
     ? `- engine: unchanged (\`${current.engine.hash.slice(0, 16)}\`)`

@@ -16,6 +16,7 @@ import { engineFor } from './plant.js';
 import { foundOf, regressionGate, replayStored, type Found } from './savedFailures.js';
 import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitFailure, type JUnitSuite } from './junit.js';
+import { ProgressLine } from './progress.js';
 import { renderReports, type ReportInput, type ReportSummary } from './report.js';
 import { shownValue, violationSentence } from './violationSentence.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
@@ -32,8 +33,6 @@ type Barrier = 'always' | 'wal-aware';
 
 /** Cases per chunk: small enough for steady progress, large enough to amortise start-up. */
 const CHUNK_RUNS = 25;
-/** Without a terminal, a progress line at most this often. */
-const PROGRESS_EVERY_MS = 10_000;
 
 function describe(seed: number, barrier: string, failure: CrashFailure): string {
   const v = failure.violation;
@@ -110,31 +109,24 @@ function commandLine(args: CrashCommand, seed: number): string {
   return `crashlab run --seed ${seed} ${budget} --profile ${args.profile} --barrier ${args.barrier}${args.path === null ? '' : ` --path '${args.path}'`}${args.plant === null ? '' : ` --plant ${args.plant}`}`;
 }
 
-/** A progress line: rewritten in place on a terminal, printed now and then otherwise. */
+/** A campaign's progress line: cases, crash images, rate, violations, time left. */
 class Progress {
-  private lastPrintMs = 0;
+  private readonly line: ProgressLine;
 
-  constructor(private readonly json: boolean, private readonly startMs: number) {}
+  constructor(json: boolean, private readonly startMs: number) {
+    this.line = new ProgressLine(json);
+  }
 
   update(barrier: string, runs: number, plannedRuns: number | null, images: number, violations: number, leftMs: number | null): void {
-    if (this.json) return;
-    const nowMs = performance.now();
-    const elapsedS = (nowMs - this.startMs) / 1000;
+    const elapsedS = (performance.now() - this.startMs) / 1000;
     const rate = elapsedS > 0 ? Math.round(images / elapsedS) : 0;
     const done = plannedRuns === null ? `${runs} cases` : `${runs}/${plannedRuns} cases`;
     const left = leftMs === null ? '' : `, ${Math.max(0, Math.round(leftMs / 1000))} s left`;
-    const line = `  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`;
-    if (process.stdout.isTTY) {
-      process.stdout.write(`\r${line.padEnd(100)}`);
-    } else if (nowMs - this.lastPrintMs >= PROGRESS_EVERY_MS) {
-      console.log(line);
-      this.lastPrintMs = nowMs;
-    }
+    this.line.show(`  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`);
   }
 
-  /** Ends the in-place line before ordinary output. */
   clear(): void {
-    if (!this.json && process.stdout.isTTY) process.stdout.write(`\r${' '.repeat(100)}\r`);
+    this.line.clear();
   }
 }
 
