@@ -116,7 +116,8 @@ async function pruneCommand(json: boolean, engine?: EngineUnderTest): Promise<nu
     const first = await replayStored(record, underTest);
     const second = first.violation === null ? await replayStored(record, underTest) : first;
     if (first.violation !== null || second.violation !== null) {
-      kept.push({ id: record.id, why: `still fails: ${(first.violation ?? second.violation)!.kind}` });
+      const planted = record.plant === null ? '' : ` under --plant ${record.plant} (a planted bug stays until crashlab failures rm ${record.id})`;
+      kept.push({ id: record.id, why: `still fails: ${(first.violation ?? second.violation)!.kind}${planted}` });
     } else if (first.traceHash !== second.traceHash) {
       kept.push({ id: record.id, why: 'replayed clean, but its two replays differed (not deterministic): kept' });
     } else {

@@ -10,6 +10,7 @@ import {
   parseCertificate, readCertificate, renderCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell, type CertificateMutation,
 } from '../../cli/certify.js';
 import { plantBug } from '../../mutants/plantEngine.js';
+import { captured } from '../captureConsole.js';
 
 test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
   const started = performance.now();
@@ -75,7 +76,9 @@ test.serial('certify against ack-before-wal-fsync is not ok and names the violat
   t.log(`${failure.cell}: ${failure.kind}: ${failure.detail}\n${failure.replay}`);
   t.is(failure.kind, 'lost-ack');
   t.regex(failure.replay, /^node dist\/cli\/certify\.js --replay \S+ --seed \d+ --path '[\d:]+' --plant ack-before-wal-fsync$/);
-  t.is(await replayCell(failure.cell, failure.seed, failure.path ?? undefined, { engine }), 1, 'the replay fails again');
+  const replayed = await captured(() => replayCell(failure.cell, failure.seed, failure.path ?? undefined, { engine }));
+  t.is(replayed.value, 1, 'the replay fails again');
+  t.regex(replayed.out, new RegExp(`^VIOLATION \\(${failure.cell}\\): lost-ack at I/O event ${failure.crashAt}`, 'm'));
 });
 
 test('cellProfile pins barrier, page size and write buffer, and picks the fault kind', (t) => {
