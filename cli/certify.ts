@@ -26,7 +26,7 @@ import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
 import { PLANTED_BUGS } from '../mutants/plantEngine.js';
 import { engineFor } from './plant.js';
-import { runKillCampaign, type KillTier } from '../properties/processKill.js';
+import { DEFAULT_KILL_RETRIES, runKillCampaign, type KillTier } from '../properties/processKill.js';
 import { MUTANT_GROUPS, runMutants, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
@@ -60,6 +60,8 @@ export interface CertifyOptions {
   readonly engine?: EngineUnderTest | undefined;
   /** Names the engine in the certificate (default 'reference', or 'custom' when `engine` is given). */
   readonly engineLabel?: string | undefined;
+  /** Where a failed kill keeps its directory (killed image, reports, case) for its deterministic replay; the system's temporary folder by default. */
+  readonly killsDir?: string | undefined;
   /** The mutant `engine` is (`certify --plant NAME`): part of the certificate's identity, and of its replay commands. */
   readonly plant?: string | undefined;
   /**
@@ -155,6 +157,8 @@ export interface CertificateFailure {
   /** The I/O event the power failed before (crash cells), else null. */
   readonly crashAt: number | null;
   readonly replay: string;
+  /** A kill-tier failure: the command that reruns the kill itself, with retries (its `replay` re-judges the kept image). */
+  readonly rerun?: string | undefined;
 }
 
 export interface Certificate {
@@ -419,7 +423,7 @@ async function runKillTiers(options: CertifyOptions, killsPerTier: number, shard
   progress(`kill tiers: ${killsPerTier * KILL_TIERS.length} SIGKILLs...`, false);
   const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
   const killStarted = performance.now();
-  const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2 });
+  const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2, keepFailedDir: options.killsDir ?? true });
   const killMs = performance.now() - killStarted;
   for (const cell of killCells) {
     const counts = result.byTier[cell.tier!];
@@ -435,7 +439,7 @@ async function runKillTiers(options: CertifyOptions, killsPerTier: number, shard
     failures.push({
       cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
       kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
-      crashAt: null, replay: result.failure.replay,
+      crashAt: null, replay: result.failure.replay, rerun: result.failure.rerun,
     });
   }
   for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`, true);
@@ -621,7 +625,8 @@ export function renderCertificate(cert: Certificate): string {
     ...(cert.failures.length === 0 ? ['None.']
       : cert.failures.flatMap((failure) => [
         `- **${failure.cell}** (shard ${failure.shard}, seed ${failure.seed}): ${failure.kind}${failure.crashAt === null ? '' : ` at I/O event ${failure.crashAt}`}: ${failure.detail}`,
-        `  - replay: \`${failure.replay}\``,
+        `  - replay: \`${failure.replay}\`${failure.rerun === undefined ? '' : ' (re-judges the killed image it kept: deterministic, reproduces on the first try)'}`,
+        ...(failure.rerun === undefined ? [] : [`  - rerun the kill itself: \`${failure.rerun}\` (where a kill lands depends on both processes' timing: it retries up to ${DEFAULT_KILL_RETRIES} times and says on which try it reproduced)`]),
       ])),
     '',
   ];

@@ -4,6 +4,7 @@
  * `--compare`, what changed against an earlier certificate); merge sums shard certificates.
  * Exit 0 when the verdict is PASSED, 1 FAILED, 3 INCONCLUSIVE (mutants not killed in time).
  */
+import path from 'node:path';
 import type { Command } from './args.js';
 import {
   budgetSplit, certificateVerdict, compareCertificates, describeSplit, mergeCertificates, readCertificate, runCertify, writeCertificate, type Certificate, type CertificateVerdict,
@@ -36,6 +37,8 @@ export async function certifyCommand(args: CertifyCommand, drawSeed: () => numbe
     ...(args.shard === null ? {} : { shard: args.shard }),
     ...(args.kills === null ? {} : { killsPerTier: args.kills }),
     ...(args.mutantsBudgetSeconds === null ? {} : { mutants: { budgetSeconds: args.mutantsBudgetSeconds } }),
+    // A failed kill keeps its image beside the certificate, so the replay it prints re-judges it there.
+    killsDir: path.join(args.out, 'kills'),
   };
   const split = budgetSplit(options);
   console.log(`crashlab certify: seed ${seed} (${args.seed === null ? 'drawn' : 'given'}), out ${args.out}; ${describeSplit(split, args.budgetSeconds)}`);

@@ -9,6 +9,7 @@
  * events around the crash point, the diff, the fault plan and a one-line replay command.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import type { Command } from './args.js';
 import { corpusDir, failureId, isStale, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
@@ -294,7 +295,7 @@ export async function replayCommand(args: ReplayCommand, testEngine?: EngineUnde
 /** `run --vfs real`: SIGKILLed children on real files, both tiers, judged against the model. */
 async function runRealCommand(args: CrashCommand, seed: number): Promise<number> {
   if (!args.json) console.log(`crashlab run --vfs real: seed ${seed}, ${args.runs} SIGKILLs alternating plain files and power loss, profile ${args.profile}`);
-  const result = await runKillCampaign({ seed, kills: args.runs, tier: 'both', profile: PROFILES[args.profile] });
+  const result = await runKillCampaign({ seed, kills: args.runs, tier: 'both', profile: PROFILES[args.profile], keepFailedDir: path.join(process.cwd(), '.crashlab', 'kills') });
   const kills = result.byTier.plain.kills + result.byTier.power.kills;
   const perSecond = result.ms > 0 ? Math.round((kills * 10_000) / result.ms) / 10 : 0;
   const failures = result.failure === null ? [] : [{
@@ -305,7 +306,7 @@ async function runRealCommand(args: CrashCommand, seed: number): Promise<number>
   if (args.json) {
     console.log(JSON.stringify({ event: 'done', ok: result.ok, seed, runs: kills, crashImages: kills, violations: failures.length, imagesPerSecond: perSecond, elapsedMs: Math.round(result.ms), byTier: result.byTier, failures }));
   } else {
-    for (const f of failures) console.log(`VIOLATION (${f.barrier} tier): ${f.kind}: ${f.detail}\n  replay: ${f.replay}`);
+    for (const f of failures) console.log(`VIOLATION (${f.barrier} tier): ${f.kind}: ${f.detail}\n  replay (re-judges the kept killed image, deterministic): ${f.replay}\n  rerun the kill (timing decides where it lands, retries): ${result.failure!.rerun}`);
     for (const tier of ['plain', 'power'] as const) {
       const counts = result.byTier[tier];
       console.log(`  ${tier}: ${counts.kills} SIGKILLs, ${counts.commits} commits issued, ${counts.acked} acknowledged`);
