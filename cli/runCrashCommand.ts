@@ -210,7 +210,7 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const imagesPerSecond = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
   const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay, saved: f.saved }));
   if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs: totals.runs, crashImages: totals.images, violations: failures.length, imagesPerSecond, elapsedMs, shape: totals.shape, failures }));
-  else console.log(`${formatShape(totals.shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${totals.runs} cases, ${totals.images} crash images, ${failures.length} violations (${newCount} new, ${failures.length - newCount} saved), ${elapsedMs} ms, ${imagesPerSecond} images/s`);
+  else console.log(`${formatShape(totals.shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${totals.runs} cases, ${totals.images} crash images, ${failures.length} violations${failures.length === 0 ? '' : ` (${newCount} new, ${failures.length - newCount} saved)`}, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
   return failures.length === 0 ? 0 : 1;
 }
 
