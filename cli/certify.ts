@@ -27,7 +27,7 @@ import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashAr
 import { PLANTED_BUGS } from '../mutants/plantEngine.js';
 import { engineFor } from './plant.js';
 import { DEFAULT_KILL_RETRIES, runKillCampaign, type KillTier } from '../properties/processKill.js';
-import { MUTANT_GROUPS, runMutants, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
+import { median, MUTANT_GROUPS, percentile, runMutants, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
@@ -102,6 +102,10 @@ export interface CertificateMutation {
   readonly killedBy: Record<string, number>;
   /** Kill rate and times per group: the catalog, durability operators, structural operators (absent in older certificates). */
   readonly groups?: Readonly<Record<string, MutantScore>> | undefined;
+  /** The times to kill per group, so that merge can add shards' runs up (absent in older certificates). */
+  readonly killTimesMs?: Readonly<Record<string, readonly number[]>> | undefined;
+  /** The shards whose mutants this covers (each shard runs every N-th mutant). */
+  readonly shards?: readonly string[] | undefined;
 }
 
 export interface FaultCounts {
@@ -395,8 +399,7 @@ export function budgetSplit(options: Pick<CertifyOptions, 'budgetSeconds' | 'mut
   const whole = options.budgetSeconds;
   const given = options.mutants?.budgetSeconds;
   const skipped = given === 0 ? 'the mutants budget is 0'
-    : options.engine !== undefined && options.engine !== referenceEngine ? 'mutants are patches of the reference engine; not run against another engine'
-      : options.shard !== undefined && options.shard.index !== 1 ? `shard ${formatShard(options.shard)}: the mutants run on shard 1 only` : null;
+    : options.engine !== undefined && options.engine !== referenceEngine ? 'mutants are patches of the reference engine; not run against another engine' : null;
   if (skipped !== null) return { matrixSeconds: whole, mutantsSeconds: 0, mutantsSkipped: skipped };
   if (given !== undefined && given >= whole) {
     throw new TypeError(`--mutants-budget ${given} must be less than --budget ${whole}: --budget is the whole time, the mutants' part included`);
@@ -488,7 +491,7 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
   // The mutants get their part, or what is left of the whole if the matrix overran (at least a second).
   const leftSeconds = Math.max(1, Math.floor(options.budgetSeconds - (performance.now() - started) / 1000));
   const mutation = split.mutantsSkipped === null
-    ? await runCertifyMutants(Math.min(split.mutantsSeconds, leftSeconds), options.mutants?.only, progress)
+    ? await runCertifyMutants(Math.min(split.mutantsSeconds, leftSeconds), options.mutants?.only, shard, progress)
     : { result: null, skipped: split.mutantsSkipped };
 
   return {
@@ -514,9 +517,10 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
 }
 
 /** Runs the engine's mutants (after the matrix) on their part of the budget, printing each verdict as it lands. */
-async function runCertifyMutants(budgetSeconds: number, only: readonly string[] | undefined, progress: Progress): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
-  progress(`mutants: ${budgetSeconds} s...`, false);
-  const report = await runMutants({ budgetSeconds, automatic: true, only, onResult: (m, done, total) => progress(verdictLine(m, done, total).trimStart(), true) });
+async function runCertifyMutants(budgetSeconds: number, only: readonly string[] | undefined, shard: Shard, progress: Progress): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
+  progress(`mutants: ${budgetSeconds} s${shard.total === 1 ? '' : `, shard ${formatShard(shard)}: every ${shard.total}th mutant`}...`, false);
+  const report = await runMutants({ budgetSeconds, automatic: true, only, shard, onResult: (m, done, total) => progress(verdictLine(m, done, total).trimStart(), true) });
+  const killTimesMs = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, report.mutants.flatMap((m) => (m.group === group && m.msToKill !== null ? [m.msToKill] : []))]));
   const killedBy: Record<string, number> = {};
   for (const m of report.mutants) if (m.status === 'killed' && m.kind !== null) killedBy[m.kind] = (killedBy[m.kind] ?? 0) + 1;
   const named = (m: MutantResult): { name: string; status: string; description: string } => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` });
@@ -527,7 +531,7 @@ async function runCertifyMutants(budgetSeconds: number, only: readonly string[] 
     result: {
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
       excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
-      groups: report.groups, inconclusive,
+      groups: report.groups, inconclusive, killTimesMs, shards: [formatShard(shard)],
     },
     skipped: null,
   };
@@ -687,6 +691,39 @@ export function compareCertificates(old: Certificate, current: Certificate): str
   return lines.join('\n');
 }
 
+/** A score from counts and kill times (the same figures runMutants reports). */
+function scoreFrom(counts: Pick<MutantScore, 'killed' | 'survived' | 'inconclusive' | 'equivalent' | 'errors'>, times: readonly number[]): MutantScore {
+  const run = counts.killed + counts.survived + (counts.inconclusive ?? 0);
+  return {
+    ...counts, score: run === 0 ? 1 : counts.killed / run,
+    medianMsToKill: median(times), p90MsToKill: percentile(times, 90), maxMsToKill: times.length === 0 ? null : Math.max(...times),
+  };
+}
+
+/**
+ * The shards' mutation runs as one: counts, survivors and kills added up, the score and the
+ * times to kill recomputed. One run (or runs of older certificates, without their kill times)
+ * is kept as it is.
+ */
+function mergeMutations(runs: readonly CertificateMutation[]): CertificateMutation | null {
+  if (runs.length <= 1 || runs.some((m) => m.killTimesMs === undefined)) return runs[0] ?? null;
+  const sum = (pick: (m: CertificateMutation) => number): number => runs.reduce((total, m) => total + pick(m), 0);
+  const killTimesMs = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, runs.flatMap((m) => m.killTimesMs?.[group] ?? [])]));
+  const groups = Object.fromEntries(MUTANT_GROUPS.map((group) => {
+    const of = (key: 'killed' | 'survived' | 'inconclusive' | 'equivalent' | 'errors'): number => sum((m) => m.groups?.[group]?.[key] ?? 0);
+    return [group, scoreFrom({ killed: of('killed'), survived: of('survived'), inconclusive: of('inconclusive'), equivalent: of('equivalent'), errors: of('errors') }, killTimesMs[group]!)];
+  }));
+  const killedBy: Record<string, number> = {};
+  for (const m of runs) for (const [kind, count] of Object.entries(m.killedBy)) killedBy[kind] = (killedBy[kind] ?? 0) + count;
+  const inconclusive = runs.flatMap((m) => m.inconclusive ?? []);
+  const total = scoreFrom({ killed: sum((m) => m.killed), survived: sum((m) => m.survived), inconclusive: inconclusive.length, equivalent: sum((m) => m.equivalent), errors: sum((m) => m.errors) }, Object.values(killTimesMs).flat());
+  return {
+    score: total.score, killed: total.killed, survived: total.survived, equivalent: total.equivalent, errors: total.errors, excluded: sum((m) => m.excluded),
+    medianMsToKill: total.medianMsToKill, p90MsToKill: total.p90MsToKill, maxMsToKill: total.maxMsToKill, budgetSeconds: sum((m) => m.budgetSeconds),
+    survivors: runs.flatMap((m) => m.survivors), inconclusive, killedBy, groups, killTimesMs, shards: runs.flatMap((m) => m.shards ?? []),
+  };
+}
+
 /** Certificates that cannot be merged (different engines or plants): bad input, exit 2 at the command line. */
 export class MergeError extends Error {
   readonly code = 'MERGE_REFUSED';
@@ -733,6 +770,7 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
   for (const cert of list) for (const failure of cert.failures) failures.set(failureKey(failure), failure);
   const merged = [...cells.values()];
   const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
+  const mutation = mergeMutations(list.flatMap((cert) => (cert.mutation === null ? [] : [cert.mutation])));
   return {
     ...first,
     createdAt: new Date().toISOString(),
@@ -744,10 +782,10 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
     cells: merged,
     totals: totalsOf(merged),
     failures: [...failures.values()],
-    // Only shard 1 runs the mutants: the merged certificate carries that one run.
-    mutationScore: list.find((cert) => cert.mutation !== null)?.mutationScore ?? null,
-    mutation: list.find((cert) => cert.mutation !== null)?.mutation ?? null,
-    mutationSkipped: list.some((cert) => cert.mutation !== null) ? null : first.mutationSkipped,
+    // Each shard ran its part of the mutants: the merged certificate adds them up.
+    mutationScore: mutation?.score ?? null,
+    mutation,
+    mutationSkipped: mutation !== null ? null : first.mutationSkipped,
   };
 }
 

@@ -49,6 +49,8 @@ export interface MutantRun {
    * marked equivalent. Default false.
    */
   readonly automatic?: boolean | undefined;
+  /** This machine's part (CI shards): every `total`-th mutant of the selection from the `index`-th (1-based); all when undefined. */
+  readonly shard?: { readonly index: number; readonly total: number } | undefined;
   /** Told each mutant's verdict as it lands, with how many are done of how many to run. */
   readonly onResult?: ((result: MutantResult, done: number, total: number) => void) | undefined;
 }
@@ -321,9 +323,12 @@ export async function runMutants(run: MutantRun): Promise<MutantReport> {
   const differentialRunsPerSeed = run.differentialRunsPerSeed ?? DEFAULT_DIFFERENTIAL_RUNS_PER_SEED;
   if (!(Number.isSafeInteger(differentialRunsPerSeed) && differentialRunsPerSeed >= 1)) throw new TypeError('differentialRunsPerSeed must be a positive integer');
   const automatic = run.automatic === true ? automaticCatalog() : { mutants: [], excluded: [] };
-  const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded);
+  const shard = run.shard ?? { index: 1, total: 1 };
+  const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded)
+    .filter((_, i) => i % shard.total === shard.index - 1);
   const names = onlyNames(run.only);
-  const excluded = names === undefined ? automatic.excluded : automatic.excluded.filter((m) => names.includes(m.name));
+  // The excluded mutants are listed once, by the first shard.
+  const excluded = shard.index !== 1 ? [] : names === undefined ? automatic.excluded : automatic.excluded.filter((m) => names.includes(m.name));
   const toRun = selected.filter((bug) => bug.equivalent === undefined);
   const lanes = Math.max(1, Math.min(concurrency, toRun.length));
   const perMutantMs = Math.max(1, Math.floor((run.budgetSeconds * 1000 * lanes) / Math.max(1, toRun.length)));

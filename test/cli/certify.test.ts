@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {
-  CERTIFICATE_FORMAT, cellProfile, certificateOk, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
+  CERTIFICATE_FORMAT, cellProfile, certificateOk, certificateVerdict, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
   parseCertificate, readCertificate, renderCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell, type CertificateMutation,
 } from '../../cli/certify.js';
 import { plantBug } from '../../mutants/plantEngine.js';
@@ -176,4 +176,20 @@ test('merge keeps the mutation run of the shard that ran it', (t) => {
   t.is(merged.mutationScore, 0.5);
   t.deepEqual(merged.mutation, survivorRun);
   t.is(merged.mutationSkipped, null);
+});
+
+test('merge adds up the mutants each shard ran: counts, survivors, inconclusive ones, kill times and the score', (t) => {
+  const shardRun = (shard: string, times: number[], inconclusive: string[]): CertificateMutation => ({
+    score: 0, killed: times.length, survived: 0, equivalent: 1, errors: 0, excluded: shard === '1/2' ? 3 : 0, medianMsToKill: null, maxMsToKill: null, budgetSeconds: 30,
+    survivors: [], inconclusive: inconclusive.map((name) => ({ name, status: 'inconclusive', description: 'its time ran out' })), killedBy: { 'lost-ack': times.length },
+    groups: { catalog: { killed: times.length, survived: 0, inconclusive: inconclusive.length, equivalent: 1, errors: 0, score: 0, medianMsToKill: null, p90MsToKill: null, maxMsToKill: null } },
+    killTimesMs: { catalog: times, durability: [], structural: [] }, shards: [shard],
+  });
+  const merged = mergeCertificates([handMade({ shard: '1/2', mutation: shardRun('1/2', [100, 300], []) }), handMade({ shard: '2/2', mutation: shardRun('2/2', [200], ['slow-one']) })]);
+  const m = merged.mutation!;
+  t.like(m, { killed: 3, survived: 0, equivalent: 2, excluded: 3, medianMsToKill: 200, maxMsToKill: 300, budgetSeconds: 60, killedBy: { 'lost-ack': 3 }, shards: ['1/2', '2/2'] });
+  t.is(m.score, 3 / 4, 'killed over killed, survived and inconclusive');
+  t.deepEqual(m.inconclusive?.map((x) => x.name), ['slow-one']);
+  t.like(m.groups?.['catalog'], { killed: 3, inconclusive: 1, medianMsToKill: 200 });
+  t.is(certificateVerdict(merged), 'INCONCLUSIVE');
 });

@@ -177,3 +177,11 @@ test('the budget a quick kill leaves goes to the mutants still alive: a survivor
   t.not(survivor.seedsTried, 0, 'it ran seeds');
   t.true(report.ms >= 0.8 * budgetSeconds * 1000, `the run took ${report.ms} ms of its ${budgetSeconds} s: the even share alone is half`);
 });
+
+test('a shard takes every N-th mutant of the selection, so shards divide the mutants between them', async (t) => {
+  const catalog: PlantedBug[] = PLANTED_BUGS.slice(0, 5).map((bug) => ({ ...bug, equivalent: 'listed only, for the test' }));
+  const names = async (index: number): Promise<string[]> => (await runMutants({ budgetSeconds: 1, catalog, shard: { index, total: 2 } })).mutants.map((m) => m.name);
+  const [first, second] = [await names(1), await names(2)];
+  t.deepEqual(first, [catalog[0]!.name, catalog[2]!.name, catalog[4]!.name]);
+  t.deepEqual(second, [catalog[1]!.name, catalog[3]!.name]);
+});
