@@ -7,6 +7,7 @@ import { AUTOMATIC_EQUIVALENTS } from '../../mutants/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
 import type { PlantedBug } from '../../mutants/plantEngine.js';
 import { PLANTED_BUGS } from '../../mutants/plantEngine.js';
+import { captured } from '../captureConsole.js';
 
 const FAST = ['ack-before-wal-fsync', 'read-file-before-buffer'];
 
@@ -40,7 +41,9 @@ test('equivalent mutants are listed, not run, and do not count in the score', as
   t.is(report.mutants[0]!.reason, 'for the test');
   t.is(report.medianMsToKill, null);
   await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/, instanceOf: UnknownMutantError });
-  t.is(await mutantsCommand({ budgetSeconds: 1, only: 'no-such-mutant' }), 2);
+  const unknown = await captured(() => mutantsCommand({ budgetSeconds: 1, only: 'no-such-mutant' }));
+  t.is(unknown.value, 2);
+  t.regex(unknown.out, /crashlab: no mutant named "no-such-mutant"/);
 });
 
 test('median and percentile', (t) => {
