@@ -131,6 +131,8 @@ async function pruneCommand(json: boolean, engine?: EngineUnderTest): Promise<nu
     for (const id of removed) console.log(`removed ${id}: replayed clean twice, the same way`);
     for (const k of kept) console.log(`kept ${k.id}: ${k.why}`);
     console.log(`pruned ${removed.length} of ${records.length} saved failures`);
+    const targets = listTargetFailures(process.cwd()).records.length;
+    if (targets > 0) console.log(`${targets} saved failures of other targets not pruned: crashlab replay ID replays one, crashlab failures rm ID removes it`);
   }
   return 0;
 }
