@@ -6,7 +6,7 @@
  * what it accepts; main.ts prints it and exits 2.
  */
 import { parseArgs as tokenise } from 'node:util';
-import { PROFILES } from '../properties/crashArbitraries.js';
+import { GENERATOR_VERSION, PROFILES } from '../properties/crashArbitraries.js';
 import { parseReplayPath } from '../properties/replayPath.js';
 import { SEED_MAX, VFS_KINDS, type VfsKind } from '../properties/runDifferential.js';
 import type { ProfileName } from '../properties/runCrash.js';
@@ -22,6 +22,9 @@ export const DEFAULT_CERTIFICATE_DIR = '.crashlab/certificate';
 export const DEFAULT_CERTIFY_BUDGET_SECONDS = 120;
 const KILLS_MAX = 10_000;
 
+export const FAILURES_ACTIONS = ['list', 'prune', 'rm', 'fix'] as const;
+export type FailuresAction = (typeof FAILURES_ACTIONS)[number];
+
 export type BarrierChoice = 'always' | 'wal-aware' | 'both';
 const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 const BARRIERS: readonly BarrierChoice[] = ['always', 'wal-aware', 'both'];
@@ -31,7 +34,13 @@ export type CommandName = (typeof COMMANDS)[number];
 
 export type Command =
   | { readonly command: 'help'; readonly topic: CommandName | null }
-  | { readonly command: 'failures'; readonly json: boolean }
+  | {
+    readonly command: 'failures';
+    readonly action: FailuresAction;
+    /** The failure `rm` and `fix` act on; null for list and prune. */
+    readonly id: string | null;
+    readonly json: boolean;
+  }
   | {
     readonly command: 'certify';
     readonly budgetSeconds: number;
@@ -42,9 +51,11 @@ export type Command =
     readonly kills: number | null;
     /** Seconds for the mutation run (0 skips it); null: the default. */
     readonly mutantsBudgetSeconds: number | null;
+    /** Certify a named mutant instead of the engine (its certificate says so). */
+    readonly plant: string | null;
   }
   | { readonly command: 'merge'; readonly files: readonly string[]; readonly out: string }
-  | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly automatic: boolean; readonly json: boolean }
+  | { readonly command: 'mutants'; readonly budgetSeconds: number; readonly only: readonly string[] | null; readonly automatic: boolean; readonly json: boolean; readonly list: boolean }
   | {
     readonly command: 'replay';
     /** A saved failure's id, or null when seed and path are given. */
@@ -55,6 +66,10 @@ export type Command =
     readonly profile: ProfileName;
     readonly report: string | null;
     readonly json: boolean;
+    /** Replay against this mutant (a saved failure names its own). */
+    readonly plant: string | null;
+    /** The generator version a SEED:PATH was printed under (refused when it is not this one's); null: not given. */
+    readonly generator: number | null;
   }
   | {
     readonly command: 'run';
@@ -73,6 +88,10 @@ export type Command =
     readonly vfs: VfsKind;
     readonly report: string | null;
     readonly junit: string | null;
+    /** Run against this mutant of the engine (crashlab mutants --list); null: the engine itself. */
+    readonly plant: string | null;
+    /** With --path: the generator version the path was printed under; null: not given. */
+    readonly generator: number | null;
   }
   | {
     readonly command: 'differential';
@@ -113,13 +132,16 @@ const FLAG_SPECS = {
   report: { value: 'FILE.html', accepts: 'a file name ending in .html', help: 'write a self-contained HTML report of the failures' },
   junit: { value: 'FILE.xml', accepts: 'a file name ending in .xml', help: 'write JUnit XML for CI systems' },
   json: { value: null, accepts: 'no value', help: 'print JSON lines instead of text (the last line sums up)' },
-  budget: { value: 'SECONDS', accepts: seconds(1), fallback: `${DEFAULT_CERTIFY_BUDGET_SECONDS} (mutants: ${DEFAULT_MUTANTS_BUDGET_SECONDS})`, help: 'the time budget' },
+  budget: { value: 'SECONDS', accepts: seconds(1), fallback: `${DEFAULT_CERTIFY_BUDGET_SECONDS} (mutants: ${DEFAULT_MUTANTS_BUDGET_SECONDS})`, help: 'the whole time budget (certify: the matrix and the mutants together)' },
   out: { value: 'DIR', accepts: 'a directory', fallback: DEFAULT_CERTIFICATE_DIR, help: 'where certificate.json and certificate.md go' },
   compare: { value: 'OLD.json', accepts: 'a certificate.json written by an earlier certify', help: 'show what changed since an earlier certificate' },
   kills: { value: 'N', accepts: `a whole number of SIGKILLs per tier in [0, ${KILLS_MAX}]`, fallback: '2', help: 'SIGKILLs per tier' },
-  'mutants-budget': { value: 'SECONDS', accepts: `${seconds(0)} (0 skips the mutants)`, fallback: String(DEFAULT_MUTANTS_BUDGET_SECONDS), help: "the engine's mutants after the matrix (a survivor fails)" },
+  'mutants-budget': { value: 'SECONDS', accepts: `${seconds(0)}, less than --budget (0 skips the mutants)`, fallback: 'half of --budget', help: "the mutants' part of --budget, after the matrix (a survivor fails, one not killed in time is inconclusive)" },
   only: { value: 'NAMES', accepts: 'mutant names, comma separated (see crashlab mutants)', help: 'run only these mutants' },
   automatic: { value: null, accepts: 'no value', help: 'also the mutants generated from the compiled engine' },
+  plant: { value: 'NAME', accepts: 'a mutant name (crashlab mutants --list)', help: 'run against this planted bug instead of the engine itself; its failures are saved under its name' },
+  list: { value: null, accepts: 'no value', help: 'list the mutants with what each stands for, and run nothing' },
+  generator: { value: 'V', accepts: `the generator version a replay command printed (this crashlab: ${GENERATOR_VERSION})`, help: 'refuse a SEED:PATH printed by another case generator' },
   help: { value: null, accepts: 'no value', help: 'print this help' },
 } as const satisfies Record<string, FlagSpec>;
 type FlagName = keyof typeof FLAG_SPECS;
@@ -142,16 +164,19 @@ const FLAG_TABLE: Record<Exclude<CommandName, 'help' | 'targets'>, CommandSpec> 
   run: {
     summary: 'crash campaign: workloads on the fault-injecting in-memory VFS, crash images at sampled I/O events, recovery checked against the model; saved failures (.crashlab/failures) are replayed first, new ones saved',
     positionals: null, targets: true,
-    flags: ['seed', 'runs', 'time', 'profile', 'barrier', 'path', 'vfs', 'shard', 'report', 'junit', 'json', 'help'],
+    flags: ['seed', 'runs', 'time', 'profile', 'barrier', 'path', 'generator', 'vfs', 'shard', 'plant', 'report', 'junit', 'json', 'help'],
   },
-  replay: { summary: 'replay one failure exactly (a saved id, or the SEED:PATH a run printed)', positionals: 'ID | SEED:PATH', flags: ['barrier', 'profile', 'report', 'json', 'help'] },
-  failures: { summary: 'list the saved failures', positionals: null, flags: ['json', 'help'] },
+  replay: { summary: 'replay one failure exactly (a saved id, or the SEED:PATH a run printed)', positionals: 'ID | SEED:PATH', flags: ['barrier', 'profile', 'plant', 'generator', 'report', 'json', 'help'] },
+  failures: {
+    summary: 'the saved failures: list them; prune (replay each from its stored case, remove those that replay cleanly, twice alike); rm ID; fix ID (keep replaying it, stop reporting it)',
+    positionals: '[list | prune | rm ID | fix ID]', flags: ['json', 'help'],
+  },
   certify: {
     summary: 'run the full matrix (fault kinds x barrier x write buffer x page size, plus SIGKILL tiers) within a time budget; write certificate.json and certificate.md',
-    positionals: null, targets: true, flags: ['budget', 'seed', 'out', 'compare', 'shard', 'kills', 'mutants-budget', 'help'],
+    positionals: null, targets: true, flags: ['budget', 'seed', 'out', 'compare', 'shard', 'kills', 'mutants-budget', 'plant', 'help'],
   },
   merge: { summary: 'merge shard certificates into one', positionals: 'FILES', flags: ['out', 'help'] },
-  mutants: { summary: 'run the harness against every planted durability bug (mutation score)', positionals: null, flags: ['budget', 'only', 'automatic', 'json', 'help'] },
+  mutants: { summary: 'run the harness against every planted durability bug (mutation score)', positionals: null, flags: ['budget', 'only', 'automatic', 'list', 'json', 'help'] },
   differential: { summary: 'differential campaign: engine vs. in-memory model, no crashes', positionals: null, flags: ['seed', 'runs', 'path', 'vfs', 'json', 'help'] },
 };
 
@@ -176,7 +201,7 @@ export const USAGE = [
   ...Object.entries(FLAG_TABLE).map(([name, spec]) => `  ${name}`.padEnd(16) + spec.summary),
   '  help'.padEnd(16) + 'print this help', '',
   ...(['run', 'replay', 'certify', 'mutants', 'differential'] as const).flatMap((name) => [`Flags for ${name}:`, ...FLAG_TABLE[name].flags.filter((f) => f !== 'help').map(flagLine), '']),
-  'Exit status: 0 all runs passed, 1 a run failed, 2 bad command line.',
+  'Exit status: 0 all runs passed, 1 a run failed, 2 bad command line, 3 inconclusive (certify, mutants: a mutant not killed in time), 130 interrupted.',
 ].join('\n');
 
 type Values = Map<FlagName, string | true>;
@@ -224,7 +249,7 @@ export function parseArgs(argv: readonly string[]): Command {
   switch (name) {
     case 'run': return parseRun(flags);
     case 'replay': return parseReplay(flags, positionals);
-    case 'failures': return { command: 'failures', json: flags.has('json') };
+    case 'failures': return parseFailures(flags, positionals);
     case 'certify': return parseCertify(flags);
     case 'merge': return parseMerge(flags, positionals);
     case 'mutants': return parseMutants(flags);
@@ -302,7 +327,11 @@ function parseRun(flags: Flags): Command {
   const timeSeconds = flags.integer('time', 1, TIME_MAX_SECONDS);
   const vfs = flags.oneOf('vfs', VFS_KINDS, 'memory');
   if (vfs === 'real' && (timeSeconds !== null || shared.path !== null)) throw new UsageError('--vfs real takes --runs (SIGKILLs), not --time or --path');
-  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: flags.shard(), vfs, report: flags.file('report', '.html'), junit: flags.file('junit', '.xml') };
+  const plant = flags.text('plant');
+  if (vfs === 'real' && plant !== null) throw new UsageError('--vfs real runs the reference engine in child processes: it takes no --plant');
+  const generator = flags.integer('generator', 0, Number.MAX_SAFE_INTEGER);
+  if (generator !== null && shared.path === null) throw new UsageError('--generator goes with --path: it says which generator printed the path');
+  return { command: 'run', ...shared, profile, barrier, timeSeconds, shard: flags.shard(), vfs, report: flags.file('report', '.html'), junit: flags.file('junit', '.xml'), plant, generator };
 }
 
 function parseCertify(flags: Flags): Command {
@@ -315,6 +344,7 @@ function parseCertify(flags: Flags): Command {
     shard: flags.shard(),
     kills: flags.integer('kills', 0, KILLS_MAX),
     mutantsBudgetSeconds: flags.integer('mutants-budget', 0, TIME_MAX_SECONDS),
+    plant: flags.text('plant'),
   };
 }
 
@@ -323,7 +353,7 @@ function parseMutants(flags: Flags): Command {
   const only = onlyText === null ? null : onlyText.split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (only !== null && only.length === 0) throw new UsageError(`--only must be ${FLAG_SPECS.only.accepts}`);
   const budgetSeconds = flags.integer('budget', 1, TIME_MAX_SECONDS) ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
-  return { command: 'mutants', budgetSeconds, only, automatic: flags.has('automatic'), json: flags.has('json') };
+  return { command: 'mutants', budgetSeconds, only, automatic: flags.has('automatic'), json: flags.has('json'), list: flags.has('list') };
 }
 
 function parseMerge(flags: Flags, files: readonly string[]): Command {
@@ -337,8 +367,12 @@ function parseReplay(flags: Flags, positionals: readonly string[]): Command {
   const target = positionals[0]!;
   const profile = flags.oneOf('profile', PROFILE_NAMES, 'default');
   const barrier = flags.oneOf<'always' | 'wal-aware'>('barrier', ['always', 'wal-aware'], 'wal-aware');
-  const shared = { barrier, profile, report: flags.file('report', '.html'), json: flags.has('json') };
-  if (/^[0-9a-f]{12}$/.test(target)) return { command: 'replay', id: target, seed: null, path: null, ...shared };
+  const generator = flags.integer('generator', 0, Number.MAX_SAFE_INTEGER);
+  const shared = { barrier, profile, report: flags.file('report', '.html'), json: flags.has('json'), plant: flags.text('plant'), generator };
+  if (/^[0-9a-f]{12}$/.test(target)) {
+    if (generator !== null) throw new UsageError('--generator goes with SEED:PATH: a saved failure replays from its stored case');
+    return { command: 'replay', id: target, seed: null, path: null, ...shared };
+  }
   const match = /^(\d{1,10}):(\d+(?::\d+)*)$/.exec(target);
   if (match === null) throw new UsageError(`replay target must be ${what}, not ${JSON.stringify(target)}`);
   return { command: 'replay', id: null, seed: integer('seed', match[1]!, 0, SEED_MAX), path: match[2]!, ...shared };
@@ -351,4 +385,15 @@ function parseDifferential(flags: Flags): Command {
     throw new UsageError(`--path must be a path printed by a failed run, like 12:3:0@AB:C, not ${JSON.stringify(shared.path)}`);
   }
   return { command: 'differential', ...shared, vfs };
+}
+
+function parseFailures(flags: Flags, positionals: readonly string[]): Command {
+  const [action = 'list', id, ...extra] = positionals;
+  if (!(FAILURES_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`failures takes ${FAILURES_ACTIONS.join('|')}, not ${JSON.stringify(action)}`);
+  const needsId = action === 'rm' || action === 'fix';
+  if (extra.length > 0 || (needsId ? id === undefined : id !== undefined)) {
+    throw new UsageError(needsId ? `failures ${action} needs exactly one id (see crashlab failures)` : `failures ${action} takes no id`);
+  }
+  if (id !== undefined && !/^[0-9a-f]{12}$/.test(id)) throw new UsageError(`a failure id is 12 hex digits (see crashlab failures), not ${JSON.stringify(id)}`);
+  return { command: 'failures', action: action as FailuresAction, id: id ?? null, json: flags.has('json') };
 }

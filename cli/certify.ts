@@ -24,14 +24,15 @@ import type { ColumnFamilyOptions } from '../engine/columnFamilyDatabase.js';
 import * as referenceEngine from '../engine/index.js';
 import type { EngineUnderTest } from '../recovery/checkImage.js';
 import { crashCaseArb, PROFILES, type CrashProfile } from '../properties/crashArbitraries.js';
-import { PLANTED_BUGS, plantBug } from '../mutants/plantEngine.js';
-import { runKillCampaign, type KillTier } from '../properties/processKill.js';
-import { MUTANT_GROUPS, runMutants, type MutantScore } from '../mutants/mutantRunner.js';
+import { PLANTED_BUGS } from '../mutants/plantEngine.js';
+import { engineFor } from './plant.js';
+import { DEFAULT_KILL_RETRIES, runKillCampaign, type KillTier } from '../properties/processKill.js';
+import { median, MUTANT_GROUPS, percentile, runMutants, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
 import { runCrashCampaign, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
 import { deriveSeed, formatShard, type Shard } from '../properties/shard.js';
 import { engineSourceHash as sourceHash, repoRoot } from './engineHash.js';
-import { groupLine, mutantsSummary } from './mutantsCommand.js';
+import { groupLine, mutantsSummary, verdictLine } from './mutantsCommand.js';
 
 export const CERTIFICATE_FORMAT = 'crashlab-certificate/1';
 
@@ -59,23 +60,26 @@ export interface CertifyOptions {
   readonly engine?: EngineUnderTest | undefined;
   /** Names the engine in the certificate (default 'reference', or 'custom' when `engine` is given). */
   readonly engineLabel?: string | undefined;
+  /** Where a failed kill keeps its directory (killed image, reports, case) for its deterministic replay; the system's temporary folder by default. */
+  readonly killsDir?: string | undefined;
+  /** The mutant `engine` is (`certify --plant NAME`): part of the certificate's identity, and of its replay commands. */
+  readonly plant?: string | undefined;
   /**
    * Shrink violations before reporting them: 'first' (the default) shrinks only the first one
    * found, so that a badly broken engine (a violation in every cell) still ends near the budget.
    */
   readonly shrink?: boolean | 'first' | undefined;
-  /** Called with one line per finished cell (progress for the CLI). */
-  readonly onProgress?: ((line: string) => void) | undefined;
+  /** Told the progress of each phase (`lasting`: a line that stays, like a verdict); for the CLI. */
+  readonly onProgress?: Progress | undefined;
   /**
-   * The mutation run (crashlab mutants, automatic mutants included) after the matrix: its own
-   * wall-clock budget (default DEFAULT_CERTIFY_MUTANTS_SECONDS; 0 skips it), optionally only
-   * some mutants. A surviving non-equivalent mutant fails the certificate.
+   * The mutation run (crashlab mutants, automatic mutants included) after the matrix: its part
+   * of `budgetSeconds` (default DEFAULT_MUTANTS_SHARE of it; 0 skips it), optionally only some
+   * mutants. A surviving non-equivalent mutant fails the certificate; one not killed in time
+   * makes it inconclusive.
    */
   readonly mutants?: { readonly budgetSeconds: number; readonly only?: readonly string[] | undefined } | undefined;
 }
 
-/** On 2 cores, a share of about 18 s per mutant: the slowest killed one (a commit-slot checksum skip) needs 9 to 25 s. */
-export const DEFAULT_CERTIFY_MUTANTS_SECONDS = 600;
 
 /** The harness's power, measured against the engine's mutants: what `certificateOk` also requires. */
 export interface CertificateMutation {
@@ -92,10 +96,16 @@ export interface CertificateMutation {
   readonly budgetSeconds: number;
   /** Mutants not killed (survived or errored), with what they stand for. */
   readonly survivors: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }>;
+  /** Mutants not killed before their time ran out, seeds left untried (absent in older certificates). */
+  readonly inconclusive?: ReadonlyArray<{ readonly name: string; readonly status: string; readonly description: string }> | undefined;
   /** Killed mutants by the violation kind that killed them. */
   readonly killedBy: Record<string, number>;
   /** Kill rate and times per group: the catalog, durability operators, structural operators (absent in older certificates). */
   readonly groups?: Readonly<Record<string, MutantScore>> | undefined;
+  /** The times to kill per group, so that merge can add shards' runs up (absent in older certificates). */
+  readonly killTimesMs?: Readonly<Record<string, readonly number[]>> | undefined;
+  /** The shards whose mutants this covers (each shard runs every N-th mutant). */
+  readonly shards?: readonly string[] | undefined;
 }
 
 export interface FaultCounts {
@@ -151,11 +161,14 @@ export interface CertificateFailure {
   /** The I/O event the power failed before (crash cells), else null. */
   readonly crashAt: number | null;
   readonly replay: string;
+  /** A kill-tier failure: the command that reruns the kill itself, with retries (its `replay` re-judges the kept image). */
+  readonly rerun?: string | undefined;
 }
 
 export interface Certificate {
   readonly format: typeof CERTIFICATE_FORMAT;
-  readonly engine: { readonly label: string; readonly hash: string; readonly hashedFrom: string; readonly files: number };
+  /** `plant`: the mutant certified instead of the engine (absent in older certificates: none); merge refuses to mix plants. */
+  readonly engine: { readonly label: string; readonly hash: string; readonly hashedFrom: string; readonly files: number; readonly plant?: string | null };
   readonly createdAt: string;
   readonly seeds: number[];
   /** 'I/N' of every shard this certificate covers ('1/1': unsharded). */
@@ -190,6 +203,8 @@ export interface Certificate {
   readonly mutation: CertificateMutation | null;
   /** Why the mutation run was skipped, else null. */
   readonly mutationSkipped: string | null;
+  /** How the whole budget was split (absent in older certificates). */
+  readonly budgetSplit?: BudgetSplit | undefined;
 }
 
 const noFaults = (): FaultCounts => ({ crash: 0, errors: 0, corruption: 0, 'recovery-crash': 0, kill: 0 });
@@ -314,11 +329,17 @@ async function runCrashCell(spec: CrashCellSpec, cellSeed: number, shareMs: numb
       : {
         cell: spec.id, shard: shardText, seed, path: failure.path, kind: failure.violation.kind, detail: failure.violation.detail,
         crashAt: failure.violation.crashAt,
-        replay: cellReplayCommand(spec.id, seed, failure.path, PLANTED_BUGS.some((bug) => bug.name === options.engineLabel) ? options.engineLabel : undefined),
+        replay: cellReplayCommand(spec.id, seed, failure.path, plantOf(options) ?? undefined),
       });
     break; // one violation per cell is enough: it is what the certificate must show
   }
   cell.ms = performance.now() - started;
+}
+
+/** The mutant a certify run certifies: `plant`, or a catalog name given as the label; null for the engine itself. */
+function plantOf(options: Pick<CertifyOptions, 'plant' | 'engineLabel'>): string | null {
+  if (options.plant !== undefined) return options.plant;
+  return PLANTED_BUGS.some((bug) => bug.name === options.engineLabel) ? options.engineLabel! : null;
 }
 
 function emptyCell(fields: Pick<CertificateCell, 'id' | 'kind' | 'faults' | 'barrier' | 'writeBufferPages' | 'pageBytes' | 'tier'>): CertificateCell {
@@ -362,71 +383,122 @@ function totalsOf(cells: readonly CertificateCell[]): Certificate['totals'] {
   return { runs, images, events, kills, violations, faultsSurvived, shape };
 }
 
-/** Runs the certification matrix within `budgetSeconds` and returns its certificate. */
-export async function runCertify(options: CertifyOptions): Promise<Certificate> {
-  if (!(Number.isFinite(options.budgetSeconds) && options.budgetSeconds > 0)) throw new TypeError(`budgetSeconds must be a positive number, not ${options.budgetSeconds}`);
-  if (!(Number.isSafeInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32)) throw new TypeError(`seed must be an integer in [0, 2^32), not ${options.seed}`);
-  const killsPerTier = options.killsPerTier ?? DEFAULT_KILLS_PER_TIER;
-  if (!(Number.isSafeInteger(killsPerTier) && killsPerTier >= 0)) throw new TypeError(`killsPerTier must be a non-negative integer, not ${killsPerTier}`);
-  const shard = options.shard ?? { index: 1, total: 1 };
-  const shardText = formatShard(shard);
-  // Shard 1/1 keeps the given seed; shard I/N runs under its own.
-  const shardSeed = shard.total === 1 ? options.seed : deriveSeed(options.seed, shard.index);
-  const progress = options.onProgress ?? (() => undefined);
-  const started = performance.now();
-  const deadline = started + options.budgetSeconds * 1000;
-  const engineInfo = await engineSourceHash();
-  const cells: CertificateCell[] = [];
-  const failures: CertificateFailure[] = [];
+/** The mutants' part of the whole budget when --mutants-budget does not set it. */
+export const DEFAULT_MUTANTS_SHARE = 0.5;
 
-  // Kill tiers first: a fixed number of kills (real processes), both tiers in one campaign.
-  const killCells = KILL_TIERS.map((tier) => emptyCell({ id: `kill/${tier}`, kind: 'kill', faults: null, barrier: null, writeBufferPages: null, pageBytes: null, tier }));
-  if (options.engine !== undefined && options.engine !== referenceEngine) {
-    for (const cell of killCells) cell.skipped = 'process kills run the reference engine only; not run against another engine';
-  } else if (killsPerTier === 0) {
-    for (const cell of killCells) cell.skipped = 'killsPerTier is 0';
-  } else {
-    const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
-    const killStarted = performance.now();
-    const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2 });
-    const killMs = performance.now() - killStarted;
-    for (const cell of killCells) {
-      const counts = result.byTier[cell.tier!];
-      cell.runs = counts.kills;
-      cell.images = counts.kills;
-      cell.ms = killMs / KILL_TIERS.length;
-      cell.chunks.push({ seed: killSeed, runs: counts.kills, shard: shardText });
-      const failed = result.failure !== null && result.failure.tier === cell.tier;
-      cell.violations = failed ? 1 : 0;
-      cell.faultsSurvived.kill = counts.clean;
-    }
-    if (result.failure !== null) {
-      const verdict = result.failure.result.verdict;
-      failures.push({
-        cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
-        kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
-        crashAt: null, replay: result.failure.replay,
-      });
-    }
-    for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`);
+/** How certify spends `--budget`: the matrix (kill tiers, then the crash cells), then the mutants. */
+export interface BudgetSplit {
+  readonly matrixSeconds: number;
+  readonly mutantsSeconds: number;
+  /** Why the mutants do not run (their part then goes to the matrix), else null. */
+  readonly mutantsSkipped: string | null;
+}
+
+/** The split of the whole budget, stated before anything runs; a mutants budget not below the whole is a TypeError (exit 2). */
+export function budgetSplit(options: Pick<CertifyOptions, 'budgetSeconds' | 'mutants' | 'engine' | 'shard'>): BudgetSplit {
+  const whole = options.budgetSeconds;
+  const given = options.mutants?.budgetSeconds;
+  const skipped = given === 0 ? 'the mutants budget is 0'
+    : options.engine !== undefined && options.engine !== referenceEngine ? 'mutants are patches of the reference engine; not run against another engine' : null;
+  if (skipped !== null) return { matrixSeconds: whole, mutantsSeconds: 0, mutantsSkipped: skipped };
+  if (given !== undefined && given >= whole) {
+    throw new TypeError(`--mutants-budget ${given} must be less than --budget ${whole}: --budget is the whole time, the mutants' part included`);
   }
+  const mutantsSeconds = given ?? Math.max(1, Math.round(whole * DEFAULT_MUTANTS_SHARE));
+  return { matrixSeconds: whole - mutantsSeconds, mutantsSeconds, mutantsSkipped: null };
+}
 
+/** The split in words, as certify states it at the start. */
+export function describeSplit(split: BudgetSplit, whole: number): string {
+  const matrix = `${split.matrixSeconds} s for the matrix (the kill tiers, then ${crashCells().length} crash cells in equal shares)`;
+  return `budget ${whole} s in all: ${matrix}, ${split.mutantsSkipped === null ? `${split.mutantsSeconds} s for the mutants (--mutants-budget sets it)` : `no mutants (${split.mutantsSkipped})`}`;
+}
+
+/** The kill tiers: a fixed number of kills (real processes), both tiers in one campaign; skipped against another engine. */
+async function runKillTiers(options: CertifyOptions, killsPerTier: number, shardSeed: number, shardText: string, failures: CertificateFailure[], progress: Progress): Promise<CertificateCell[]> {
+  const killCells = KILL_TIERS.map((tier) => emptyCell({ id: `kill/${tier}`, kind: 'kill', faults: null, barrier: null, writeBufferPages: null, pageBytes: null, tier }));
+  const skipped = options.engine !== undefined && options.engine !== referenceEngine ? 'process kills run the reference engine only; not run against another engine'
+    : killsPerTier === 0 ? 'killsPerTier is 0' : null;
+  if (skipped !== null) {
+    for (const cell of killCells) cell.skipped = skipped;
+    return killCells;
+  }
+  progress(`kill tiers: ${killsPerTier * KILL_TIERS.length} SIGKILLs...`, false);
+  const killSeed = deriveSeed(shardSeed, 0x6b696c6c);
+  const killStarted = performance.now();
+  const result = await runKillCampaign({ seed: killSeed, kills: killsPerTier * KILL_TIERS.length, tier: 'both', profile: PROFILES.quick, concurrency: 2, keepFailedDir: options.killsDir ?? true });
+  const killMs = performance.now() - killStarted;
+  for (const cell of killCells) {
+    const counts = result.byTier[cell.tier!];
+    cell.runs = counts.kills;
+    cell.images = counts.kills;
+    cell.ms = killMs / KILL_TIERS.length;
+    cell.chunks.push({ seed: killSeed, runs: counts.kills, shard: shardText });
+    cell.violations = result.failure !== null && result.failure.tier === cell.tier ? 1 : 0;
+    cell.faultsSurvived.kill = counts.clean;
+  }
+  if (result.failure !== null) {
+    const verdict = result.failure.result.verdict;
+    failures.push({
+      cell: `kill/${result.failure.tier}`, shard: shardText, seed: result.failure.caseSeed, path: null,
+      kind: verdict.ok ? 'kill-violation' : verdict.kind, detail: verdict.ok ? 'the kill case failed' : verdict.detail,
+      crashAt: null, replay: result.failure.replay, rerun: result.failure.rerun,
+    });
+  }
+  for (const cell of killCells) progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} kills`, true);
+  return killCells;
+}
+
+/** A progress report: `lasting` lines stay (a verdict, a failed cell), the others show the state of a long phase. */
+export type Progress = (line: string, lasting: boolean) => void;
+
+/** The crash cells in turn, each an equal share of the matrix time left. */
+async function runCrashCells(options: CertifyOptions, shardSeed: number, shardText: string, deadline: number, failures: CertificateFailure[], progress: Progress): Promise<CertificateCell[]> {
   const specs = crashCells();
+  const cells: CertificateCell[] = [];
+  let images = 0;
   for (const [index, spec] of specs.entries()) {
     const cell = emptyCell({ id: spec.id, kind: 'crash', faults: spec.faults, barrier: spec.barrier, writeBufferPages: spec.writeBufferPages, pageBytes: spec.pageBytes, tier: null });
     const shareMs = Math.max(0, (deadline - performance.now()) / (specs.length - index));
     await runCrashCell(spec, deriveSeed(shardSeed, index + 1), shareMs, options, shardText, cell, failures);
     cells.push(cell);
-    progress(`${cell.violations === 0 ? 'ok' : 'FAILED'}: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`);
+    images += cell.images;
+    if (cell.violations > 0) progress(`FAILED: ${cell.id}: ${cell.runs} cases, ${cell.images} crash images, ${cell.events} I/O events, ${Math.round(cell.ms)} ms`, true);
+    const left = Math.max(0, Math.round((deadline - performance.now()) / 1000));
+    progress(`matrix: ${index + 1}/${specs.length} cells, ${images} crash images, ${failures.length} violations, ${left} s left`, false);
   }
+  return cells;
+}
+
+/** Runs the certification matrix and the mutants within `budgetSeconds` (the whole) and returns its certificate. */
+export async function runCertify(options: CertifyOptions): Promise<Certificate> {
+  if (!(Number.isFinite(options.budgetSeconds) && options.budgetSeconds > 0)) throw new TypeError(`budgetSeconds must be a positive number, not ${options.budgetSeconds}`);
+  if (!(Number.isSafeInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32)) throw new TypeError(`seed must be an integer in [0, 2^32), not ${options.seed}`);
+  const killsPerTier = options.killsPerTier ?? DEFAULT_KILLS_PER_TIER;
+  if (!(Number.isSafeInteger(killsPerTier) && killsPerTier >= 0)) throw new TypeError(`killsPerTier must be a non-negative integer, not ${killsPerTier}`);
+  const split = budgetSplit(options);
+  const shard = options.shard ?? { index: 1, total: 1 };
+  const shardText = formatShard(shard);
+  // Shard 1/1 keeps the given seed; shard I/N runs under its own.
+  const shardSeed = shard.total === 1 ? options.seed : deriveSeed(options.seed, shard.index);
+  const progress: Progress = options.onProgress ?? (() => undefined);
+  const started = performance.now();
+  const engineInfo = await engineSourceHash();
+  const failures: CertificateFailure[] = [];
+  const killCells = await runKillTiers(options, killsPerTier, shardSeed, shardText, failures, progress);
+  const cells = await runCrashCells(options, shardSeed, shardText, started + split.matrixSeconds * 1000, failures, progress);
   cells.push(...killCells);
-  const mutation = await runCertifyMutants(options, shard, progress);
+  // The mutants get their part, or what is left of the whole if the matrix overran (at least a second).
+  const leftSeconds = Math.max(1, Math.floor(options.budgetSeconds - (performance.now() - started) / 1000));
+  const mutation = split.mutantsSkipped === null
+    ? await runCertifyMutants(Math.min(split.mutantsSeconds, leftSeconds), options.mutants?.only, shard, progress)
+    : { result: null, skipped: split.mutantsSkipped };
 
   return {
     format: CERTIFICATE_FORMAT,
     engine: options.engine === undefined || options.engine === referenceEngine
-      ? { label: options.engineLabel ?? 'reference', ...engineInfo }
-      : { label: options.engineLabel ?? 'custom', ...engineInfo, hashedFrom: `${engineInfo.hashedFrom}; the engine under test is a patched copy of these sources` },
+      ? { label: options.engineLabel ?? 'reference', ...engineInfo, plant: null }
+      : { label: options.engineLabel ?? options.plant ?? 'custom', ...engineInfo, hashedFrom: `${engineInfo.hashedFrom}; the engine under test is a patched copy of these sources`, plant: plantOf(options) },
     createdAt: new Date().toISOString(),
     seeds: [options.seed],
     shards: [shardText],
@@ -440,38 +512,47 @@ export async function runCertify(options: CertifyOptions): Promise<Certificate> 
     mutationScore: mutation.result?.score ?? null,
     mutation: mutation.result,
     mutationSkipped: mutation.skipped,
+    budgetSplit: split,
   };
 }
 
-/** Runs the engine's mutants (after the matrix, on its own budget) unless there is a reason not to. */
-async function runCertifyMutants(options: CertifyOptions, shard: Shard, progress: (line: string) => void): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
-  const budgetSeconds = options.mutants?.budgetSeconds ?? DEFAULT_CERTIFY_MUTANTS_SECONDS;
-  if (budgetSeconds === 0) return { result: null, skipped: 'the mutants budget is 0' };
-  if (options.engine !== undefined && options.engine !== referenceEngine) return { result: null, skipped: 'mutants are patches of the reference engine; not run against another engine' };
-  if (shard.index !== 1) return { result: null, skipped: `shard ${formatShard(shard)}: the mutants run on shard 1 only` };
-  const report = await runMutants({ budgetSeconds, automatic: true, only: options.mutants?.only });
+/** Runs the engine's mutants (after the matrix) on their part of the budget, printing each verdict as it lands. */
+async function runCertifyMutants(budgetSeconds: number, only: readonly string[] | undefined, shard: Shard, progress: Progress): Promise<{ result: CertificateMutation | null; skipped: string | null }> {
+  progress(`mutants: ${budgetSeconds} s${shard.total === 1 ? '' : `, shard ${formatShard(shard)}: every ${shard.total}th mutant`}...`, false);
+  const report = await runMutants({ budgetSeconds, automatic: true, only, shard, onResult: (m, done, total) => progress(verdictLine(m, done, total).trimStart(), true) });
+  const killTimesMs = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, report.mutants.flatMap((m) => (m.group === group && m.msToKill !== null ? [m.msToKill] : []))]));
   const killedBy: Record<string, number> = {};
   for (const m of report.mutants) if (m.status === 'killed' && m.kind !== null) killedBy[m.kind] = (killedBy[m.kind] ?? 0) + 1;
-  const survivors = report.mutants.filter((m) => m.status === 'survived' || m.status === 'error')
-    .map((m) => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` }));
-  progress(`${survivors.length === 0 ? 'ok' : 'FAILED'}: mutants: ${mutantsSummary(report)}`);
+  const named = (m: MutantResult): { name: string; status: string; description: string } => ({ name: m.name, status: m.status, description: m.reason === null ? m.description : `${m.description} (${m.reason})` });
+  const survivors = report.mutants.filter((m) => m.status === 'survived' || m.status === 'error').map(named);
+  const inconclusive = report.mutants.filter((m) => m.status === 'inconclusive').map(named);
+  progress(`${survivors.length > 0 ? 'FAILED' : inconclusive.length > 0 ? 'INCONCLUSIVE' : 'ok'}: mutants: ${mutantsSummary(report)}`, true);
   return {
     result: {
       score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
       excluded: report.excluded.length, medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, budgetSeconds, survivors, killedBy,
-      groups: report.groups,
+      groups: report.groups, inconclusive, killTimesMs, shards: [formatShard(shard)],
     },
     skipped: null,
   };
 }
 
+export type CertificateVerdict = 'PASSED' | 'FAILED' | 'INCONCLUSIVE';
+
 /**
- * True when nothing failed: no violation in any cell (skipped cells do not fail) and no mutant
- * of the engine outlived the harness (when the mutants ran). Exit code 0 only then.
+ * FAILED: a violation in some cell, or a mutant that survived every seed (or erred);
+ * INCONCLUSIVE: neither, but some mutant was not killed before its time ran out (exit 3);
+ * PASSED otherwise (skipped cells do not fail).
  */
+export function certificateVerdict(cert: Certificate): CertificateVerdict {
+  const violations = cert.failures.length > 0 || cert.cells.some((cell) => cell.violations > 0);
+  if (violations || (cert.mutation !== null && cert.mutation.survivors.length > 0)) return 'FAILED';
+  return (cert.mutation?.inconclusive?.length ?? 0) > 0 ? 'INCONCLUSIVE' : 'PASSED';
+}
+
+/** True when the verdict is PASSED. Exit code 0 only then. */
 export function certificateOk(cert: Certificate): boolean {
-  const harnessBites = cert.mutation === null || cert.mutation.survivors.length === 0;
-  return harnessBites && cert.failures.length === 0 && cert.cells.every((cell) => cell.violations === 0);
+  return certificateVerdict(cert) === 'PASSED';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,21 +586,22 @@ function mutationLine(cert: Certificate): string {
   const m = cert.mutation;
   if (m === null) return `not measured (${cert.mutationSkipped ?? 'skipped'})`;
   const kinds = Object.entries(m.killedBy).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
-  return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.equivalent} equivalent, ${m.excluded} excluded; `
+  return `${(m.score * 100).toFixed(1)}% (${m.killed} killed, ${m.survived} survived, ${m.inconclusive?.length ?? 0} inconclusive, ${m.equivalent} equivalent, ${m.excluded} excluded; `
     + `time to kill median ${m.medianMsToKill ?? '-'} ms, p90 ${m.p90MsToKill ?? '-'} ms, max ${m.maxMsToKill ?? '-'} ms; killed by ${kinds === '' ? '-' : kinds})`
     + MUTANT_GROUPS.flatMap((group) => { const score = m.groups?.[group]; return score === undefined ? [] : [`\n  - ${groupLine(group, score)}`]; }).join('')
-    + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('');
+    + m.survivors.map((survivor) => `\n  - SURVIVED ${survivor.name}: ${survivor.description}`).join('')
+    + (m.inconclusive ?? []).map((left) => `\n  - INCONCLUSIVE ${left.name}: ${left.description}`).join('');
 }
 
 /** The certificate as markdown (what certificate.md holds). */
 export function renderCertificate(cert: Certificate): string {
   const t = cert.totals;
   const lines = [
-    `# crashlab durability certificate: ${certificateOk(cert) ? 'PASSED' : 'FAILED'}`,
+    `# crashlab durability certificate: ${certificateVerdict(cert)}`,
     '',
-    `- engine: ${cert.engine.label}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
+    `- engine: ${cert.engine.label}${cert.engine.plant == null ? '' : ` (planted mutant --plant ${cert.engine.plant}: a certificate of the harness, not of the engine)`}, sha256 \`${cert.engine.hash}\` over ${cert.engine.files} files (${cert.engine.hashedFrom})`,
     `- seeds: ${cert.seeds.join(', ')}; shards: ${cert.shards.join(', ')}; profile: ${cert.profile}`,
-    `- budget: ${cert.budgetSeconds} s; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
+    `- budget: ${cert.budgetSeconds} s in all${cert.budgetSplit === undefined ? '' : ` (matrix ${cert.budgetSplit.matrixSeconds} s, mutants ${cert.budgetSplit.mutantsSeconds} s)`}; time: ${secs(cert.elapsedMs)}; created: ${cert.createdAt}`,
     `- ${t.runs} crash cases, ${t.images} crash images, ${t.events} I/O events, ${t.kills} process kills, ${t.violations} violations`,
     `- faults survived: ${t.faultsSurvived.crash} power cuts (crash images), ${t.faultsSurvived.errors} injected-error cases, `
       + `${t.faultsSurvived.corruption} corruption cases, ${t.faultsSurvived['recovery-crash']} crashes during recovery, ${t.faultsSurvived.kill} process kills`,
@@ -547,7 +629,8 @@ export function renderCertificate(cert: Certificate): string {
     ...(cert.failures.length === 0 ? ['None.']
       : cert.failures.flatMap((failure) => [
         `- **${failure.cell}** (shard ${failure.shard}, seed ${failure.seed}): ${failure.kind}${failure.crashAt === null ? '' : ` at I/O event ${failure.crashAt}`}: ${failure.detail}`,
-        `  - replay: \`${failure.replay}\``,
+        `  - replay: \`${failure.replay}\`${failure.rerun === undefined ? '' : ' (re-judges the killed image it kept: deterministic, reproduces on the first try)'}`,
+        ...(failure.rerun === undefined ? [] : [`  - rerun the kill itself: \`${failure.rerun}\` (where a kill lands depends on both processes' timing: it retries up to ${DEFAULT_KILL_RETRIES} times and says on which try it reproduced)`]),
       ])),
     '',
   ];
@@ -573,7 +656,7 @@ const signed = (delta: number): string => (delta > 0 ? `+${delta}` : `${delta}`)
 /** A readable markdown diff of two certificates: engine hash, per-cell numbers, new and gone failures. */
 export function compareCertificates(old: Certificate, current: Certificate): string {
   const lines: string[] = ['# crashlab certificate comparison', ''];
-  const verdict = (cert: Certificate): string => (certificateOk(cert) ? 'PASSED' : 'FAILED');
+  const verdict = certificateVerdict;
   lines.push(`- verdict: ${verdict(old)} -> ${verdict(current)}`);
   lines.push(old.engine.hash === current.engine.hash
     ? `- engine: unchanged (\`${current.engine.hash.slice(0, 16)}\`)`
@@ -608,6 +691,44 @@ export function compareCertificates(old: Certificate, current: Certificate): str
   return lines.join('\n');
 }
 
+/** A score from counts and kill times (the same figures runMutants reports). */
+function scoreFrom(counts: Pick<MutantScore, 'killed' | 'survived' | 'inconclusive' | 'equivalent' | 'errors'>, times: readonly number[]): MutantScore {
+  const run = counts.killed + counts.survived + (counts.inconclusive ?? 0);
+  return {
+    ...counts, score: run === 0 ? 1 : counts.killed / run,
+    medianMsToKill: median(times), p90MsToKill: percentile(times, 90), maxMsToKill: times.length === 0 ? null : Math.max(...times),
+  };
+}
+
+/**
+ * The shards' mutation runs as one: counts, survivors and kills added up, the score and the
+ * times to kill recomputed. One run (or runs of older certificates, without their kill times)
+ * is kept as it is.
+ */
+function mergeMutations(runs: readonly CertificateMutation[]): CertificateMutation | null {
+  if (runs.length <= 1 || runs.some((m) => m.killTimesMs === undefined)) return runs[0] ?? null;
+  const sum = (pick: (m: CertificateMutation) => number): number => runs.reduce((total, m) => total + pick(m), 0);
+  const killTimesMs = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, runs.flatMap((m) => m.killTimesMs?.[group] ?? [])]));
+  const groups = Object.fromEntries(MUTANT_GROUPS.map((group) => {
+    const of = (key: 'killed' | 'survived' | 'inconclusive' | 'equivalent' | 'errors'): number => sum((m) => m.groups?.[group]?.[key] ?? 0);
+    return [group, scoreFrom({ killed: of('killed'), survived: of('survived'), inconclusive: of('inconclusive'), equivalent: of('equivalent'), errors: of('errors') }, killTimesMs[group]!)];
+  }));
+  const killedBy: Record<string, number> = {};
+  for (const m of runs) for (const [kind, count] of Object.entries(m.killedBy)) killedBy[kind] = (killedBy[kind] ?? 0) + count;
+  const inconclusive = runs.flatMap((m) => m.inconclusive ?? []);
+  const total = scoreFrom({ killed: sum((m) => m.killed), survived: sum((m) => m.survived), inconclusive: inconclusive.length, equivalent: sum((m) => m.equivalent), errors: sum((m) => m.errors) }, Object.values(killTimesMs).flat());
+  return {
+    score: total.score, killed: total.killed, survived: total.survived, equivalent: total.equivalent, errors: total.errors, excluded: sum((m) => m.excluded),
+    medianMsToKill: total.medianMsToKill, p90MsToKill: total.p90MsToKill, maxMsToKill: total.maxMsToKill, budgetSeconds: sum((m) => m.budgetSeconds),
+    survivors: runs.flatMap((m) => m.survivors), inconclusive, killedBy, groups, killTimesMs, shards: runs.flatMap((m) => m.shards ?? []),
+  };
+}
+
+/** Certificates that cannot be merged (different engines or plants): bad input, exit 2 at the command line. */
+export class MergeError extends Error {
+  readonly code = 'MERGE_REFUSED';
+}
+
 /**
  * One certificate from several (CI shards): cells summed by id, failures united, seeds and
  * shards listed. All must certify the same engine (same hash), else an Error.
@@ -617,7 +738,12 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
   if (first === undefined) throw new TypeError('merge needs at least one certificate');
   const other = list.find((cert) => cert.engine.hash !== first.engine.hash);
   if (other !== undefined) {
-    throw new Error(`cannot merge certificates of different engines: ${first.engine.hash.slice(0, 16)} (${first.shards.join(',')}) vs ${other.engine.hash.slice(0, 16)} (${other.shards.join(',')})`);
+    throw new MergeError(`cannot merge certificates of different engines: ${first.engine.hash.slice(0, 16)} (${first.shards.join(',')}) vs ${other.engine.hash.slice(0, 16)} (${other.shards.join(',')})`);
+  }
+  const plantText = (cert: Certificate): string => cert.engine.plant ?? 'none';
+  const mixed = list.find((cert) => plantText(cert) !== plantText(first));
+  if (mixed !== undefined) {
+    throw new MergeError(`cannot merge certificates of different planted mutants: --plant ${plantText(first)} (${first.shards.join(',')}) vs --plant ${plantText(mixed)} (${mixed.shards.join(',')})`);
   }
   const cells = new Map<string, CertificateCell>();
   for (const cert of list) {
@@ -644,6 +770,7 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
   for (const cert of list) for (const failure of cert.failures) failures.set(failureKey(failure), failure);
   const merged = [...cells.values()];
   const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
+  const mutation = mergeMutations(list.flatMap((cert) => (cert.mutation === null ? [] : [cert.mutation])));
   return {
     ...first,
     createdAt: new Date().toISOString(),
@@ -655,10 +782,10 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
     cells: merged,
     totals: totalsOf(merged),
     failures: [...failures.values()],
-    // Only shard 1 runs the mutants: the merged certificate carries that one run.
-    mutationScore: list.find((cert) => cert.mutation !== null)?.mutationScore ?? null,
-    mutation: list.find((cert) => cert.mutation !== null)?.mutation ?? null,
-    mutationSkipped: list.some((cert) => cert.mutation !== null) ? null : first.mutationSkipped,
+    // Each shard ran its part of the mutants: the merged certificate adds them up.
+    mutationScore: mutation?.score ?? null,
+    mutation,
+    mutationSkipped: mutation !== null ? null : first.mutationSkipped,
   };
 }
 
@@ -669,7 +796,7 @@ export function mergeCertificates(list: readonly Certificate[]): Certificate {
 export async function replayCell(cell: string, seed: number, casePath: string | undefined,
   options: { readonly runs?: number; readonly engine?: EngineUnderTest; readonly plant?: string } = {}): Promise<number> {
   const profile = cellProfile(cell);
-  const engine = options.engine ?? (options.plant === undefined ? referenceEngine : await plantBug(options.plant));
+  const engine = options.engine ?? (await engineFor(options.plant ?? null)) ?? referenceEngine;
   const result = await runCrashCampaign({
     seed, numRuns: options.runs ?? 1, profile: CERTIFY_PROFILE, barrier: profile.barrier, faults: profile, overrides: profile.overrides, path: casePath, engine,
   });

@@ -11,7 +11,9 @@ import { commandUsage, parseArgs, USAGE, UsageError, type Command } from './args
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { mutantsCommand } from './mutantsCommand.js';
 import { isTargetInvocation, TARGET_USAGE, targetCommand, withoutReferenceTarget } from './targetCommand.js';
-import { failuresCommand, replayCommand, runCrashCommand } from './runCrashCommand.js';
+import { replayCommand, runCrashCommand } from './runCrashCommand.js';
+import { failuresCommand } from './savedFailures.js';
+import { mutantList } from './plant.js';
 import { DEFAULT_MAX_COMMANDS } from '../properties/differential.js';
 import {
   failureMessage, ReplayError, runDifferential, SEED_MAX, type DifferentialResult,
@@ -89,22 +91,29 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command.command === 'run') return runCrashCommand(command, drawSeed);
   if (command.command === 'replay') return replayCommand(command);
-  if (command.command === 'failures') return failuresCommand(command.json);
+  if (command.command === 'failures') return failuresCommand(command);
   if (command.command === 'certify') return certifyCommand(command, drawSeed);
   if (command.command === 'merge') return mergeCommand(command);
   if (command.command === 'mutants') {
+    if (command.list) {
+      for (const line of mutantList(command.automatic)) console.log(line);
+      return EXIT_OK;
+    }
     return mutantsCommand({ budgetSeconds: command.budgetSeconds, json: command.json, automatic: command.automatic, ...(command.only === null ? {} : { only: [...command.only] }) });
   }
   return run(command);
 }
 
-/** Bad input found while running (a missing or foreign certificate file...): one line, exit 2. */
+/** Stable codes of the typed errors that mean bad input (an unknown mutant name...). */
+const USAGE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'UNKNOWN_MUTANT', 'MERGE_REFUSED']);
+
+/** Bad input found while running (a missing or foreign certificate file, an unknown --plant...): one line, exit 2. */
 async function guarded(argv: readonly string[]): Promise<number> {
   try {
     return await main(argv);
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-    if (!(error instanceof TypeError) && !(error instanceof ReplayError) && code !== 'ENOENT' && code !== 'EACCES' && !(error instanceof SyntaxError)) throw error;
+    if (!(error instanceof TypeError) && !(error instanceof ReplayError) && !USAGE_CODES.has(code) && !(error instanceof SyntaxError)) throw error;
     console.error(`crashlab: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_USAGE;
   }

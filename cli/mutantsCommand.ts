@@ -3,10 +3,13 @@
  * hand-written mutant (mutants/plantEngine.ts), and with --automatic the generated ones, with
  * the differential property and the crash campaign; prints one row per mutant (status, time to
  * kill, the property and seed that killed it, violation kind) and the mutation score with the
- * median, 90th percentile and slowest time to kill. With --json the last line is one JSON
- * object. Exit 0 when no non-equivalent mutant survives (or errs), else 1.
+ * median, 90th percentile and slowest time to kill. Each verdict is printed as it lands (with
+ * --json, as one JSON line each); the last line is one JSON object with --json. Exit 0 when
+ * every mutant run was killed, 1 when one survived (or erred), 3 when none survived but some
+ * ran out of time before a kill (inconclusive).
  */
-import { MUTANT_GROUPS, runMutants, UnknownMutantError, type MutantReport, type MutantScore } from '../mutants/mutantRunner.js';
+import { MUTANT_GROUPS, runMutants, UnknownMutantError, type MutantReport, type MutantResult, type MutantScore } from '../mutants/mutantRunner.js';
+import { ProgressLine } from './progress.js';
 import type { ProfileName } from '../properties/runCrash.js';
 
 export interface MutantsCommandArgs {
@@ -20,6 +23,18 @@ export interface MutantsCommandArgs {
   readonly profile?: ProfileName | undefined;
   /** Also run the automatic mutants (mutants/mutantGenerator.ts); default false. */
   readonly automatic?: boolean | undefined;
+  /** Told each verdict as it lands (default: printed). */
+  readonly onResult?: ((result: MutantResult, done: number, total: number) => void) | undefined;
+}
+
+/** Exit status of a mutation run or a certificate whose verdict is inconclusive (time ran out before a kill). */
+export const EXIT_INCONCLUSIVE = 3;
+
+/** One mutant's verdict as it lands: `killed  ack-before-wal-fsync  812 ms by crash seed 1#3 (lost-ack)  [3/20]`. */
+export function verdictLine(m: MutantResult, done: number, total: number): string {
+  const how = m.status === 'killed' ? `${m.msToKill ?? '?'} ms by ${m.property ?? '?'} seed ${m.seed ?? '?'}#${m.runs ?? '?'} (${m.kind ?? '?'})`
+    : m.reason ?? m.description;
+  return `  ${m.status.padEnd(12)} ${m.name}  ${how}  [${done}/${total}]`;
 }
 
 /** Enough, on 2 shared cores, for the whole automatic catalog's second pass to reach its slow kills. */
@@ -41,8 +56,8 @@ export function renderMutantTable(report: MutantReport): string[] {
 }
 
 export function mutantsSummary(report: MutantReport): string {
-  const run = report.killed + report.survived;
-  return `mutation score ${(report.score * 100).toFixed(1)}% (${report.killed}/${run} killed, ${report.survived} survived, ${report.equivalent} equivalent`
+  const run = report.killed + report.survived + report.inconclusive;
+  return `mutation score ${(report.score * 100).toFixed(1)}% (${report.killed}/${run} killed, ${report.survived} survived, ${report.inconclusive} inconclusive, ${report.equivalent} equivalent`
     + `${report.errors > 0 ? `, ${report.errors} errors` : ''}); time to kill median ${report.medianMsToKill ?? '-'} ms, p90 ${report.p90MsToKill ?? '-'} ms, `
     + `slowest ${report.maxMsToKill ?? '-'} ms; killed by differential ${report.killedBy.differential}, crash ${report.killedBy.crash};`
     + `${report.excluded.length > 0 ? ` ${report.excluded.length} excluded;` : ''}`
@@ -51,16 +66,22 @@ export function mutantsSummary(report: MutantReport): string {
 
 /** One group's kill rate and times: `structural: 72/72 killed (100.0%), 2 equivalent; time to kill median 120 ms, p90 ...`. */
 export function groupLine(name: string, score: MutantScore): string {
-  const run = score.killed + score.survived;
-  return `${name}: ${score.killed}/${run} killed (${(score.score * 100).toFixed(1)}%), ${score.equivalent} equivalent${score.errors > 0 ? `, ${score.errors} errors` : ''}; `
+  const run = score.killed + score.survived + score.inconclusive;
+  return `${name}: ${score.killed}/${run} killed (${(score.score * 100).toFixed(1)}%), ${score.inconclusive} inconclusive, ${score.equivalent} equivalent${score.errors > 0 ? `, ${score.errors} errors` : ''}; `
     + `time to kill median ${score.medianMsToKill ?? '-'} ms, p90 ${score.p90MsToKill ?? '-'} ms, slowest ${score.maxMsToKill ?? '-'} ms`;
 }
 
 export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> {
   const budgetSeconds = args.budgetSeconds ?? DEFAULT_MUTANTS_BUDGET_SECONDS;
   let report: MutantReport;
+  const progress = new ProgressLine(false);
+  const onResult = args.onResult ?? ((m: MutantResult, done: number, total: number): void => {
+    if (args.json === true) console.log(JSON.stringify({ event: 'mutant', name: m.name, status: m.status, msToKill: m.msToKill, property: m.property, seed: m.seed, kind: m.kind, reason: m.reason, done, total }));
+    else progress.print(verdictLine(m, done, total));
+  });
+  if (args.json !== true) console.log(`crashlab mutants: budget ${budgetSeconds} s for the whole run (a mutant not killed when its time runs out is inconclusive)`);
   try {
-    report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic });
+    report = await runMutants({ budgetSeconds, only: args.only, concurrency: args.concurrency, profile: args.profile, automatic: args.automatic, onResult });
   } catch (error) {
     if (!(error instanceof UnknownMutantError)) throw error;
     console.error(`crashlab: ${error.message}`);
@@ -70,21 +91,23 @@ export async function mutantsCommand(args: MutantsCommandArgs): Promise<number> 
   for (const m of report.excluded) console.log(`EXCLUDED ${m.name}: ${m.reason}`);
   for (const m of report.mutants) {
     if (m.status === 'survived') console.log(`SURVIVED ${m.name}: ${m.description}`);
+    if (m.status === 'inconclusive') console.log(`INCONCLUSIVE ${m.name}: ${m.reason ?? ''}: ${m.description}`);
     if (m.status === 'error') console.log(`ERROR ${m.name}: ${m.reason ?? ''}`);
   }
   for (const group of MUTANT_GROUPS) {
     const score = report.groups[group];
-    if (score.killed + score.survived + score.equivalent + score.errors > 0) console.log(groupLine(group, score));
+    if (score.killed + score.survived + score.inconclusive + score.equivalent + score.errors > 0) console.log(groupLine(group, score));
   }
   console.log(mutantsSummary(report));
   if (args.json === true) {
     console.log(JSON.stringify({
-      score: report.score, killed: report.killed, survived: report.survived, equivalent: report.equivalent, errors: report.errors,
+      score: report.score, killed: report.killed, survived: report.survived, inconclusive: report.inconclusive, equivalent: report.equivalent, errors: report.errors,
       excluded: report.excluded.map((m) => ({ name: m.name, reason: m.reason })),
       medianMsToKill: report.medianMsToKill, p90MsToKill: report.p90MsToKill, maxMsToKill: report.maxMsToKill, killedBy: report.killedBy, groups: report.groups,
       budgetSeconds: report.budgetSeconds, ms: report.ms,
       mutants: report.mutants.map((m) => ({ name: m.name, group: m.group, status: m.status, msToKill: m.msToKill, property: m.property, seed: m.seed, runs: m.runs, kind: m.kind, path: m.path, reason: m.reason })),
     }));
   }
-  return report.survived === 0 && report.errors === 0 ? 0 : 1;
+  if (report.survived > 0 || report.errors > 0) return 1;
+  return report.inconclusive > 0 ? EXIT_INCONCLUSIVE : 0;
 }

@@ -7,6 +7,7 @@
  */
 import type { CrashDecision, IoEvent } from '../fault/faultyVfs.js';
 import type { CrashCase, Violation } from '../properties/crashCase.js';
+import { EMPTY_VALUE, violationSentence } from './violationSentence.js';
 
 export interface ReportInput {
   readonly id: string;
@@ -16,6 +17,20 @@ export interface ReportInput {
   readonly replay: string;
   readonly violation: Violation;
   readonly crashCase: CrashCase;
+  /** A saved failure (.crashlab/failures) that still fails: a regression, not a new finding. */
+  readonly saved?: boolean | undefined;
+  /** The mutant it was found against (`--plant`), if any. */
+  readonly plant?: string | null | undefined;
+}
+
+/** What the report opens with: what ran, under which seed and configuration, and what it found. */
+export interface ReportSummary {
+  readonly command: string;
+  readonly seed: number | null;
+  readonly target: string;
+  readonly configuration: string;
+  /** Figures of the run (cases, crash images...), in order. */
+  readonly counts: ReadonlyArray<readonly [string, number | string]>;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -41,7 +56,9 @@ pre { background: #f4f6f8; padding: .6em; overflow-x: auto; white-space: pre-wra
 .kind { color: #c0392b; }
 .scroll { overflow-x: auto; border: 1px solid #d5dbe1; }
 table { border-collapse: collapse; } th, td { border: 1px solid #d5dbe1; padding: 2px 8px; text-align: left; }
-td { max-width: 48em; overflow-wrap: anywhere; } th { background: #eef1f4; } td.absent { color: #8a939c; font-style: italic; }
+td { max-width: 48em; overflow-wrap: anywhere; } th { background: #eef1f4; } td.absent, td.empty { color: #8a939c; font-style: italic; }
+.badge { font-size: .7em; padding: 1px 6px; border-radius: 3px; vertical-align: middle; color: #fff; } .badge.new { background: #c0392b; } .badge.saved { background: #7d5a00; }
+p.sentence { font-size: 1.05em; font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; } dt { font-weight: 600; } dd { margin: 0; }
 .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 14px; height: 12px; margin-right: 4px; vertical-align: -1px; border: 1px solid #555; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
@@ -190,7 +207,7 @@ function legend(sectionId: string): string {
 function diffTable(input: ReportInput, sectionId: string): string {
   const diff = input.violation.diff;
   if (diff.length === 0) return '<p>No state difference was recorded for this violation.</p>';
-  const cell = (value: string | undefined): string => (value === undefined ? '<td class="absent">(absent)</td>' : `<td>${esc(value)}</td>`);
+  const cell = (value: string | undefined): string => (value === undefined ? '<td class="absent">(absent)</td>' : value === '' ? `<td class="empty">${EMPTY_VALUE}</td>` : `<td>${esc(value)}</td>`);
   const rows = diff.map((d) => `<tr><td>${esc(d.family)}</td><td>${d.table === '' ? '<i>(family)</i>' : esc(d.table)}</td><td>${d.key === '' ? '<i>(table)</i>' : esc(d.key)}</td>${cell(d.expected)}${cell(d.recovered)}</tr>`);
   const id = sectionId === 'f0' ? 'diff' : `diff-${sectionId}`;
   return `<table id="${id}" class="diff"><thead><tr><th>family</th><th>table</th><th>key</th><th>expected</th><th>recovered</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -221,9 +238,10 @@ function section(input: ReportInput, n: number): string {
   const sectionId = `f${n}`;
   const c = input.crashCase;
   return `<section class="failure" id="failure-${esc(slug(input.id))}">
-<h1>Violation: <span class="kind">${esc(v.kind)}</span></h1>
+<h1>Violation: <span class="kind">${esc(v.kind)}</span> ${badge(input)}</h1>
+<p class="sentence">${esc(violationSentence(v))}</p>
 <p>${esc(v.detail)}</p>
-${definitionList([['id', input.id], ['seed', String(input.seed)], ['barrier', input.barrier], ['path', input.path], ['crash point', `power cut before I/O event #${v.crashAt}`]])}
+${definitionList([['id', input.id], ['seed', String(input.seed)], ['barrier', input.barrier], ['path', input.path], ...(input.plant == null ? [] : [['planted mutant', input.plant] as const]), ['crash point', `power cut before I/O event #${v.crashAt}`]])}
 <p>Replay:</p><pre class="replay">${esc(input.replay)}</pre>
 <h2>Timeline</h2>
 ${timeline(input, sectionId)}
@@ -241,11 +259,27 @@ ${workloadSummary(c)}
 </section>`;
 }
 
-/** One page with a section per failure. */
-export function renderReports(inputs: readonly ReportInput[]): string {
+const badge = (input: ReportInput): string => (input.saved === true
+  ? '<span class="badge saved">saved regression</span>' : '<span class="badge new">new</span>');
+
+/** The opening section: the command, seed, target, configuration, counts, and each failure (new or saved) in a sentence. */
+function summarySection(summary: ReportSummary, inputs: readonly ReportInput[]): string {
+  const saved = inputs.filter((input) => input.saved === true).length;
+  const rows = inputs.map((input) => `<tr><td><a href="#failure-${esc(slug(input.id))}">${esc(input.id)}</a></td><td>${esc(input.violation.kind)}</td><td>${badge(input)}</td><td>${esc(violationSentence(input.violation))}</td></tr>`);
+  return `<section id="summary">
+<h1>crashlab: ${inputs.length === 0 ? 'passed' : 'FAILED'}</h1>
+${definitionList([['command', summary.command], ['seed', summary.seed === null ? '-' : String(summary.seed)], ['target', summary.target], ['configuration', summary.configuration],
+    ...summary.counts.map(([name, value]) => [name, String(value)] as const), ['failures', `${inputs.length}: ${inputs.length - saved} new, ${saved} saved regressions`]])}
+${rows.length === 0 ? '' : `<table id="failures"><thead><tr><th>id</th><th>kind</th><th></th><th>what happened</th></tr></thead><tbody>${rows.join('')}</tbody></table>`}
+</section>`;
+}
+
+/** One page: the summary (when given), then a section per failure. */
+export function renderReports(inputs: readonly ReportInput[], summary?: ReportSummary): string {
   const title = inputs.length === 0 ? 'crashlab: no failures'
     : inputs.length === 1 ? `crashlab: ${inputs[0]!.violation.kind}` : `crashlab: ${inputs.length} failures`;
-  const body = inputs.length === 0 ? '<h1>No failures</h1>' : inputs.map((input, n) => section(input, n)).join('\n');
+  const sections = inputs.length === 0 ? (summary === undefined ? '<h1>No failures</h1>' : '') : inputs.map((input, n) => section(input, n)).join('\n');
+  const body = `${summary === undefined ? '' : summarySection(summary, inputs)}\n${sections}`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">

@@ -9,15 +9,19 @@
  * events around the crash point, the diff, the fault plan and a one-line replay command.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import type { Command } from './args.js';
-import { listTargetFailures } from './targetCorpus.js';
-import { corpusDir, failureId, listFailures, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
+import { corpusDir, failureId, isStale, loadFailure, saveFailure, CORPUS_VERSION, type FailureRecord } from './corpus.js';
+import { engineFor } from './plant.js';
+import { foundOf, regressionGate, replayStored, type Found } from './savedFailures.js';
 import { engineSourceHash } from './engineHash.js';
-import { renderJUnit, type JUnitSuite } from './junit.js';
-import { renderReports, type ReportInput } from './report.js';
+import { renderJUnit, type JUnitFailure, type JUnitSuite } from './junit.js';
+import { ProgressLine } from './progress.js';
+import { renderReports, type ReportInput, type ReportSummary } from './report.js';
+import { shownValue, violationSentence } from './violationSentence.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
-import { PROFILES } from '../properties/crashArbitraries.js';
+import { GENERATOR_VERSION, PROFILES } from '../properties/crashArbitraries.js';
 import { runKillCampaign } from '../properties/processKill.js';
 import { runCrashCampaign, type CrashCampaignResult, type CrashFailure, type ProfileName } from '../properties/runCrash.js';
 import { addShapes, EMPTY_SHAPE, formatShape, type CampaignShape } from '../properties/campaignShape.js';
@@ -30,20 +34,11 @@ type Barrier = 'always' | 'wal-aware';
 
 /** Cases per chunk: small enough for steady progress, large enough to amortise start-up. */
 const CHUNK_RUNS = 25;
-/** Without a terminal, a progress line at most this often. */
-const PROGRESS_EVERY_MS = 10_000;
-
-interface Found {
-  readonly barrier: Barrier;
-  readonly seed: number;
-  readonly failure: CrashFailure;
-  readonly id: string;
-}
 
 function describe(seed: number, barrier: string, failure: CrashFailure): string {
   const v = failure.violation;
   const events = v.eventsAround.map((e) => `    ${e.index === v.crashAt ? '>' : ' '} #${e.index} ${e.op} ${e.file} @${e.offset}+${e.lengthBytes} ${e.outcome}`);
-  const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${d.expected ?? '(absent)'}, recovered ${d.recovered ?? '(absent)'}`);
+  const diff = v.diff.slice(0, 12).map((d) => `    ${d.family}/${d.table}/${d.key || '*'}: expected ${shownValue(d.expected)}, recovered ${shownValue(d.recovered)}`);
   const c = failure.counterexample;
   const steps = c.workload.steps.map((step, i) => {
     if (step.kind === 'drop') return `    ${i}: drop cf${step.family}`;
@@ -55,6 +50,7 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
   const base = c.workload.base === undefined ? [] : [`  starts from a base database: ${c.workload.base.keys} keys of ${c.workload.base.widthBytes} bytes, values of ${c.workload.base.valueBytes} bytes, in each family's t0`];
   return [
     `VIOLATION (${barrier}): ${v.kind}: ${v.detail}`,
+    `  ${violationSentence(v)}`,
     `  seed ${seed}, path ${failure.path}, crash before I/O event #${v.crashAt}`,
     ...base,
     '  operations (shrunk):', ...steps,
@@ -69,41 +65,69 @@ function describe(seed: number, barrier: string, failure: CrashFailure): string 
 function record(found: Found, profile: ProfileName): FailureRecord {
   const v = found.failure.violation;
   return {
-    version: CORPUS_VERSION, id: found.id, seed: found.seed, path: found.failure.path, profile, barrier: found.barrier,
-    kind: v.kind, detail: v.detail, replay: found.failure.replay, engineHash: engineSourceHash(),
-    counterexample: found.failure.counterexample, violation: v,
+    version: CORPUS_VERSION, id: found.id, target: 'reference', plant: found.plant, seed: found.seed, path: found.failure.path, profile, barrier: found.barrier,
+    overrides: null, generatorVersion: GENERATOR_VERSION, kind: v.kind, detail: v.detail, replay: found.failure.replay, engineHash: engineSourceHash(),
+    counterexample: found.failure.counterexample, violation: v, fixed: null,
   };
 }
 
-function reportInputs(found: readonly Found[]): ReportInput[] {
-  return found.map((f) => ({ id: f.id, seed: f.seed, barrier: f.barrier, path: f.failure.path, replay: f.failure.replay, violation: f.failure.violation, crashCase: f.failure.counterexample }));
+/** The id of a failure this command found (no overrides: those are certify's cells). */
+function idOf(plant: string | null, profile: string, barrier: string, seed: number, casePath: string): string {
+  return failureId({ target: 'reference', plant, profile, barrier, overrides: null, seed, path: casePath });
 }
 
-/** A progress line: rewritten in place on a terminal, printed now and then otherwise. */
-class Progress {
-  private lastPrintMs = 0;
+/** The replay command a failure prints: the case address, with the mutant when one was planted. */
+function withPlant(failure: CrashFailure, plant: string | null): CrashFailure {
+  return plant === null ? failure : { ...failure, replay: `${failure.replay} --plant ${plant}` };
+}
 
-  constructor(private readonly json: boolean, private readonly startMs: number) {}
+/** A SEED:PATH printed by another generator names another case now: refused (exit 2), not run. */
+function generatorRefused(generator: number | null): boolean {
+  if (generator === null || generator === GENERATOR_VERSION) return false;
+  console.error(`crashlab: this address was printed by case generator ${generator}; this crashlab's is ${GENERATOR_VERSION}, under which it names another case (replay the saved failure by its id: it keeps its case)`);
+  return true;
+}
+
+function reportInputs(found: readonly Found[]): ReportInput[] {
+  return found.map((f) => ({ id: f.id, seed: f.seed, barrier: f.barrier, path: f.failure.path, replay: f.failure.replay, violation: f.failure.violation, crashCase: f.failure.counterexample, saved: f.saved, plant: f.plant }));
+}
+
+/** A JUnit failure for one failure of the run, saying whether it is new or a saved regression. */
+function junitFailure(f: Found): JUnitFailure {
+  const v = f.failure.violation;
+  return { kind: v.kind, message: `${f.saved ? 'saved regression' : 'new failure'} ${f.id}: ${violationSentence(v)}`, details: `${v.detail}\nseed ${f.seed}, path ${f.failure.path}, barrier ${f.barrier}\nreplay: ${f.failure.replay}` };
+}
+
+/** The JUnit suite of the saved failures that still fail (the regression gate), if any. */
+function gateSuite(found: readonly Found[]): JUnitSuite[] {
+  const saved = found.filter((f) => f.saved);
+  return saved.length === 0 ? [] : [{ name: 'crashlab saved failures', cases: saved.map((f) => ({ name: `saved failure ${f.id} (${f.barrier})`, timeMs: 0, failure: junitFailure(f) })) }];
+}
+
+/** The equivalent command line of a run, for the report's summary. */
+function commandLine(args: CrashCommand, seed: number): string {
+  const budget = args.timeSeconds === null ? `--runs ${args.runs}` : `--time ${args.timeSeconds}`;
+  return `crashlab run --seed ${seed} ${budget} --profile ${args.profile} --barrier ${args.barrier}${args.path === null ? '' : ` --path '${args.path}'`}${args.plant === null ? '' : ` --plant ${args.plant}`}`;
+}
+
+/** A campaign's progress line: cases, crash images, rate, violations, time left. */
+class Progress {
+  private readonly line: ProgressLine;
+
+  constructor(json: boolean, private readonly startMs: number) {
+    this.line = new ProgressLine(json);
+  }
 
   update(barrier: string, runs: number, plannedRuns: number | null, images: number, violations: number, leftMs: number | null): void {
-    if (this.json) return;
-    const nowMs = performance.now();
-    const elapsedS = (nowMs - this.startMs) / 1000;
+    const elapsedS = (performance.now() - this.startMs) / 1000;
     const rate = elapsedS > 0 ? Math.round(images / elapsedS) : 0;
     const done = plannedRuns === null ? `${runs} cases` : `${runs}/${plannedRuns} cases`;
     const left = leftMs === null ? '' : `, ${Math.max(0, Math.round(leftMs / 1000))} s left`;
-    const line = `  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`;
-    if (process.stdout.isTTY) {
-      process.stdout.write(`\r${line.padEnd(100)}`);
-    } else if (nowMs - this.lastPrintMs >= PROGRESS_EVERY_MS) {
-      console.log(line);
-      this.lastPrintMs = nowMs;
-    }
+    this.line.show(`  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`);
   }
 
-  /** Ends the in-place line before ordinary output. */
   clear(): void {
-    if (!this.json && process.stdout.isTTY) process.stdout.write(`\r${' '.repeat(100)}\r`);
+    this.line.clear();
   }
 }
 
@@ -124,7 +148,8 @@ async function campaign(args: CrashCommand, seed: number, barrier: Barrier, dead
     totals.images += result.images;
     totals.events += result.events;
     if (result.failure !== null) {
-      totals.found = { barrier, seed: chunkSeed, failure: result.failure, id: failureId(chunkSeed, barrier, args.profile, result.failure.path) };
+      const id = idOf(args.plant, args.profile, barrier, chunkSeed, result.failure.path);
+      totals.found = { barrier, seed: chunkSeed, failure: withPlant(result.failure, args.plant), id, saved: false, plant: args.plant };
     }
   };
   if (args.path !== null) {
@@ -143,36 +168,15 @@ async function campaign(args: CrashCommand, seed: number, barrier: Barrier, dead
   return totals;
 }
 
-/** Replays every saved failure; those that still fail fail this run too (a regression gate). */
-async function regressionGate(json: boolean, engine?: EngineUnderTest): Promise<Found[]> {
-  const dir = corpusDir(process.cwd());
-  const { records, unreadable } = listFailures(dir);
-  for (const problem of unreadable) console.error(`crashlab: skipping an unreadable saved failure: ${problem}`);
-  const still: Found[] = [];
-  for (const saved of records) {
-    const result = await runCrashCampaign({ seed: saved.seed, numRuns: 1, profile: saved.profile as ProfileName, barrier: saved.barrier, path: saved.path, ...(engine === undefined ? {} : { engine }) })
-      .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
-    if (result instanceof Error) {
-      if (!json) console.log(`saved failure ${saved.id}: cannot be replayed by this version (${result.message.slice(0, 120)})`);
-      continue;
-    }
-    if (result.failure === null) {
-      if (!json) console.log(`saved failure ${saved.id} (${saved.kind}, ${saved.barrier}) no longer reproduces`);
-      continue;
-    }
-    still.push({ barrier: saved.barrier, seed: saved.seed, failure: result.failure, id: saved.id });
-    if (!json) console.log(`saved failure ${saved.id} STILL FAILS: ${result.failure.violation.kind}`);
-  }
-  return still;
-}
-
-function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[]): void {
-  if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found)));
+function writeOutputs(args: { report: string | null; junit?: string | null }, found: readonly Found[], suites: JUnitSuite[], summary?: ReportSummary): void {
+  if (args.report !== null) fs.writeFileSync(args.report, renderReports(reportInputs(found), summary));
   if (args.junit !== undefined && args.junit !== null) fs.writeFileSync(args.junit, renderJUnit(suites));
 }
 
 /** `engine` is for tests of the tool itself (a planted bug); the command line always uses the reference engine. */
-export async function runCrashCommand(command: CrashCommand, drawSeed: () => number, engine?: EngineUnderTest): Promise<number> {
+export async function runCrashCommand(command: CrashCommand, drawSeed: () => number, testEngine?: EngineUnderTest): Promise<number> {
+  if (generatorRefused(command.generator)) return 2;
+  const engine = await engineFor(command.plant, testEngine);
   const campaignSeed = command.seed ?? drawSeed();
   const shard = command.shard ?? shardFromEnv(process.env);
   // A shard runs its share of the cases under its own seed; its failures replay under that seed.
@@ -190,12 +194,37 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   const settings = { seed, seedSource: command.seed === null ? 'drawn' : 'given', runs: args.runs, timeSeconds: args.timeSeconds, profile: args.profile, barriers, path: args.path, shard: shard === null ? null : formatShard(shard) };
   if (args.json) console.log(JSON.stringify({ event: 'start', ...settings }));
   else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
+  if (args.plant !== null && !args.json) console.log(`planted mutant ${args.plant}: the campaign runs against this bug, its failures are saved under its name`);
   const startedMs = performance.now();
-  const found: Found[] = args.path === null ? await regressionGate(args.json, engine) : [];
-  let runs = 0;
-  let images = 0;
-  let shape = EMPTY_SHAPE;
-  const suites: JUnitSuite[] = [];
+  const found: Found[] = args.path === null ? await regressionGate(args.json, args.plant, engine) : [];
+  const totals = await runBarriers(args, seed, barriers, startedMs, engine);
+  found.push(...totals.found);
+  const elapsedMs = Math.round(performance.now() - startedMs);
+  const newCount = totals.found.length;
+  const summary: ReportSummary = {
+    command: commandLine(args, seed), seed, target: args.plant === null ? 'the reference engine' : `the reference engine with mutant ${args.plant} planted`,
+    configuration: `profile ${args.profile}, barrier ${barriers.join('+')}; engine options drawn per case from the seed`,
+    counts: [['cases', totals.runs], ['crash images', totals.images], ['new failures', newCount], ['saved failures still failing', found.length - newCount], ['elapsed', `${elapsedMs} ms`]],
+  };
+  writeOutputs(args, found, [...totals.suites, ...gateSuite(found)], summary);
+  const imagesPerSecond = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
+  const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay, saved: f.saved }));
+  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs: totals.runs, crashImages: totals.images, violations: failures.length, imagesPerSecond, elapsedMs, shape: totals.shape, failures }));
+  else console.log(`${formatShape(totals.shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${totals.runs} cases, ${totals.images} crash images, ${failures.length} violations${failures.length === 0 ? '' : ` (${newCount} new, ${failures.length - newCount} saved)`}, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+interface RunTotals {
+  runs: number;
+  images: number;
+  shape: CampaignShape;
+  suites: JUnitSuite[];
+  found: Found[];
+}
+
+/** Each barrier's campaign in turn (sharing --time evenly); new failures saved and printed as they are found. */
+async function runBarriers(args: CrashCommand, seed: number, barriers: readonly Barrier[], startedMs: number, engine?: EngineUnderTest): Promise<RunTotals> {
+  const out: RunTotals = { runs: 0, images: 0, shape: EMPTY_SHAPE, suites: [], found: [] };
   for (const [i, barrier] of barriers.entries()) {
     const barrierStartMs = performance.now();
     const deadlineMs = args.timeSeconds === null ? null : startedMs + (args.timeSeconds * 1000 * (i + 1)) / barriers.length;
@@ -203,81 +232,81 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
     const totals = await campaign(args, seed, barrier, deadlineMs, progress, engine);
     progress.clear();
     const elapsedMs = performance.now() - barrierStartMs;
-    runs += totals.runs;
-    images += totals.images;
-    shape = addShapes(shape, totals.shape);
+    out.runs += totals.runs;
+    out.images += totals.images;
+    out.shape = addShapes(out.shape, totals.shape);
     if (totals.found !== null) {
-      found.push(totals.found);
+      out.found.push(totals.found);
       await saveFailure(corpusDir(process.cwd()), record(totals.found, args.profile));
       if (!args.json) console.log(`${describe(totals.found.seed, barrier, totals.found.failure)}\n  saved as ${totals.found.id} (crashlab replay ${totals.found.id})`);
     }
     const rate = elapsedMs > 0 ? Math.round((totals.images * 1000) / elapsedMs) : 0;
     if (!args.json) console.log(`${totals.found === null ? 'ok' : 'FAILED'}: ${barrier}: ${totals.runs} cases, ${totals.images} crash images, ${totals.events} I/O events, ${Math.round(elapsedMs)} ms, ${rate} images/s`);
-    suites.push({ name: `crashlab run ${barrier}`, cases: [{ name: `seed ${seed}: ${totals.runs} cases, ${totals.images} crash images`, timeMs: elapsedMs, ...(totals.found === null ? {} : { failure: { kind: totals.found.failure.violation.kind, message: totals.found.failure.violation.detail, details: totals.found.failure.replay } }) }] });
+    const failure = totals.found === null ? {} : { failure: junitFailure(totals.found) };
+    out.suites.push({ name: `crashlab run ${barrier}`, cases: [{ name: `seed ${seed}: ${totals.runs} cases, ${totals.images} crash images`, timeMs: elapsedMs, ...failure }] });
   }
-  writeOutputs(args, found, suites);
-  const elapsedMs = Math.round(performance.now() - startedMs);
-  const imagesPerSecond = elapsedMs > 0 ? Math.round((images * 1000) / elapsedMs) : 0;
-  const failures = found.map((f) => ({ id: f.id, seed: f.seed, path: f.failure.path, kind: f.failure.violation.kind, barrier: f.barrier, detail: f.failure.violation.detail, replay: f.failure.replay }));
-  if (args.json) console.log(JSON.stringify({ event: 'done', ok: failures.length === 0, seed, runs, crashImages: images, violations: failures.length, imagesPerSecond, elapsedMs, shape, failures }));
-  else console.log(`${formatShape(shape)}\n${failures.length === 0 ? 'ok' : 'FAILED'}: seed ${seed}, ${runs} cases, ${images} crash images, ${failures.length} violations, ${elapsedMs} ms, ${imagesPerSecond} images/s`);
-  return failures.length === 0 ? 0 : 1;
+  return out;
 }
 
-/** Replays one failure exactly; exit 1 when it reproduces, 0 when it no longer does, 2 when unknown. */
-export async function replayCommand(args: ReplayCommand, engine?: EngineUnderTest): Promise<number> {
-  const saved = args.id === null ? null : loadFailure(corpusDir(process.cwd()), args.id);
-  if (args.id !== null && saved === null) {
-    console.error(`crashlab: no saved failure ${args.id} (see crashlab failures)`);
+/** The saved failure a replay names, or the exit code when it names none (or a stale one, or another mutant). */
+function savedFor(args: ReplayCommand): FailureRecord | number | null {
+  if (args.id === null) return generatorRefused(args.generator) ? 2 : null;
+  const saved = loadFailure(corpusDir(process.cwd()), args.id);
+  if (saved === null || isStale(saved)) {
+    console.error(`crashlab: ${saved === null ? `no saved failure ${args.id} (see crashlab failures)` : `saved failure ${args.id} is stale: ${saved.reason}`}`);
     return 2;
   }
+  if (args.plant !== null && args.plant !== saved.plant) {
+    console.error(`crashlab: saved failure ${args.id} was found ${saved.plant === null ? 'against the engine itself' : `against --plant ${saved.plant}`}, not --plant ${args.plant}`);
+    return 2;
+  }
+  return saved;
+}
+
+/** Replays one failure exactly (a saved one from its stored case); exit 1 when it reproduces, 0 when it no longer does, 2 when unknown. */
+export async function replayCommand(args: ReplayCommand, testEngine?: EngineUnderTest): Promise<number> {
+  const saved = savedFor(args);
+  if (typeof saved === 'number') return saved;
+  const plant = saved?.plant ?? args.plant;
+  const engine = await engineFor(plant, testEngine);
   const seed = saved?.seed ?? args.seed!;
   const path = saved?.path ?? args.path!;
   const barrier = saved?.barrier ?? args.barrier;
   const profile = (saved?.profile ?? args.profile) as ProfileName;
-  const result = await runCrashCampaign({ seed, numRuns: 1, profile, barrier, path, ...(engine === undefined ? {} : { engine }) });
-  if (result.failure === null) {
-    if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: false, seed, path, barrier, profile }));
-    else console.log(`does not reproduce: seed ${seed}, path ${path}, barrier ${barrier}, profile ${profile} recovers clean now`);
+  const found = saved === null
+    ? await runCrashCampaign({ seed, numRuns: 1, profile, barrier, path, ...(engine === undefined ? {} : { engine }) }).then((result): Found | null => result.failure === null ? null
+      : { barrier, seed, failure: withPlant(result.failure, plant), id: idOf(plant, profile, barrier, seed, path), saved: false, plant })
+    : foundOf(saved, await replayStored(saved, engine));
+  const what = `${saved === null ? `seed ${seed}, path ${path}` : `saved failure ${saved.id} (its stored case)`}, barrier ${barrier}, profile ${profile}${plant === null ? '' : `, --plant ${plant}`}`;
+  if (found === null) {
+    if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: false, seed, path, barrier, profile, plant }));
+    else console.log(`does not reproduce: ${what} recovers clean now`);
     return 0;
   }
-  const found: Found = { barrier, seed, failure: result.failure, id: saved?.id ?? failureId(seed, barrier, profile, path) };
-  writeOutputs({ report: args.report }, [found], []);
-  if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, kind: result.failure.violation.kind, violation: result.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
-  else console.log(describe(seed, barrier, result.failure));
+  writeOutputs({ report: args.report }, [found], [], {
+    command: saved === null ? `crashlab replay ${seed}:${path} --barrier ${barrier} --profile ${profile}${plant === null ? '' : ` --plant ${plant}`}` : `crashlab replay ${saved.id}`,
+    seed, target: plant === null ? 'the reference engine' : `the reference engine with mutant ${plant} planted`, configuration: `profile ${profile}, barrier ${barrier}`, counts: [['replayed', 1]],
+  });
+  if (args.json) console.log(JSON.stringify({ event: 'done', reproduced: true, id: found.id, seed, path, barrier, profile, plant, kind: found.failure.violation.kind, violation: found.failure.violation }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
+  else console.log(`${describe(seed, barrier, found.failure)}\nreproduces: ${what}: ${found.failure.violation.kind}`);
   return 1;
-}
-
-export function failuresCommand(json: boolean): number {
-  const { records, unreadable } = listFailures(corpusDir(process.cwd()));
-  const targets = listTargetFailures(process.cwd());
-  if (json) {
-    console.log(JSON.stringify({ failures: records.map(({ id, seed, path, barrier, profile, kind, detail, replay, engineHash }) => ({ id, seed, path, barrier, profile, kind, detail, replay, engineHash })),
-      targetFailures: targets.records, unreadable: [...unreadable, ...targets.unreadable] }));
-    return 0;
-  }
-  if (records.length + targets.records.length === 0) console.log('no saved failures');
-  for (const r of records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.barrier.padEnd(9)} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
-  for (const r of targets.records) console.log(`${r.id}  ${r.kind.padEnd(22)} ${r.target}${r.fs === null ? '' : ` --fs ${r.fs}`} seed ${r.seed} path ${r.path}  ${r.detail.slice(0, 80)}`);
-  for (const problem of [...unreadable, ...targets.unreadable]) console.log(`unreadable: ${problem}`);
-  return 0;
 }
 
 /** `run --vfs real`: SIGKILLed children on real files, both tiers, judged against the model. */
 async function runRealCommand(args: CrashCommand, seed: number): Promise<number> {
   if (!args.json) console.log(`crashlab run --vfs real: seed ${seed}, ${args.runs} SIGKILLs alternating plain files and power loss, profile ${args.profile}`);
-  const result = await runKillCampaign({ seed, kills: args.runs, tier: 'both', profile: PROFILES[args.profile] });
+  const result = await runKillCampaign({ seed, kills: args.runs, tier: 'both', profile: PROFILES[args.profile], keepFailedDir: path.join(process.cwd(), '.crashlab', 'kills') });
   const kills = result.byTier.plain.kills + result.byTier.power.kills;
   const perSecond = result.ms > 0 ? Math.round((kills * 10_000) / result.ms) / 10 : 0;
   const failures = result.failure === null ? [] : [{
-    id: failureId(result.failure.caseSeed, result.failure.tier, args.profile, `kill:${result.failure.killAfterLines}`),
+    id: idOf(null, args.profile, result.failure.tier, result.failure.caseSeed, `kill:${result.failure.killAfterLines}`),
     seed: result.failure.caseSeed, path: `kill:${result.failure.killAfterLines}`, kind: result.failure.result.verdict.ok ? 'unknown' : result.failure.result.verdict.kind,
     barrier: result.failure.tier, detail: result.failure.result.verdict.ok ? '' : result.failure.result.verdict.detail, replay: result.failure.replay,
   }];
   if (args.json) {
     console.log(JSON.stringify({ event: 'done', ok: result.ok, seed, runs: kills, crashImages: kills, violations: failures.length, imagesPerSecond: perSecond, elapsedMs: Math.round(result.ms), byTier: result.byTier, failures }));
   } else {
-    for (const f of failures) console.log(`VIOLATION (${f.barrier} tier): ${f.kind}: ${f.detail}\n  replay: ${f.replay}`);
+    for (const f of failures) console.log(`VIOLATION (${f.barrier} tier): ${f.kind}: ${f.detail}\n  replay (re-judges the kept killed image, deterministic): ${f.replay}\n  rerun the kill (timing decides where it lands, retries): ${result.failure!.rerun}`);
     for (const tier of ['plain', 'power'] as const) {
       const counts = result.byTier[tier];
       console.log(`  ${tier}: ${counts.kills} SIGKILLs, ${counts.commits} commits issued, ${counts.acked} acknowledged`);

@@ -7,10 +7,12 @@
  *
  * Budget: the total wall-clock budget is split evenly over the mutants to run, times the
  * number of lanes (mutants run `concurrency` at a time). A mutant stops between seeds once its
- * share is spent; a worker still running at twice its share (plus a grace) is terminated and
- * its mutant counted as survived. Then the budget the quick kills left over is split over the
+ * share is spent; a worker still running at twice its share (plus a grace), or at the end of
+ * the whole budget, is terminated. Then the budget the quick kills left over is split over the
  * mutants still alive, which go on from the first seed they have not tried; a kill's time
- * counts both passes. Seeds are deterministic: 1, 2, 3, ... unless given.
+ * counts both passes. The whole budget is a bound: no mutant starts after it, and a mutant not
+ * killed when its time ran out is `inconclusive`, not survived (`survived` means every seed of
+ * every property was tried). Seeds are deterministic: 1, 2, 3, ... unless given.
  */
 import os from 'node:os';
 import { fork } from 'node:child_process';
@@ -21,7 +23,8 @@ import { PLANTED_BUGS, type PlantedBug } from './plantEngine.js';
 import type { HuntProperty, MutantJob, MutantOutcome } from './mutantWorker.js';
 import type { ProfileName } from '../properties/runCrash.js';
 
-export type MutantStatus = 'killed' | 'survived' | 'equivalent' | 'error';
+/** `inconclusive`: its time ran out before a kill, with seeds still untried; `survived`: every seed tried, no kill. */
+export type MutantStatus = 'killed' | 'survived' | 'inconclusive' | 'equivalent' | 'error';
 
 export interface MutantRun {
   /** Total wall-clock budget for the whole run, in seconds. */
@@ -46,6 +49,10 @@ export interface MutantRun {
    * marked equivalent. Default false.
    */
   readonly automatic?: boolean | undefined;
+  /** This machine's part (CI shards): every `total`-th mutant of the selection from the `index`-th (1-based); all when undefined. */
+  readonly shard?: { readonly index: number; readonly total: number } | undefined;
+  /** Told each mutant's verdict as it lands, with how many are done of how many to run. */
+  readonly onResult?: ((result: MutantResult, done: number, total: number) => void) | undefined;
 }
 
 /** An automatic mutant that is not run at all: its file is never executed by the crash harness. */
@@ -103,9 +110,11 @@ function groupOf(bug: PlantedBug): MutantGroup {
 export interface MutantScore {
   readonly killed: number;
   readonly survived: number;
+  /** Not killed within its time, seeds left untried (counted in the score's denominator). */
+  readonly inconclusive: number;
   readonly equivalent: number;
   readonly errors: number;
-  /** killed / (killed + survived); 1 when nothing was run. */
+  /** killed / (killed + survived + inconclusive); 1 when nothing was run. */
   readonly score: number;
   readonly medianMsToKill: number | null;
   /** The 90th percentile of the times to kill (nearest rank). */
@@ -223,13 +232,25 @@ function continued(before: MutantOutcome | undefined, after: MutantOutcome): Mut
   }
 }
 
-function resultOf(bug: PlantedBug, outcome: MutantOutcome): MutantResult {
+/** Every seed of every property tried (a survivor in full), as opposed to stopped by its time. */
+function exhausted(outcome: MutantOutcome, seedCount: number, properties: readonly HuntProperty[]): boolean {
+  if (outcome.status !== 'survived' || outcome.seedsDone === undefined) return false;
+  return properties.every((p) => (outcome.seedsDone![p] ?? 0) >= seedCount);
+}
+
+function inconclusiveReason(seedsTried: number): string {
+  if (seedsTried < 0) return 'stopped: over its budget';
+  return seedsTried === 0 ? 'not started: the whole budget was spent' : `its time ran out after ${seedsTried} seeds without a kill`;
+}
+
+function resultOf(bug: PlantedBug, outcome: MutantOutcome, complete: boolean): MutantResult {
   const base = { name: bug.name, description: bug.description, group: groupOf(bug), msToKill: null, property: null, seed: null, runs: null, path: null, kind: null, detail: null, reason: null };
   switch (outcome.status) {
     case 'killed':
       return { ...base, status: 'killed', msToKill: outcome.msToKill, property: outcome.property, seed: outcome.seed, runs: outcome.runs, path: outcome.path, kind: outcome.kind, detail: outcome.detail, seedsTried: outcome.seedsTried };
     case 'survived':
-      return { ...base, status: 'survived', seedsTried: outcome.seedsTried, reason: outcome.seedsTried < 0 ? 'stopped: over its budget' : null };
+      if (complete) return { ...base, status: 'survived', seedsTried: outcome.seedsTried };
+      return { ...base, status: 'inconclusive', seedsTried: outcome.seedsTried, reason: inconclusiveReason(outcome.seedsTried) };
     case 'error':
       return { ...base, status: 'error', seedsTried: 0, reason: outcome.error };
   }
@@ -239,69 +260,119 @@ function scoreOf(mutants: readonly MutantResult[]): MutantScore {
   const count = (status: MutantStatus): number => mutants.filter((m) => m.status === status).length;
   const killed = count('killed');
   const survived = count('survived');
+  const inconclusive = count('inconclusive');
   const kills = mutants.flatMap((m) => (m.msToKill === null ? [] : [m.msToKill]));
+  const run = killed + survived + inconclusive;
   return {
-    killed, survived, equivalent: count('equivalent'), errors: count('error'),
-    score: killed + survived === 0 ? 1 : killed / (killed + survived),
+    killed, survived, inconclusive, equivalent: count('equivalent'), errors: count('error'),
+    score: run === 0 ? 1 : killed / run,
     medianMsToKill: median(kills), p90MsToKill: percentile(kills, 90), maxMsToKill: kills.length === 0 ? null : Math.max(...kills),
   };
+}
+
+/** What one hunt (a pass over some mutants) needs besides the mutants and their share. */
+interface HuntContext {
+  readonly run: MutantRun;
+  readonly seeds: readonly number[];
+  readonly runsPerSeed: number;
+  readonly differentialRunsPerSeed: number;
+  readonly profile: ProfileName;
+  readonly lanes: number;
+  /** performance.now() past which no mutant starts and every worker is stopped. */
+  readonly deadlineMs: number;
+  readonly outcomes: Map<string, MutantOutcome>;
+  /** Called with a mutant whose verdict is final. */
+  readonly settle: (bug: PlantedBug) => void;
+}
+
+/** Runs `bugs` `lanes` at a time, each on `budgetMs`; `final` says whether a survivor's verdict is final after this pass. */
+async function hunt(context: HuntContext, bugs: readonly PlantedBug[], budgetMs: number, final: boolean): Promise<void> {
+  const { run, outcomes } = context;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < bugs.length) {
+      const bug = bugs[next++]!;
+      const before = outcomes.get(bug.name);
+      const leftMs = context.deadlineMs - performance.now();
+      if (leftMs <= 0) {
+        // The whole budget is spent: not started (its verdict stays inconclusive).
+        outcomes.set(bug.name, before ?? { status: 'survived', ms: 0, seedsTried: 0 });
+        context.settle(bug);
+        continue;
+      }
+      // A survivor of the first pass goes on from the seeds each property has not tried.
+      const seedsDone = before?.status === 'survived' ? before.seedsDone : undefined;
+      const job: MutantJob = {
+        name: bug.name, seeds: context.seeds, seedsDone, runsPerSeed: context.runsPerSeed, differentialRunsPerSeed: context.differentialRunsPerSeed,
+        properties: run.properties, profile: context.profile, budgetMs: Math.min(budgetMs, leftMs), patches: bug.patches,
+      };
+      const outcome = continued(before, await runWorker(job, Math.min(2 * budgetMs + GRACE_MS, Math.max(1_000, leftMs))));
+      outcomes.set(bug.name, outcome);
+      if (final || outcome.status !== 'survived') context.settle(bug);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(context.lanes, bugs.length) }, lane));
 }
 
 export async function runMutants(run: MutantRun): Promise<MutantReport> {
   if (!(Number.isFinite(run.budgetSeconds) && run.budgetSeconds > 0)) throw new TypeError('budgetSeconds must be a positive number');
   const concurrency = run.concurrency ?? os.availableParallelism();
   if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new TypeError('concurrency must be a positive integer');
-  const profile = run.profile ?? 'default';
   const seeds = run.seeds ?? DEFAULT_SEEDS;
   if (seeds.length === 0) throw new TypeError('seeds must not be empty');
-  const runsPerSeed = run.runsPerSeed ?? DEFAULT_RUNS_PER_SEED;
   const differentialRunsPerSeed = run.differentialRunsPerSeed ?? DEFAULT_DIFFERENTIAL_RUNS_PER_SEED;
   if (!(Number.isSafeInteger(differentialRunsPerSeed) && differentialRunsPerSeed >= 1)) throw new TypeError('differentialRunsPerSeed must be a positive integer');
   const automatic = run.automatic === true ? automaticCatalog() : { mutants: [], excluded: [] };
-  const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded);
+  const shard = run.shard ?? { index: 1, total: 1 };
+  const selected = selectMutants([...(run.catalog ?? PLANTED_BUGS), ...automatic.mutants], run.only, automatic.excluded)
+    .filter((_, i) => i % shard.total === shard.index - 1);
   const names = onlyNames(run.only);
-  const excluded = names === undefined ? automatic.excluded : automatic.excluded.filter((m) => names.includes(m.name));
+  // The excluded mutants are listed once, by the first shard.
+  const excluded = shard.index !== 1 ? [] : names === undefined ? automatic.excluded : automatic.excluded.filter((m) => names.includes(m.name));
   const toRun = selected.filter((bug) => bug.equivalent === undefined);
   const lanes = Math.max(1, Math.min(concurrency, toRun.length));
   const perMutantMs = Math.max(1, Math.floor((run.budgetSeconds * 1000 * lanes) / Math.max(1, toRun.length)));
   const started = performance.now();
-
+  // The worker's default (HUNT_PROPERTIES; not imported: that module listens for a job when loaded in a child process).
+  const properties: readonly HuntProperty[] = run.properties ?? ['differential', 'crash'];
   const outcomes = new Map<string, MutantOutcome>();
-  const hunt = async (bugs: readonly PlantedBug[], budgetMs: number): Promise<void> => {
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < bugs.length) {
-        const bug = bugs[next++]!;
-        const before = outcomes.get(bug.name);
-        // A survivor of the first pass goes on from the seeds each property has not tried.
-        const seedsDone = before?.status === 'survived' ? before.seedsDone : undefined;
-        const job: MutantJob = {
-          name: bug.name, seeds, seedsDone, runsPerSeed, differentialRunsPerSeed, properties: run.properties, profile, budgetMs, patches: bug.patches,
-        };
-        outcomes.set(bug.name, continued(before, await runWorker(job, 2 * budgetMs + GRACE_MS)));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(lanes, bugs.length) }, lane));
+  const resultFor = (bug: PlantedBug): MutantResult | undefined => {
+    const outcome = outcomes.get(bug.name);
+    return outcome && resultOf(bug, outcome, exhausted(outcome, seeds.length, properties));
+  };
+  const settled = new Set<string>();
+  const context: HuntContext = {
+    run, seeds, runsPerSeed: run.runsPerSeed ?? DEFAULT_RUNS_PER_SEED, differentialRunsPerSeed, profile: run.profile ?? 'default', lanes,
+    deadlineMs: started + run.budgetSeconds * 1000, outcomes,
+    settle: (bug) => {
+      if (settled.has(bug.name)) return;
+      settled.add(bug.name);
+      run.onResult?.(resultFor(bug)!, settled.size, toRun.length);
+    },
   };
   // First every mutant gets an even share; then the time quick kills left goes to the mutants
   // still alive, on the seeds they have not tried (a slow kill on a busy machine still counts).
-  await hunt(toRun, perMutantMs);
+  await hunt(context, toRun, perMutantMs, false);
   const alive = toRun.filter((bug) => {
     const o = outcomes.get(bug.name);
-    return o?.status === 'survived' && (o.seedsDone === undefined || Object.values(o.seedsDone).some((done) => done < seeds.length));
+    return !settled.has(bug.name) && o?.status === 'survived' && !exhausted(o, seeds.length, properties);
   });
-  const leftMs = run.budgetSeconds * 1000 - (performance.now() - started);
-  if (alive.length > 0 && leftMs >= MIN_SECOND_PASS_MS) await hunt(alive, Math.floor((leftMs * lanes) / alive.length));
+  const leftMs = context.deadlineMs - performance.now();
+  if (alive.length > 0 && leftMs >= MIN_SECOND_PASS_MS) await hunt(context, alive, Math.floor((leftMs * lanes) / alive.length), true);
+  else for (const bug of alive) context.settle(bug);
+  return report(run, selected, resultFor, { excluded, perMutantMs, lanes, profile: context.profile, ms: Math.round(performance.now() - started) });
+}
 
-  const resultFor = (bug: PlantedBug): MutantResult | undefined => { const outcome = outcomes.get(bug.name); return outcome && resultOf(bug, outcome); };
+function report(run: MutantRun, selected: readonly PlantedBug[], resultFor: (bug: PlantedBug) => MutantResult | undefined,
+  figures: Pick<MutantReport, 'excluded' | 'perMutantMs' | 'profile' | 'ms'> & { lanes: number }): MutantReport {
   const mutants = selected.map((bug): MutantResult => resultFor(bug) ?? {
     name: bug.name, description: bug.description, group: groupOf(bug), status: 'equivalent', msToKill: null, property: null, seed: null, runs: null,
     path: null, kind: null, detail: null, seedsTried: 0, reason: bug.equivalent ?? null,
   });
   const groups = Object.fromEntries(MUTANT_GROUPS.map((group) => [group, scoreOf(mutants.filter((m) => m.group === group))])) as Record<MutantGroup, MutantScore>;
   return {
-    mutants, excluded, ...scoreOf(mutants), groups,
+    mutants, excluded: figures.excluded, ...scoreOf(mutants), groups,
     killedBy: { differential: mutants.filter((m) => m.property === 'differential').length, crash: mutants.filter((m) => m.property === 'crash').length },
-    budgetSeconds: run.budgetSeconds, perMutantMs, concurrency: lanes, profile, ms: Math.round(performance.now() - started),
+    budgetSeconds: run.budgetSeconds, perMutantMs: figures.perMutantMs, concurrency: figures.lanes, profile: figures.profile, ms: figures.ms,
   };
 }

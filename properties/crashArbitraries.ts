@@ -11,6 +11,14 @@ import type { CrashCase, RecoveryCrash } from './crashCase.js';
 import type { BaseSpec, Step, TxnSpec, Workload } from './crashWorkload.js';
 import { keyPrefix, type BulkInsert, type KeyWidth, type WorkloadOp } from './workloadShapes.js';
 
+/**
+ * The version of the case generator: a `SEED:PATH` address means one case only under the
+ * generator that printed it. Bump it with any change to what these arbitraries draw or how they
+ * shrink (test/cli/failures.test.ts pins a fingerprint of drawn cases to this number). Saved
+ * failures store their case itself and replay from it, whatever the version.
+ */
+export const GENERATOR_VERSION = 1;
+
 /** Which fault kinds a campaign draws from. */
 export interface CrashProfile {
   readonly maxSteps: number;

@@ -10,9 +10,12 @@
  * everything it wrote survives (like survival 'all'). 'power': the child writes through a
  * WriteBackVfs, where unsynced writes live in its own memory and die with it (a power cut).
  *
- * A case is replayed by its case seed (workload and kill line), but not byte for byte: where
- * the kill lands inside the child's work depends on both processes' timing. So a failing case
- * keeps its directory when asked, and the replay command reruns the same workload and kill line.
+ * A case rerun by its case seed (workload and kill line) is not the same kill byte for byte:
+ * where the kill lands inside the child's work depends on both processes' timing. So a failing
+ * case keeps its directory when asked: the killed image, the child's report lines and the case
+ * (KEPT_CASE_FILE). `rejudgeKill` judges that image against those reports again, which is
+ * deterministic: the replay a failure prints (`--rejudge DIR`) reproduces it on the first try.
+ * `--case-seed S --retries N` reruns the kill itself up to N times.
  *
  * This module may use timers and the wall clock (properties/ drives real processes).
  */
@@ -38,7 +41,7 @@ import { PROFILES, workloadArb, type CrashProfile } from './crashArbitraries.js'
 import { engineForWorkload } from './singleFileStore.js';
 import type { Step, Workload } from './crashWorkload.js';
 import {
-  opFromWire, parseReportLine, workloadToWire, type KillTier, type KillWorkerArgs,
+  opFromWire, parseReportLine, workloadFromWire, workloadToWire, type KillTier, type KillWorkerArgs,
 } from './killProtocol.js';
 
 export type { KillTier } from './killProtocol.js';
@@ -55,6 +58,10 @@ const RECOVERY_WALL_MS = 60_000;
 const STDERR_KEPT_BYTES = 4_096;
 /** In a kept directory: the files as the kill left them (the directory itself is recovered). */
 export const KILLED_IMAGE_DIR = 'killed-image';
+/** In a kept directory: the case (workload on the wire, tier, kill line) and how the child ended. */
+export const KEPT_CASE_FILE = 'kill-case.json';
+/** In a kept directory: the child's complete report lines, in arrival order. */
+export const KEPT_REPORTS_FILE = 'reports.jsonl';
 
 export interface KillCase {
   readonly workload: Workload;
@@ -65,8 +72,12 @@ export interface KillCase {
   readonly maxWallMs?: number;
   /** An engine index.js for the child to run instead of the reference one (a planted bug). */
   readonly engineModule?: string;
-  /** Keep the directory of a violation, with the killed image in `killed-image/` (a post-mortem). */
-  readonly keepFailedDir?: boolean;
+  /**
+   * Keep the directory of a violation, with the killed image in `killed-image/`, the reports
+   * and the case (a post-mortem, and what `rejudgeKill` replays); a string: create it under
+   * that folder instead of the system's temporary one.
+   */
+  readonly keepFailedDir?: boolean | string;
 }
 
 export type KillViolationKind = ViolationKind | 'clean-reopen' | 'worker-error';
@@ -94,6 +105,8 @@ export class ReportReader {
   readonly history = new CommitHistory();
   lines = 0;
   acked = 0;
+  /** The complete lines received, as they came (kept with a failed case). */
+  readonly texts: string[] = [];
   /** What the worker said went wrong, or what it printed that makes no sense. */
   failure: { kind: KillViolationKind; detail: string } | null = null;
   #partial = '';
@@ -104,6 +117,7 @@ export class ReportReader {
     this.#partial = pieces.pop()!;
     for (const piece of pieces) {
       this.lines += 1;
+      this.texts.push(piece);
       this.#handle(piece);
       onLine();
     }
@@ -242,17 +256,49 @@ async function recoverOnDisk(engine: EngineUnderTest, dir: string, options: Colu
   }
 }
 
-/** Saves the killed image next to the recovered files of a kept directory. */
-async function keepImage(dir: string, image: ReadonlyMap<string, Uint8Array>): Promise<void> {
+interface KeptCase {
+  readonly seed: number;
+  readonly tier: KillTier;
+  readonly killAfterLines: number;
+  readonly workload: ReturnType<typeof workloadToWire>;
+  readonly end: ChildEnd;
+}
+
+/** Saves the killed image, the reports and the case next to the recovered files of a kept directory. */
+async function keepCase(dir: string, image: ReadonlyMap<string, Uint8Array>, killCase: KillCase, reader: ReportReader, end: ChildEnd): Promise<void> {
   await mkdir(path.join(dir, KILLED_IMAGE_DIR));
   for (const [name, bytes] of image) await writeFile(path.join(dir, KILLED_IMAGE_DIR, name), bytes);
+  const kept: KeptCase = { seed: killCase.seed, tier: killCase.tier, killAfterLines: killCase.killAfterLines, workload: workloadToWire(killCase.workload), end };
+  await writeFile(path.join(dir, KEPT_CASE_FILE), `${JSON.stringify(kept)}\n`);
+  await writeFile(path.join(dir, KEPT_REPORTS_FILE), reader.texts.map((line) => `${line}\n`).join(''));
+}
+
+/**
+ * Judges a kept failure again: its killed image against its child's reports, recovered in memory
+ * and then on a fresh copy of the files. The same bytes and the same reports, so the same verdict.
+ */
+export async function rejudgeKill(dir: string): Promise<KillVerdict> {
+  const kept = JSON.parse(await readFile(path.join(dir, KEPT_CASE_FILE), 'utf8')) as KeptCase;
+  const reader = new ReportReader();
+  reader.feed(await readFile(path.join(dir, KEPT_REPORTS_FILE), 'utf8'), () => undefined);
+  const image = await readImage(path.join(dir, KILLED_IMAGE_DIR));
+  const killCase: KillCase = { seed: kept.seed, tier: kept.tier, killAfterLines: kept.killAfterLines, workload: workloadFromWire(kept.workload) };
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'crashlab-rejudge-'));
+  try {
+    for (const [name, bytes] of image) await writeFile(path.join(copy, name), bytes);
+    return await judge(copy, image, killCase, reader, kept.end);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 /** One kill: a fresh locked directory, a child run to its kill, recovery and a verdict. */
 export async function runKillCase(killCase: KillCase, pool?: WorkerPool): Promise<KillResult> {
   if (!(Number.isSafeInteger(killCase.killAfterLines) && killCase.killAfterLines >= 0)) throw new TypeError('killAfterLines must be a non-negative integer');
   const started = performance.now();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crashlab-kill-'));
+  const parent = typeof killCase.keepFailedDir === 'string' ? killCase.keepFailedDir : os.tmpdir();
+  await mkdir(parent, { recursive: true });
+  const dir = await mkdtemp(path.join(parent, 'crashlab-kill-'));
   const release = await lockfile.lock(dir);
   let keep = false;
   try {
@@ -264,8 +310,8 @@ export async function runKillCase(killCase: KillCase, pool?: WorkerPool): Promis
     const end = await runChild(args, killCase, reader, pool);
     const image = await readImage(dir);
     const verdict = await judge(dir, image, killCase, reader, end);
-    keep = !verdict.ok && killCase.keepFailedDir === true;
-    if (keep) await keepImage(dir, image);
+    keep = !verdict.ok && killCase.keepFailedDir !== undefined && killCase.keepFailedDir !== false;
+    if (keep) await keepCase(dir, image, killCase, reader, end);
     return {
       verdict, lines: reader.lines, commits: reader.history.all().length, acked: reader.acked, killed: end.killed,
       ms: performance.now() - started, ...(keep ? { dir } : {}),
@@ -297,10 +343,19 @@ export function killCaseFromSeed(seed: number, tier: KillTier, profile: CrashPro
   return { workload, tier, seed, killAfterLines: new Prng(seed ^ 0x6b696c6c).below(spanLines + 1) };
 }
 
-export function killReplayCommand(seed: number, tier: KillTier, profile: CrashProfile = PROFILES.quick): string {
+/** Times `--retries` reruns a kill by default: where it lands is timing, so one rerun may miss. */
+export const DEFAULT_KILL_RETRIES = 5;
+
+/** The command that reruns a kill case (its workload and kill line) up to `retries` times, stopping at the first failure. */
+export function killReplayCommand(seed: number, tier: KillTier, profile: CrashProfile = PROFILES.quick, retries: number = DEFAULT_KILL_RETRIES): string {
   const name = Object.entries(PROFILES).find(([, candidate]) => candidate === profile)?.[0];
   if (name === undefined) throw new TypeError('only a named profile (PROFILES) can be replayed from the command line');
-  return `node dist/properties/processKill.js --case-seed ${seed} --tier ${tier} --profile ${name}`;
+  return `node dist/properties/processKill.js --case-seed ${seed} --tier ${tier} --profile ${name} --retries ${retries}`;
+}
+
+/** The command that re-judges a kept failure (deterministic: the same killed image, the same reports). */
+export function killRejudgeCommand(dir: string): string {
+  return `node dist/properties/processKill.js --rejudge '${dir}'`;
 }
 
 export interface TierCounts {
@@ -318,7 +373,10 @@ export interface KillFailure {
   readonly tier: KillTier;
   readonly killAfterLines: number;
   readonly result: KillResult;
+  /** Re-judges the kept image when the directory was kept (deterministic), else reruns the kill with retries. */
   readonly replay: string;
+  /** Reruns the kill itself, up to DEFAULT_KILL_RETRIES times (timing decides where it lands). */
+  readonly rerun: string;
 }
 
 export interface KillCampaignResult {
@@ -338,7 +396,8 @@ export interface KillCampaign {
   readonly profile?: CrashProfile;
   /** Cases run at once (default 1). Node's start-up dominates a case, so this scales with cores. */
   readonly concurrency?: number;
-  readonly keepFailedDir?: boolean;
+  /** As KillCase.keepFailedDir: a failure's directory is kept (and its replay re-judges it). */
+  readonly keepFailedDir?: boolean | string;
 }
 
 /** Runs case `index` of a campaign and adds it to its tier's counts. */
@@ -346,7 +405,7 @@ async function runCampaignCase(campaign: KillCampaign, index: number, byTier: Re
   const tier: KillTier = campaign.tier !== 'both' ? campaign.tier : index % 2 === 0 ? 'plain' : 'power';
   const seed = caseSeed(campaign.seed, index);
   const killCase = killCaseFromSeed(seed, tier, campaign.profile);
-  const result = await runKillCase({ ...killCase, ...(campaign.keepFailedDir === true ? { keepFailedDir: true } : {}) }, pool);
+  const result = await runKillCase({ ...killCase, ...(campaign.keepFailedDir === undefined ? {} : { keepFailedDir: campaign.keepFailedDir }) }, pool);
   const counts = byTier[tier];
   counts.kills += 1;
   counts.clean += result.verdict.ok ? 1 : 0;
@@ -354,7 +413,8 @@ async function runCampaignCase(campaign: KillCampaign, index: number, byTier: Re
   counts.acked += result.acked;
   counts.ms += result.ms;
   if (result.verdict.ok) return null;
-  return { caseIndex: index, caseSeed: seed, tier, killAfterLines: killCase.killAfterLines, result, replay: killReplayCommand(seed, tier, campaign.profile) };
+  const rerun = killReplayCommand(seed, tier, campaign.profile);
+  return { caseIndex: index, caseSeed: seed, tier, killAfterLines: killCase.killAfterLines, result, replay: result.dir === undefined ? rerun : killRejudgeCommand(result.dir), rerun };
 }
 
 /** Runs `kills` cases; after a violation starts no more, and reports the earliest one found. */
@@ -385,6 +445,21 @@ export async function runKillCampaign(campaign: KillCampaign): Promise<KillCampa
   return { ok: failure === null, seed: campaign.seed, byTier, ms: performance.now() - started, failure };
 }
 
+/** Reruns one kill up to `retries` times, stopping at the first failure; says how many tries it took. */
+async function rerunKill(killCase: KillCase, retries: number): Promise<number> {
+  if (!(Number.isSafeInteger(retries) && retries >= 1)) throw new TypeError(`--retries must be a positive integer, not ${retries}`);
+  process.stdout.write(`rerunning kill case ${killCase.seed} (${killCase.tier}) up to ${retries} times: where a kill lands depends on both processes' timing\n`);
+  for (let attempt = 1; attempt <= retries; attempt++) {
+    const result = await runKillCase({ ...killCase, keepFailedDir: true });
+    if (!result.verdict.ok) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\nreproduces on try ${attempt} of ${retries}; re-judge it exactly with: ${killRejudgeCommand(result.dir!)}\n`);
+      return 1;
+    }
+  }
+  process.stdout.write(`does not reproduce in ${retries} tries\n`);
+  return 0;
+}
+
 /** `--name value` pairs of a command line. */
 function flags(argv: readonly string[]): Map<string, string> {
   const map = new Map<string, string>();
@@ -404,12 +479,16 @@ async function main(argv: readonly string[]): Promise<number> {
   const profileName = given.get('profile') ?? 'quick';
   if (!(profileName in PROFILES)) throw new TypeError(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
   const profile = PROFILES[profileName as keyof typeof PROFILES];
+  const rejudge = given.get('rejudge');
+  if (rejudge !== undefined) {
+    const verdict = await rejudgeKill(rejudge);
+    process.stdout.write(verdict.ok ? `ok: the kept image of ${rejudge} recovers clean now\n` : `VIOLATION: ${verdict.kind}: ${verdict.detail}\nreproduces: re-judged the kept killed image of ${rejudge}\n`);
+    return verdict.ok ? 0 : 1;
+  }
   const single = given.get('case-seed');
   if (single !== undefined) {
     if (tier === 'both') throw new TypeError('a case replays one tier: --tier plain or --tier power');
-    const result = await runKillCase({ ...killCaseFromSeed(Number(single), tier, profile), keepFailedDir: true });
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return result.verdict.ok ? 0 : 1;
+    return rerunKill(killCaseFromSeed(Number(single), tier, profile), Number(given.get('retries') ?? 1));
   }
   const seed = Number(given.get('seed') ?? 0);
   process.stdout.write(`seed ${seed}\n`);

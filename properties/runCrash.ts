@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import * as referenceEngine from '../engine/index.js';
 import type { EngineUnderTest, StageProbe } from '../recovery/checkImage.js';
-import { crashCaseArb, PROFILES, type CrashProfile } from './crashArbitraries.js';
+import { crashCaseArb, GENERATOR_VERSION, PROFILES, type CrashProfile } from './crashArbitraries.js';
 import { runCrashCase, type CrashCase, type Violation } from './crashCase.js';
 import { countShape, type CampaignShape } from './campaignShape.js';
 import { assertPathNamesCase } from './replayPath.js';
@@ -75,9 +75,10 @@ export class CrashViolation extends Error {
   }
 }
 
+/** The command that replays one case; it names the generator version, so another generator refuses it rather than run another case. */
 export function crashReplayCommand(run: CrashRun, path: string): string {
   const barrier = run.barrier === undefined ? '' : ` --barrier ${run.barrier}`;
-  return `node dist/cli/main.js run --seed ${run.seed} --profile ${run.profile}${barrier} --path '${path}' --runs 1`;
+  return `node dist/cli/main.js run --seed ${run.seed} --profile ${run.profile}${barrier} --path '${path}' --runs 1 --generator ${GENERATOR_VERSION}`;
 }
 
 export function profileOf(run: Pick<CrashRun, 'profile' | 'barrier' | 'faults' | 'overrides'>): CrashProfile {

@@ -5,26 +5,34 @@ import { commandUsage, DEFAULT_RUNS, parseArgs, UsageError } from '../../cli/arg
 const run = (...argv: string[]) => parseArgs(['differential', ...argv]);
 const crash = (...argv: string[]) => parseArgs(['run', ...argv]);
 
-const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null, shard: null, vfs: 'memory' };
+const RUN_DEFAULTS = { timeSeconds: null, report: null, junit: null, shard: null, vfs: 'memory', plant: null, generator: null };
 
 test('run with no flags: the crash campaign, drawn seed, default runs and profile, both barriers', (t) => {
   t.deepEqual(crash(), { command: 'run', seed: null, runs: DEFAULT_RUNS, path: null, json: false, profile: 'default', barrier: 'both', ...RUN_DEFAULTS });
 });
 
 test('every crash run flag, in both spellings', (t) => {
-  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml', shard: null, vfs: 'memory' };
+  const expected = { command: 'run', seed: 9, runs: 3, path: '1:0:4', json: true, profile: 'quick', barrier: 'wal-aware', timeSeconds: null, report: 'r.html', junit: 'j.xml', shard: null, vfs: 'memory', plant: null, generator: null };
   t.deepEqual(crash('--seed', '9', '--runs', '3', '--path', '1:0:4', '--json', '--profile', 'quick', '--barrier', 'wal-aware', '--report', 'r.html', '--junit', 'j.xml'), expected);
   t.deepEqual(crash('--barrier=wal-aware', '--profile=quick', '--json', '--path=1:0:4', '--runs=3', '--seed=9', '--report=r.html', '--junit=j.xml'), expected);
   t.like(crash('--time', '30'), { timeSeconds: 30, runs: DEFAULT_RUNS });
   t.like(crash('--shard', '2/4'), { shard: { index: 2, total: 4 } });
   t.like(crash('--vfs', 'real', '--runs', '20'), { vfs: 'real', runs: 20 });
+  t.like(crash('--plant', 'ack-before-wal-fsync'), { plant: 'ack-before-wal-fsync' });
+  t.like(crash('--seed', '1', '--barrier', 'always', '--path', '3', '--generator', '1'), { generator: 1 });
 });
 
-test('replay takes a saved id or SEED:PATH; failures takes --json', (t) => {
-  t.deepEqual(parseArgs(['replay', '0123456789ab']), { command: 'replay', id: '0123456789ab', seed: null, path: null, barrier: 'wal-aware', profile: 'default', report: null, json: false });
-  t.deepEqual(parseArgs(['replay', '42:3:0:1', '--barrier', 'always', '--profile', 'quick', '--report', 'x.html']),
-    { command: 'replay', id: null, seed: 42, path: '3:0:1', barrier: 'always', profile: 'quick', report: 'x.html', json: false });
-  t.deepEqual(parseArgs(['failures', '--json']), { command: 'failures', json: true });
+test('replay takes a saved id or SEED:PATH; failures takes list, prune, rm ID, fix ID and --json', (t) => {
+  const none = { plant: null, generator: null };
+  t.deepEqual(parseArgs(['replay', '0123456789ab']), { command: 'replay', id: '0123456789ab', seed: null, path: null, barrier: 'wal-aware', profile: 'default', report: null, json: false, ...none });
+  t.deepEqual(parseArgs(['replay', '42:3:0:1', '--barrier', 'always', '--profile', 'quick', '--report', 'x.html', '--plant', 'roots-only-wal', '--generator', '1']),
+    { command: 'replay', id: null, seed: 42, path: '3:0:1', barrier: 'always', profile: 'quick', report: 'x.html', json: false, plant: 'roots-only-wal', generator: 1 });
+  t.deepEqual(parseArgs(['failures', '--json']), { command: 'failures', action: 'list', id: null, json: true });
+  t.deepEqual(parseArgs(['failures', 'prune']), { command: 'failures', action: 'prune', id: null, json: false });
+  t.deepEqual(parseArgs(['failures', 'rm', '0123456789ab']), { command: 'failures', action: 'rm', id: '0123456789ab', json: false });
+  t.deepEqual(parseArgs(['failures', 'fix', '0123456789ab']), { command: 'failures', action: 'fix', id: '0123456789ab', json: false });
+  t.like(parseArgs(['mutants', '--list']), { command: 'mutants', list: true });
+  t.like(parseArgs(['certify', '--plant', 'roots-only-wal']), { command: 'certify', plant: 'roots-only-wal' });
 });
 
 test('differential with no flags: drawn seed, default runs, memory, text', (t) => {
@@ -49,7 +57,12 @@ test('help in every form', (t) => {
 const MISTAKES: ReadonlyArray<[string[], RegExp]> = [
   [[], /missing command .*targets, run, replay, failures, certify, merge, mutants, differential, help/],
   [['frobnicate'], /unknown command "frobnicate" .*targets, run, replay, failures, certify, merge, mutants, differential, help/],
-  [['failures', 'extra'], /failures takes no argument "extra"/],
+  [['failures', 'extra'], /failures takes list\|prune\|rm\|fix, not "extra"/],
+  [['failures', 'rm'], /failures rm needs exactly one id/],
+  [['failures', 'prune', '0123456789ab'], /failures prune takes no id/],
+  [['failures', 'fix', 'xyz'], /a failure id is 12 hex digits/],
+  [['replay', '0123456789ab', '--generator', '1'], /--generator goes with SEED:PATH/],
+  [['run', '--generator', '1'], /--generator goes with --path/],
   [['run', '--time', '10', '--runs', '5'], /--time and --runs exclude each other/],
   [['run', '--time', '0'], /--time must be a whole number of seconds/],
   [['run', '--report', 'out.txt'], /--report must be a file name ending in \.html/],

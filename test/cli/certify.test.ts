@@ -1,18 +1,23 @@
 // Focus: `crashlab certify` end to end: a short budgeted matrix run against the reference engine (ok, every cell run) and a planted bug (caught, with a replay), plus compare and merge on hand-made certificates.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {
-  CERTIFICATE_FORMAT, cellProfile, certificateOk, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
+  CERTIFICATE_FORMAT, cellProfile, certificateOk, certificateVerdict, compareCertificates, crashCellId, engineSourceHash, mergeCertificates,
   parseCertificate, readCertificate, renderCertificate, replayCell, runCertify, writeCertificate, type Certificate, type CertificateCell, type CertificateMutation,
 } from '../../cli/certify.js';
 import { plantBug } from '../../mutants/plantEngine.js';
+import { captured } from '../captureConsole.js';
 
 test.serial('certify against the reference engine: ok, every matrix cell run, stable engine hash, both files written', async (t) => {
   const started = performance.now();
   const mutants = ['ack-before-wal-fsync', 'delete-sync-wal-leadsyncrounds'];
-  const cert = await runCertify({ budgetSeconds: 8, seed: 11, killsPerTier: 1, mutants: { budgetSeconds: 120, only: mutants } });
+  // --budget is the whole: 8 s of matrix, 120 s at most for the two mutants (they die in seconds).
+  const cert = await runCertify({ budgetSeconds: 128, seed: 11, killsPerTier: 1, mutants: { budgetSeconds: 120, only: mutants } });
+  t.deepEqual(cert.budgetSplit, { matrixSeconds: 8, mutantsSeconds: 120, mutantsSkipped: null });
   const seconds = (performance.now() - started) / 1000;
   t.log(`${cert.cells.length} cells, ${cert.totals.runs} cases, ${cert.totals.images} crash images, ${cert.totals.kills} kills, ${seconds.toFixed(1)} s`);
   t.true(certificateOk(cert), JSON.stringify(cert.failures));
@@ -51,8 +56,18 @@ test.serial('certify against the reference engine: ok, every matrix cell run, st
 
 test.serial('certify against ack-before-wal-fsync is not ok and names the violation with a replay command that reproduces it', async (t) => {
   const engine = await plantBug('ack-before-wal-fsync');
-  const cert = await runCertify({ budgetSeconds: 3, seed: 11, engine, engineLabel: 'ack-before-wal-fsync' });
+  const cert = await runCertify({ budgetSeconds: 3, seed: 11, engine, plant: 'ack-before-wal-fsync' });
   t.false(certificateOk(cert));
+  t.is(cert.engine.plant, 'ack-before-wal-fsync', 'the plant is part of the certificate identity');
+  t.regex(renderCertificate(cert), /engine: ack-before-wal-fsync \(planted mutant --plant ack-before-wal-fsync/);
+  // merge refuses to mix a planted certificate with the engine's own (exit 2 at the command line).
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crashlab-plantmerge-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'a.json'), JSON.stringify(cert));
+  await writeFile(path.join(dir, 'b.json'), JSON.stringify({ ...cert, engine: { ...cert.engine, plant: null } }));
+  const merge = spawnSync(process.execPath, [fileURLToPath(new URL('../../cli/main.js', import.meta.url)), 'merge', 'a.json', 'b.json', '--out', 'm'], { cwd: dir, encoding: 'utf8' });
+  t.is(merge.status, 2, merge.stderr);
+  t.regex(merge.stderr, /^crashlab: cannot merge certificates of different planted mutants: --plant ack-before-wal-fsync \(1\/1\) vs --plant none/);
   t.true(cert.failures.length > 0);
   t.true(cert.cells.filter((cell) => cell.kind === 'kill').every((cell) => cell.skipped !== null), 'kill tiers cannot run a planted engine');
   t.is(cert.mutation, null);
@@ -61,7 +76,9 @@ test.serial('certify against ack-before-wal-fsync is not ok and names the violat
   t.log(`${failure.cell}: ${failure.kind}: ${failure.detail}\n${failure.replay}`);
   t.is(failure.kind, 'lost-ack');
   t.regex(failure.replay, /^node dist\/cli\/certify\.js --replay \S+ --seed \d+ --path '[\d:]+' --plant ack-before-wal-fsync$/);
-  t.is(await replayCell(failure.cell, failure.seed, failure.path ?? undefined, { engine }), 1, 'the replay fails again');
+  const replayed = await captured(() => replayCell(failure.cell, failure.seed, failure.path ?? undefined, { engine }));
+  t.is(replayed.value, 1, 'the replay fails again');
+  t.regex(replayed.out, new RegExp(`^VIOLATION \\(${failure.cell}\\): lost-ack at I/O event ${failure.crashAt}`, 'm'));
 });
 
 test('cellProfile pins barrier, page size and write buffer, and picks the fault kind', (t) => {
@@ -159,4 +176,20 @@ test('merge keeps the mutation run of the shard that ran it', (t) => {
   t.is(merged.mutationScore, 0.5);
   t.deepEqual(merged.mutation, survivorRun);
   t.is(merged.mutationSkipped, null);
+});
+
+test('merge adds up the mutants each shard ran: counts, survivors, inconclusive ones, kill times and the score', (t) => {
+  const shardRun = (shard: string, times: number[], inconclusive: string[]): CertificateMutation => ({
+    score: 0, killed: times.length, survived: 0, equivalent: 1, errors: 0, excluded: shard === '1/2' ? 3 : 0, medianMsToKill: null, maxMsToKill: null, budgetSeconds: 30,
+    survivors: [], inconclusive: inconclusive.map((name) => ({ name, status: 'inconclusive', description: 'its time ran out' })), killedBy: { 'lost-ack': times.length },
+    groups: { catalog: { killed: times.length, survived: 0, inconclusive: inconclusive.length, equivalent: 1, errors: 0, score: 0, medianMsToKill: null, p90MsToKill: null, maxMsToKill: null } },
+    killTimesMs: { catalog: times, durability: [], structural: [] }, shards: [shard],
+  });
+  const merged = mergeCertificates([handMade({ shard: '1/2', mutation: shardRun('1/2', [100, 300], []) }), handMade({ shard: '2/2', mutation: shardRun('2/2', [200], ['slow-one']) })]);
+  const m = merged.mutation!;
+  t.like(m, { killed: 3, survived: 0, equivalent: 2, excluded: 3, medianMsToKill: 200, maxMsToKill: 300, budgetSeconds: 60, killedBy: { 'lost-ack': 3 }, shards: ['1/2', '2/2'] });
+  t.is(m.score, 3 / 4, 'killed over killed, survived and inconclusive');
+  t.deepEqual(m.inconclusive?.map((x) => x.name), ['slow-one']);
+  t.like(m.groups?.['catalog'], { killed: 3, inconclusive: 1, medianMsToKill: 200 });
+  t.is(certificateVerdict(merged), 'INCONCLUSIVE');
 });

@@ -1,5 +1,6 @@
 // Reports: a real planted-bug failure rendered to HTML and checked in headless Chromium (timeline, crash cut, decisions, diff), JUnit XML, escaping, crash decisions.
 import test from 'ava';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,25 @@ import { FaultyVfs, type CrashPlan } from '../../fault/faultyVfs.js';
 import { plantBug } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const BROWSER_NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'chrome'];
+
+/** Chromium from CHROME_PATH, else the first of BROWSER_NAMES on PATH; null when there is none. */
+function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env['CHROME_PATH'];
+  if (given !== undefined && given !== '') return given;
+  for (const dir of (env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '')) {
+    for (const name of BROWSER_NAMES) {
+      const candidate = path.join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
 
 let failureInput: Promise<ReportInput> | undefined;
 /** One real failure, found once: the planted bug acknowledges commits before the WAL fsync. */
@@ -44,8 +63,13 @@ test('the report renders in headless Chromium: timeline with writes, syncs and t
   const file = path.join(dir, 'report.html');
   await writeFile(file, html);
   // A fresh profile per run (playwright passes it as --user-data-dir).
+  const executablePath = findChromium();
+  if (executablePath === null) {
+    t.fail('no Chromium found: put chromium (or google-chrome) on PATH, or set CHROME_PATH to its executable');
+    return;
+  }
   const browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
     viewport: { width: 1400, height: 1000 },
@@ -92,6 +116,16 @@ test('renderReports puts several failures in one page with distinct ids', async 
   t.is(html.match(/id="timeline"/g)?.length, 1);
   t.is(html.match(/id="timeline-f1"/g)?.length, 1);
   t.is(html.match(/id="crash-cut"/g)?.length, 2, 'the cut is a child of each svg; only svg and table ids are per section');
+});
+
+test('Chromium is found through CHROME_PATH first, then on PATH', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'crashlab-chrome-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const fake = path.join(dir, 'google-chrome');
+  await writeFile(fake, '#!/bin/sh\n', { mode: 0o755 });
+  t.is(findChromium({ PATH: `/nonexistent${path.delimiter}${dir}` }), fake);
+  t.is(findChromium({ PATH: dir, CHROME_PATH: '/opt/chrome/chrome' }), '/opt/chrome/chrome');
+  t.is(findChromium({ PATH: '/nonexistent' }), null);
 });
 
 test('escaping: table names, keys, details and the replay command cannot inject HTML', async (t) => {

@@ -7,6 +7,7 @@ import { AUTOMATIC_EQUIVALENTS } from '../../mutants/mutantTriage.js';
 import { mutantsCommand } from '../../cli/mutantsCommand.js';
 import type { PlantedBug } from '../../mutants/plantEngine.js';
 import { PLANTED_BUGS } from '../../mutants/plantEngine.js';
+import { captured } from '../captureConsole.js';
 
 const FAST = ['ack-before-wal-fsync', 'read-file-before-buffer'];
 
@@ -40,7 +41,9 @@ test('equivalent mutants are listed, not run, and do not count in the score', as
   t.is(report.mutants[0]!.reason, 'for the test');
   t.is(report.medianMsToKill, null);
   await t.throwsAsync(runMutants({ budgetSeconds: 1, only: 'no-such-mutant' }), { message: /no mutant named/, instanceOf: UnknownMutantError });
-  t.is(await mutantsCommand({ budgetSeconds: 1, only: 'no-such-mutant' }), 2);
+  const unknown = await captured(() => mutantsCommand({ budgetSeconds: 1, only: 'no-such-mutant' }));
+  t.is(unknown.value, 2);
+  t.regex(unknown.out, /crashlab: no mutant named "no-such-mutant"/);
 });
 
 test('median and percentile', (t) => {
@@ -171,8 +174,17 @@ test('the budget a quick kill leaves goes to the mutants still alive: a survivor
   const report = await runMutants({ budgetSeconds, catalog: [quick, noop], only: [quick.name, noop.name], concurrency: 1, properties: ['crash'] });
   t.is(report.mutants[0]!.status, 'killed');
   const survivor = report.mutants[1]!;
-  t.is(survivor.status, 'survived');
+  t.is(survivor.status, 'inconclusive', 'its time ran out with seeds untried: not a survivor');
+  t.is(report.inconclusive, 1);
   // -1: the runner stopped it over its share (a crash seed outlasting it on a loaded machine): it ran too.
   t.not(survivor.seedsTried, 0, 'it ran seeds');
   t.true(report.ms >= 0.8 * budgetSeconds * 1000, `the run took ${report.ms} ms of its ${budgetSeconds} s: the even share alone is half`);
+});
+
+test('a shard takes every N-th mutant of the selection, so shards divide the mutants between them', async (t) => {
+  const catalog: PlantedBug[] = PLANTED_BUGS.slice(0, 5).map((bug) => ({ ...bug, equivalent: 'listed only, for the test' }));
+  const names = async (index: number): Promise<string[]> => (await runMutants({ budgetSeconds: 1, catalog, shard: { index, total: 2 } })).mutants.map((m) => m.name);
+  const [first, second] = [await names(1), await names(2)];
+  t.deepEqual(first, [catalog[0]!.name, catalog[2]!.name, catalog[4]!.name]);
+  t.deepEqual(second, [catalog[1]!.name, catalog[3]!.name]);
 });

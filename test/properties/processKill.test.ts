@@ -1,4 +1,5 @@
 // Process kills: SIGKILLed children on real files recover clean in both tiers, and the power tier catches an ack-before-fsync bug.
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,7 @@ import test from 'ava';
 import type { ModelOp } from '../../model/commitHistory.js';
 import type { Step, Workload } from '../../properties/crashWorkload.js';
 import { opToWire } from '../../properties/killProtocol.js';
-import { ReportReader, runKillCampaign, runKillCase } from '../../properties/processKill.js';
+import { killRejudgeCommand, killReplayCommand, rejudgeKill, ReportReader, runKillCampaign, runKillCase } from '../../properties/processKill.js';
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const ENGINE_DIR = path.join(REPO_DIR, 'dist', 'engine');
@@ -93,4 +94,21 @@ test('a workload with no commits is killed after its families and recovers them 
   t.true(result.killed);
   t.is(result.commits, 0);
   t.true(result.verdict.ok, JSON.stringify(result.verdict));
+});
+
+test('a kept kill failure re-judges the same way every time, and its printed replay reproduces it on the first try', async (t) => {
+  const name = `kill-rejudge-${process.pid}`;
+  const keepUnder = path.join(REPO_DIR, '.crashlab', 'tmp', `${name}-kept`);
+  t.teardown(() => Promise.all([name, `${name}-kept`].map((dir) => rm(path.join(REPO_DIR, '.crashlab', 'tmp', dir), { recursive: true, force: true }))).then(() => undefined));
+  const engineModule = await plantAckBeforeFsync(name);
+  const killed = await runKillCase({ workload: ackHeavyWorkload(), tier: 'power', seed: 8, killAfterLines: 8, engineModule, keepFailedDir: keepUnder });
+  t.like(killed.verdict, { ok: false, kind: 'lost-ack' });
+  t.truthy(killed.dir);
+  t.is(path.dirname(killed.dir!), keepUnder, 'kept where it was asked to be');
+  for (let i = 0; i < 3; i++) t.deepEqual(await rejudgeKill(killed.dir!), killed.verdict, `re-judgement ${i + 1}`);
+  const replay = spawnSync(process.execPath, [path.join(REPO_DIR, 'dist', 'properties', 'processKill.js'), '--rejudge', killed.dir!], { encoding: 'utf8', cwd: REPO_DIR });
+  t.is(replay.status, 1, replay.stderr);
+  t.regex(replay.stdout, /^VIOLATION: lost-ack: .*\nreproduces: re-judged the kept killed image of /);
+  t.regex(killRejudgeCommand(killed.dir!), /^node dist\/properties\/processKill\.js --rejudge '.+'$/);
+  t.regex(killReplayCommand(1, 'power'), /--retries 5$/);
 });
