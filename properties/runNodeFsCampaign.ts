@@ -11,15 +11,26 @@ import fc from 'fast-check';
 import type { Trace } from '../fault/trace.js';
 import type { FsModelName } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
-import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
-import { CaptureServer } from '../targets/nodefs/captureTrace.js';
-import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { CaptureServer, type CaptureResult } from '../targets/nodefs/captureTrace.js';
+import { RecoveryPool, type ImageRecoverer } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
 import { txnArb, type CampaignSettings } from './runTargetCampaign.js';
 
+/**
+ * How a traced tier captures and recovers: by default the fs recorder (in capture servers) and
+ * recovery in worker threads; the native tier gives strace and recovery processes.
+ */
+export interface TracedDriver {
+  readonly pool: () => ImageRecoverer;
+  readonly capture: (txns: readonly TargetTxn[], seed: number) => Promise<CaptureResult>;
+}
+
 export interface NodeFsCampaign extends CampaignSettings {
-  readonly adapter: NodeFsAdapter;
+  readonly adapter: TracedAdapter;
+  /** The native tier's capture and recovery (absent: the node-fs tier's). */
+  readonly driver?: TracedDriver | undefined;
   readonly adapterModule: string;
   /** Package name → the folder it is installed in. */
   readonly packages: Readonly<Record<string, string>>;
@@ -64,7 +75,7 @@ const DEFAULT_PLANS_PER_POINT = 8;
 /** Values up to this size: the whole store is rewritten per commit by most of these libraries. */
 const LARGE_VALUE_BYTES = 600;
 
-export function nodeFsCaseArb(adapter: NodeFsAdapter): fc.Arbitrary<NodeFsCase> {
+export function nodeFsCaseArb(adapter: TracedAdapter): fc.Arbitrary<NodeFsCase> {
   return fc.record({
     txns: fc.array(txnArb(adapter.capabilities, LARGE_VALUE_BYTES), { minLength: 1, maxLength: MAX_TXNS, size: 'medium' }),
     sectorBytes: fc.constantFrom(512 as const, 4096 as const),
@@ -87,14 +98,14 @@ class NodeFsViolation extends Error {
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
-  const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
-  const server = new CaptureServer();
+  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
+  const server = campaign.driver === undefined ? new CaptureServer() : undefined;
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
   const totals = { cases: 0, crashImages: 0, judged: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
-    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, savedTrace: campaign.savedTrace,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, capture: campaign.driver?.capture, savedTrace: campaign.savedTrace,
     pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
@@ -127,7 +138,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     };
     return { ...base, ok: false, failure };
   } finally {
-    server.close();
+    server?.close();
     await pool.close();
   }
 }

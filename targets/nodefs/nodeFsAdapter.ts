@@ -40,6 +40,9 @@ export interface NodeFsAdapter {
   open(dir: string, context: NodeFsContext): Promise<NodeFsStore>;
 }
 
+/** An adapter of either traced tier (node-fs, native): what capture, recovery and the campaign need of it. */
+export type TracedAdapter = Omit<NodeFsAdapter, 'tier'> & { readonly tier: 'node-fs' | 'native' };
+
 /** Checks a node-fs adapter's shape; a TypeError names the first thing wrong. */
 export function defineNodeFsAdapter(adapter: NodeFsAdapter): NodeFsAdapter {
   return Object.freeze(checkTracedAdapter(adapter, 'node-fs'));

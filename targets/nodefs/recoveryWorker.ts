@@ -11,8 +11,9 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
-import type { NodeFsAdapter } from './nodeFsAdapter.js';
+import type { TracedAdapter } from './nodeFsAdapter.js';
 import { loadPackage } from './packageLoader.js';
+import { RECOVERY_DATA_ENV } from './recoveryProcess.js';
 
 export interface RecoveryWorkerData {
   readonly adapterUrl: string;
@@ -27,12 +28,13 @@ export type RecoveryReply =
   | { readonly id: number; readonly ok: true; readonly state: TargetState }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
 
-const data = workerData as RecoveryWorkerData;
-let adapter: Promise<NodeFsAdapter> | null = null;
+/** A worker thread's data, or a recovery process's (recoveryProcess.ts) from its environment. */
+const data = (parentPort !== null ? workerData : JSON.parse(process.env[RECOVERY_DATA_ENV] ?? 'null')) as RecoveryWorkerData;
+let adapter: Promise<TracedAdapter> | null = null;
 
-async function loadAdapter(): Promise<NodeFsAdapter> {
-  const loaded = await import(data.adapterUrl) as { default?: NodeFsAdapter };
-  if (loaded.default?.tier !== 'node-fs') throw new TypeError(`${data.adapterUrl} exports no node-fs adapter`);
+async function loadAdapter(): Promise<TracedAdapter> {
+  const loaded = await import(data.adapterUrl) as { default?: TracedAdapter };
+  if (loaded.default?.tier !== 'node-fs' && loaded.default?.tier !== 'native') throw new TypeError(`${data.adapterUrl} exports no node-fs or native adapter`);
   return loaded.default;
 }
 
@@ -65,10 +67,12 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
   }
 }
 
-if (parentPort !== null) {
-  const port = parentPort;
+/** The channel to the pool: the worker's port, or a recovery process's IPC channel. */
+const port = parentPort ?? (process.send === undefined || data === null ? null
+  : { on: (event: 'message', listener: (request: RecoveryRequest) => void) => process.on(event, listener), postMessage: (reply: RecoveryReply) => process.send?.(reply) });
+if (port !== null) {
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (request: RecoveryRequest) => {
-    queue = queue.then(async () => port.postMessage(await recover(request)));
+    queue = queue.then(async () => { port.postMessage(await recover(request)); });
   });
 }
