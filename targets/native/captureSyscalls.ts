@@ -64,7 +64,7 @@ export async function captureSyscalls(options: NativeCaptureOptions): Promise<Ca
   const scratch = fs.realpathSync(makeScratchDir('crashlab-native-'));
   try {
     const config: NativeChildConfig = {
-      root: path.join(scratch, 'root'), seed: options.seed, adapterModule: path.resolve(options.adapterModule), packages: options.packages,
+      root: path.join(scratch, 'root'), seed: options.seed, adapterModule: options.adapterModule.startsWith('file:') ? options.adapterModule : path.resolve(options.adapterModule), packages: options.packages,
       workloadFile: path.join(scratch, 'workload.json'), resultFile: path.join(scratch, 'result.json'), markerFile: path.join(scratch, 'markers'),
     };
     fs.mkdirSync(config.root);

@@ -9,7 +9,8 @@
  *   call takes the place of its completion (its effect is certain only once it returned);
  * - `-xx` strings: every byte as `\xHH` (so no quote, parenthesis or comma inside a string can
  *   confuse the argument split), `"..."...` marking a string strace cut short;
- * - `-y` descriptors: `18<\x2f...>` and `AT_FDCWD<\x2f...>`, the path hex-escaped too;
+ * - `-y` descriptors: `18<\x2f...>` and `AT_FDCWD<\x2f...>`, the path hex-escaped too, and
+ *   `18<\x2f...>(deleted)` for a file unlinked while open;
  * - alignment spaces before `=`, results with a comment (`0x8000 (flags O_RDONLY)`), errors
  *   (`-1 ENOENT (No such file or directory)`), an unknown result (`?`), signal (`---`) and exit
  *   (`+++`) lines, which are skipped.
@@ -115,7 +116,7 @@ function endOfString(text: string, open: number, line: number, raw: string): num
 
 function parseResult(text: string, line: number, raw: string): Pick<SyscallLine, 'value' | 'errno' | 'resultPath'> {
   if (text.startsWith('?')) return { value: null, errno: null, resultPath: null };
-  const match = /^(-?(?:0x[0-9a-f]+|\d+))(?:<(.*?)>)?(?:\s+([A-Z][A-Z0-9_]*))?(?:\s.*)?$/.exec(text);
+  const match = /^(-?(?:0x[0-9a-f]+|\d+))(?:<(.*?)>)?(?:\(deleted\))?(?:\s+([A-Z][A-Z0-9_]*))?(?:\s.*)?$/.exec(text);
   if (match === null) throw bad(line, raw, `a result it cannot read (${text.slice(0, 40)})`);
   const value = Number(match[1]);
   return { value, errno: value < 0 ? match[3] ?? 'EUNKNOWN' : null, resultPath: match[2] === undefined ? null : unescapeText(match[2]) };
@@ -161,8 +162,8 @@ export function quotedBytes(arg: string): { bytes: Uint8Array; truncated: boolea
 
 /** A descriptor argument: `18<path>`, `AT_FDCWD<path>`, `18` or `AT_FDCWD` (-100). */
 export function fdArg(arg: string): { fd: number; path: string | null } {
-  const match = /^(AT_FDCWD|-?\d+)(?:<(.*)>)?$/s.exec(arg);
-  if (match === null) throw new NativeError('BAD_STRACE', `not a file descriptor: ${arg.slice(0, 80)}`);
+  const match = /^(AT_FDCWD|-?\d+)(?:<(.*)>)?(?:\(deleted\))?$/s.exec(arg);
+  if (match === null) throw new NativeError('BAD_STRACE', `not a file descriptor: ${arg.length > 160 ? `${arg.slice(0, 80)}…${arg.slice(-80)}` : arg}`);
   return { fd: match[1] === 'AT_FDCWD' ? -100 : Number(match[1]), path: match[2] === undefined ? null : unescapeText(match[2]) };
 }
 

@@ -49,6 +49,8 @@ export class RecoveryProcess extends EventEmitter {
 
   async terminate(): Promise<void> {
     this.removeAllListeners('exit');
+    // Unreferenced, the child would not keep this process alive until its exit arrives.
+    this.child.ref();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }

@@ -61,10 +61,21 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
     return { id: request.id, ok: true, state };
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    return { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), code };
+    // The image's folder differs run to run: name it `<image>`, so a replay gives the same message.
+    return { id: request.id, ok: false, message: messageWithCause(error).split(dir).join('<image>'), code };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** An error's message and its causes' (classic-level's "Database failed to open" says why only in its cause). */
+function messageWithCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    parts.push(current instanceof Error ? current.message : JSON.stringify(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
 }
 
 /** The channel to the pool: the worker's port, or a recovery process's IPC channel. */

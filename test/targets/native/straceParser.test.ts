@@ -165,11 +165,13 @@ test('names: mkdirat and unlinkat relative to a directory descriptor, link, AT_R
     `1 ftruncate(${fd(4, `${ROOT}/sub/f`)}, 4) = 0`,
     `1 fallocate(${fd(4, `${ROOT}/sub/f`)}, 0, 0, 8) = 0`,
     open('1', 5, 'h', 'O_WRONLY|O_CREAT'),
+    `1 unlink(${q(`${ROOT}/g`)}) = 0`,
+    `1 close(${fd(9, `${ROOT}/g`)}(deleted)) = 0`,
     `1 copy_file_range(${fd(4, `${ROOT}/sub/f`)}, [1] => [3], ${fd(5, `${ROOT}/h`)}, NULL, 2, 0) = 2`,
     `1 unlinkat(${fd(3, `${ROOT}/sub`)}, ${q('f')}, 0) = 0`,
     `1 unlinkat(${cwd}, ${q(`${ROOT}/sub`)}, AT_REMOVEDIR) = 0`,
   ]);
-  t.deepEqual(shown(list), ['mkdir sub #1', 'create sub/f #2', 'write 2@0 abcdef', 'link sub/f g', 'truncate 2 4', 'truncate 2 8', 'create h #3', 'write 3@0 bc', 'unlink sub/f', 'rmdir sub']);
+  t.deepEqual(shown(list), ['mkdir sub #1', 'create sub/f #2', 'write 2@0 abcdef', 'link sub/f g', 'truncate 2 4', 'truncate 2 8', 'create h #3', 'unlink g', 'write 3@0 bc', 'unlink sub/f', 'rmdir sub']);
 });
 
 test('volatile files (by name) are left out, and may be mapped shared and writable', (t) => {
