@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import type { Trace } from '../fault/trace.js';
-import type { FsModelName } from '../fault/traceCrash.js';
+import type { FsModelName, TraceCrashPlan } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
 import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { CaptureServer, type CaptureResult } from '../targets/nodefs/captureTrace.js';
@@ -31,6 +31,8 @@ export interface NodeFsCampaign extends CampaignSettings {
   readonly adapter: TracedAdapter;
   /** The native tier's capture and recovery (absent: the node-fs tier's). */
   readonly driver?: TracedDriver | undefined;
+  /** Only these survivals (a class of crash plan, as the SQLite cross-check compares); default all four. */
+  readonly survivals?: readonly TraceCrashPlan['survival'][] | undefined;
   readonly adapterModule: string;
   /** Package name → the folder it is installed in. */
   readonly packages: Readonly<Record<string, string>>;
@@ -106,7 +108,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
     fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, capture: campaign.driver?.capture, savedTrace: campaign.savedTrace,
-    pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
+    pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT, survivals: campaign.survivals,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
     const result = await runCase(drawn);

@@ -4,7 +4,9 @@
  * (targets/sqlite/), with the same schema and statements (sqliteStore.ts) and explicit pragmas,
  * so the two compare like with like; plus `better-sqlite3:wal-default`, WAL with the library's
  * compiled-in synchronous level (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, NORMAL: what users ship when
- * they follow its advice to turn WAL on). A transaction is one `BEGIN IMMEDIATE … COMMIT`
+ * they follow its advice to turn WAL on; that level applies to a connection that opens a database
+ * already in WAL mode, so the adapter switches to WAL, closes and reopens, as every run of an app
+ * after its first does). A transaction is one `BEGIN IMMEDIATE … COMMIT`
  * (`db.transaction(fn).immediate()`); the call returning is the acknowledgement. The contract
  * is SQLite's documentation for the configuration in effect (sqliteContract.ts), the -shm
  * index is volatile. Recovery reads the state and runs `PRAGMA integrity_check`; a failure
@@ -51,7 +53,15 @@ function configure(db: Database, asked: SqliteConfig | null, effective: SqliteCo
 
 async function openStore(dir: string, context: NodeFsContext, asked: SqliteConfig | null, effective: SqliteConfig): Promise<NodeFsStore> {
   const DatabaseClass = exportedFunction<new (file: string) => Database>(await context.load('better-sqlite3'));
-  const db = new DatabaseClass(path.join(dir, SQLITE_FILE_NAME));
+  const file = path.join(dir, SQLITE_FILE_NAME);
+  if (asked === null) {
+    // SQLITE_DEFAULT_WAL_SYNCHRONOUS applies to a connection that opens a database already in WAL
+    // mode (the one that switches it stays FULL): open once to switch, then as every later run of an app.
+    const first = new DatabaseClass(file);
+    first.pragma('journal_mode = wal', { simple: true });
+    first.close();
+  }
+  const db = new DatabaseClass(file);
   try {
     configure(db, asked, effective);
   } catch (error) {
