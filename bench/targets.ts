@@ -12,9 +12,9 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { JOBS_MAX, runJobs } from '../cli/targetJobs.js';
 import { runTargetCampaign, type TargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
-import { installAdapterPackages, runNodeFsJobs } from '../cli/nodeFsRun.js';
+import { driverOf, installAdapterPackages, runNodeFsJobs, type TracedEntry } from '../cli/nodeFsRun.js';
 import { runNodeFsCampaign } from '../properties/runNodeFsCampaign.js';
-import { resolveAnyTarget, type NodeFsTarget } from '../targets/registry.js';
+import { resolveAnyTarget } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 
 const USAGE = 'usage: [--seed N] [--runs N] [--targets a,b] [--contract durable|prefix|atomic|none] [--jobs N] [--json]';
@@ -56,10 +56,13 @@ async function jobsResult(name: string, campaign: Omit<TargetCampaign, 'target'>
 const HANG_TIMEOUT_MS = 300_000;
 
 /** A node-fs target's row: distinct recoveries per second (the images), under `posix`. */
-async function nodeFsRow(name: string, entry: NodeFsTarget, args: Arguments): Promise<Record<string, unknown>> {
+async function nodeFsRow(name: string, entry: TracedEntry, args: Arguments): Promise<Record<string, unknown>> {
   const packages = await installAdapterPackages(entry.adapter);
   const startedMs = performance.now();
-  const campaign = { adapter: entry.adapter, adapterModule: entry.module, targetFlag: `--target ${name}`, packages, fsModel: 'posix' as const, seed: args.seed, numRuns: args.runs, contract: args.contract };
+  const campaign = {
+    adapter: entry.adapter, adapterModule: entry.module, targetFlag: `--target ${name}`, packages, fsModel: 'posix' as const, seed: args.seed, numRuns: args.runs, contract: args.contract,
+    driver: driverOf(entry, packages, args.seed),
+  };
   const result = args.jobs === 1 ? await runNodeFsCampaign(campaign) : await runNodeFsJobs(campaign, args.jobs);
   const seconds = (performance.now() - startedMs) / 1000;
   const row = { target: name, jobs: args.jobs, fs: 'posix', contract: result.contract, cases: result.cases, crashImages: result.crashImages, judged: result.judged, seconds,
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   console.log(`${'target'.padEnd(24)} ${'contract'.padEnd(8)} ${'cases'.padStart(6)} ${'images'.padStart(7)} ${'img/s'.padStart(7)} ${'img/cpu-s'.padStart(9)} violations  findings`);
   for (const name of args.targets) {
     const resolved = resolveAnyTarget(name);
-    if (resolved.tier === 'node-fs') {
+    if (resolved.tier !== 'vfs') {
       rows.push(await nodeFsRow(name, resolved, args));
       continue;
     }

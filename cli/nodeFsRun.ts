@@ -1,22 +1,28 @@
 /**
- * `crashlab run --target lowdb|nedb|write-file-atomic | --adapter FILE` for node-fs targets:
- * installs the library into the targets' folder, runs the traced campaign
+ * `crashlab run --target lowdb|nedb|write-file-atomic | --adapter FILE` for node-fs targets, and
+ * `--target classic-level|lmdb|better-sqlite3:…` for native ones (the same campaign, captured
+ * by strace and recovered in processes, targets/native/): installs the library into the
+ * targets' folder, runs the traced campaign
  * (properties/runNodeFsCampaign.ts) under the file-system model of `--fs`, and prints the
  * verdict: a violation with its crash point, the lint of what was unsynced when the commits
  * were acknowledged, the replay command, and images/s.
  */
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
-import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult } from '../properties/runNodeFsCampaign.js';
+import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult, type TracedDriver } from '../properties/runNodeFsCampaign.js';
 import { checkNodeFsConformance } from '../properties/conformance.js';
-import type { NodeFsTarget } from '../targets/registry.js';
-import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { NativeTarget, NodeFsTarget } from '../targets/registry.js';
+import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import { nativeDriver } from '../targets/native/nativeDriver.js';
 import { ensureTargetPackage } from '../targets/targetPackages.js';
 import type { ContractLevel } from '../targets/target.js';
 import type { Trace } from '../fault/trace.js';
 import { inShards, sumFindings } from './targetJobs.js';
 
+/** A target of either traced tier: the node-fs recorder's, or the native tier's strace. */
+export type TracedEntry = NodeFsTarget | NativeTarget;
+
 export interface NodeFsRunOptions {
-  readonly entry: NodeFsTarget;
+  readonly entry: TracedEntry;
   readonly targetFlag: string;
   readonly fsModel: FsModelName;
   readonly seed: number;
@@ -38,14 +44,19 @@ export function fsModelOf(text: string | undefined): FsModelName | Error {
   return FS_MODELS.includes(text as FsModelName) ? text as FsModelName : new Error(`--fs wants one of ${FS_MODELS.join(', ')}, not ${JSON.stringify(text)}`);
 }
 
-/** The identity a certificate or a start line names: the adapter and its packages' exact versions. */
-export function nodeFsIdentity(entry: NodeFsTarget): string {
+/** The identity a certificate or a start line names: the adapter, its tier and its packages' exact versions. */
+export function nodeFsIdentity(entry: TracedEntry): string {
   const packages = Object.entries(entry.adapter.packages).map(([name, version]) => `${name}@${version}`).join(', ');
-  return `${entry.adapter.name} (node-fs; ${packages === '' ? 'no packages' : packages})`;
+  return `${entry.adapter.name} (${entry.tier}; ${packages === '' ? 'no packages' : packages})`;
+}
+
+/** How the campaign captures and recovers: the native tier's strace and recovery processes, or (undefined) the node-fs tier's own. */
+export function driverOf(entry: TracedEntry, packages: Readonly<Record<string, string>>, seed: number): TracedDriver | undefined {
+  return entry.tier === 'native' ? nativeDriver({ adapter: entry.adapter, adapterModule: entry.module, packages, seed }) : undefined;
 }
 
 /** Installs (on first use) every package the adapter names; name → the folder it is in. */
-export async function installAdapterPackages(adapter: NodeFsAdapter): Promise<Record<string, string>> {
+export async function installAdapterPackages(adapter: TracedAdapter): Promise<Record<string, string>> {
   const packages: Record<string, string> = {};
   for (const [name, version] of Object.entries(adapter.packages)) packages[name] = await ensureTargetPackage(name, version);
   return packages;
@@ -54,21 +65,22 @@ export async function installAdapterPackages(adapter: NodeFsAdapter): Promise<Re
 export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampaignResult> {
   const packages = await installAdapterPackages(options.entry.adapter);
   // An adapter of the user's passes the self-test before any finding of it is reported.
-  if (options.targetFlag.startsWith('--adapter')) await checkNodeFsConformance(options.entry.adapter, options.entry.module, packages);
+  const driver = driverOf(options.entry, packages, options.seed);
+  if (options.targetFlag.startsWith('--adapter')) await checkNodeFsConformance(options.entry.adapter, options.entry.module, packages, driver);
   const { adapter } = options.entry;
   const contract = options.contract ?? adapter.contract.level;
-  const start = { event: 'start', target: adapter.name, tier: 'node-fs', identity: nodeFsIdentity(options.entry), fs: options.fsModel, contract, seed: options.seed, runs: options.numRuns, path: options.path ?? null };
+  const start = { event: 'start', target: adapter.name, tier: options.entry.tier, identity: nodeFsIdentity(options.entry), fs: options.fsModel, contract, seed: options.seed, runs: options.numRuns, path: options.path ?? null };
   if (options.json) console.log(JSON.stringify(start));
   else console.log(`crashlab run ${options.targetFlag} --fs ${options.fsModel}: seed ${options.seed}, ${options.numRuns} cases, judged as ${contract} (${start.identity})`);
   const startedMs = performance.now();
   const campaign: NodeFsCampaign = {
     adapter, adapterModule: options.entry.module, targetFlag: options.targetFlag, packages, fsModel: options.fsModel, seed: options.seed,
     numRuns: options.numRuns, pointsPerCase: options.pointsPerCase, contract: options.contract, path: options.path, onCase: options.onCase,
-    savedTrace: options.savedTrace,
+    savedTrace: options.savedTrace, driver,
   };
   if (options.savedTrace !== undefined && !options.json) console.log(`  images rebuilt from the saved trace (${options.savedTrace.events.length} events), the library is not run again`);
   const result = options.jobs === 1 ? await runNodeFsCampaign(campaign) : await runNodeFsJobs(campaign, options.jobs);
-  printResult(result, performance.now() - startedMs, options.json);
+  printResult(result, options.entry.tier, performance.now() - startedMs, options.json);
   return result;
 }
 
@@ -87,11 +99,11 @@ export async function runNodeFsJobs(campaign: NodeFsCampaign, jobs: number): Pro
   };
 }
 
-function printResult(result: NodeFsCampaignResult, elapsedMs: number, json: boolean): void {
+function printResult(result: NodeFsCampaignResult, tier: TracedEntry['tier'], elapsedMs: number, json: boolean): void {
   const imagesPerSecond = Math.round((result.crashImages * 1000) / Math.max(1, elapsedMs));
   if (json) {
     const failure = result.failure === null ? null : { ...result.failure, counterexample: undefined, trace: undefined };
-    console.log(JSON.stringify({ event: 'done', ok: result.ok, target: result.target, tier: 'node-fs', fs: result.fsModel, contract: result.contract, seed: result.seed,
+    console.log(JSON.stringify({ event: 'done', ok: result.ok, target: result.target, tier, fs: result.fsModel, contract: result.contract, seed: result.seed,
       cases: result.cases, crashImages: result.crashImages, judged: result.judged, violations: result.violations, findings: result.findings, examples: result.examples, imagesPerSecond, failure }));
     return;
   }

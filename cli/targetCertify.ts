@@ -22,7 +22,7 @@ import { deriveSeed } from '../properties/shard.js';
 import { loadAnyAdapter, resolveAnyTarget, type AnyTarget } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
 import { DEFAULT_CERTIFICATE_DIR } from './args.js';
-import { installAdapterPackages, nodeFsIdentity } from './nodeFsRun.js';
+import { driverOf, installAdapterPackages, nodeFsIdentity } from './nodeFsRun.js';
 import { DEFAULT_HANG_TIMEOUT_SECONDS, integer, runTargetCases, Usage } from './targetCommand.js';
 import { sumFindings } from './targetJobs.js';
 
@@ -44,7 +44,7 @@ export interface TargetCertificateCell {
 export interface TargetCertificate {
   readonly format: typeof TARGET_CERTIFICATE_FORMAT;
   readonly target: string;
-  readonly tier: 'vfs' | 'node-fs';
+  readonly tier: 'vfs' | 'node-fs' | 'native';
   readonly identity: string;
   readonly contract: string;
   readonly seed: number;
@@ -115,10 +115,11 @@ function adapterHash(file: string | undefined): string {
 }
 
 async function cellsOf(resolved: AnyTarget, targetFlag: string, adapterFile: string | undefined, asked: ContractLevel | undefined): Promise<{ name: string; identity: string; contract: string; cells: Array<[string, CellRunner]> }> {
-  if (resolved.tier === 'node-fs') {
+  if (resolved.tier !== 'vfs') {
     const packages = await installAdapterPackages(resolved.adapter);
     const cells = FS_MODELS.map((fsModel): [string, CellRunner] => [`fs ${fsModel}`, async (seed) => {
-      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packages, fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked });
+      const driver = driverOf(resolved, packages, seed);
+      const result = await runNodeFsCampaign({ adapter: resolved.adapter, adapterModule: resolved.module, targetFlag, packages, fsModel, seed, numRuns: CASES_PER_CHUNK, contract: asked, driver });
       return { ...result, failure: failureOf(result.failure) };
     }]);
     return { name: resolved.adapter.name, identity: nodeFsIdentity(resolved) + adapterHash(adapterFile), contract: asked ?? resolved.adapter.contract.level, cells };

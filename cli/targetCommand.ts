@@ -14,12 +14,13 @@ import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
 import { JOBS_MAX, runJobs } from './targetJobs.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
-import { builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
+import { builtInNativeTargets, builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
 import { fsModelOf, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
 import { listTargetFailures, loadTargetFailure, replayArgv, saveTargetFailure, TARGET_CORPUS_VERSION, targetFailureId, type TargetFailureRecord } from './targetCorpus.js';
 import fs from 'node:fs';
 import { traceFromJsonLines, TraceError, type Trace } from '../fault/trace.js';
 import { NodeFsError } from '../targets/nodefs/nodeFsError.js';
+import { NativeError } from '../targets/native/nativeError.js';
 import { CONTRACT_LEVELS, type ContractLevel, type Target } from '../targets/target.js';
 
 const EXIT_OK = 0;
@@ -30,14 +31,14 @@ export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any t
   --seed N            seed in [0, ${SEED_MAX}] (drawn and printed when omitted)
   --runs N            crash cases (default 100)
   --images N          crash images per case (default 48; node-fs targets: crash points per case, 8 plans each, default 32)
-  --fs MODEL          node-fs targets: the file-system model crash images follow, posix (default) or ext4
+  --fs MODEL          node-fs and native targets: the file-system model crash images follow, posix (default) or ext4
   --contract LEVEL    judge against ${CONTRACT_LEVELS.join('|')} instead of the target's own contract
   --path P            replay one failing case printed by a failed run (needs --seed)
   --hang-timeout S    a target that runs synchronously (SQLite) runs in a worker; no case done
                       in S seconds is a hang (default 120)
   --jobs N            split the cases over N worker threads, each a shard with its own seed
                       (printed in its replay line); default 1
-  --trace FILE        node-fs targets, with --path: rebuild that case's crash images from a saved
+  --trace FILE        node-fs and native targets, with --path: rebuild that case's crash images from a saved
                       trace (failures keep theirs) instead of running the library again
   --json              JSON lines (the last one sums up)`;
 
@@ -88,7 +89,7 @@ export async function targetCommand(argv: readonly string[], drawSeed: () => num
     if (argv[0] === 'certify') return await (await import('./targetCertify.js')).targetCertifyCommand(argv, drawSeed);
     return await runTarget(argv.slice(1), drawSeed);
   } catch (error) {
-    if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError || error instanceof TraceError || error instanceof NodeFsError) {
+    if (error instanceof Usage || error instanceof TargetError || error instanceof TargetPackageError || error instanceof ConformanceError || error instanceof TraceError || error instanceof NodeFsError || error instanceof NativeError) {
       console.error(`crashlab: ${error.message}`);
       return EXIT_USAGE;
     }
@@ -107,10 +108,10 @@ async function listTargets(argv: readonly string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(line));
     else console.log(`${target.name.padEnd(22)} contract ${target.contract.level.padEnd(7)} ${target.description}`);
   }
-  for (const { adapter } of builtInNodeFsTargets()) {
-    const line = { name: adapter.name, tier: 'node-fs', description: adapter.description, capabilities: adapter.capabilities, contract: adapter.contract, packages: adapter.packages };
+  for (const { adapter, tier } of [...builtInNodeFsTargets(), ...builtInNativeTargets()]) {
+    const line = { name: adapter.name, tier, description: adapter.description, capabilities: adapter.capabilities, contract: adapter.contract, packages: adapter.packages };
     if (values.json) console.log(JSON.stringify(line));
-    else console.log(`${adapter.name.padEnd(22)} contract ${adapter.contract.level.padEnd(7)} ${adapter.description} [node-fs]`);
+    else console.log(`${adapter.name.padEnd(22)} contract ${adapter.contract.level.padEnd(7)} ${adapter.description} [${tier}]`);
   }
   if (!values.json) console.log('\nyour own: crashlab run --adapter FILE.js (a module exporting defineTarget({...}) from crashlab/harness)');
   return EXIT_OK;
@@ -141,15 +142,15 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const jobs = integer(values.jobs, '--jobs', 1, JOBS_MAX) ?? 1;
   if (jobs > 1 && values.path !== undefined) throw new Usage('--path replays one case: it runs as one job (drop --jobs)');
   const gate = values.path === undefined ? await regressionGate(targetFlag, drawSeed, values.json) : EXIT_OK;
-  const saved = { targetFlag, seed, contract: contract ?? null, fs: resolved.tier === 'node-fs' ? fsModel : null, json: values.json };
-  if (resolved.tier === 'node-fs') {
+  const saved = { targetFlag, seed, contract: contract ?? null, fs: resolved.tier !== 'vfs' ? fsModel : null, json: values.json };
+  if (resolved.tier !== 'vfs') {
     const savedTrace = values.trace === undefined ? undefined : readSavedTrace(values.trace, values.path);
     const result = await runNodeFs({ entry: resolved, targetFlag, fsModel, seed, numRuns, pointsPerCase: imagesPerCase, contract, path: values.path, json: values.json, jobs, onCase, savedTrace });
     if (result.failure !== null) await remember({ ...saved, target: resolved.adapter.name, identity: nodeFsIdentity(resolved) }, result.failure, result.failure.violation, result.failure.trace);
     return Math.max(gate, result.ok ? EXIT_OK : EXIT_FAILED);
   }
-  if (values.trace !== undefined) throw new Usage('--trace replays a node-fs target\'s saved trace (lowdb, nedb, write-file-atomic, a node-fs adapter)');
-  if (values.fs !== undefined) throw new Usage('--fs applies to node-fs targets (lowdb, nedb, write-file-atomic, a node-fs adapter)');
+  if (values.trace !== undefined) throw new Usage('--trace replays a traced target\'s saved trace (node-fs and native targets)');
+  if (values.fs !== undefined) throw new Usage('--fs applies to traced targets (node-fs: lowdb, nedb, write-file-atomic; native: classic-level, lmdb, better-sqlite3:…)');
   const target: Target = resolved.target;
   // A synchronous target is self-tested inside the watched worker (its loop would hang this thread).
   if (values.adapter !== undefined && !target.capabilities.synchronous) await checkConformance(target);

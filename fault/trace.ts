@@ -112,6 +112,20 @@ export class TraceFs {
     return ino;
   }
 
+  /** Whether `path` names a file or directory now (the root always exists). */
+  has(path: string): boolean {
+    return path === '' || this.names.has(path);
+  }
+
+  isDir(ino: number): boolean {
+    return this.dirInodes.has(ino);
+  }
+
+  /** A regular file's bytes, named or not (a view: never change it); a TraceError for no file. */
+  bytes(ino: number): Uint8Array {
+    return this.fileData(ino);
+  }
+
   image(): DirImage {
     const files = new Map<string, Uint8Array>();
     const dirs = new Set<string>();

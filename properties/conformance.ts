@@ -9,7 +9,8 @@ import { statesEqual, toHex } from '../model/commitHistory.js';
 import { checkOpenTarget, type Target, type TargetState, type TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase } from './targetCrashCase.js';
 import { replayAll } from '../fault/trace.js';
-import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { TracedDriver } from './runNodeFsCampaign.js';
 import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
 import { runNodeFsCrashCase } from './nodeFsCrashCase.js';
 
@@ -23,12 +24,12 @@ const ROUND_TRIP: TargetTxn[] = [
  * everything kept (a process crash: the kernel had every write) must recover exactly the commits
  * acknowledged by then; the end of the run must read back the round trip's state.
  */
-export async function checkNodeFsConformance(adapter: NodeFsAdapter, adapterModule: string, packages: Readonly<Record<string, string>>): Promise<void> {
-  const pool = new RecoveryPool({ adapterModule, packages, seed: 1, workers: 1 });
+export async function checkNodeFsConformance(adapter: TracedAdapter, adapterModule: string, packages: Readonly<Record<string, string>>, driver?: TracedDriver): Promise<void> {
+  const pool = driver?.pool() ?? new RecoveryPool({ adapterModule, packages, seed: 1, workers: 1 });
   try {
     const result = await runNodeFsCrashCase({
       adapter, adapterModule, packages, txns: ROUND_TRIP, fsModel: 'posix', sectorBytes: 512, atomicSector: true,
-      pointsPerCase: 1024, plansPerPoint: 1, survivals: ['all'], seed: 1, contract: 'durable', pool,
+      pointsPerCase: 1024, plansPerPoint: 1, survivals: ['all'], seed: 1, contract: 'durable', pool, capture: driver?.capture,
     });
     const finding = result.findings[0];
     if (finding !== undefined) throw new ConformanceError(`adapter ${adapter.name}: a process crash that keeps every write gave ${finding.kind} ${finding.point} (${finding.detail}): apply, readState or open is wrong`);

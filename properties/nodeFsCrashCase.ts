@@ -19,13 +19,13 @@ import { TraceError, type DirImage, type Trace, type TraceEvent } from '../fault
 import { CommitHistory } from '../model/commitHistory.js';
 import type { ViolationKind } from '../recovery/classify.js';
 import { captureTrace, type CaptureOptions, type CaptureResult, type CaptureServer } from '../targets/nodefs/captureTrace.js';
-import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
-import type { Recovered, RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { ImageRecoverer, Recovered } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { crashPoints, breaks, judgeState } from './targetCrashCase.js';
 
 export interface NodeFsCrashCase {
-  readonly adapter: NodeFsAdapter;
+  readonly adapter: TracedAdapter;
   /** The adapter's module (path or file URL): loaded by the traced child and the recovery worker. */
   readonly adapterModule: string;
   /** Package name → the folder it is installed in (ensureTargetPackage's answers). */
@@ -41,11 +41,11 @@ export interface NodeFsCrashCase {
   readonly survivals?: readonly TraceCrashPlan['survival'][] | undefined;
   readonly seed: number;
   readonly contract?: ContractLevel | undefined;
-  readonly pool: RecoveryPool;
+  readonly pool: ImageRecoverer;
   /** Captures in this server's worker threads (else a process per case). */
   readonly server?: CaptureServer | undefined;
-  /** Captures instead of `captureTrace` (the campaign's look-ahead, captureAhead.ts); same answers. */
-  readonly capture?: ((request: Omit<CaptureOptions, 'server'>) => Promise<CaptureResult>) | undefined;
+  /** Captures instead of the fs recorder in `server`: another tier's (the native tier's strace), or the campaign's look-ahead (captureAhead.ts). */
+  readonly capture?: ((txns: readonly TargetTxn[], seed: number) => Promise<CaptureResult>) | undefined;
   /** Replay this saved trace instead of running the library (a saved failure's own trace). */
   readonly savedTrace?: Trace | undefined;
   /** The child's bound (a library that never acknowledges is a hang). */
@@ -175,7 +175,8 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   if (!(crashCase.pointsPerCase >= 1 && crashCase.pointsPerCase <= MAX_POINTS_PER_CASE)) throw new RangeError(`pointsPerCase must be in [1, ${MAX_POINTS_PER_CASE}], not ${crashCase.pointsPerCase}`);
   if (!(crashCase.plansPerPoint >= 1 && crashCase.plansPerPoint <= MAX_PLANS_PER_POINT)) throw new RangeError(`plansPerPoint must be in [1, ${MAX_PLANS_PER_POINT}], not ${crashCase.plansPerPoint}`);
   const contract = crashCase.contract ?? crashCase.adapter.contract.level;
-  const { trace, outcome } = crashCase.savedTrace !== undefined ? { trace: savedTraceOf(crashCase), outcome: { kind: 'ok' as const } } : await (crashCase.capture ?? ((request) => captureTrace({ ...request, server: crashCase.server })))(captureRequest(crashCase));
+  const { trace, outcome } = crashCase.savedTrace !== undefined ? { trace: savedTraceOf(crashCase), outcome: { kind: 'ok' as const } }
+    : await (crashCase.capture ?? ((txns, seed) => captureTrace({ ...captureRequest({ ...crashCase, txns, seed }), server: crashCase.server })))(crashCase.txns, crashCase.seed);
   const events = trace.events;
   const base = { contract, fsModel: crashCase.fsModel, events: events.length, trace, traceHash: traceHash(trace), lint: lintAcks(events, crashCase.fsModel) };
   if (outcome.kind !== 'ok') {

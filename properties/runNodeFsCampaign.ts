@@ -9,18 +9,31 @@
  */
 import fc from 'fast-check';
 import type { Trace } from '../fault/trace.js';
-import type { FsModelName } from '../fault/traceCrash.js';
+import type { FsModelName, TraceCrashPlan } from '../fault/traceCrash.js';
 import type { AckLint } from '../fault/traceLint.js';
-import type { NodeFsAdapter } from '../targets/nodefs/nodeFsAdapter.js';
+import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { CaptureAhead, MAX_LOOKAHEAD_REQUESTS } from '../targets/nodefs/captureAhead.js';
-import { CaptureServer, captureTrace } from '../targets/nodefs/captureTrace.js';
-import { RecoveryPool } from '../targets/nodefs/recoveryPool.js';
+import { CaptureServer, captureTrace, type CaptureResult } from '../targets/nodefs/captureTrace.js';
+import { RecoveryPool, type ImageRecoverer } from '../targets/nodefs/recoveryPool.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { captureRequest, runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
 import { txnArb, type CampaignSettings } from './runTargetCampaign.js';
 
+/**
+ * How a traced tier captures and recovers: by default the fs recorder (in capture servers) and
+ * recovery in worker threads; the native tier gives strace and recovery processes.
+ */
+export interface TracedDriver {
+  readonly pool: () => ImageRecoverer;
+  readonly capture: (txns: readonly TargetTxn[], seed: number) => Promise<CaptureResult>;
+}
+
 export interface NodeFsCampaign extends CampaignSettings {
-  readonly adapter: NodeFsAdapter;
+  readonly adapter: TracedAdapter;
+  /** The native tier's capture and recovery (absent: the node-fs tier's). */
+  readonly driver?: TracedDriver | undefined;
+  /** Only these survivals (a class of crash plan, as the SQLite cross-check compares); default all four. */
+  readonly survivals?: readonly TraceCrashPlan['survival'][] | undefined;
   readonly adapterModule: string;
   /** Package name → the folder it is installed in. */
   readonly packages: Readonly<Record<string, string>>;
@@ -65,7 +78,7 @@ const DEFAULT_PLANS_PER_POINT = 8;
 /** Values up to this size: the whole store is rewritten per commit by most of these libraries. */
 const LARGE_VALUE_BYTES = 600;
 
-export function nodeFsCaseArb(adapter: NodeFsAdapter): fc.Arbitrary<NodeFsCase> {
+export function nodeFsCaseArb(adapter: TracedAdapter): fc.Arbitrary<NodeFsCase> {
   return fc.record({
     txns: fc.array(txnArb(adapter.capabilities, LARGE_VALUE_BYTES), { minLength: 1, maxLength: MAX_TXNS, size: 'medium' }),
     sectorBytes: fc.constantFrom(512 as const, 4096 as const),
@@ -90,24 +103,25 @@ class NodeFsViolation extends Error {
  * The look-ahead of a campaign's drawn cases (captureAhead.ts): the cases `fc.check` will draw
  * for this seed, in order. None for a replayed path or saved trace (one case, nothing to overlap).
  */
-function captureAhead(campaign: NodeFsCampaign, server: CaptureServer): CaptureAhead | null {
+function captureAhead(campaign: NodeFsCampaign, capture: (txns: readonly TargetTxn[], seed: number) => Promise<CaptureResult>): CaptureAhead | null {
   if (campaign.path !== undefined || campaign.savedTrace !== undefined) return null;
   const drawn = fc.sample(nodeFsCaseArb(campaign.adapter), { seed: campaign.seed, numRuns: Math.min(campaign.numRuns, MAX_LOOKAHEAD_REQUESTS) });
-  return new CaptureAhead(drawn.map((txnsAndSeed) => captureRequest({ ...campaign, txns: txnsAndSeed.txns, seed: txnsAndSeed.seed })), (request) => captureTrace({ ...request, server }));
+  return new CaptureAhead(drawn.map(({ txns, seed }) => ({ txns, seed })), (request) => capture(request.txns, request.seed));
 }
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
-  const pool = new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
-  const server = new CaptureServer();
-  const ahead = captureAhead(campaign, server);
+  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
+  const server = campaign.driver === undefined ? new CaptureServer() : undefined;
+  const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server }));
+  const ahead = captureAhead(campaign, capture);
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];
   const totals = { cases: 0, crashImages: 0, judged: 0 };
   const runCase = (drawn: NodeFsCase): Promise<NodeFsCaseResult> => runNodeFsCrashCase({
     adapter: campaign.adapter, adapterModule: campaign.adapterModule, packages: campaign.packages, txns: drawn.txns,
-    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, capture: ahead === null ? undefined : (request) => ahead.capture(request), savedTrace: campaign.savedTrace,
-    pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT,
+    fsModel: campaign.fsModel, sectorBytes: drawn.sectorBytes, atomicSector: drawn.atomicSector, seed: drawn.seed, contract: campaign.contract, pool, server, capture: ahead === null ? capture : (txns, seed) => ahead.capture({ txns, seed }), savedTrace: campaign.savedTrace,
+    pointsPerCase: campaign.pointsPerCase ?? DEFAULT_POINTS_PER_CASE, plansPerPoint: campaign.plansPerPoint ?? DEFAULT_PLANS_PER_POINT, survivals: campaign.survivals,
   });
   const property = fc.asyncProperty(nodeFsCaseArb(campaign.adapter), async (drawn) => {
     const result = await runCase(drawn);
@@ -140,7 +154,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     return { ...base, ok: false, failure };
   } finally {
     await ahead?.settle();
-    server.close();
+    server?.close();
     await pool.close();
   }
 }

@@ -31,6 +31,10 @@ export interface TargetCampaign extends CampaignSettings {
   readonly target: Target;
   /** Crash images per case (every event when the trace is shorter). */
   readonly imagesPerCase?: number | undefined;
+  /** Only these survivals (a class of crash plan, as the SQLite cross-check compares); default all four. */
+  readonly survivals?: readonly CrashPlan['survival'][] | undefined;
+  /** Inject EIO, failed fsyncs and full disks in some cases (default true). */
+  readonly injectErrors?: boolean | undefined;
 }
 
 export interface TargetCase {
@@ -84,10 +88,10 @@ export function txnArb(capabilities: TargetCapabilities, largeBytes = 6000): fc.
   return fc.record({ family: fc.constantFrom(...families), ops: fc.array(opArb(largeBytes), { minLength: 1, maxLength: maxOps }), durability });
 }
 
-export function targetCaseArb(target: Target): fc.Arbitrary<TargetCase> {
+export function targetCaseArb(target: Target, options: Pick<TargetCampaign, 'survivals' | 'injectErrors'> = {}): fc.Arbitrary<TargetCase> {
   const txn = txnArb(target.capabilities);
   const plan = fc.record({
-    survival: fc.constantFrom('none' as const, 'all' as const, 'prefix' as const, 'subset' as const),
+    survival: fc.constantFrom(...(options.survivals ?? ['none' as const, 'all' as const, 'prefix' as const, 'subset' as const])),
     tear: fc.boolean(),
     sectorBytes: fc.constantFrom(512 as const, 4096 as const),
     atomicSector: fc.boolean(),
@@ -99,7 +103,7 @@ export function targetCaseArb(target: Target): fc.Arbitrary<TargetCase> {
     fc.record({ failWriteAt: fc.integer({ min: 0, max: 80 }) }),
     fc.record({ capacityBytes: fc.integer({ min: 8_192, max: 262_144 }) }),
   ), { freq: 4, nil: undefined });
-  return fc.record({ txns: fc.array(txn, { minLength: 1, maxLength: 10 }), plan, errors, seed: fc.nat() });
+  return fc.record({ txns: fc.array(txn, { minLength: 1, maxLength: 10 }), plan, errors: options.injectErrors === false ? fc.constant(undefined) : errors, seed: fc.nat() });
 }
 
 /** `crashlab run --target NAME --seed S --path P`: exactly one case, again. */
@@ -119,7 +123,7 @@ export async function runTargetCampaign(campaign: TargetCampaign): Promise<Targe
   const findings: Record<string, number> = {};
   let cases = 0;
   let crashImages = 0;
-  const property = fc.asyncProperty(targetCaseArb(campaign.target), async (drawn) => {
+  const property = fc.asyncProperty(targetCaseArb(campaign.target, campaign), async (drawn) => {
     const result = await runTargetCrashCase({ target: campaign.target, txns: drawn.txns, plan: drawn.plan, errors: drawn.errors, imagesPerCase, seed: drawn.seed, contract: campaign.contract });
     cases++;
     crashImages += result.images;

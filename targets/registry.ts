@@ -1,6 +1,8 @@
 /**
  * Finds a target by name (`--target`) or loads one from a file (`--adapter`). Built-in targets:
- * `reference` (the reference engine) and every `sqlite:<journal>-<synchronous>`. An unknown
+ * `reference` (the reference engine), every `sqlite:<journal>-<synchronous>`, the node-fs
+ * libraries (lowdb, nedb, write-file-atomic) and the native engines (classic-level, lmdb,
+ * every `better-sqlite3:<journal>-<synchronous>` and `better-sqlite3:wal-default`). An unknown
  * name, a file that cannot be loaded or exports no target, or a target that breaks the
  * interface is a `TargetError` with a stable code, which the command line turns into exit 2.
  */
@@ -14,6 +16,10 @@ import lowdb from './nodefs/libraries/lowdb.js';
 import nedb from './nodefs/libraries/nedb.js';
 import writeFileAtomic from './nodefs/libraries/writeFileAtomic.js';
 import { defineNodeFsAdapter, type NodeFsAdapter } from './nodefs/nodeFsAdapter.js';
+import { defineNativeAdapter, type NativeAdapter } from './native/nativeAdapter.js';
+import classicLevel from './native/engines/classicLevel.js';
+import { lmdbAdapter } from './native/engines/lmdb.js';
+import { BETTER_SQLITE3_CONFIGS, BETTER_SQLITE3_DEFAULTS, betterSqlite3Adapter } from './native/engines/betterSqlite3.js';
 
 /** A node-fs target and the module that exports it (the traced child and the recovery worker load it by path). */
 export interface NodeFsTarget {
@@ -22,8 +28,15 @@ export interface NodeFsTarget {
   readonly module: string;
 }
 
-/** Any target, by tier: `vfs` runs over crashlab's fault-injecting Vfs, `node-fs` is traced at Node's fs. */
-export type AnyTarget = { readonly tier: 'vfs'; readonly target: Target } | NodeFsTarget;
+/** A native target and the module URL that exports it (its configuration in the query: `?config=wal-full`). */
+export interface NativeTarget {
+  readonly tier: 'native';
+  readonly adapter: NativeAdapter;
+  readonly module: string;
+}
+
+/** Any target, by tier: `vfs` runs over crashlab's fault-injecting Vfs, `node-fs` is traced at Node's fs, `native` by its system calls. */
+export type AnyTarget = { readonly tier: 'vfs'; readonly target: Target } | NodeFsTarget | NativeTarget;
 
 const NODE_FS_TARGETS: ReadonlyArray<readonly [NodeFsAdapter, string]> = [
   [lowdb, 'lowdb.js'], [nedb, 'nedb.js'], [writeFileAtomic, 'writeFileAtomic.js'],
@@ -34,10 +47,27 @@ export function builtInNodeFsTargets(): NodeFsTarget[] {
   return NODE_FS_TARGETS.map(([adapter, file]) => ({ tier: 'node-fs', adapter, module: fileURLToPath(new URL(`./nodefs/libraries/${file}`, import.meta.url)) }));
 }
 
-/** A target of either tier by name. */
+const engineUrl = (file: string, config?: string): string => {
+  const url = new URL(`./native/engines/${file}`, import.meta.url);
+  if (config !== undefined) url.searchParams.set('config', config);
+  return url.href;
+};
+
+/** The built-in native targets: classic-level, lmdb (and lmdb:writemap, refused), every better-sqlite3 configuration. */
+export function builtInNativeTargets(): NativeTarget[] {
+  return [
+    { tier: 'native', adapter: classicLevel, module: engineUrl('classicLevel.js') },
+    { tier: 'native', adapter: lmdbAdapter(false), module: engineUrl('lmdb.js') },
+    { tier: 'native', adapter: lmdbAdapter(true), module: engineUrl('lmdb.js', 'writemap') },
+    ...BETTER_SQLITE3_CONFIGS.map((config): NativeTarget => ({ tier: 'native', adapter: betterSqlite3Adapter(config), module: engineUrl('betterSqlite3.js', config) })),
+  ];
+}
+
+/** A target of any tier by name. */
 export function resolveAnyTarget(name: string): AnyTarget {
   const nodeFs = builtInNodeFsTargets().find((entry) => entry.adapter.name === name);
-  return nodeFs ?? { tier: 'vfs', target: resolveTarget(name) };
+  const native = builtInNativeTargets().find((entry) => entry.adapter.name === name);
+  return nodeFs ?? native ?? { tier: 'vfs', target: resolveTarget(name) };
 }
 
 export type TargetErrorCode = 'UNKNOWN_TARGET' | 'BAD_ADAPTER';
@@ -58,7 +88,9 @@ export function resolveTarget(name: string): Target {
   if (name === 'reference') return referenceTarget();
   if (SQLITE_TARGET_NAMES.includes(name)) return sqliteTarget(name);
   if (NODE_FS_TARGETS.some(([adapter]) => adapter.name === name)) throw new TargetError('UNKNOWN_TARGET', `${name} is a node-fs target: resolve it with resolveAnyTarget`);
-  const hint = name.startsWith('sqlite:') ? `sqlite targets are ${SQLITE_TARGET_NAMES.slice(0, 3).join(', ')}, … (crashlab targets lists all)` : 'crashlab targets lists them; --adapter PATH loads your own';
+  if (builtInNativeTargets().some((entry) => entry.adapter.name === name)) throw new TargetError('UNKNOWN_TARGET', `${name} is a native target: resolve it with resolveAnyTarget`);
+  const hint = name.startsWith('better-sqlite3:') ? `better-sqlite3 targets are better-sqlite3:wal-full, better-sqlite3:${BETTER_SQLITE3_DEFAULTS}, … (crashlab targets lists all)`
+    : name.startsWith('sqlite:') ? `sqlite targets are ${SQLITE_TARGET_NAMES.slice(0, 3).join(', ')}, … (crashlab targets lists all)` : 'crashlab targets lists them; --adapter PATH loads your own';
   throw new TargetError('UNKNOWN_TARGET', `unknown target ${JSON.stringify(name)}: ${hint}`);
 }
 
@@ -66,6 +98,7 @@ export function resolveTarget(name: string): Target {
 export async function loadAnyAdapter(file: string): Promise<AnyTarget> {
   const resolved = path.resolve(file);
   const exported = await importAdapter(file);
+  if ((exported as { tier?: unknown }).tier === 'native') return { tier: 'native', adapter: checked(file, () => defineNativeAdapter(exported as NativeAdapter)), module: resolved };
   if ((exported as { tier?: unknown }).tier !== 'node-fs') return { tier: 'vfs', target: checked(file, () => defineTarget(exported as Target)) };
   return { tier: 'node-fs', adapter: checked(file, () => defineNodeFsAdapter(exported as NodeFsAdapter)), module: resolved };
 }

@@ -8,15 +8,17 @@
  * path draw others: those miss and capture as before). A capture is used only for the request it
  * was made for, byte for byte, so the trace a case judges is the one its own workload makes.
  */
-import type { CaptureOptions, CaptureResult } from './captureTrace.js';
+import type { TargetTxn } from '../target.js';
+import type { CaptureResult } from './captureTrace.js';
 
 /** Requests looked ahead at most: a long campaign samples this many and then captures in turn. */
 export const MAX_LOOKAHEAD_REQUESTS = 5000;
 
-export type CaptureRequest = Omit<CaptureOptions, 'server'>;
+/** A drawn case's workload and seed: what its capture depends on (the campaign fixes the rest). */
+export interface CaptureRequest { readonly txns: readonly TargetTxn[]; readonly seed: number }
 type Request = CaptureRequest;
 
-const keyOf = (request: Request): string => JSON.stringify([request.adapterModule, request.seed, request.timeoutMs, request.workload]);
+const keyOf = (request: Request): string => JSON.stringify([request.seed, request.txns]);
 
 export class CaptureAhead {
   private readonly order = new Map<string, number>();
@@ -26,7 +28,7 @@ export class CaptureAhead {
   /** After `settle`: a capture not yet begun never begins (it would start the server again). */
   private ended = false;
 
-  /** `run` captures one request (captureTrace on the campaign's server). */
+  /** `run` captures one request (the tier's capture: captureTrace on the campaign's server, or strace). */
   constructor(upcoming: readonly Request[], run: (request: Request) => Promise<CaptureResult>) {
     if (upcoming.length > MAX_LOOKAHEAD_REQUESTS) throw new RangeError(`at most ${MAX_LOOKAHEAD_REQUESTS} requests ahead, not ${upcoming.length}`);
     this.upcoming = upcoming;

@@ -40,11 +40,22 @@ export interface NodeFsAdapter {
   open(dir: string, context: NodeFsContext): Promise<NodeFsStore>;
 }
 
+/** An adapter of either traced tier (node-fs, native): what capture, recovery and the campaign need of it. */
+export type TracedAdapter = Omit<NodeFsAdapter, 'tier'> & { readonly tier: 'node-fs' | 'native' };
+
 /** Checks a node-fs adapter's shape; a TypeError names the first thing wrong. */
 export function defineNodeFsAdapter(adapter: NodeFsAdapter): NodeFsAdapter {
-  const where = `node-fs adapter ${typeof adapter?.name === 'string' ? JSON.stringify(adapter.name) : '(unnamed)'}`;
+  return Object.freeze(checkTracedAdapter(adapter, 'node-fs'));
+}
+
+/**
+ * The shape both traced tiers share (node-fs here, native in targets/native/nativeAdapter.ts):
+ * a name, `open(dir, context)`, packages at exact versions, a contract level.
+ */
+export function checkTracedAdapter<T extends Omit<NodeFsAdapter, 'tier'> & { readonly tier: string }>(adapter: T, tier: T['tier']): T {
+  const where = `${tier} adapter ${typeof adapter?.name === 'string' ? JSON.stringify(adapter.name) : '(unnamed)'}`;
   if (typeof adapter !== 'object' || adapter === null) throw new TypeError('an adapter must be an object');
-  if (adapter.tier !== 'node-fs') throw new TypeError(`${where}: tier must be 'node-fs'`);
+  if (adapter.tier !== tier) throw new TypeError(`${where}: tier must be '${tier}'`);
   if (typeof adapter.name !== 'string' || !/^[a-z0-9][a-z0-9:._-]{0,63}$/.test(adapter.name)) throw new TypeError(`${where}: name must be lower-case letters, digits and :._- (at most 64)`);
   if (typeof adapter.open !== 'function') throw new TypeError(`${where}: open(dir, context) must be a function`);
   if (typeof adapter.packages !== 'object' || adapter.packages === null) throw new TypeError(`${where}: packages must map package names to exact versions`);
@@ -52,5 +63,5 @@ export function defineNodeFsAdapter(adapter: NodeFsAdapter): NodeFsAdapter {
     if (typeof version !== 'string' || !/^\d+\.\d+\.\d+$/.test(version)) throw new TypeError(`${where}: package ${name} needs an exact version, not ${JSON.stringify(version)}`);
   }
   if (!CONTRACT_LEVELS.includes(adapter.contract?.level)) throw new TypeError(`${where}: contract.level must be one of ${CONTRACT_LEVELS.join(', ')}`);
-  return Object.freeze(adapter);
+  return adapter;
 }

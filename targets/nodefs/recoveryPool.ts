@@ -14,12 +14,20 @@ import { Worker } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
 import type { RecoveryReply, RecoveryWorkerData } from './recoveryWorker.js';
+import { RecoveryProcess } from './recoveryProcess.js';
 import { makeScratchDir } from './scratchDir.js';
 
 export type Recovered =
   | { readonly kind: 'state'; readonly state: TargetState }
   | { readonly kind: 'refused'; readonly message: string; readonly code: string | undefined }
   | { readonly kind: 'hang' };
+
+/** What a crash case needs to recover its images (a RecoveryPool, or the native tier's). */
+export interface ImageRecoverer {
+  /** Recovers every image; the answers line up with `images`. */
+  recoverAll(images: readonly DirImage[]): Promise<Recovered[]>;
+  close(): Promise<void>;
+}
 
 export interface RecoveryPoolOptions {
   /** The adapter module (a path or file URL) whose default export is the node-fs adapter. */
@@ -31,6 +39,23 @@ export interface RecoveryPoolOptions {
   readonly recycleAfterImages?: number | undefined;
   /** Recovery workers at once (default: the machine's cores, at most 4). */
   readonly workers?: number | undefined;
+  /**
+   * Recover in processes instead of threads (the native tier: an add-on's process-wide state
+   * must not outlive its batch); `prefix()` is the command put before node, asked once per
+   * process (a fresh boot id each time).
+   */
+  readonly process?: { readonly prefix: () => readonly string[] } | undefined;
+}
+
+/** What a lane needs of its host: a worker thread or a RecoveryProcess. */
+interface RecoveryHost {
+  postMessage(message: unknown): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Worker's and EventEmitter's listener types differ per event
+  on(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  off(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
+  terminate(): Promise<unknown>;
+  unref(): void;
 }
 
 const WORKER_URL = new URL('./recoveryWorker.js', import.meta.url);
@@ -41,7 +66,7 @@ const DEFAULT_RECYCLE_AFTER_IMAGES = 2048;
  * The pool: `workers` lanes (default: the machine's cores, at most 4), each one worker at a
  * time; a batch of images is split into contiguous runs, one per lane, recovered at once.
  */
-export class RecoveryPool {
+export class RecoveryPool implements ImageRecoverer {
   private readonly scratchDir = makeScratchDir('crashlab-recover-');
   private readonly lanes: RecoveryLane[];
 
@@ -71,7 +96,7 @@ const MAX_DEFAULT_WORKERS = 4;
 const MAX_WORKERS = 64;
 
 class RecoveryLane {
-  private worker: Worker | null = null;
+  private worker: RecoveryHost | null = null;
   private imagesInWorker = 0;
   private nextId = 0;
   private readonly hangTimeoutMs: number;
@@ -99,14 +124,15 @@ class RecoveryLane {
     await this.stopWorker();
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): RecoveryHost {
     if (this.worker !== null) return this.worker;
     const adapterUrl = this.options.adapterModule.startsWith('file:') ? this.options.adapterModule : pathToFileURL(path.resolve(this.options.adapterModule)).href;
     const workerData: RecoveryWorkerData = { adapterUrl, packages: this.options.packages, scratchDir: this.scratchDir, seed: this.options.seed };
-    this.worker = new Worker(WORKER_URL, { workerData });
-    this.worker.unref();
+    const host = this.options.process === undefined ? new Worker(WORKER_URL, { workerData }) : new RecoveryProcess(WORKER_URL, workerData, this.options.process.prefix());
+    host.unref();
+    this.worker = host;
     this.imagesInWorker = 0;
-    return this.worker;
+    return host;
   }
 
   private async stopWorker(): Promise<void> {
@@ -130,6 +156,7 @@ class RecoveryLane {
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
         resolve(got);
       };
       function onHang(): void {
@@ -147,8 +174,16 @@ class RecoveryLane {
         clearTimeout(timer);
         reject(error);
       };
+      // The host died mid-batch (an engine that aborts or segfaults on a crash image): that image's answer.
+      const onExit = (how: number | { code: number | null; signal: string | null; stderr: string }): void => {
+        const what = typeof how === 'number' ? `exit ${how}` : `${how.signal ?? `exit ${String(how.code)}`}${how.stderr === '' ? '' : `: ${how.stderr.split('\n').slice(-2).join(' ')}`}`;
+        got.push({ kind: 'refused', message: `the recovery died (${what})`, code: 'RECOVERY_DIED' });
+        worker.off('exit', onExit);
+        finish();
+      };
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
       batch.forEach((image, index) => worker.postMessage({ id: firstId + index, image }));
     });
     if (answers.length < batch.length || this.imagesInWorker >= this.recycleAfterImages) await this.stopWorker();

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
-import type { NodeFsAdapter } from './nodeFsAdapter.js';
+import type { TracedAdapter } from './nodeFsAdapter.js';
 import { loadPackage } from './packageLoader.js';
+import { RECOVERY_DATA_ENV } from './recoveryProcess.js';
 
 export interface RecoveryWorkerData {
   readonly adapterUrl: string;
@@ -27,12 +28,13 @@ export type RecoveryReply =
   | { readonly id: number; readonly ok: true; readonly state: TargetState }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
 
-const data = workerData as RecoveryWorkerData;
-let adapter: Promise<NodeFsAdapter> | null = null;
+/** A worker thread's data, or a recovery process's (recoveryProcess.ts) from its environment. */
+const data = (parentPort !== null ? workerData : JSON.parse(process.env[RECOVERY_DATA_ENV] ?? 'null')) as RecoveryWorkerData;
+let adapter: Promise<TracedAdapter> | null = null;
 
-async function loadAdapter(): Promise<NodeFsAdapter> {
-  const loaded = await import(data.adapterUrl) as { default?: NodeFsAdapter };
-  if (loaded.default?.tier !== 'node-fs') throw new TypeError(`${data.adapterUrl} exports no node-fs adapter`);
+async function loadAdapter(): Promise<TracedAdapter> {
+  const loaded = await import(data.adapterUrl) as { default?: TracedAdapter };
+  if (loaded.default?.tier !== 'node-fs' && loaded.default?.tier !== 'native') throw new TypeError(`${data.adapterUrl} exports no node-fs or native adapter`);
   return loaded.default;
 }
 
@@ -73,16 +75,29 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
     return { id: request.id, ok: true, state };
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    return { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), code };
+    // The image's folder differs run to run: name it `<image>`, so a replay gives the same message.
+    return { id: request.id, ok: false, message: messageWithCause(error).split(dir).join('<image>'), code };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (parentPort !== null) {
-  const port = parentPort;
+/** An error's message and its causes' (classic-level's "Database failed to open" says why only in its cause). */
+function messageWithCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    parts.push(current instanceof Error ? current.message : JSON.stringify(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}
+
+/** The channel to the pool: the worker's port, or a recovery process's IPC channel. */
+const port = parentPort ?? (process.send === undefined || data === null ? null
+  : { on: (event: 'message', listener: (request: RecoveryRequest) => void) => process.on(event, listener), postMessage: (reply: RecoveryReply) => process.send?.(reply) });
+if (port !== null) {
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (request: RecoveryRequest) => {
-    queue = queue.then(async () => port.postMessage(await recover(request)));
+    queue = queue.then(async () => { port.postMessage(await recover(request)); });
   });
 }

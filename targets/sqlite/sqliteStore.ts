@@ -39,15 +39,47 @@ export function parseSqliteTarget(name: string): SqliteConfig {
   return { journal, synchronous };
 }
 
-const FILE_NAME = 'crash.db';
+export const SQLITE_FILE_NAME = 'crash.db';
 const VFS_NAME = 'crashlab';
 /**
  * Two tables hold every family: `tables` names each logical table (an empty one exists too: any
  * operation opens its table, as in the model), `kv` holds the rows, (family, tbl, key) → value.
  */
-const SCHEMA = 'CREATE TABLE IF NOT EXISTS tables (family TEXT NOT NULL, tbl TEXT NOT NULL, PRIMARY KEY (family, tbl)) WITHOUT ROWID; '
+export const SQLITE_SCHEMA = 'CREATE TABLE IF NOT EXISTS tables (family TEXT NOT NULL, tbl TEXT NOT NULL, PRIMARY KEY (family, tbl)) WITHOUT ROWID; '
   + 'CREATE TABLE IF NOT EXISTS kv (family TEXT NOT NULL, tbl TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (family, tbl, key)) WITHOUT ROWID';
-const OPEN_TABLE = 'INSERT OR IGNORE INTO tables (family, tbl) VALUES (?, ?)';
+export const SQLITE_OPEN_TABLE = 'INSERT OR IGNORE INTO tables (family, tbl) VALUES (?, ?)';
+/** The rows' and the tables' SELECTs, in the order readState reads them. */
+export const SQLITE_SELECT_TABLES = 'SELECT family, tbl FROM tables';
+export const SQLITE_SELECT_ROWS = 'SELECT family, tbl, key, value FROM kv ORDER BY family, tbl, key';
+
+/** One logical operation of `family` as SQL and its bindings (after SQLITE_OPEN_TABLE for its table). */
+export function sqliteStatementOf(family: string, op: TargetOp): [string, unknown[]] {
+  return op.op === 'insert'
+    // wa-sqlite binds an empty Uint8Array as NULL: coalesce gives back the empty blob it was.
+    ? ['INSERT OR REPLACE INTO kv (family, tbl, key, value) VALUES (?, ?, coalesce(?, X\'\'), coalesce(?, X\'\'))', [family, op.table, op.key, op.value]]
+    : op.op === 'remove'
+      ? ['DELETE FROM kv WHERE family = ? AND tbl = ? AND key = ?', [family, op.table, op.key]]
+      : ['DELETE FROM kv WHERE family = ? AND tbl = ?', [family, op.table]];
+}
+
+/** The model's form of the rows of SQLITE_SELECT_TABLES and SQLITE_SELECT_ROWS. */
+export function sqliteStateOf(tableRows: Iterable<readonly unknown[]>, kvRows: Iterable<readonly unknown[]>): TargetState {
+  const state: TargetState = new Map();
+  const tableOf = (family: string, table: string): Map<string, string> => {
+    let tables = state.get(family);
+    if (tables === undefined) state.set(family, tables = new Map<string, Map<string, string>>());
+    let entries = tables.get(table);
+    if (entries === undefined) tables.set(table, entries = new Map<string, string>());
+    return entries;
+  };
+  for (const row of tableRows) tableOf(String(row[0]), String(row[1]));
+  // A row whose table is not named is itself a finding: it shows up as a table the model lacks.
+  for (const row of kvRows) {
+    const [family, table, key, value] = row as [string, string, Uint8Array, Uint8Array];
+    tableOf(family, table).set(toHex(key), toHex(value));
+  }
+  return state;
+}
 
 let bridge: { sqlite: WaSqlite; bridge: SqliteVfsBridge } | null = null;
 
@@ -84,7 +116,7 @@ export class SqliteStore {
     shared.sqlite.module._sqlite3_randomness(0, 0);
     let db = 0;
     try {
-      db = await shared.sqlite.sqlite3.open_v2(FILE_NAME, SQLITE.OPEN_READWRITE | SQLITE.OPEN_CREATE, VFS_NAME);
+      db = await shared.sqlite.sqlite3.open_v2(SQLITE_FILE_NAME, SQLITE.OPEN_READWRITE | SQLITE.OPEN_CREATE, VFS_NAME);
       const store = new SqliteStore(shared.sqlite.sqlite3, shared.bridge, db, config);
       await store.configure();
       return store;
@@ -101,7 +133,7 @@ export class SqliteStore {
     await this.sqlite3.exec(this.db, `PRAGMA synchronous = ${this.config.synchronous}`);
     const level = await this.scalar('PRAGMA synchronous');
     if (level !== SYNCHRONOUS_LEVELS.indexOf(this.config.synchronous)) throw new Error(`SQLite runs synchronous=${String(level)}, not ${this.config.synchronous}`);
-    await this.sqlite3.exec(this.db, SCHEMA);
+    await this.sqlite3.exec(this.db, SQLITE_SCHEMA);
   }
 
   private async scalar(sql: string): Promise<unknown> {
@@ -131,13 +163,8 @@ export class SqliteStore {
   }
 
   private async run(family: string, op: TargetOp): Promise<void> {
-    await this.statement(OPEN_TABLE, [family, op.table]);
-    const [sql, bindings]: [string, unknown[]] = op.op === 'insert'
-      // wa-sqlite binds an empty Uint8Array as NULL: coalesce gives back the empty blob it was.
-      ? ['INSERT OR REPLACE INTO kv (family, tbl, key, value) VALUES (?, ?, coalesce(?, X\'\'), coalesce(?, X\'\'))', [family, op.table, op.key, op.value]]
-      : op.op === 'remove'
-        ? ['DELETE FROM kv WHERE family = ? AND tbl = ? AND key = ?', [family, op.table, op.key]]
-        : ['DELETE FROM kv WHERE family = ? AND tbl = ?', [family, op.table]];
+    await this.statement(SQLITE_OPEN_TABLE, [family, op.table]);
+    const [sql, bindings] = sqliteStatementOf(family, op);
     await this.statement(sql, bindings);
   }
 
@@ -174,23 +201,11 @@ export class SqliteStore {
   /** Every row, in the model's terms (hex keys and values), through one SELECT. */
   async readState(): Promise<TargetState> {
     this.checkOpen();
-    const state: TargetState = new Map();
-    const tableOf = (family: string, table: string): Map<string, string> => {
-      let tables = state.get(family);
-      if (tables === undefined) state.set(family, tables = new Map<string, Map<string, string>>());
-      let entries = tables.get(table);
-      if (entries === undefined) tables.set(table, entries = new Map<string, string>());
-      return entries;
-    };
-    await this.statement('SELECT family, tbl FROM tables', [], (row) => {
-      tableOf(String(row[0]), String(row[1]));
-    });
-    // A row whose table is not named is itself a finding: it shows up as a table the model lacks.
-    await this.statement('SELECT family, tbl, key, value FROM kv ORDER BY family, tbl, key', [], (row) => {
-      const [family, table, key, value] = row as [string, string, Uint8Array, Uint8Array];
-      tableOf(family, table).set(toHex(key), toHex(value));
-    });
-    return state;
+    const tables: unknown[][] = [];
+    const rows: unknown[][] = [];
+    await this.statement(SQLITE_SELECT_TABLES, [], (row) => tables.push(row));
+    await this.statement(SQLITE_SELECT_ROWS, [], (row) => rows.push(row));
+    return sqliteStateOf(tables, rows);
   }
 
   /** `PRAGMA integrity_check`: the problems it names (empty when it says `ok`). */

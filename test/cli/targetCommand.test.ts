@@ -20,11 +20,14 @@ function crashlab(...argv: string[]): { status: number | null; stdout: string; s
   return crashlabIn(fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-cli-')), ...argv);
 }
 
-test('targets lists the reference engine, every SQLite configuration and the node-fs libraries with their contracts', (t) => {
+test('targets lists the reference engine, every SQLite configuration, the node-fs libraries and the native engines with their contracts', (t) => {
   const { status, stdout } = crashlab('targets', '--json');
   t.is(status, 0);
-  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string; contract: { level: string } });
-  t.is(lines.length, 28);
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string; tier?: string; contract: { level: string } });
+  t.is(lines.length, 28 + 3 + 25, 'reference, 24 sqlite, 3 node-fs; classic-level, lmdb, lmdb:writemap, 24 + 1 better-sqlite3');
+  t.is(lines.find((line) => line.name === 'classic-level')?.tier, 'native');
+  t.is(lines.find((line) => line.name === 'better-sqlite3:wal-default')?.contract.level, 'prefix');
+  t.is(lines.find((line) => line.name === 'better-sqlite3:wal-full')?.contract.level, 'durable');
   t.is(lines.find((line) => line.name === 'lowdb')?.contract.level, 'atomic');
   t.is(lines.find((line) => line.name === 'nedb')?.contract.level, 'prefix');
   t.is(lines.find((line) => line.name === 'sqlite:wal-full')?.contract.level, 'durable');

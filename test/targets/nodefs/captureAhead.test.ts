@@ -4,7 +4,7 @@ import type { Trace } from '../../../fault/trace.js';
 import { CaptureAhead, type CaptureRequest } from '../../../targets/nodefs/captureAhead.js';
 import type { CaptureResult } from '../../../targets/nodefs/captureTrace.js';
 
-const request = (seed: number): CaptureRequest => ({ adapterModule: 'store.js', packages: {}, workload: [{ family: 'f0', ops: [], durability: 'immediate' }], seed, timeoutMs: 1000 });
+const request = (seed: number): CaptureRequest => ({ txns: [{ family: 'f0', ops: [], durability: 'immediate' }], seed });
 
 /** A fake capture that records what it ran and when, and answers the request's seed in its trace. */
 function fakeRunner(): { run: (r: CaptureRequest) => Promise<CaptureResult>; ran: number[]; maxRunning: () => number; finishAll: () => void } {
