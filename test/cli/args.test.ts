@@ -122,7 +122,7 @@ test('every subcommand has its own help: each flag it takes, with what it accept
   t.regex(run, /--target NAME \| --adapter FILE/);
   t.notRegex(run, /--budget/);
   const certify = commandUsage('certify');
-  t.regex(certify, /--mutants-budget SECONDS .*default 600\)/);
+  t.regex(certify, /--mutants-budget SECONDS .*less than --budget .*default half of --budget\)/);
   t.notRegex(certify, /--runs/);
   t.regex(commandUsage('replay'), /^Usage: crashlab replay ID \| SEED:PATH \[flags\]/);
 });
