@@ -35,6 +35,10 @@ export interface TargetCampaign extends CampaignSettings {
   readonly survivals?: readonly CrashPlan['survival'][] | undefined;
   /** Inject EIO, failed fsyncs and full disks in some cases (default true). */
   readonly injectErrors?: boolean | undefined;
+  /** Only these `keepUnsyncedDirOps` (default all three). */
+  readonly dirOps?: readonly CrashPlan['keepUnsyncedDirOps'][] | undefined;
+  /** Only these `tear` (default both). */
+  readonly tears?: readonly boolean[] | undefined;
 }
 
 export interface TargetCase {
@@ -88,14 +92,14 @@ export function txnArb(capabilities: TargetCapabilities, largeBytes = 6000): fc.
   return fc.record({ family: fc.constantFrom(...families), ops: fc.array(opArb(largeBytes), { minLength: 1, maxLength: maxOps }), durability });
 }
 
-export function targetCaseArb(target: Target, options: Pick<TargetCampaign, 'survivals' | 'injectErrors'> = {}): fc.Arbitrary<TargetCase> {
+export function targetCaseArb(target: Target, options: Pick<TargetCampaign, 'survivals' | 'injectErrors' | 'dirOps' | 'tears'> = {}): fc.Arbitrary<TargetCase> {
   const txn = txnArb(target.capabilities);
   const plan = fc.record({
     survival: fc.constantFrom(...(options.survivals ?? ['none' as const, 'all' as const, 'prefix' as const, 'subset' as const])),
-    tear: fc.boolean(),
+    tear: fc.constantFrom(...(options.tears ?? [false, true])),
     sectorBytes: fc.constantFrom(512 as const, 4096 as const),
     atomicSector: fc.boolean(),
-    keepUnsyncedDirOps: fc.constantFrom(false, true, 'some' as const),
+    keepUnsyncedDirOps: fc.constantFrom(...(options.dirOps ?? [false, true, 'some' as const])),
     seed: fc.nat(),
   });
   const errors = fc.option(fc.oneof(

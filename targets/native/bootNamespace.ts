@@ -18,6 +18,8 @@ import { Prng } from '../../fault/prng.js';
 import { NativeError } from './nativeError.js';
 
 export const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+/** The `unshare` to run (a test points it at one that cannot work, to see the run fail with the reason). */
+const UNSHARE = process.env['CRASHLAB_UNSHARE'] ?? 'unshare';
 const MOUNT_AND_EXEC = `mount --bind "$0" ${BOOT_ID_FILE} && exec "$@"`;
 let checked: NativeError | null | undefined;
 
@@ -27,7 +29,7 @@ export function checkBootNamespace(scratchDir: string): void {
     const file = path.join(scratchDir, 'boot-id-probe');
     const id = bootId(new Prng(1));
     fs.writeFileSync(file, `${id}\n`);
-    const probe = spawnSync('unshare', ['-m', '--', 'sh', '-c', MOUNT_AND_EXEC, file, 'cat', BOOT_ID_FILE], { encoding: 'utf8', timeout: 30_000 });
+    const probe = spawnSync(UNSHARE, ['-m', '--', 'sh', '-c', MOUNT_AND_EXEC, file, 'cat', BOOT_ID_FILE], { encoding: 'utf8', timeout: 30_000 });
     fs.rmSync(file, { force: true });
     const reason = probe.error?.message ?? (probe.status !== 0 ? probe.stderr.trim() || `exit ${String(probe.status)}` : probe.stdout.trim() !== id ? `the namespace showed ${probe.stdout.trim()}` : null);
     checked = reason === null ? null : new NativeError('NO_BOOT_NAMESPACE', `this target trusts the boot identity, so its recovery needs a fresh boot id (unshare -m and a bind mount over ${BOOT_ID_FILE}, as root), which this machine refuses: ${reason}`);
@@ -48,6 +50,6 @@ export function freshBootPrefix(scratchDir: string, seed: number): () => readonl
   return () => {
     const file = path.join(scratchDir, `boot-id-${count++}`);
     fs.writeFileSync(file, `${bootId(prng)}\n`);
-    return ['unshare', '-m', '--', 'sh', '-c', MOUNT_AND_EXEC, file];
+    return [UNSHARE, '-m', '--', 'sh', '-c', MOUNT_AND_EXEC, file];
   };
 }

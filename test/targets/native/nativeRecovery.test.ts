@@ -1,4 +1,5 @@
-// Native recovery in processes: a known-bad image inside a batch still fails alone (the canary), an engine that dies on an image costs only that image, and each process sees a fresh boot id.
+// Native recovery in processes: a known-bad image inside a batch still fails alone (the canary), an engine that dies on an image costs only that image, each process sees a fresh boot id, and without a mount namespace the run fails with the reason.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -63,4 +64,13 @@ test('a target that trusts the boot identity recovers under a fresh boot id per 
   } finally {
     await pool.close();
   }
+});
+
+test('where no private mount namespace can be made, a target that trusts the boot identity fails with NO_BOOT_NAMESPACE and the reason, never skips', (t) => {
+  const script = `import { nativeRecoveryPool } from ${JSON.stringify(new URL('../../../targets/native/nativeDriver.js', import.meta.url).href)};
+    const adapter = (await import(${JSON.stringify(fixture('bootIdStore'))})).default;
+    try { nativeRecoveryPool({ adapter, adapterModule: ${JSON.stringify(fixture('bootIdStore'))}, packages: {}, seed: 1 }); console.log('no error'); }
+    catch (error) { console.log(error.code, error.message); }`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, CRASHLAB_UNSHARE: '/nonexistent/unshare' }, timeout: 60_000 });
+  t.regex(run.stdout, /^NO_BOOT_NAMESPACE .*fresh boot id.*ENOENT/s, run.stderr);
 });
