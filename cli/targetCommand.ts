@@ -15,7 +15,7 @@ import { RUNS_MAX } from './args.js';
 import { JOBS_MAX, runJobs } from './targetJobs.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInNativeTargets, builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
-import { fsModelOf, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
+import { fsModelOf, installAdapterPackages, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
 import { listTargetFailures, loadTargetFailure, replayArgv, saveTargetFailure, TARGET_CORPUS_VERSION, targetFailureId, type TargetFailureRecord } from './targetCorpus.js';
 import fs from 'node:fs';
 import { traceFromJsonLines, TraceError, type Trace } from '../fault/trace.js';
@@ -27,7 +27,9 @@ const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-export const TARGET_USAGE = `Flags for run --target NAME | --adapter FILE (any target but the reference engine):
+export const TARGET_USAGE = `crashlab targets [--json] lists the targets; crashlab targets --install NAME... installs what they need.
+
+Flags for run --target NAME | --adapter FILE (any target but the reference engine):
   --seed N            seed in [0, ${SEED_MAX}] (drawn and printed when omitted)
   --runs N            crash cases (default 100)
   --images N          crash images per case (default 48; node-fs targets: crash points per case, 8 plans each, default 32)
@@ -102,7 +104,9 @@ export async function targetCommand(argv: readonly string[], drawSeed: () => num
 }
 
 async function listTargets(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+  const { values, positionals } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false }, install: { type: 'boolean', default: false } }, strict: true, allowPositionals: true });
+  if (values.install) return installTargets(positionals);
+  if (positionals.length > 0) throw new Usage(`targets takes no names unless --install is given, not ${JSON.stringify(positionals[0])}`);
   for (const target of builtInTargets()) {
     const line = { name: target.name, description: target.description, capabilities: target.capabilities, contract: target.contract };
     if (values.json) console.log(JSON.stringify(line));
@@ -114,6 +118,26 @@ async function listTargets(argv: readonly string[]): Promise<number> {
     else console.log(`${adapter.name.padEnd(22)} contract ${adapter.contract.level.padEnd(7)} ${adapter.description} [${tier}]`);
   }
   if (!values.json) console.log('\nyour own: crashlab run --adapter FILE.js (a module exporting defineTarget({...}) from crashlab/harness)');
+  return EXIT_OK;
+}
+
+/**
+ * `targets --install NAME...`: installs what each named target needs into the targets' folder
+ * before any run, so that CI (or a user behind a proxy) pays the download or build once, up
+ * front, rather than inside the first campaign's time.
+ */
+async function installTargets(names: readonly string[]): Promise<number> {
+  if (names.length === 0) throw new Usage('targets --install wants the names of the targets to install (crashlab targets lists them)');
+  for (const name of names) {
+    const resolved = resolveAnyTarget(name);
+    if (resolved.tier === 'vfs') {
+      if (name.startsWith('sqlite:')) await (await import('../targets/sqlite/waSqlite.js')).loadWaSqlite();
+      console.log(`${name}: ready${name.startsWith('sqlite:') ? ' (wa-sqlite installed)' : ' (nothing to install)'}`);
+      continue;
+    }
+    const packages = await installAdapterPackages(resolved.adapter);
+    for (const [packageName, dir] of Object.entries(packages)) console.log(`${name}: ${packageName}@${resolved.adapter.packages[packageName]} in ${dir}`);
+  }
   return EXIT_OK;
 }
 

@@ -34,6 +34,22 @@ test('targets lists the reference engine, every SQLite configuration, the node-f
   t.is(lines.find((line) => line.name === 'sqlite:wal-normal')?.contract.level, 'prefix');
 });
 
+test('targets --install installs what the named targets need and says where; no names, an unknown name or names without --install are exit 2', (t) => {
+  const installed = crashlab('targets', '--install', 'sqlite:wal-full', 'lowdb');
+  t.is(installed.status, 0, installed.stderr);
+  t.regex(installed.stdout, /^sqlite:wal-full: ready \(wa-sqlite installed\)$/m);
+  t.regex(installed.stdout, /^lowdb: lowdb@\d+\.\d+\.\d+ in .*node_modules[/\\]lowdb$/m);
+  const none = crashlab('targets', '--install');
+  t.is(none.status, 2);
+  t.regex(none.stderr, /--install wants the names/);
+  const unknown = crashlab('targets', '--install', 'sqlite:wal-fulll');
+  t.is(unknown.status, 2);
+  t.regex(unknown.stderr, /unknown target "sqlite:wal-fulll"/);
+  const stray = crashlab('targets', 'lowdb');
+  t.is(stray.status, 2);
+  t.regex(stray.stderr, /no names unless --install/);
+});
+
 test('run --target sqlite:wal-full --json ends with a JSON line of 0 violations and crash images', (t) => {
   const { status, stdout, stderr } = crashlab('run', '--target', 'sqlite:wal-full', '--seed', '1', '--runs', '15', '--json');
   t.is(status, 0, stderr);
