@@ -17,7 +17,7 @@
  */
 import { VirtualClock, type Clock } from './clock.js';
 import {
-  Database, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
+  Database, openMode, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
 } from './database.js';
 import { EngineError, ioError } from './errors.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
@@ -28,6 +28,7 @@ import type { PageBudget } from './pager.js';
 import { checkFamilyName, type FamilyEntry } from './masterHeader.js';
 import type { RedoOp } from './redo.js';
 import { SegmentedFile } from './segmentedFile.js';
+import { ReadOnlyStorage } from './readOnlyStorage.js';
 import { shape } from './shape.js';
 import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
@@ -127,6 +128,8 @@ export class ColumnFamilyDatabase {
   private readonly file: SegmentedFile;
   private readonly wal: Wal | null;
   private readonly families = new Map<string, ColumnFamily>();
+  /** A read-only open: no family is created or deleted, nothing is checkpointed. */
+  private readOnly = false;
   /** Checkpoints and family deletions run one at a time. */
   private readonly maintenance = new TaskChain();
   private checkpointRunning = false;
@@ -154,32 +157,38 @@ export class ColumnFamilyDatabase {
   static async open(target: string | Vfs, options: ColumnFamilyOptions = {}): Promise<ColumnFamilyDatabase> {
     const { vfs, name } = resolveTarget('ColumnFamilyDatabase.open', target, options, DEFAULT_CF_FILE_NAME);
     const resolved = resolveCfOptions(options);
+    const { create, readOnly } = openMode(options);
     const opened: Storage[] = [];
     const openFile = (fileName: string): Storage => {
-      const storage = vfs.open(fileName, { create: options.create ?? true });
+      const storage = vfs.open(fileName, { create, readOnly });
       opened.push(storage);
-      return storage;
+      return readOnly ? new ReadOnlyStorage(storage, fileName) : storage;
     };
     let cfdb: ColumnFamilyDatabase | null = null;
     try {
       const created = !vfs.exists(name);
-      const file = await SegmentedFile.open(openFile(name), resolved);
+      const file = await SegmentedFile.open(openFile(name), { ...resolved, create });
       let wal: Wal | null = null;
       let records: WalRecord[] = [];
-      if (resolved.wal) {
+      // A read-only open of a database without its log reads what the data file holds, as a
+      // writable open would after creating an empty log.
+      if (resolved.wal && !(readOnly && !vfs.exists(`${name}.wal`))) {
         const walCreated = !vfs.exists(`${name}.wal`);
         const walStorage = openFile(`${name}.wal`);
-        ({ wal, records } = await Wal.open(walStorage, resolved, (error) => cfdb?.poisonAll(error)));
+        ({ wal, records } = await Wal.open(walStorage, { ...resolved, readOnly }, (error) => cfdb?.poisonAll(error)));
         if (walCreated) await vfs.syncDir();
       }
       if (created) await vfs.syncDir();
       const opening = new ColumnFamilyDatabase(resolved, file, wal);
       cfdb = opening;
       for (const entry of file.families()) opening.attach(entry);
-      await opening.recover(records);
+      await opening.recover(records, readOnly);
       return opening;
     } catch (error) {
       for (const storage of opened) storage.close();
+      if (readOnly && error instanceof EngineError && error.code === 'READ_ONLY') {
+        throw new EngineError('READ_ONLY', `a read-only open of ${name} replays its log in memory, and the log's records need more than the write buffer (writeBufferBytes ${resolved.writeBufferBytes ?? 'default'}): open it writable to checkpoint them, or give a larger writeBufferBytes`, { cause: error });
+      }
       throw error instanceof EngineError || error instanceof TypeError ? error : ioError(`opening ${name} failed`, error);
     }
   }
@@ -210,11 +219,17 @@ export class ColumnFamilyDatabase {
   }
 
   /** Replays every log record newer than its family's durable header, then checkpoints. */
-  private async recover(records: WalRecord[]): Promise<void> {
+  private async recover(records: WalRecord[], readOnly: boolean): Promise<void> {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
     checkFamiliesKnown(records, byId, this.file.nextFamilyId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
     await shape.replay(() => this.replay(records, byId, lastSeq));
+    if (readOnly) {
+      // What was replayed stays in memory; the log keeps it for the next writable open.
+      this.readOnly = true;
+      for (const family of this.families.values()) family.db.refuseWrites();
+      return;
+    }
     if (this.wal === null) return;
     // A family header may cover sequences whose records a crash took from the log: the log
     // must never hand those numbers out again, or replay would skip new commits. Told before
@@ -273,6 +288,7 @@ export class ColumnFamilyDatabase {
    * drops a record appended after its family's checkpoint: its sequence is above the header's.
    */
   checkpoint(options: { force?: boolean } = {}): Promise<void> {
+    if (this.readOnly) return Promise.reject(this.readOnlyError('a checkpoint'));
     return this.serialized(async () => {
       this.checkpointRunning = true;
       try {
@@ -315,6 +331,7 @@ export class ColumnFamilyDatabase {
     checkFamilyName(name);
     const existing = this.families.get(name);
     if (existing !== undefined) return existing;
+    if (this.readOnly) throw this.readOnlyError(`creating family ${name}`);
     // Creation needs no checkpoint to pause (a new family has no records yet), so it has a
     // queue of its own: a caller holding another family's write transaction never waits on one.
     const run = async (): Promise<ColumnFamily> => {
@@ -346,6 +363,7 @@ export class ColumnFamilyDatabase {
    */
   deleteColumnFamily(name: string): Promise<boolean> {
     try {
+      if (this.readOnly) throw this.readOnlyError(`deleting family ${name}`);
       this.checkNoOtherWriter(name);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -383,6 +401,10 @@ export class ColumnFamilyDatabase {
     }
   }
 
+  private readOnlyError(what: string): EngineError {
+    return new EngineError('READ_ONLY', `${what} on a database opened read-only: open it without readOnly to write`);
+  }
+
   stats(): { families: number; wal: ReturnType<Wal['stats']> | null; fileBytes: number } {
     return { families: this.families.size, wal: this.wal?.stats() ?? null, fileBytes: this.file.fileBytes() };
   }
@@ -398,7 +420,7 @@ export class ColumnFamilyDatabase {
     if (this.closed) return;
     await this.maintenance.idle();
     try {
-      if (this.poisoned === null) await this.checkpoint();
+      if (this.poisoned === null && !this.readOnly) await this.checkpoint();
       for (const family of this.families.values()) await family.db.close();
     } finally {
       this.closed = true;

@@ -32,6 +32,7 @@ import {
   ReadTransaction, WriteTransaction, type DbState, type InstallOptions, type TxnHost,
 } from './transaction.js';
 import { WriterQueue } from './writerQueue.js';
+import { ReadOnlyStorage } from './readOnlyStorage.js';
 
 export interface DatabaseOptions {
   /** Page size for a new file (512 to 65536, a power of two); an existing file keeps its own. */
@@ -44,8 +45,14 @@ export interface DatabaseOptions {
   readonly evictionLowWater?: number;
   /** Byte budget of the read cache of verified page bytes (in a ColumnFamilyDatabase: of all families together). */
   readonly readCacheBytes?: number;
-  /** Create the file when it does not exist (default true). */
+  /** Create the file when it does not exist (default true; false when `readOnly`). */
   readonly create?: boolean;
+  /**
+   * Open without writing a byte (default false): under a shared lock, recovery replays the log
+   * in memory (within `writeBufferBytes`, else `READ_ONLY`), no checkpoint, and every write
+   * transaction, checkpoint, family creation or deletion fails with `READ_ONLY`.
+   */
+  readonly readOnly?: boolean;
   /** File name inside the VFS when a VFS is given (default `crashlab.db`). */
   readonly name?: string;
 }
@@ -132,7 +139,19 @@ function describe(value: unknown): string {
   return `${typeof value} ${inspect(value, { maxStringLength: 40 })}`;
 }
 
-function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions, 'name' | 'create' | 'pageBytes'>> {
+/**
+ * How the files are opened: `create` defaults to true, but to false on a read-only open, which
+ * can never create a file (asking for both is a TypeError naming them).
+ */
+export function openMode(options: DatabaseOptions): { readonly create: boolean; readonly readOnly: boolean } {
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw new TypeError(`readOnly must be a boolean, not ${typeof options.readOnly}`);
+  if (options.create !== undefined && typeof options.create !== 'boolean') throw new TypeError(`create must be a boolean, not ${typeof options.create}`);
+  const readOnly = options.readOnly === true;
+  if (readOnly && options.create === true) throw new TypeError('readOnly and create: true exclude each other: a read-only open never creates the file');
+  return { create: options.create ?? !readOnly, readOnly };
+}
+
+function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions, 'name' | 'create' | 'pageBytes' | 'readOnly'>> {
   const merged = { ...DEFAULTS, ...options };
   const { evictionHighWater: high, evictionLowWater: low } = merged;
   if (!(high > 0 && high <= 1)) throw new TypeError(`evictionHighWater must be in (0, 1], not ${high}`);
@@ -163,6 +182,8 @@ export class Database implements TxnHost {
   private poisoned: EngineError | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** A read-only open's (set once its recovery is done): no write reaches the file. */
+  private readOnly = false;
   private readonly journal: Journal | null;
   private readonly onIoError: ((error: EngineError) => void) | null;
 
@@ -206,10 +227,11 @@ export class Database implements TxnHost {
     }
     const { vfs, name } = resolveTarget('Database.open', target, options, DEFAULT_FILE_NAME);
     const existed = vfs.exists(name);
-    const create = options.create ?? true;
+    const { create, readOnly } = openMode(options);
     let storage: Storage;
     try {
-      storage = vfs.open(name, { create });
+      const opened = vfs.open(name, { create, readOnly });
+      storage = readOnly ? new ReadOnlyStorage(opened, name) : opened;
     } catch (error) {
       // A VFS other than FileVfs may throw the OS error as it is: the message still says why.
       throw error instanceof TypeError ? error : ioError(`open of ${name} failed`, error);
@@ -223,7 +245,9 @@ export class Database implements TxnHost {
         await storage.sync();
         if (!existed) await vfs.syncDir();
       }
-      return new Database(storage, header, resolved, { journal: null, onIoError: null });
+      const db = new Database(storage, header, resolved, { journal: null, onIoError: null });
+      if (readOnly) db.refuseWrites();
+      return db;
     } catch (error) {
       storage.close();
       if (error instanceof EngineError || error instanceof TypeError) throw error;
@@ -240,6 +264,15 @@ export class Database implements TxnHost {
     const header = readFileHeader(storage, { strict: true });
     assert(header !== null, 'strict header reading never asks for initialization');
     return new Database(storage, header, resolveOptions(options), hooks);
+  }
+
+  /** @internal From here on every write is `READ_ONLY` and close persists nothing (a read-only open). */
+  refuseWrites(): void {
+    this.readOnly = true;
+  }
+
+  private checkWritable(what: string): void {
+    if (this.readOnly) throw new EngineError('READ_ONLY', `${what} on a database opened read-only: open it without readOnly to write`);
   }
 
   // ---- TxnHost: used by transactions ----
@@ -403,6 +436,7 @@ export class Database implements TxnHost {
   /** Waits for the writer slot (one writer at a time, FIFO) and starts a write transaction. */
   async beginWrite(): Promise<WriteTransaction> {
     this.checkUsable();
+    this.checkWritable('a write transaction');
     await this.writers.acquire();
     try {
       this.checkUsable();
@@ -467,6 +501,7 @@ export class Database implements TxnHost {
    */
   async checkpoint(options: { force?: boolean } = {}): Promise<number> {
     this.checkUsable();
+    this.checkWritable('a checkpoint');
     await this.writers.acquire();
     try {
       this.checkUsable();
@@ -501,7 +536,8 @@ export class Database implements TxnHost {
 
   private async finishClose(): Promise<void> {
     try {
-      if (this.poisoned === null && this.committed.txnId !== this.durable.txnId) await this.persist(this.committed);
+      // A read-only open's replayed commits stay where they are durable already: in the log.
+      if (!this.readOnly && this.poisoned === null && this.committed.txnId !== this.durable.txnId) await this.persist(this.committed);
     } finally {
       this.pager.release();
       this.storage.close();

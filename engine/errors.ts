@@ -22,7 +22,9 @@ export type EngineErrorCode =
   /** The named table or file does not exist. */
   | 'NOT_FOUND'
   /** A bounded queue or budget is full, or the operation would wait on the caller's own transaction. */
-  | 'BUSY';
+  | 'BUSY'
+  /** A write (a write transaction, a family created or deleted, a checkpoint) on a read-only open. */
+  | 'READ_ONLY';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

@@ -53,14 +53,17 @@ function loadFsExt(): FsExt {
   return fsExt;
 }
 
-/** flock is per open file description, so even a second open in this process is refused. */
-function lockExclusive(fd: number, filePath: string): void {
+/**
+ * flock is per open file description, so even a second open in this process is refused. A
+ * read-only handle takes a shared lock: read-only handles share, a writer and they exclude.
+ */
+function lockFile(fd: number, filePath: string, readOnly: boolean): void {
   try {
-    loadFsExt().flockSync(fd, 'exnb');
+    loadFsExt().flockSync(fd, readOnly ? 'shnb' : 'exnb');
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-      throw new EngineError('LOCKED', `${filePath} is locked by another handle`, { cause: error });
+      throw new EngineError('LOCKED', `${filePath} is locked by another handle${readOnly ? ' for writing' : ''}`, { cause: error });
     }
     throw ioError(`flock of ${filePath} failed`, error);
   }
@@ -215,7 +218,9 @@ export class FileVfs implements Vfs {
     checkOpenOptions(options);
     const filePath = path.join(this.directoryPath, name);
     // O_CREAT without O_TRUNC or O_EXCL: create when missing, never truncate what exists.
-    const flags = fs.constants.O_RDWR | (options.create ? fs.constants.O_CREAT : 0);
+    // A read-only open asks for no write permission (a file the user may only read still opens).
+    const readOnly = options.readOnly === true;
+    const flags = (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | (options.create ? fs.constants.O_CREAT : 0);
     let fd: number;
     try {
       fd = fs.openSync(filePath, flags, 0o644);
@@ -227,7 +232,7 @@ export class FileVfs implements Vfs {
     }
     let lengthBytes: number;
     try {
-      lockExclusive(fd, filePath);
+      lockFile(fd, filePath, readOnly);
       lengthBytes = fs.fstatSync(fd).size;
     } catch (error) {
       closeQuietly(fd);

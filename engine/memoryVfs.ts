@@ -8,7 +8,7 @@
  */
 import { assert, EngineError, ioError } from './errors.js';
 import type { OpenOptions, Storage, Vfs } from './storage.js';
-import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, MAX_FILE_BYTES } from './storageChecks.js';
+import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, FileLock, MAX_FILE_BYTES } from './storageChecks.js';
 
 /** Small files stay small; larger ones double, so n appends cost O(n) copying in total. */
 const INITIAL_CAPACITY_BYTES = 4096;
@@ -22,7 +22,7 @@ export class MemoryFile {
   bytes: Uint8Array;
   lengthBytes: number;
   /** The lock lives on the file, not the name: after `remove`, a new file of that name is free. */
-  locked = false;
+  readonly lock = new FileLock();
 
   constructor(bytes: Uint8Array, lengthBytes: number) {
     assert(lengthBytes <= bytes.length, 'file length within capacity');
@@ -39,10 +39,13 @@ export class MemoryStorage implements Storage {
   #closed = false;
   #syncsInFlight = 0;
 
-  constructor(name: string, file: MemoryFile) {
-    assert(file.locked, 'a handle is only made for a file it has locked');
+  readonly #readOnly: boolean;
+
+  constructor(name: string, file: MemoryFile, readOnly = false) {
+    assert(file.lock.held, 'a handle is only made for a file it has locked');
     this.#name = name;
     this.#file = file;
+    this.#readOnly = readOnly;
   }
 
   len(): number {
@@ -107,7 +110,7 @@ export class MemoryStorage implements Storage {
       throw new TypeError(`close() of ${this.#name} while a sync() is in flight: await it first`);
     }
     this.#closed = true;
-    this.#file.locked = false;
+    this.#file.lock.release(this.#readOnly);
   }
 
   #checkOpen(): void {
@@ -159,9 +162,8 @@ export class MemoryVfs implements Vfs {
       file = new MemoryFile(new Uint8Array(0), 0);
       this.#files.set(name, file);
     }
-    if (file.locked) throw new EngineError('LOCKED', `${name} is locked by another handle`);
-    file.locked = true;
-    return new MemoryStorage(name, file);
+    file.lock.acquire(name, options.readOnly === true);
+    return new MemoryStorage(name, file, options.readOnly === true);
   }
 
   remove(name: string): void {

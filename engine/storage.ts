@@ -42,11 +42,19 @@ export interface Storage {
 export interface OpenOptions {
   /** Create the file (empty) when it does not exist; otherwise a missing file is `NOT_FOUND`. */
   readonly create: boolean;
+  /**
+   * Open for reading only, under a shared lock (default false): other read-only handles may
+   * share the file, a writable open meets `LOCKED`, and so does a read-only open of a file a
+   * writable handle holds. Never with `create`. The engine calls no write, `setLen` or `sync`
+   * on such a handle (it wraps it in `ReadOnlyStorage`, which refuses them with `READ_ONLY`).
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
- * A directory of files. A file is locked exclusively while it is open: a second `open` of the
- * same name, from this or another process, fails at once with `LOCKED`.
+ * A directory of files. A file is locked exclusively while it is open for writing: a second
+ * `open` of the same name, from this or another process, fails at once with `LOCKED`.
+ * Read-only opens share a lock of their own (see `OpenOptions.readOnly`).
  */
 export interface Vfs {
   open(name: string, options: OpenOptions): Storage;

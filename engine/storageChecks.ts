@@ -17,7 +17,41 @@ export function checkName(name: string): void {
 
 export function checkOpenOptions(options: OpenOptions): void {
   if (typeof options !== 'object' || options === null || typeof options.create !== 'boolean') {
-    throw new TypeError('open options must be { create: boolean }');
+    throw new TypeError('open options must be { create: boolean, readOnly?: boolean }');
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw new TypeError('open options: readOnly must be a boolean');
+  if (options.readOnly === true && options.create) throw new TypeError('open options: a read-only open cannot create the file (readOnly with create: true)');
+}
+
+/**
+ * The lock of one file in an in-memory backend, as flock(2) gives FileVfs: one writable handle
+ * alone, or any number of read-only handles together. Lives on the file, not the name.
+ */
+export class FileLock {
+  private writer = false;
+  private readers = 0;
+
+  get held(): boolean {
+    return this.writer || this.readers > 0;
+  }
+
+  /** Takes the lock for one handle, or throws `LOCKED` naming the file. */
+  acquire(name: string, readOnly: boolean): void {
+    if (this.writer || (!readOnly && this.readers > 0)) {
+      throw new EngineError('LOCKED', `${name} is locked by another handle${this.writer ? '' : ' (read-only)'}`);
+    }
+    if (readOnly) this.readers++;
+    else this.writer = true;
+  }
+
+  release(readOnly: boolean): void {
+    if (readOnly) {
+      if (this.readers <= 0) throw new TypeError('a read-only lock released more often than taken');
+      this.readers--;
+    } else {
+      if (!this.writer) throw new TypeError('a write lock released that was not taken');
+      this.writer = false;
+    }
   }
 }
 

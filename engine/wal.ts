@@ -75,6 +75,8 @@ export interface WalOptions {
   readonly groupCommitWindowMicros: number;
   /** Zero-filled size for a new log file (0: none). */
   readonly preallocateBytes: number;
+  /** A read-only open: a log with no header yet is read as empty, not initialised. */
+  readonly readOnly?: boolean;
 }
 
 function encodeHeader(header: WalHeader): Uint8Array {
@@ -243,6 +245,7 @@ export class Wal {
         throw corruption('both WAL header slots are invalid');
       }
       const wal = new Wal(storage, options, onIoError, { generation: 0, salt: 0, startSeq: 1, startOffset: WAL_HEADER_BYTES }, 1);
+      if (options.readOnly === true) return { wal, records: [] };
       wal.writeHeader({ generation: 1, salt: 1, startSeq: 1, startOffset: WAL_HEADER_BYTES });
       if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);
       await wal.syncHeader();

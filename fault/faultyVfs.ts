@@ -42,7 +42,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { EngineError } from '../engine/errors.js';
 import type { OpenOptions, Storage, Vfs } from '../engine/storage.js';
-import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite } from '../engine/storageChecks.js';
+import { checkName, checkOpenOptions, checkRead, checkSetLen, checkWrite, FileLock } from '../engine/storageChecks.js';
 import { CowBytes, type FileOp } from './cowBytes.js';
 import { CrashImage, type ImageRecipe, flipOffset } from './crashImage.js';
 import { Prng } from './prng.js';
@@ -154,7 +154,7 @@ class FaultyFile {
   readonly durable: CowBytes;
   private changed: CowBytes | null = null;
   pending: PendingOp[] = [];
-  locked = false;
+  readonly lock = new FileLock();
 
   /** Takes `bytes` over: the caller must not write them again. */
   constructor(bytes: CowBytes) {
@@ -182,7 +182,7 @@ class FaultyStorage implements Storage {
   private closed = false;
   private syncsInFlight = 0;
 
-  constructor(private readonly vfs: FaultyVfs, private readonly name: string, private readonly file: FaultyFile) {}
+  constructor(private readonly vfs: FaultyVfs, private readonly name: string, private readonly file: FaultyFile, private readonly readOnly = false) {}
 
   private check(): void {
     if (this.closed) throw new EngineError('CLOSED', `${this.name} is closed`);
@@ -256,7 +256,7 @@ class FaultyStorage implements Storage {
     this.check();
     if (this.syncsInFlight > 0) throw new TypeError(`close() of ${this.name} while a sync() is in flight: await it first`);
     this.closed = true;
-    this.file.locked = false;
+    this.file.lock.release(this.readOnly);
   }
 }
 
@@ -394,9 +394,8 @@ export class FaultyVfs implements Vfs {
       file = new FaultyFile(CowBytes.empty());
       this.files.set(name, file);
     }
-    if (file.locked) throw new EngineError('LOCKED', `${name} is locked by another handle`);
-    file.locked = true;
-    return new FaultyStorage(this, name, file);
+    file.lock.acquire(name, options.readOnly === true);
+    return new FaultyStorage(this, name, file, options.readOnly === true);
   }
 
   remove(name: string): void {

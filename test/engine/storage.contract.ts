@@ -237,6 +237,26 @@ function lockAndCloseClauses(test: TestFn, name: string, makeVfs: MakeVfs): void
     second.close();
   });
 
+  test(`${name}: read-only opens share a file and read what was written; a writer and they exclude each other (LOCKED)`, async (t) => {
+    const vfs = await setup(t, makeVfs);
+    const writer = vfs.open('a', { create: true });
+    writer.write(0, bytesOf(3, 1, 4));
+    await writer.sync();
+    throwsCode(t, () => vfs.open('a', { create: false, readOnly: true }), 'LOCKED');
+    writer.close();
+    const first = vfs.open('a', { create: false, readOnly: true });
+    const second = vfs.open('a', { create: false, readOnly: true });
+    t.deepEqual(second.read(0, 3), bytesOf(3, 1, 4));
+    throwsCode(t, () => vfs.open('a', { create: false }), 'LOCKED');
+    first.close();
+    throwsCode(t, () => vfs.open('a', { create: true }), 'LOCKED');
+    second.close();
+    vfs.open('a', { create: false }).close();
+    throwsCode(t, () => vfs.open('missing', { create: false, readOnly: true }), 'NOT_FOUND');
+    t.throws(() => vfs.open('missing', { create: true, readOnly: true }), { instanceOf: TypeError });
+    t.false(vfs.exists('missing'));
+  });
+
   test(`${name}: every operation on a closed storage throws CLOSED`, async (t) => {
     const file = (await setup(t, makeVfs)).open('a', { create: true });
     file.write(0, bytesOf(1));
