@@ -10,6 +10,7 @@
 import { commandUsage, parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { certifyCommand, mergeCommand } from './certifyCommand.js';
 import { mutantsCommand } from './mutantsCommand.js';
+import { interruptSummary } from './interruptSummary.js';
 import { isTargetInvocation, TARGET_USAGE, targetCommand, withoutReferenceTarget } from './targetCommand.js';
 import { replayCommand, runCrashCommand } from './runCrashCommand.js';
 import { failuresCommand } from './savedFailures.js';
@@ -127,6 +128,8 @@ async function guarded(argv: readonly string[]): Promise<number> {
 const EXIT_INTERRUPTED = 130;
 process.once('SIGINT', () => {
   console.error('crashlab: interrupted (Ctrl-C); the case in progress was not judged, saved failures are intact');
+  const partial = interruptSummary();
+  if (partial !== null) console.error(`crashlab: ${partial}`);
   process.exit(EXIT_INTERRUPTED);
 });
 

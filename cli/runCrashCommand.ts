@@ -18,6 +18,7 @@ import { foundOf, regressionGate, replayStored, type Found } from './savedFailur
 import { engineSourceHash } from './engineHash.js';
 import { renderJUnit, type JUnitFailure, type JUnitSuite } from './junit.js';
 import { ProgressLine } from './progress.js';
+import { onInterrupt } from './interruptSummary.js';
 import { renderReports, type ReportInput, type ReportSummary } from './report.js';
 import { shownValue, violationSentence } from './violationSentence.js';
 import { deriveSeed, formatShard, shardFromEnv, shardRun } from '../properties/shard.js';
@@ -112,6 +113,8 @@ function commandLine(args: CrashCommand, seed: number): string {
 
 /** A campaign's progress line: cases, crash images, rate, violations, time left. */
 class Progress {
+  /** The last state shown by any barrier's campaign, for the summary Ctrl-C prints. */
+  static latest = 'no case judged yet (replaying saved failures)';
   private readonly line: ProgressLine;
 
   constructor(json: boolean, private readonly startMs: number) {
@@ -123,6 +126,7 @@ class Progress {
     const rate = elapsedS > 0 ? Math.round(images / elapsedS) : 0;
     const done = plannedRuns === null ? `${runs} cases` : `${runs}/${plannedRuns} cases`;
     const left = leftMs === null ? '' : `, ${Math.max(0, Math.round(leftMs / 1000))} s left`;
+    Progress.latest = `barrier ${barrier}: ${done}, ${images} crash images, ${violations} violations in ${Math.round(elapsedS)} s`;
     this.line.show(`  ${barrier}: ${done}, ${images} crash images, ${rate} images/s, ${violations} violations${left}`);
   }
 
@@ -196,6 +200,7 @@ export async function runCrashCommand(command: CrashCommand, drawSeed: () => num
   else console.log(`crashlab run: seed ${seed} (${settings.seedSource}), ${budget}, profile ${args.profile}, barrier ${barriers.join('+')}, path ${args.path ?? '-'}; workloads, configurations and faults drawn from the seed`);
   if (args.plant !== null && !args.json) console.log(`planted mutant ${args.plant}: the campaign runs against this bug, its failures are saved under its name`);
   const startedMs = performance.now();
+  onInterrupt(() => `partial: seed ${seed}, ${Progress.latest}; the same seed draws the same cases, so this runs them again: ${commandLine(args, seed)}`);
   const found: Found[] = args.path === null ? await regressionGate(args.json, args.plant, engine) : [];
   const totals = await runBarriers(args, seed, barriers, startedMs, engine);
   found.push(...totals.found);

@@ -13,6 +13,7 @@ import { TargetPackageError } from '../targets/targetPackages.js';
 import { SEED_MAX } from '../properties/runDifferential.js';
 import { RUNS_MAX } from './args.js';
 import { JOBS_MAX, runJobs } from './targetJobs.js';
+import { onInterrupt } from './interruptSummary.js';
 import { runWatched, WorkerFailure, type WatchedOutcome } from './targetWatchdog.js';
 import { builtInNativeTargets, builtInNodeFsTargets, builtInTargets, loadAnyAdapter, resolveAnyTarget, TargetError, type AnyTarget } from '../targets/registry.js';
 import { fsModelOf, installAdapterPackages, nodeFsIdentity, runNodeFs } from './nodeFsRun.js';
@@ -161,7 +162,8 @@ async function runTarget(argv: readonly string[], drawSeed: () => number): Promi
   const fsModel = fsModelOf(values.fs);
   if (fsModel instanceof Error) throw new Usage(fsModel.message);
   const resolved: AnyTarget = values.adapter !== undefined ? await loadAnyAdapter(values.adapter) : resolveAnyTarget(values.target!);
-  const onCase = values.json ? undefined : progress(numRuns);
+  const onCase = progress(numRuns, values.json);
+  onInterrupt(() => `partial: seed ${seed}, ${progressSoFar}; the same seed draws the same cases, so this runs them again: crashlab ${['run', ...argv].join(' ')}${values.seed === undefined ? ` --seed ${seed}` : ''}`);
   const targetFlag = values.adapter !== undefined ? `--adapter ${values.adapter}` : `--target ${values.target}`;
   const jobs = integer(values.jobs, '--jobs', 1, JOBS_MAX) ?? 1;
   if (jobs > 1 && values.path !== undefined) throw new Usage('--path replays one case: it runs as one job (drop --jobs)');
@@ -274,11 +276,15 @@ function printHang(target: string, seed: number, hang: Extract<WatchedOutcome, {
   console.log(`FAILED: ${target}, seed ${seed}, ${hang.caseIndex} cases done, ${hang.images} crash images, a hang`);
 }
 
-/** Progress lines every tenth of the campaign (never more often than every 10 cases). */
-function progress(numRuns: number): (cases: number, images: number) => void {
+/** How far the target campaign got, for the summary Ctrl-C prints. */
+let progressSoFar = 'no case judged yet';
+
+/** Progress lines every tenth of the campaign (never more often than every 10 cases); none with --json. */
+function progress(numRuns: number, json: boolean): (cases: number, images: number) => void {
   const every = Math.max(10, Math.ceil(numRuns / 10));
   return (cases, images) => {
-    if (cases % every === 0 && cases < numRuns) console.error(`  ${cases}/${numRuns} cases, ${images} crash images`);
+    progressSoFar = `${cases}/${numRuns} cases judged, ${images} crash images`;
+    if (!json && cases % every === 0 && cases < numRuns) console.error(`  ${cases}/${numRuns} cases, ${images} crash images`);
   };
 }
 
