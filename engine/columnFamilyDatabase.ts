@@ -17,9 +17,9 @@
  */
 import { VirtualClock, type Clock } from './clock.js';
 import {
-  Database, openMode, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
+  Database, openMode, readOnlyRefusal, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
 } from './database.js';
-import { EngineError, ioError } from './errors.js';
+import { EngineError, ioError, osErrorCode } from './errors.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
@@ -128,8 +128,9 @@ export class ColumnFamilyDatabase {
   private readonly file: SegmentedFile;
   private readonly wal: Wal | null;
   private readonly families = new Map<string, ColumnFamily>();
-  /** A read-only open: no family is created or deleted, nothing is checkpointed. */
+  /** A read-only open (or one on a full disk): no family is created or deleted, nothing is checkpointed. */
   private readOnly = false;
+  private refusal: (what: string) => EngineError = readOnlyRefusal;
   /** Checkpoints and family deletions run one at a time. */
   private readonly maintenance = new TaskChain();
   private checkpointRunning = false;
@@ -155,6 +156,34 @@ export class ColumnFamilyDatabase {
    * the log into each family and checkpoints. A string target is the data file's path.
    */
   static async open(target: string | Vfs, options: ColumnFamilyOptions = {}): Promise<ColumnFamilyDatabase> {
+    try {
+      return await ColumnFamilyDatabase.openFiles(target, options);
+    } catch (error) {
+      if (options.readOnly === true || !(error instanceof EngineError) || osErrorCode(error) !== 'ENOSPC') throw error;
+      return ColumnFamilyDatabase.openOnFullDisk(target, options, error);
+    }
+  }
+
+  /**
+   * The disk is full: recovery could not write its checkpoint (or evict a page). That attempt
+   * left the files as a crash at that point would (no header names what it wrote), so every
+   * acknowledged commit is still in the data file and the log: serve them as a read-only open
+   * does, with nothing written, and fail every write with the disk-full error until the database
+   * is reopened with space. When even that cannot open (a replay beyond the write buffer), the
+   * disk-full error is what the caller gets.
+   */
+  private static async openOnFullDisk(target: string | Vfs, options: ColumnFamilyOptions, diskFull: EngineError): Promise<ColumnFamilyDatabase> {
+    let degraded: ColumnFamilyDatabase;
+    try {
+      degraded = await ColumnFamilyDatabase.openFiles(target, { ...options, readOnly: true, create: false });
+    } catch {
+      throw diskFull;
+    }
+    degraded.refuseWritesWith(() => new EngineError('IO', `the disk is full (ENOSPC): open could not checkpoint its recovery, so this handle serves every acknowledged commit read-only; free space and reopen the database to write`, { cause: diskFull }));
+    return degraded;
+  }
+
+  private static async openFiles(target: string | Vfs, options: ColumnFamilyOptions): Promise<ColumnFamilyDatabase> {
     const { vfs, name } = resolveTarget('ColumnFamilyDatabase.open', target, options, DEFAULT_CF_FILE_NAME);
     const resolved = resolveCfOptions(options);
     const { create, readOnly } = openMode(options);
@@ -226,8 +255,7 @@ export class ColumnFamilyDatabase {
     await shape.replay(() => this.replay(records, byId, lastSeq));
     if (readOnly) {
       // What was replayed stays in memory; the log keeps it for the next writable open.
-      this.readOnly = true;
-      for (const family of this.families.values()) family.db.refuseWrites();
+      this.refuseWritesWith(readOnlyRefusal);
       return;
     }
     if (this.wal === null) return;
@@ -402,7 +430,14 @@ export class ColumnFamilyDatabase {
   }
 
   private readOnlyError(what: string): EngineError {
-    return new EngineError('READ_ONLY', `${what} on a database opened read-only: open it without readOnly to write`);
+    return this.refusal(what);
+  }
+
+  /** From here on every write fails with `refusal`'s error, in every family (a read-only open). */
+  private refuseWritesWith(refusal: (what: string) => EngineError): void {
+    this.readOnly = true;
+    this.refusal = refusal;
+    for (const family of this.families.values()) family.db.refuseWrites(refusal);
   }
 
   stats(): { families: number; wal: ReturnType<Wal['stats']> | null; fileBytes: number } {

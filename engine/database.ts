@@ -162,6 +162,11 @@ function resolveOptions(options: DatabaseOptions): Required<Omit<DatabaseOptions
   return merged;
 }
 
+/** The error of a write on a read-only open. */
+export function readOnlyRefusal(what: string): EngineError {
+  return new EngineError('READ_ONLY', `${what} on a database opened read-only: open it without readOnly to write`);
+}
+
 export class Database implements TxnHost {
   readonly layout: Layout;
   readonly pager: Pager;
@@ -184,6 +189,7 @@ export class Database implements TxnHost {
   private closing: Promise<void> | null = null;
   /** A read-only open's (set once its recovery is done): no write reaches the file. */
   private readOnly = false;
+  private refusal: (what: string) => EngineError = readOnlyRefusal;
   private readonly journal: Journal | null;
   private readonly onIoError: ((error: EngineError) => void) | null;
 
@@ -266,13 +272,17 @@ export class Database implements TxnHost {
     return new Database(storage, header, resolveOptions(options), hooks);
   }
 
-  /** @internal From here on every write is `READ_ONLY` and close persists nothing (a read-only open). */
-  refuseWrites(): void {
+  /**
+   * @internal From here on every write fails (with `refusal`'s error, by default `READ_ONLY`)
+   * and close persists nothing: a read-only open, or one on a full disk.
+   */
+  refuseWrites(refusal?: (what: string) => EngineError): void {
     this.readOnly = true;
+    if (refusal !== undefined) this.refusal = refusal;
   }
 
   private checkWritable(what: string): void {
-    if (this.readOnly) throw new EngineError('READ_ONLY', `${what} on a database opened read-only: open it without readOnly to write`);
+    if (this.readOnly) throw this.refusal(what);
   }
 
   // ---- TxnHost: used by transactions ----
