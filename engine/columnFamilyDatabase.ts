@@ -56,6 +56,9 @@ export interface ColumnFamilyOptions extends DatabaseOptions {
 
 export const DEFAULT_CF_FILE_NAME = 'crashlab.cf';
 
+/** The write buffer of an open on a full disk (see openOnFullDisk): no bound but memory. */
+const FULL_DISK_BUFFER_BYTES = 2 ** 52;
+
 const CF_DEFAULTS = {
   wal: true,
   barrier: 'wal-aware' as Barrier,
@@ -175,7 +178,9 @@ export class ColumnFamilyDatabase {
   private static async openOnFullDisk(target: string | Vfs, options: ColumnFamilyOptions, diskFull: EngineError): Promise<ColumnFamilyDatabase> {
     let degraded: ColumnFamilyDatabase;
     try {
-      degraded = await ColumnFamilyDatabase.openFiles(target, { ...options, readOnly: true, create: false });
+      // The replay's dirty pages have nowhere to go on a full disk: they stay in memory whatever
+      // the write buffer (at most the pages the log's records touch), as the price of serving them.
+      degraded = await ColumnFamilyDatabase.openFiles(target, { ...options, readOnly: true, create: false, writeBufferBytes: FULL_DISK_BUFFER_BYTES });
     } catch {
       throw diskFull;
     }

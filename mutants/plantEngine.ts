@@ -227,6 +227,24 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     }],
   },
   {
+    name: 'full-disk-open-fails',
+    description: 'an open whose recovery cannot checkpoint on a full disk (ENOSPC) fails instead of serving the acknowledged commits read-only',
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `            if (options.readOnly === true || !(error instanceof EngineError) || osErrorCode(error) !== 'ENOSPC')`,
+      replace: `            if (true)`,
+    }],
+  },
+  {
+    name: 'full-disk-replay-bounded',
+    description: 'the read-only fallback on a full disk keeps the write buffer\'s bound, so a replay that needs more dirty pages than it holds fails the open',
+    patches: [{
+      file: 'columnFamilyDatabase.js',
+      find: `{ ...options, readOnly: true, create: false, writeBufferBytes: FULL_DISK_BUFFER_BYTES }`,
+      replace: `{ ...options, readOnly: true, create: false }`,
+    }],
+  },
+  {
     name: 'synced-to-counter',
     description: 'group commit marks the log synced up to the append counter at fsync completion, not up to what was written when the fsync began',
     patches: [{

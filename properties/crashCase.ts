@@ -7,7 +7,7 @@
  */
 import type { CrashImage } from '../fault/crashImage.js';
 import { DEFAULT_CF_FILE_NAME } from '../engine/columnFamilyDatabase.js';
-import { assert } from '../engine/errors.js';
+import { assert, osErrorCode } from '../engine/errors.js';
 import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
 import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
@@ -392,15 +392,17 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
   const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });
   if (second.violation === null) return second;
-  const damage = memo.mounted === chosen.image ? '' : ` after ${describeDamage(crashCase)}`;
+  const described = describeDamage(crashCase);
+  const damage = described === '' ? '' : ` after ${described}`;
   const detail = `second life (the image at I/O event ${chosen.at} recovered${damage}, then the workload run again on it): ${second.violation.detail}`;
   return { ...second, violation: { ...second.violation, detail } };
 }
 
-/** The case's damage to its images, for a second life's report (no unreadable sectors: those cases have none). */
+/** The case's damage to its images, for a second life's report ('' for none; no unreadable sectors: those cases have none). */
 function describeDamage(crashCase: CrashCase): string {
   const parts = crashCase.corruption.map((flip) => `a bit flip in ${flip.file}`);
   if (crashCase.recoveryCrash !== null) parts.push('a crash during recovery');
+  if (parts.length === 0) return '';
   return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
 }
 
@@ -458,6 +460,8 @@ interface Recoveries {
   readonly recovered: Recovered;
   /** The flaky-disk recovery (see `recoverThroughReadError`); null when the case injects no read error. */
   readonly throughReadError: Recovered | null;
+  /** The full-disk recovery (see `recoverOnFullDisk`); null when the case fills no disk and the image was not picked. */
+  readonly onFullDisk: Recovered | null;
 }
 
 /**
@@ -471,7 +475,7 @@ async function fullRecovery(engine: EngineUnderTest, crashCase: CrashCase, image
   const full = equal.find((earlier) => readInFull(earlier.recovered));
   if (full !== undefined) return full;
   const check: CheckOptions = { options: crashCase.workload.options, sharedLog: crashCase.workload.options.wal !== false, corrupted: false, contract: contractOf(engine), probe };
-  const memo = await recoverCapture(engine, crashCase, image, check);
+  const memo = await recoverCapture(engine, crashCase, image, check, false);
   recoveries.push({ image, ...memo, distinct: false });
   return memo;
 }
@@ -503,7 +507,7 @@ async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   const equal = recoveries.findLast((earlier) => earlier.image.equals(capture.image));
   let memo: Recoveries | undefined = equal !== undefined && (!plan.full || readInFull(equal.recovered)) ? equal : undefined;
   if (memo === undefined) {
-    memo = await recoverCapture(engine, crashCase, capture.image, check);
+    memo = await recoverCapture(engine, crashCase, capture.image, check, recoveries.length % FULL_DISK_EVERY === 0);
     recoveries.push({ image: capture.image, ...memo, distinct: equal === undefined });
   }
   probe?.enter('classify');
@@ -513,7 +517,12 @@ async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     return judgeRecovered(recovered, capture.history, { ...check, looksForeign: foreign });
   };
   const verdict = judge(memo.recovered);
-  if (!verdict.ok || memo.throughReadError === null) return verdict;
+  if (!verdict.ok) return verdict;
+  if (memo.onFullDisk !== null) {
+    const full = judgeOnFullDisk(memo.onFullDisk, capture.history, judge);
+    if (!full.ok) return full;
+  }
+  if (memo.throughReadError === null) return verdict;
   const flaky = judge(memo.throughReadError);
   return flaky.ok ? verdict : { ...flaky, detail: `with the case's read error striking recovery: ${flaky.detail}` };
 }
@@ -538,7 +547,16 @@ function looksForeign(image: CrashImage, corruption: readonly Corruption[]): boo
 /** What a process that exits (or fails) leaves: its page cache, every write and entry kept. */
 const PROCESS_EXIT: CrashPlan = { survival: 'all', tear: false, sectorBytes: 4096, atomicSector: true, keepUnsyncedDirOps: true, seed: 0 };
 
-async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions): Promise<Recoveries> {
+/**
+ * Besides every image of a case that fills its disk, one recovered image in this many is also
+ * recovered on a disk with no room (recoverOnFullDisk): a full disk at reboot does not need a
+ * full disk before the crash, and the recoveries that must write (a log to checkpoint) are
+ * spread over all cases.
+ */
+const FULL_DISK_EVERY = 6;
+
+async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, captured: CrashImage, check: CheckOptions,
+  fullDiskToo: boolean): Promise<Recoveries> {
   let image = damageImage(captured, crashCase.corruption);
   if (crashCase.recoveryCrash !== null) {
     check.probe?.enter('recovery-crash');
@@ -549,7 +567,34 @@ async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, cap
   const recovered = await recoverImage(engine, FaultyVfs.fromImage(image, { unreadable }), check);
   const failReadAt = crashCase.errors.failReadAt;
   const throughReadError = failReadAt === undefined ? null : await recoverThroughReadError(engine, image, unreadable, failReadAt, check);
-  return { mounted: image, recovered, throughReadError };
+  const onFullDisk = crashCase.errors.capacityBytes === undefined && !fullDiskToo ? null : await recoverOnFullDisk(engine, image, unreadable, check);
+  return { mounted: image, recovered, throughReadError, onFullDisk };
+}
+
+/**
+ * The case's full disk is still full after the reboot, with not one byte of room: recovery must
+ * still serve every acknowledged commit (a store may refuse writes until space exists, never the
+ * reads), so it is judged as the plain recovery is (`judgeOnFullDisk`).
+ */
+async function recoverOnFullDisk(engine: EngineUnderTest, image: CrashImage, unreadable: NonNullable<FaultyVfsOptions['unreadable']>,
+  check: CheckOptions): Promise<Recovered> {
+  const sized = FaultyVfs.fromImage(image);
+  let imageBytes = 0;
+  for (const bytes of sized.currentImage().values()) imageBytes += bytes.length;
+  return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable, errors: { capacityBytes: imageBytes } }), check);
+}
+
+/**
+ * A full-disk recovery's verdict: as any recovery's, except that failing with ENOSPC is allowed
+ * while nothing was durable yet (every commit that must survive changes nothing: a second life's
+ * start may hold an empty family): a store that never finished creating its files may need room
+ * to create them, and there is nothing to lose.
+ */
+function judgeOnFullDisk(recovered: Recovered, history: CommitHistory, judge: (recovered: Recovered) => Verdict): Verdict {
+  const nothingDurable = history.all().slice(0, history.acceptable().min).every((commit) => commit.ops.length === 0);
+  if (nothingDurable && recovered !== 'hang' && 'error' in recovered && osErrorCode(recovered.error) === 'ENOSPC') return { ok: true, prefix: -1 };
+  const verdict = judge(recovered);
+  return verdict.ok ? verdict : { ...verdict, detail: `with the disk still full at recovery (not a byte of room): ${verdict.detail}` };
 }
 
 /**

@@ -53,6 +53,16 @@ test('no byte of room: a plain open serves every acknowledged commit, writes fai
   await again.close();
 });
 
+test('no byte of room and a write buffer of one page: the open still serves every commit (the replay stays in memory; found by the crash campaign, seed 1011350669)', async (t) => {
+  const { image, expected, totalBytes } = await crashedImage();
+  const full = FaultyVfs.fromImage(image, { errors: { capacityBytes: totalBytes } });
+  const db = await ColumnFamilyDatabase.open(full, { ...SMALL, writeBufferBytes: 512 });
+  t.deepEqual(await dumpAll(db), expected);
+  await rejectsCode(t, async () => (await db.columnFamily('a')).beginWrite(), 'IO');
+  await db.close();
+  t.deepEqual(full.currentImage(), image, 'nothing written');
+});
+
 /** A tmpfs of `sizeBytes` mounted in a fresh folder, or the reason it cannot be (not root, no mount). */
 function mountTmpfs(sizeBytes: number): { dir: string; resize: (bytes: number) => void; unmount: () => void } | string {
   if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
