@@ -48,11 +48,16 @@ type Verdict = 'detected' | 'intact' | 'silentLoss' | 'wrongValue' | 'untypedErr
 const canonical = (tables: ReadonlyMap<string, ReadonlyMap<string, string>>): string =>
   JSON.stringify([...tables].sort(([a], [b]) => (a < b ? -1 : 1)).map(([table, entries]) => [table, [...entries].sort(([a], [b]) => (a < b ? -1 : 1))]));
 
+const ID_SALT = 0x1d5a_17ed;
+
 /** Builds one workload's database; every commit is acknowledged and recorded in the histories. */
 async function buildBase(seed: number): Promise<Base> {
   const prng = new Prng(seed);
   const vfs = new FaultyVfs();
-  const db = await ColumnFamilyDatabase.open(vfs, OPTIONS);
+  // Each database its own id (as real files get from the OS), from a stream of its own so the
+  // workload's draws stay what they were.
+  const ids = new Prng(seed ^ ID_SALT);
+  const db = await ColumnFamilyDatabase.open(vfs, { ...OPTIONS, random: () => ids.nextU32() / 2 ** 32 });
   const familyCount = 1 + prng.below(3);
   const model = new Map<string, Map<string, Map<string, string>>>();
   const histories = new Map<string, string[]>();

@@ -15,6 +15,7 @@
  * header, the WAL records newer than it are replayed, everything is checkpointed, and the log
  * is reset. A crash anywhere in recovery leaves the log intact, so recovery simply runs again.
  */
+import { randomInt } from 'node:crypto';
 import { VirtualClock, type Clock } from './clock.js';
 import {
   Database, openMode, readOnlyRefusal, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
@@ -52,9 +53,25 @@ export interface ColumnFamilyOptions extends DatabaseOptions {
   readonly preallocateBytes?: number;
   /** Size of a family's first segment (default 256 pages); later segments double its space. */
   readonly initialSegmentBytes?: number;
+  /**
+   * Uniform draws in [0, 1) for the id a new data file is created with, which binds its log to
+   * it (a log of another database is CORRUPTION, never replayed). Default: the OS's randomness
+   * for a path (real files), a fixed id for a Vfs (a simulation stays deterministic: inject a
+   * seeded PRNG there for databases that must tell each other's logs apart).
+   */
+  readonly random?: () => number;
 }
 
 export const DEFAULT_CF_FILE_NAME = 'crashlab.cf';
+
+/** Draws for a new file's database id (see ColumnFamilyOptions.random). */
+function idSource(target: string | Vfs, options: ColumnFamilyOptions): () => number {
+  if (options.random !== undefined) {
+    if (typeof options.random !== 'function') throw new TypeError('random must be a function returning a number in [0, 1)');
+    return options.random;
+  }
+  return typeof target === 'string' ? () => randomInt(2 ** 47) / 2 ** 47 : () => 0.5;
+}
 
 /** The write buffer of an open on a full disk (see openOnFullDisk): no bound but memory. */
 const FULL_DISK_BUFFER_BYTES = 2 ** 52;
@@ -201,7 +218,7 @@ export class ColumnFamilyDatabase {
     let cfdb: ColumnFamilyDatabase | null = null;
     try {
       const created = !vfs.exists(name);
-      const file = await SegmentedFile.open(openFile(name), { ...resolved, create });
+      const file = await SegmentedFile.open(openFile(name), { ...resolved, create, random: idSource(target, options) });
       let wal: Wal | null = null;
       let records: WalRecord[] = [];
       // A read-only open of a database without its log reads what the data file holds, as a
@@ -209,7 +226,7 @@ export class ColumnFamilyDatabase {
       if (resolved.wal && !(readOnly && !vfs.exists(`${name}.wal`))) {
         const walCreated = !vfs.exists(`${name}.wal`);
         const walStorage = openFile(`${name}.wal`);
-        ({ wal, records } = await Wal.open(walStorage, { ...resolved, readOnly }, (error) => cfdb?.poisonAll(error)));
+        ({ wal, records } = await Wal.open(walStorage, { ...resolved, readOnly, databaseId: file.databaseId(), name: `${name}.wal` }, (error) => cfdb?.poisonAll(error)));
         if (walCreated) await vfs.syncDir();
       }
       if (created) await vfs.syncDir();

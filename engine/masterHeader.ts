@@ -33,6 +33,11 @@ export interface FamilyEntry {
 
 export interface Master {
   readonly generation: number;
+  /**
+   * Drawn when the file is created and never changed: every header slot of the log carries it,
+   * so a log of another database is refused, never replayed into this one (0: an unbound file).
+   */
+  readonly databaseId: number;
   readonly nextFamilyId: number;
   readonly families: readonly FamilyEntry[];
   readonly freeSegments: readonly Segment[];
@@ -49,6 +54,18 @@ export function checkFamilyName(name: unknown): string {
     throw new TypeError(`column family name exceeds ${MAX_FAMILY_NAME_BYTES} bytes`);
   }
   return name;
+}
+
+/** The largest database id (ids fit a u64 field but stay safe integers). */
+export const MAX_DATABASE_ID = 2 ** 52 - 1;
+
+/** A database id from two uniform draws in [0, 1): never 0 (0 marks a file bound to no log id). */
+export function drawDatabaseId(random: () => number): number {
+  const high = Math.floor(random() * 2 ** 26);
+  const low = Math.floor(random() * 2 ** 26);
+  const id = (high * 2 ** 26 + low) % MAX_DATABASE_ID + 1;
+  assert(Number.isSafeInteger(id) && id >= 1 && id <= MAX_DATABASE_ID, 'a database id is in [1, MAX_DATABASE_ID]');
+  return id;
 }
 
 export function encodeMaster(master: Master): Uint8Array {
@@ -86,6 +103,7 @@ export function encodeMaster(master: Master): Uint8Array {
   view.setUint32(28, master.families.length, true);
   view.setUint32(32, master.freeSegments.length, true);
   view.setUint32(36, at - MASTER_FIXED_BYTES, true);
+  view.setBigUint64(40, BigInt(master.databaseId), true);
   view.setUint32(at, crc32(out.subarray(0, at)) >>> 0, true);
   return out;
 }
@@ -131,5 +149,7 @@ function decodeMasterBody(bytes: Uint8Array, view: DataView, end: number): Maste
   }
   const freeSegments = Array.from({ length: freeCount }, segment);
   if (at !== end) throw corruption('master header: length does not match its entries');
-  return { generation: Number(view.getBigUint64(16, true)), nextFamilyId: view.getUint32(24, true), families, freeSegments };
+  const databaseId = Number(view.getBigUint64(40, true));
+  if (!Number.isSafeInteger(databaseId)) throw corruption(`master header: database id ${view.getBigUint64(40, true)} out of range`);
+  return { generation: Number(view.getBigUint64(16, true)), nextFamilyId: view.getUint32(24, true), families, freeSegments, databaseId };
 }

@@ -12,7 +12,7 @@
 import { EngineError, assert, corruption, ioError } from './errors.js';
 import {
   DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_FIXED_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
-  decodeMaster, encodeMaster, type FamilyEntry, type Master, type Segment,
+  decodeMaster, drawDatabaseId, encodeMaster, type FamilyEntry, type Master, type Segment,
 } from './masterHeader.js';
 import type { Storage } from './storage.js';
 import { TaskChain } from './taskChain.js';
@@ -42,6 +42,8 @@ export interface SegmentedFileOptions {
   readonly preallocateBytes: number;
   /** False: a file without a master header is INVALID_FORMAT, not initialised (default true). */
   readonly create?: boolean;
+  /** Uniform draws in [0, 1) for the database id of a new file (see ColumnFamilyOptions.random). */
+  readonly random: () => number;
 }
 
 export class SegmentedFile {
@@ -96,11 +98,17 @@ export class SegmentedFile {
     if (options.create === false) {
       throw new EngineError('INVALID_FORMAT', `${storage.len()}-byte file holds no master header, and create is false`);
     }
-    const file = new SegmentedFile(storage, options, { generation: 0, nextFamilyId: 1, families: [], freeSegments: [] }, 1);
-    file.update({ generation: 1, nextFamilyId: 1, families: [], freeSegments: [] });
+    const databaseId = drawDatabaseId(options.random);
+    const file = new SegmentedFile(storage, options, { generation: 0, nextFamilyId: 1, families: [], freeSegments: [], databaseId }, 1);
+    file.update({ generation: 1, nextFamilyId: 1, families: [], freeSegments: [], databaseId });
     if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);
     await file.sync();
     return file;
+  }
+
+  /** The id the file was created with: the log must carry it (masterHeader.ts). */
+  databaseId(): number {
+    return this.master.databaseId;
   }
 
   families(): readonly FamilyEntry[] {

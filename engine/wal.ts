@@ -50,6 +50,8 @@ export interface WalRecord {
 interface WalHeader {
   /** Bumped at every header write; the valid slot with the highest generation wins. */
   readonly generation: number;
+  /** The database this log belongs to (WalOptions.databaseId): written by every header write. */
+  readonly databaseId?: number;
   /** Records carry it; a reset changes it, so older records can never be read as new. */
   readonly salt: number;
   readonly startSeq: number;
@@ -77,6 +79,10 @@ export interface WalOptions {
   readonly preallocateBytes: number;
   /** A read-only open: a log with no header yet is read as empty, not initialised. */
   readonly readOnly?: boolean;
+  /** The data file's database id: every header slot carries it, and a slot with another is refused. */
+  readonly databaseId: number;
+  /** The log's file name, for messages. */
+  readonly name?: string;
 }
 
 function encodeHeader(header: WalHeader): Uint8Array {
@@ -88,6 +94,7 @@ function encodeHeader(header: WalHeader): Uint8Array {
   view.setBigUint64(16, BigInt(header.generation), true);
   view.setBigUint64(24, BigInt(header.startSeq), true);
   view.setBigUint64(32, BigInt(header.startOffset), true);
+  view.setBigUint64(40, BigInt(header.databaseId ?? 0), true);
   view.setUint32(WAL_SLOT_BYTES - 4, crc32(bytes.subarray(0, WAL_SLOT_BYTES - 4)) >>> 0, true);
   return bytes;
 }
@@ -102,10 +109,24 @@ function decodeHeader(bytes: Uint8Array): WalHeader | null {
     generation: Number(view.getBigUint64(16, true)),
     startSeq: Number(view.getBigUint64(24, true)),
     startOffset: Number(view.getBigUint64(32, true)),
+    databaseId: Number(view.getBigUint64(40, true)),
   };
   const sane = Number.isSafeInteger(header.generation) && Number.isSafeInteger(header.startSeq)
     && header.startSeq >= 1 && header.startOffset >= WAL_HEADER_BYTES;
   return sane ? header : null;
+}
+
+/**
+ * A log whose header names another database id holds another database's commits (a file copied
+ * or left behind): replaying them here would write wrong values, so its records are refused,
+ * naming both ids. Without records it holds nothing of anyone's (its creation raced a lost
+ * directory entry of a new data file, say): recovery resets it under this database's id.
+ */
+function checkOwnLog(header: WalHeader, records: readonly WalRecord[], options: WalOptions): void {
+  const found = header.databaseId ?? 0;
+  if (found === options.databaseId || records.length === 0) return;
+  throw corruption(`${options.name ?? 'the log'} belongs to another database (id ${found}), not to this data file (id ${options.databaseId}): `
+    + `its ${records.length} records (sequences ${records[0]!.seq}..${records[records.length - 1]!.seq}) are never replayed here; move the log away to open the database without it`);
 }
 
 /**
@@ -253,7 +274,9 @@ export class Wal {
     }
     const wal = new Wal(storage, options, onIoError, slots[index]!, index);
     wal.resetSalt = recoverySalt(head, slots[index]!.salt);
-    return { wal, records: wal.scan() };
+    const records = wal.scan();
+    checkOwnLog(slots[index]!, records, options);
+    return { wal, records };
   }
 
   /** Reads records from the start until the first invalid one; positions appends after it. */
@@ -359,7 +382,7 @@ export class Wal {
   private writeHeader(header: WalHeader): void {
     const slot = 1 - this.durableSlot;
     try {
-      this.storage.write(WAL_SLOT_OFFSETS[slot]!, encodeHeader(header));
+      this.storage.write(WAL_SLOT_OFFSETS[slot]!, encodeHeader({ ...header, databaseId: this.options.databaseId }));
     } catch (error) {
       throw this.fail('header write', error);
     }

@@ -16,8 +16,8 @@ import { keyOf, throwsCode, valueOf } from './engineFixtures.js';
 
 const NAME = 'test.wal';
 
-function walOptions(overrides: { clock?: Clock; groupCommitWindowMicros?: number; preallocateBytes?: number } = {}) {
-  return { clock: new VirtualClock(), groupCommitWindowMicros: 0, preallocateBytes: 0, ...overrides };
+function walOptions(overrides: { clock?: Clock; groupCommitWindowMicros?: number; preallocateBytes?: number; databaseId?: number } = {}) {
+  return { clock: new VirtualClock(), groupCommitWindowMicros: 0, preallocateBytes: 0, databaseId: 1, ...overrides };
 }
 
 function noIoError(error: EngineError): void {

@@ -103,7 +103,9 @@ test('splitByCrash: a later write kept after an earlier one lost (in one file), 
 // header slot a flip damaged. The shrunk case, written out in full so that it stays the same
 // case whatever the generators become: commits to cf1 and cf0, then cf0 dropped; the image
 // after the drop's master write, its log's newest slot flipped, recovers by the older slot; the
-// second life's commit to cf1 was acknowledged and then lost at the next power cut.
+// second life's commit to cf1 was acknowledged and then lost at the next power cut. The flip's
+// live offset 20 is the first byte of the newest slot (slot 1): slot 0 has 20 non-zero bytes,
+// 17 before the log carried its database id, whose fixed value for a Vfs adds 3.
 const insert = (family: number): TxnSpec => ({ family, ops: [{ op: 'insert', table: 't0', key: Uint8Array.of(0), value: new Uint8Array(0) }], durability: 'immediate', abort: false });
 const LOG_FALLBACK_CASE: CrashCase = {
   workload: {
@@ -111,7 +113,7 @@ const LOG_FALLBACK_CASE: CrashCase = {
     options: { wal: true, barrier: 'always', pageBytes: 512, groupCommitWindowMicros: 0, preallocateBytes: 0, walCheckpointBytes: 2048, writeBufferBytes: 2560, evictionHighWater: 0.5, evictionLowWater: 0.25, initialSegmentBytes: 4096 },
   },
   plan: { survival: 'none', tear: false, sectorBytes: 512, atomicSector: false, keepUnsyncedDirOps: false, seed: 1606144550 },
-  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 17, live: true, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
+  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 20, live: true, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
 };
 
 test('a second life from a damaged case: after the log header fallback, no acknowledged commit is lost', async (t) => {
