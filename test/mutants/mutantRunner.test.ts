@@ -127,7 +127,7 @@ test('automatic: true runs generated mutants by name (patches sent to the worker
 test('the mutants that outlived earlier harnesses are killed: a family drop step, second lives on split images', async (t) => {
   const ONCE_SURVIVED = [
     'delete-sync-segmentedfile-removefamily', // needs workloads that delete families
-    'delete-sync-columnfamilydatabase-open-1', // needs a second life from a capture at a directory sync
+    'delete-sync-columnfamilydatabase-openfiles-1', // needs a second life from a capture at a directory sync
   ];
   const report = await runMutants({ budgetSeconds: 240, automatic: true, only: ONCE_SURVIVED, concurrency: 2, seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
   t.deepEqual(report.mutants.map((m) => m.name), ONCE_SURVIVED);
