@@ -207,20 +207,37 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   return { ...base, images: keys.length, judged: probes.length, violation, findings };
 }
 
-/** Judges every probe; one finding per (position, kind), the first plan that shows it. */
+/** How many markers lie before each trace position: the history at a position is a function of that count alone. */
+function markersBefore(events: readonly TraceEvent[]): number[] {
+  const counts = [0];
+  for (const event of events) counts.push(counts[counts.length - 1]! + (event.kind === 'marker' ? 1 : 0));
+  return counts;
+}
+
+/**
+ * Judges every probe; one finding per (position, kind), the first plan that shows it. A verdict
+ * is a function of the history and the recovered image alone, and the history of the markers
+ * before the position: probes with the same marker count and image share one judgement (most
+ * plans at a point, and every point between two markers, give few distinct images).
+ */
 function judgeProbes(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], probes: readonly Probe[], recovered: ReadonlyMap<string, Recovered>): NodeFsFinding[] {
   const findings: NodeFsFinding[] = [];
   const seen = new Set<string>();
-  let history: CommitHistory | null = null;
-  let historyPosition = -1;
+  const markers = markersBefore(events);
+  const histories = new Map<number, CommitHistory>();
+  const verdicts = new Map<string, ReturnType<typeof verdictOf>>();
   for (const probe of probes) {
-    if (probe.position !== historyPosition) {
-      history = historyAt(crashCase, events, probe.position);
-      historyPosition = probe.position;
-    }
+    const markerCount = markers[probe.position];
     const answer = recovered.get(probe.key);
-    if (answer === undefined || history === null) throw new Error('a probe without its recovery');
-    const verdict = verdictOf(history, answer);
+    if (answer === undefined || markerCount === undefined) throw new Error('a probe without its recovery or outside the trace');
+    let history = histories.get(markerCount);
+    if (history === undefined) {
+      history = historyAt(crashCase, events, probe.position);
+      histories.set(markerCount, history);
+    }
+    const memo = `${markerCount}:${probe.key}`;
+    const verdict = verdicts.has(memo) ? verdicts.get(memo)! : verdictOf(history, answer);
+    verdicts.set(memo, verdict);
     if (verdict === null || seen.has(`${probe.position}:${verdict.kind}`)) continue;
     seen.add(`${probe.position}:${verdict.kind}`);
     const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;
