@@ -16,7 +16,8 @@ import { Prng } from '../fault/prng.js';
 import { TraceCrashModel, type FsModelName, type TraceCrashPlan } from '../fault/traceCrash.js';
 import { lintAcks, type AckLint } from '../fault/traceLint.js';
 import { TraceError, type DirImage, type Trace, type TraceEvent } from '../fault/trace.js';
-import { CommitHistory } from '../model/commitHistory.js';
+import { CommitHistory, type CommitRecord, type LogicalState } from '../model/commitHistory.js';
+import type { DigestScope } from '../model/stateTimeline.js';
 import type { ViolationKind } from '../recovery/classify.js';
 import { captureTrace, type CaptureOptions, type CaptureResult, type CaptureServer } from '../targets/nodefs/captureTrace.js';
 import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
@@ -136,9 +137,60 @@ function imageKey(image: DirImage): string {
   return hash.digest('hex');
 }
 
+/**
+ * The commit orders of one case's histories (each the history after some markers of the trace)
+ * are prefixes of the whole trace's issue order, and a prefix's digest and state depend on the
+ * commits' operations alone, never on their statuses: so they are computed once per case, over
+ * the whole trace's history, instead of once per judgement (most of a judgement's cost).
+ */
+class CasePrefixes {
+  private digests: number[] | null = null;
+  private states: LogicalState[] | null = null;
+  constructor(private readonly whole: CommitHistory) {}
+
+  /** The first `count + 1` prefix digests, once `commits` are checked to be the whole order's first `count`. */
+  digestsOf(commits: readonly CommitRecord[]): number[] {
+    this.checkPrefix(commits);
+    this.digests ??= this.whole.prefixDigests(this.whole.all(), { family: null });
+    return this.digests.slice(0, commits.length + 1);
+  }
+
+  /** The first `count + 1` prefix states (shared: the oracle only reads them). */
+  statesOf(commits: readonly CommitRecord[]): LogicalState[] {
+    this.checkPrefix(commits);
+    this.states ??= this.whole.prefixStates(this.whole.all());
+    return this.states.slice(0, commits.length + 1);
+  }
+
+  private checkPrefix(commits: readonly CommitRecord[]): void {
+    const whole = this.whole.all();
+    // The same operation objects (issue copies the list, not the operations), in the same order.
+    const same = (a: CommitRecord, b: CommitRecord | undefined): boolean => b !== undefined && a.index === b.index && a.family === b.family && a.change === b.change
+      && a.ops.length === b.ops.length && a.ops.every((op, i) => op === b.ops[i]);
+    if (commits.length > whole.length || !commits.every((commit, i) => same(commit, whole[i]))) {
+      throw new Error('a case history whose commits are not a prefix of the whole trace\'s');
+    }
+  }
+}
+
+/** A case's history at one point, its prefix digests and states taken from the case's (CasePrefixes). */
+class CaseHistory extends CommitHistory {
+  constructor(private readonly prefixes: CasePrefixes | null) {
+    super();
+  }
+
+  override prefixDigests(commits: readonly CommitRecord[], scope: DigestScope): number[] {
+    return this.prefixes !== null && scope.family === null && commits === this.all() ? this.prefixes.digestsOf(commits) : super.prefixDigests(commits, scope);
+  }
+
+  override prefixStates(commits: readonly CommitRecord[] = this.all()): LogicalState[] {
+    return this.prefixes !== null && commits === this.all() ? this.prefixes.statesOf(commits) : super.prefixStates(commits);
+  }
+}
+
 /** The commit history after the markers of `events[0, position)`. */
-function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], position: number): CommitHistory {
-  const history = new CommitHistory();
+function historyAt(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], position: number, prefixes: CasePrefixes | null = null): CommitHistory {
+  const history = new CaseHistory(prefixes);
   for (const txn of crashCase.txns) history.addFamily(txn.family);
   const issued = new Map<number, number>();
   for (const event of events.slice(0, position)) {
@@ -207,20 +259,44 @@ export async function runNodeFsCrashCase(crashCase: NodeFsCrashCase): Promise<No
   return { ...base, images: keys.length, judged: probes.length, violation, findings };
 }
 
-/** Judges every probe; one finding per (position, kind), the first plan that shows it. */
+/** How many markers lie before each trace position: the history at a position is a function of that count alone. */
+function markersBefore(events: readonly TraceEvent[]): number[] {
+  const counts = [0];
+  for (const event of events) counts.push(counts[counts.length - 1]! + (event.kind === 'marker' ? 1 : 0));
+  return counts;
+}
+
+/** What a verdict depends on of a recovery: the state's rows, or the refusal's words. */
+function answerKey(answer: Recovered): string {
+  if (answer.kind === 'state') return `s:${answer.stateKey}`;
+  return answer.kind === 'hang' ? 'h' : `r:${JSON.stringify([answer.message, answer.code ?? null])}`;
+}
+
+/**
+ * Judges every probe; one finding per (position, kind), the first plan that shows it. A verdict
+ * is a function of the history and the recovered answer alone, and the history of the markers
+ * before the position: probes with the same marker count and answer share one judgement (most
+ * plans at a point, and every point between two markers, give few distinct recovered states).
+ */
 function judgeProbes(crashCase: NodeFsCrashCase, events: readonly TraceEvent[], probes: readonly Probe[], recovered: ReadonlyMap<string, Recovered>): NodeFsFinding[] {
   const findings: NodeFsFinding[] = [];
   const seen = new Set<string>();
-  let history: CommitHistory | null = null;
-  let historyPosition = -1;
+  const markers = markersBefore(events);
+  const prefixes = new CasePrefixes(historyAt(crashCase, events, events.length));
+  const histories = new Map<number, CommitHistory>();
+  const verdicts = new Map<string, ReturnType<typeof verdictOf>>();
   for (const probe of probes) {
-    if (probe.position !== historyPosition) {
-      history = historyAt(crashCase, events, probe.position);
-      historyPosition = probe.position;
-    }
+    const markerCount = markers[probe.position];
     const answer = recovered.get(probe.key);
-    if (answer === undefined || history === null) throw new Error('a probe without its recovery');
-    const verdict = verdictOf(history, answer);
+    if (answer === undefined || markerCount === undefined) throw new Error('a probe without its recovery or outside the trace');
+    let history = histories.get(markerCount);
+    if (history === undefined) {
+      history = historyAt(crashCase, events, probe.position, prefixes);
+      histories.set(markerCount, history);
+    }
+    const memo = `${markerCount}:${answerKey(answer)}`;
+    const verdict = verdicts.has(memo) ? verdicts.get(memo)! : verdictOf(history, answer);
+    verdicts.set(memo, verdict);
     if (verdict === null || seen.has(`${probe.position}:${verdict.kind}`)) continue;
     seen.add(`${probe.position}:${verdict.kind}`);
     const acknowledged = history.all().filter((commit) => commit.status.startsWith('acked')).length;

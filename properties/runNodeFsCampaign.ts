@@ -15,6 +15,7 @@ import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { CaptureAhead, MAX_LOOKAHEAD_REQUESTS } from '../targets/nodefs/captureAhead.js';
 import { CaptureServer, captureTrace, type CaptureResult } from '../targets/nodefs/captureTrace.js';
 import { RecoveryPool, type ImageRecoverer } from '../targets/nodefs/recoveryPool.js';
+import { builtInNodeFsTargets } from '../targets/registry.js';
 import type { ContractLevel, TargetTxn } from '../targets/target.js';
 import { captureRequest, runNodeFsCrashCase, type NodeFsCaseResult, type NodeFsFinding } from './nodeFsCrashCase.js';
 import { txnArb, type CampaignSettings } from './runTargetCampaign.js';
@@ -109,11 +110,21 @@ function captureAhead(campaign: NodeFsCampaign, capture: (txns: readonly TargetT
   return new CaptureAhead(drawn.map(({ txns, seed }) => ({ txns, seed })), (request) => capture(request.txns, request.seed));
 }
 
+/**
+ * Whether captures may share a thread (captureWorkerMain.ts): only for a built-in target's own
+ * module, whose reused traces are tested byte-identical to fresh ones; an adapter of the user's
+ * gets a fresh thread per case, since nothing shows its library keeps no state across cases.
+ */
+function reusesCaptureWorkers(adapterModule: string): boolean {
+  return builtInNodeFsTargets().some((target) => target.module === adapterModule);
+}
+
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
   const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
   const server = campaign.driver === undefined ? new CaptureServer() : undefined;
-  const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server }));
+  const reuseWorker = reusesCaptureWorkers(campaign.adapterModule);
+  const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server, reuseWorker }));
   const ahead = captureAhead(campaign, capture);
   const findings: Record<string, number> = {};
   const examples: NodeFsFinding[] = [];

@@ -31,6 +31,12 @@ export interface CaptureOptions {
   readonly timeoutMs: number;
   /** Run the capture in this server's worker threads instead of a process of its own (a campaign's many cases). */
   readonly server?: CaptureServer | undefined;
+  /**
+   * In `server`, run this capture in a thread a capture before it used, and keep the thread for
+   * the next (captureWorkerMain.ts): for the built-in targets, whose reused traces are tested to
+   * be byte-identical to fresh ones. Without it every capture has a fresh thread.
+   */
+  readonly reuseWorker?: boolean | undefined;
 }
 
 /** How the library fared: it may fail a transaction (a finding for the caller to judge, not a harness error). */
@@ -63,7 +69,7 @@ export async function captureTrace(options: CaptureOptions): Promise<CaptureResu
     fs.mkdirSync(config.root);
     fs.writeFileSync(config.workloadFile, workloadToJson(options.workload));
     const started = performance.now();
-    const exit = options.server === undefined ? await runChild(config, options.timeoutMs) : await options.server.run(config, options.timeoutMs);
+    const exit = options.server === undefined ? await runChild(config, options.timeoutMs) : await options.server.run(config, options.timeoutMs, options.reuseWorker === true);
     const durationMs = performance.now() - started;
     return { ...readResult(config, exit), durationMs };
   } finally {
@@ -85,7 +91,7 @@ export class CaptureServer {
   private stderr = '';
   private readonly waiting = new Map<number, (reply: CaptureReply) => void>();
 
-  run(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
+  run(config: ChildConfig, timeoutMs: number, reuse = false): Promise<ChildExit> {
     const server = this.ensure();
     const id = this.nextId++;
     return new Promise<ChildExit>((resolve, reject) => {
@@ -98,7 +104,7 @@ export class CaptureServer {
         clearTimeout(timer);
         resolve({ code: reply.exitCode, signal: null, stderr: reply.error ?? this.stderr });
       });
-      server.send({ id, config } satisfies CaptureRequest);
+      server.send({ id, config, reuse } satisfies CaptureRequest);
     });
   }
 

@@ -102,8 +102,11 @@ function pinCrypto(prng: Prng): void {
   }
 }
 
+/** The real Date, taken when this module loads: a capture worker pins once per case, and each pin must wrap this one, not the last pin's proxy. */
+const REAL_DATE = Date;
+
 function pinClock(): void {
-  const RealDate = Date;
+  const RealDate = REAL_DATE;
   let nowMs = PINNED_EPOCH_MS;
   const next = (): number => nowMs++;
   RealDate.now = next;

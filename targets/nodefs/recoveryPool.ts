@@ -18,7 +18,8 @@ import { RecoveryProcess } from './recoveryProcess.js';
 import { makeScratchDir } from './scratchDir.js';
 
 export type Recovered =
-  | { readonly kind: 'state'; readonly state: TargetState }
+  /** `stateKey` names the state's rows (recoveryWorker.ts stateKeyOf): equal keys, equal states. */
+  | { readonly kind: 'state'; readonly state: TargetState; readonly stateKey: string }
   | { readonly kind: 'refused'; readonly message: string; readonly code: string | undefined }
   | { readonly kind: 'hang' };
 
@@ -97,6 +98,8 @@ const MAX_WORKERS = 64;
 
 class RecoveryLane {
   private worker: RecoveryHost | null = null;
+  /** The states the current worker sent, by key: it sends each once (recoveryWorker.ts). */
+  private states = new Map<string, TargetState>();
   private imagesInWorker = 0;
   private nextId = 0;
   private readonly hangTimeoutMs: number;
@@ -132,6 +135,7 @@ class RecoveryLane {
     host.unref();
     this.worker = host;
     this.imagesInWorker = 0;
+    this.states = new Map();
     return host;
   }
 
@@ -140,6 +144,14 @@ class RecoveryLane {
     this.worker = null;
     this.imagesInWorker = 0;
     if (worker !== null) await worker.terminate();
+  }
+
+  /** A state answer, its state from the reply or, sent before by this worker, from the lane's copy. */
+  private stateOf(reply: Extract<RecoveryReply, { ok: true }>): Recovered | Error {
+    const state = reply.state ?? this.states.get(reply.stateKey);
+    if (state === undefined) return new Error(`recovery worker referred to state ${reply.stateKey}, which it never sent`);
+    this.states.set(reply.stateKey, state);
+    return { kind: 'state', state, stateKey: reply.stateKey };
   }
 
   /** Sends a batch, collects its answers in order; a hang ends the batch at the hung image. */
@@ -165,7 +177,9 @@ class RecoveryLane {
       }
       const onMessage = (reply: RecoveryReply): void => {
         if (reply.id !== firstId + got.length) return void reject(new Error(`recovery worker answered image ${reply.id}, expected ${firstId + got.length}`));
-        got.push(reply.ok ? { kind: 'state', state: reply.state } : { kind: 'refused', message: reply.message, code: reply.code });
+        const answer = reply.ok ? this.stateOf(reply) : { kind: 'refused' as const, message: reply.message, code: reply.code };
+        if (answer instanceof Error) return void reject(answer);
+        got.push(answer);
         clearTimeout(timer);
         if (got.length === batch.length) finish();
         else timer = setTimeout(onHang, this.hangTimeoutMs);

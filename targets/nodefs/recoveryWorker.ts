@@ -6,6 +6,7 @@
  * which image a hang belongs to. Several images share one module graph ("batched where
  * sound"): the canary test puts a known-bad image inside a batch and expects it still to fail.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -24,8 +25,13 @@ export interface RecoveryWorkerData {
 }
 
 export type RecoveryRequest = { readonly id: number; readonly image: DirImage };
+/**
+ * `state` is null when this worker already sent a state of the same `stateKey` (the pool keeps
+ * the states each worker sent): many crash images recover to one state, and sending it again
+ * cost more than recovering it.
+ */
 export type RecoveryReply =
-  | { readonly id: number; readonly ok: true; readonly state: TargetState }
+  | { readonly id: number; readonly ok: true; readonly stateKey: string; readonly state: TargetState | null }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
 
 /** A worker thread's data, or a recovery process's (recoveryProcess.ts) from its environment. */
@@ -63,6 +69,31 @@ function loadOnce(specifier: string): Promise<unknown> {
   return module;
 }
 
+/**
+ * A state's identity: SHA-256 over its families, tables and rows in sorted order, each name
+ * length-prefixed, so two states share a key exactly when they hold the same rows.
+ */
+export function stateKeyOf(state: TargetState): string {
+  const hash = createHash('sha256');
+  const named = (tag: string, name: string): void => void hash.update(`${tag}${name.length}:${name}\0`);
+  for (const family of [...state.keys()].sort()) {
+    named('f', family);
+    const tables = state.get(family)!;
+    for (const table of [...tables.keys()].sort()) {
+      named('t', table);
+      const rows = tables.get(table)!;
+      for (const key of [...rows.keys()].sort()) {
+        named('k', key);
+        named('v', rows.get(key)!);
+      }
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** The state keys this worker has sent the states of (the pool's lane keeps those states until the worker ends). */
+const sentStates = new Set<string>();
+
 async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
   const dir = path.join(data.scratchDir, `image-${request.id}`);
   try {
@@ -72,12 +103,33 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
     const store = await library.open(dir, { seed: data.seed, load: loadOnce });
     const state = await store.readState();
     await store.close();
-    return { id: request.id, ok: true, state };
+    const stateKey = stateKeyOf(state);
+    const sent = sentStates.has(stateKey);
+    sentStates.add(stateKey);
+    return { id: request.id, ok: true, stateKey, state: sent ? null : state };
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
     // The image's folder differs run to run: name it `<image>`, so a replay gives the same message.
     return { id: request.id, ok: false, message: messageWithCause(error).split(dir).join('<image>'), code };
   } finally {
+    removeTree(dir);
+  }
+}
+
+/**
+ * Removes an image's folder: one readdir per folder and an unlink per file, which is what
+ * rmSync's retrying walk (an lstat per entry) cost twice over; anything unusual (a folder the
+ * library made unwritable) falls back to rmSync.
+ */
+function removeTree(dir: string): void {
+  try {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const child = path.join(dir, entry.name);
+      if (entry.isDirectory()) removeTree(child);
+      else fs.unlinkSync(child);
+    }
+    fs.rmdirSync(dir);
+  } catch {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { DirImage } from '../../../fault/trace.js';
+import { statesEqual } from '../../../model/commitHistory.js';
 import { RecoveryPool } from '../../../targets/nodefs/recoveryPool.js';
 
 const STORE = fileURLToPath(new URL('../../properties/fixtures/correctStore.js', import.meta.url));
@@ -36,6 +37,26 @@ test('an image whose recovery never ends is reported as a hang, and the images a
   try {
     const answers = await pool.recoverAll([image('{}'), image('"hang"'), image('{"t0":{}}')]);
     t.deepEqual(answers.map((answer) => answer.kind), ['state', 'hang', 'state']);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a state sent once is not sent again: repeated states come back equal, under one key, across batches and worker recycling', async (t) => {
+  const pool = new RecoveryPool({ adapterModule: STORE, packages: {}, seed: 1, workers: 1, recycleAfterImages: 4 });
+  try {
+    // Images 0, 1 (mod 3) hold the same rows written in two key orders: one state, one key; images 2 (mod 3) each rows of their own.
+    const rows = (i: number): string => JSON.stringify(i % 3 === 0 ? { t0: { a1: '01', b2: '02' } } : i % 3 === 1 ? { t0: { b2: '02', a1: '01' } } : { t0: { [`c${i}`]: '03' } });
+    const answers = [...await pool.recoverAll(Array.from({ length: 9 }, (_, i) => image(rows(i)))), ...await pool.recoverAll(Array.from({ length: 9 }, (_, i) => image(rows(i + 9))))];
+    const states = answers.map((answer) => (answer.kind === 'state' ? answer : t.fail(`image answered ${answer.kind}`)));
+    const shared = states.filter((_, i) => i % 3 !== 2);
+    const unique = states.filter((_, i) => i % 3 === 2);
+    for (const answer of shared) {
+      t.true(answer !== undefined && shared[0] !== undefined && statesEqual(answer.state, shared[0].state));
+      t.is(answer?.stateKey ?? 'no key', shared[0]?.stateKey ?? 'no first key');
+    }
+    t.is(new Set(unique.map((answer) => answer?.stateKey)).size, unique.length);
+    t.false(unique.some((answer) => answer?.stateKey === shared[0]?.stateKey));
   } finally {
     await pool.close();
   }
