@@ -24,8 +24,13 @@ export class FrozenBase {
   readonly digests: ReadonlyMap<string, number>;
   private readonly sorted = new Map<string, readonly string[]>();
 
-  constructor(readonly state: LogicalState) {
-    this.digests = digestOfState(state).families;
+  /**
+   * `digests`: each family's digest of `state`, when the caller summed it from the same entries
+   * (a state read in full, recovery/readState.ts); else computed here (a hash per entry).
+   */
+  constructor(readonly state: LogicalState, digests?: ReadonlyMap<string, number>) {
+    if (digests !== undefined && ![...state.keys()].every((family) => digests.has(family))) throw new Error('model assertion failed: a digest for every family of the state');
+    this.digests = digests ?? digestOfState(state).families;
   }
 
   static readonly EMPTY = new FrozenBase(new Map());
