@@ -44,7 +44,9 @@ export class FrozenBase {
     const id = tableId(family, table);
     let keys = this.sorted.get(id);
     if (keys === undefined) {
-      keys = [...(this.table(family, table)?.keys() ?? [])].sort();
+      const inOrder = [...(this.table(family, table)?.keys() ?? [])];
+      // A state read in full is already in key order (range's): a linear check instead of a sort.
+      keys = inOrder.every((key, i) => i === 0 || inOrder[i - 1]! < key) ? inOrder : inOrder.sort();
       this.sorted.set(id, keys);
     }
     return keys;
