@@ -484,7 +484,10 @@ export class Database implements TxnHost {
   digestState(hashFor: (table: string) => EntryDigest, memo: DigestMemo): StateDigestReport {
     this.checkUsable();
     if (this.activeWriter !== null) throw new TypeError('digestState while a write transaction is open');
-    const accounting = { pageCount: this.allocator.pageCount, free: this.allocator.freePages(), pending: this.allocator.pendingPages() };
+    const accounting = {
+      pageCount: this.allocator.pageCount, free: this.allocator.freePages(), pending: this.allocator.pendingPages(),
+      listPages: [...this.listPages, ...this.writingListPages],
+    };
     return digestDatabase(this.pager, this.layout, this.committed.catalog, hashFor, memo, accounting);
   }
 

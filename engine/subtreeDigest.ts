@@ -73,6 +73,8 @@ export interface PageAccounting {
   readonly pageCount: number;
   readonly free: readonly number[];
   readonly pending: readonly number[];
+  /** Pages of the persisted free list (freeList.ts): counted as integrity.ts's checkTree counts them. */
+  readonly listPages: readonly number[];
 }
 
 const MAX_PROBLEMS = 50;
@@ -300,15 +302,15 @@ export function digestDatabase(pager: Pager, layout: Layout, catalog: ChildRef |
   return { tables, problems: walker.problems, pagesRead: walker.pagesRead };
 }
 
-/** Reachable, free and pending pages are every page of the file but the header, once each. */
-function checkAccounting(walker: DigestWalker, { pageCount, free, pending }: PageAccounting): void {
+/** Reachable, free, pending and free-list pages are every page of the file but the header, once each. */
+function checkAccounting(walker: DigestWalker, { pageCount, free, pending, listPages }: PageAccounting): void {
   let count = walker.pages;
   let sum = walker.pageSum;
-  for (const page of [...free, ...pending]) {
+  for (const page of [...free, ...pending, ...listPages]) {
     count++;
     sum = add(sum, pageHash(page));
   }
   if (count !== pageCount - 1 || sum !== pageHashesBelow(pageCount)) {
-    walker.problem(`page accounting: ${walker.pages} reachable, ${free.length} free and ${pending.length} pending pages do not make up the file's ${pageCount - 1} pages once each (a leak, a double use or a page out of range)`);
+    walker.problem(`page accounting: ${walker.pages} reachable, ${free.length} free, ${pending.length} pending and ${listPages.length} free-list pages do not make up the file's ${pageCount - 1} pages once each (a leak, a double use or a page out of range)`);
   }
 }

@@ -7,7 +7,7 @@
 import { commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, scan, type TreeContext, type TreeRoot } from './btree.js';
 import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './catalog.js';
 import { EngineError, assert } from './errors.js';
-import { copyBytes, CopyArena, type ChildRef, type Layout } from './node.js';
+import { CopyArena, isOverflow, type ChildRef, type Layout } from './node.js';
 import type { Pager } from './pager.js';
 import type { RedoOp } from './redo.js';
 
@@ -101,14 +101,19 @@ export class ReadOnlyTable {
     return this.state.length;
   }
 
-  /** Entries with start <= key < end (either bound optional), as fresh copies. */
+  /**
+   * Entries with start <= key < end (either bound optional), as fresh copies. Small ones are
+   * views of chunks the range's own arena shares between them (disjoint, the caller's to keep):
+   * an ArrayBuffer per key and per value made a full scan mostly allocation and GC.
+   */
   *range(start?: Uint8Array, end?: Uint8Array, options: RangeOptions = {}): Generator<[Uint8Array, Uint8Array]> {
     this.check();
     if (start !== undefined) checkBytes(start, 'range start');
     if (end !== undefined) checkBytes(end, 'range end');
     const version = this.state.version;
+    const arena = new CopyArena();
     for (const [key, stored] of scan(this.ctx, this.state.tree, { start, end, reverse: options.reverse })) {
-      yield [copyBytes(key), readValue(this.ctx, stored)];
+      yield [arena.copy(key), isOverflow(stored) ? readValue(this.ctx, stored) : arena.copy(stored)];
       this.check();
       if (this.state.version !== version) throw new TypeError(`table ${this.name} changed during range iteration`);
     }

@@ -40,16 +40,42 @@ interface Lanes {
   b: number;
 }
 
+/** murmur3's block round: lane a's step per 32-bit word. */
+function murmurRound(h: number, word: number): number {
+  let k = Math.imul(word, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  let out = h ^ Math.imul(k, 0x1b873593);
+  out = (out << 13) | (out >>> 19);
+  return (Math.imul(out, 5) + 0xe6546b64) | 0;
+}
+
+/** xxHash32's round: lane b's step, a different function of the same word than lane a's. */
+function xxRound(acc: number, word: number): number {
+  const sum = (acc + Math.imul(word, 0x85ebca77)) | 0;
+  return Math.imul((sum << 13) | (sum >>> 19), 0x9e3779b1);
+}
+
+/**
+ * Absorbs a byte string four bytes a round (a byte a round made hashing most of a full read's
+ * own cost): its length first, so no string is a prefix-collision of another (key "ab", value
+ * "c" vs "a", "bc") and the zero-padded last word of 1-3 bytes is unambiguous.
+ */
 function absorb(lanes: Lanes, bytes: Uint8Array): void {
-  let { a, b } = lanes;
-  // The length first: no string is a prefix-collision of another (key "ab", value "c" vs "a", "bc").
-  a = Math.imul(a ^ bytes.length, 0x01000193);
-  b = Math.imul(b ^ Math.imul(bytes.length, 0x9e3779b1), 0x5bd1e995);
-  for (let i = 0; i < bytes.length; i++) {
-    const x = bytes[i]!;
-    a = Math.imul(a ^ x, 0x01000193);
-    b = Math.imul((b ^ x) + 0x7f4a7c15, 0x5bd1e995);
-    b ^= b >>> 15;
+  const n = bytes.length;
+  let a = murmurRound(lanes.a, n);
+  let b = xxRound(lanes.b, Math.imul(n, 0x9e3779b1));
+  const whole = n - (n & 3);
+  let i = 0;
+  for (; i < whole; i += 4) {
+    const word = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    a = murmurRound(a, word);
+    b = xxRound(b, word);
+  }
+  if (i < n) {
+    let word = 0;
+    for (let shift = 0; i < n; i++, shift += 8) word |= bytes[i]! << shift;
+    a = murmurRound(a, word);
+    b = xxRound(b, word);
   }
   lanes.a = a;
   lanes.b = b;

@@ -24,8 +24,13 @@ export class FrozenBase {
   readonly digests: ReadonlyMap<string, number>;
   private readonly sorted = new Map<string, readonly string[]>();
 
-  constructor(readonly state: LogicalState) {
-    this.digests = digestOfState(state).families;
+  /**
+   * `digests`: each family's digest of `state`, when the caller summed it from the same entries
+   * (a state read in full, recovery/readState.ts); else computed here (a hash per entry).
+   */
+  constructor(readonly state: LogicalState, digests?: ReadonlyMap<string, number>) {
+    if (digests !== undefined && ![...state.keys()].every((family) => digests.has(family))) throw new Error('model assertion failed: a digest for every family of the state');
+    this.digests = digests ?? digestOfState(state).families;
   }
 
   static readonly EMPTY = new FrozenBase(new Map());
@@ -39,7 +44,9 @@ export class FrozenBase {
     const id = tableId(family, table);
     let keys = this.sorted.get(id);
     if (keys === undefined) {
-      keys = [...(this.table(family, table)?.keys() ?? [])].sort();
+      const inOrder = [...(this.table(family, table)?.keys() ?? [])];
+      // A state read in full is already in key order (range's): a linear check instead of a sort.
+      keys = inOrder.every((key, i) => i === 0 || inOrder[i - 1]! < key) ? inOrder : inOrder.sort();
       this.sorted.set(id, keys);
     }
     return keys;

@@ -18,12 +18,13 @@ import { CommitHistory, type CommitRecord, type FamilyChange, type ModelOp } fro
 import { FrozenBase, type DigestScope, type OverlayState } from '../model/stateTimeline.js';
 import type { DigestMemo } from '../engine/subtreeDigest.js';
 import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
+import type { Reading } from '../recovery/readState.js';
 import {
   contractOf, failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
 } from '../recovery/checkImage.js';
 import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
-import { commitsOf, secondLifeCase } from './secondLife.js';
+import { commitsOfBytes, secondLifeCase } from './secondLife.js';
 import type { DiffLine, Verdict, ViolationKind } from '../recovery/classify.js';
 import { runWorkload, syncScheduler, type LiveViolation, type Workload, type WorkloadTally } from './crashWorkload.js';
 import { baseStart } from './baseDatabase.js';
@@ -331,7 +332,7 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
     }
   }
   if (run.secondLife === false) return result(null, checked);
-  const second = await secondLife(engineGiven, crashCase, captures, recoveries, probe);
+  const second = await secondLife(engineGiven, crashCase, captures, recoveries, probe, memos);
   for (const [point, count] of Object.entries(second?.crashPoints ?? {})) crashPoints[`second life: ${point}`] = count;
   tally.snapshots += second?.tally.snapshots ?? 0;
   tally.boundedRanges += second?.tally.boundedRanges ?? 0;
@@ -380,22 +381,39 @@ function memosOf(start: CaseStart | undefined): Map<string, DigestMemo> {
  * (a second life would need the same bad sectors under it).
  */
 async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, captures: readonly Capture[], recoveries: RecoveryMemo,
-  probe: StageProbe | undefined): Promise<CaseResult | null> {
+  probe: StageProbe | undefined, memos: Map<string, DigestMemo>): Promise<CaseResult | null> {
   if (crashCase.corruption.some((corruption) => corruption.kind === 'unreadable') || captures.length === 0) return null;
+  // Every stage of the second life counts as 'second-life': the benchmark reports it apart.
+  probe?.enter('second-life');
+  const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
   const chosen = secondLifeCapture(captures, crashCase.plan.seed);
-  const memo = await fullRecovery(engineForWorkload(engineGiven, crashCase.workload), crashCase, chosen.image, recoveries, probe);
+  const memo = await fullRecovery(engineForWorkload(engineGiven, crashCase.workload), crashCase, chosen.image, recoveries, tagged);
   const recovered = memo?.recovered;
   if (memo === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
-  const start: CaseStart = { image: memo.mounted, commits: commitsOf(recovered.value.state!) };
-  probe?.enter('second-life');
-  // Every stage of the second life counts as 'second-life': the benchmark reports it apart.
-  const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
+  const start = secondLifeStart(memo.mounted, recovered.value, memos);
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });
   if (second.violation === null) return second;
   const described = describeDamage(crashCase);
   const damage = described === '' ? '' : ` after ${described}`;
   const detail = `second life (the image at I/O event ${chosen.at} recovered${damage}, then the workload run again on it): ${second.violation.detail}`;
   return { ...second, violation: { ...second.violation, detail } };
+}
+
+/**
+ * A second life's start: the mounted disk and the state its recovery read in full, frozen from
+ * that reading's own bytes and digests (the start is by definition what was read, so nothing
+ * is re-hashed or copied through a model replay), and the first life's digest memos (its
+ * images are this disk's ancestors: the trust assumption of engine/subtreeDigest.ts is the
+ * one the cases of a base database already share).
+ */
+function secondLifeStart(mounted: CrashImage, reading: Reading, memos: Map<string, DigestMemo>): CaseStart {
+  const tables = reading.tablesRead;
+  const state = reading.state;
+  assert(tables !== null && state !== null, 'a second life starts from a state read in full');
+  const start: CaseStart = { image: mounted, commits: commitsOfBytes(tables) };
+  FROZEN_STARTS.set(start, new FrozenBase(state, new Map([...reading.families].map(([family, read]) => [family, read.digest]))));
+  START_MEMOS.set(start, memos);
+  return start;
 }
 
 /** The case's damage to its images, for a second life's report ('' for none; no unreadable sectors: those cases have none). */
@@ -488,7 +506,15 @@ async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   probe: StageProbe | undefined, plan: ReadPlan): Promise<Verdict> {
   const verdict = await judgeCapture(engine, crashCase, capture, recoveries, probe, plan);
   if (verdict.ok || plan.full) return verdict;
-  return judgeCapture(engine, crashCase, capture, recoveries, probe, { ...plan, full: true });
+  const full = await judgeCapture(engine, crashCase, capture, recoveries, probe, { ...plan, full: true });
+  // The digest capability checks no more than the full walk (it trusts its memo: engine/
+  // subtreeDigest.ts), so a problem only it reports is its own error. Accepted silently, that
+  // error would turn every image's fast path into a second, full read (as the free list's pages
+  // missing from its accounting once did), or hide a capability that has drifted from the store.
+  if (full.ok && verdict.kind === 'integrity') {
+    return { ok: false, kind: 'integrity', detail: `the store's digest capability reports what its full read does not: ${verdict.detail}`, diff: [] };
+  }
+  return full;
 }
 
 /** Recovers a capture (or finds an equal one recovered, read in full if the plan wants) and judges it against its history. */

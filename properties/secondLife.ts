@@ -26,14 +26,24 @@ function fromHex(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
+/** family -> table -> entries as bytes (what a full read returned: recovery/readState.ts `Reading.tablesRead`). */
+export type ByteState = ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<readonly [Uint8Array, Uint8Array]>>>;
+
 /** Commits that build `state` from nothing: per family, its tables created and filled. */
 export function commitsOf(state: LogicalState): CaseStart['commits'] {
+  const bytes = new Map([...state].map(([family, tables]) => [family,
+    new Map([...tables].map(([table, entries]) => [table, [...entries].map(([key, value]) => [fromHex(key), fromHex(value)] as const)]))]));
+  return commitsOfBytes(bytes);
+}
+
+/** `commitsOf` from the bytes a full read returned, shared as they are (no hex round trip: a start of 100,000 keys). */
+export function commitsOfBytes(state: ByteState): CaseStart['commits'] {
   const commits: Array<{ family: string; ops: ModelOp[] }> = [];
   for (const [family, tables] of state) {
     const ops: ModelOp[] = [];
     for (const [table, entries] of tables) {
       ops.push({ op: 'create', table });
-      for (const [key, value] of entries) ops.push({ op: 'insert', table, key: fromHex(key), value: fromHex(value) });
+      for (const [key, value] of entries) ops.push({ op: 'insert', table, key, value });
     }
     commits.push({ family, ops });
   }

@@ -144,7 +144,7 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
   const strict = matchDigests(history, digest, check.sharedLog);
   const matched = strict ?? (check.corrupted ? matchDigests(history, digest, false, 'any-prefix') : null);
   if (matched !== null) {
-    const wrong = checkObservations(reading.observations, matchedState(reading, history, matched));
+    const wrong = checkObservations(reading.observations, matchedState(history, matched));
     const lost = strict === null ? lossUnderDamage(history, matched, check) : null;
     return wrong ?? lost ?? { ok: true, prefix: matched.reduce((sum, match) => sum + match.k, 0) };
   }
@@ -165,27 +165,15 @@ function lossUnderDamage(history: CommitHistory, matched: readonly OrderMatch[],
   return check.contract.mayRollBackUnderDamage ? null : silentLoss(history, matched);
 }
 
-/** Up to this many entries, a full read's observations are judged against the state read itself. */
-const OWN_STATE_ENTRIES = 1024;
-
 /** What the matched prefix holds, as the observations are judged against it. */
 type Expected = Pick<OverlayState, 'get' | 'range'>;
 
 /**
- * The matched prefix's state, per family: the state read in full when there is one (its digest
- * equals the prefix's, so it is that state), else the model's, laid over the base.
+ * The matched prefix's state, per family: the model's, laid over the base (shared by the
+ * images of a case). Never the state read in full, even when one was: its model form costs a
+ * hex copy of every entry, and a range over it a filter and sort of its table, per image.
  */
-function matchedState(reading: Reading, history: CommitHistory, matched: readonly OrderMatch[]): (family: string) => Expected | null {
-  // A large state's model form costs more to build (and to range over) than the model's overlay.
-  const state = reading.entries <= OWN_STATE_ENTRIES ? reading.state : null;
-  if (state !== null) {
-    const read: Expected = {
-      get: (family, table, key) => state.get(family)?.get(table)?.get(key),
-      range: (family, table, start, end) => [...state.get(family)?.get(table) ?? []]
-        .filter(([key]) => (start === undefined || key >= start) && (end === undefined || key < end)).sort(([a], [b]) => (a < b ? -1 : 1)),
-    };
-    return () => read;
-  }
+function matchedState(history: CommitHistory, matched: readonly OrderMatch[]): (family: string) => Expected | null {
   const states = new Map<string | null, OverlayState>();
   return (family) => {
     const match = matched.find((candidate) => candidate.family === null || candidate.family === family);

@@ -50,6 +50,11 @@ export class Reading {
     return this.raw !== null;
   }
 
+  /** Every table's entries as bytes, as `range` returned them, when read in full (else null). */
+  get tablesRead(): ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<readonly [Uint8Array, Uint8Array]>>> | null {
+    return this.raw;
+  }
+
   /** The whole state, when it was read in full (else null). */
   get state(): LogicalState | null {
     if (this.raw === null) return null;

@@ -61,3 +61,16 @@ test('a page damaged on disk is a problem for a walk the memo cannot vouch for',
   if (reopened instanceof Database) t.true(digestOf(reopened, new Map()).problems.length > 0);
   else t.true(reopened instanceof Error);
 });
+
+test('pages of the persisted free list count in the digest walk\'s page accounting, as in checkIntegrity', async (t) => {
+  const { db } = await filled(400);
+  for (let round = 0; round < 3; round++) {
+    const txn = await db.beginWrite();
+    for (let i = round; i < 400; i += 3) txn.openTable('t').remove(key(i));
+    await txn.commit();
+    await db.checkpoint();
+  }
+  t.true(db.stats().freeListPages > 0, 'the free list was persisted on pages of its own');
+  t.deepEqual(db.checkIntegrity().problems, []);
+  t.deepEqual(digestOf(db, new Map()).problems, []);
+});

@@ -6,7 +6,9 @@ import * as referenceEngine from '../../engine/index.js';
 import { CommitHistory, statesEqual, toHex, type LogicalState } from '../../model/commitHistory.js';
 import { plantEngine } from '../../mutants/plantEngine.js';
 import { runCrashCampaign } from '../../properties/runCrash.js';
-import { commitsOf, secondLifeCase, secondLifeOp } from '../../properties/secondLife.js';
+import { commitsOf, commitsOfBytes, secondLifeCase, secondLifeOp } from '../../properties/secondLife.js';
+import { FrozenBase } from '../../model/stateTimeline.js';
+import { readRecovered } from '../../recovery/readState.js';
 import { runCrashCase, splitByCrash, type CrashCase } from '../../properties/crashCase.js';
 import type { TxnSpec } from '../../properties/crashWorkload.js';
 import type { CrashDecision } from '../../fault/faultyVfs.js';
@@ -132,4 +134,26 @@ test('the same case catches the skipPast bug planted back: the log header keeps 
   // The commit the second life lost is missing alone (lost-ack) or before a later one (hole).
   t.true(['lost-ack', 'hole'].includes(result.violation?.kind ?? 'none'), result.violation?.kind ?? 'no violation');
   t.regex(result.violation?.detail ?? '', /^second life \(the image at I\/O event \d+ recovered after a bit flip in crashlab\.cf\.wal, then/);
+});
+
+test('a full reading gives a second life its start as it is: commitsOfBytes replays to its state, and its family digests are the model\'s', async (t) => {
+  const vfs = new referenceEngine.MemoryVfs();
+  const db = await referenceEngine.ColumnFamilyDatabase.open(vfs, { wal: true });
+  for (const name of ['cf0', 'cf1']) {
+    const family = await db.columnFamily(name);
+    const txn = await family.beginWrite();
+    for (let i = 0; i < 300; i++) txn.openTable(`t${i % 3}`).insert(Uint8Array.of(i >> 8, i & 0xff), new Uint8Array(i % 5).fill(i));
+    txn.openTable('empty');
+    await txn.commit();
+  }
+  const reading = await readRecovered(db, undefined, undefined);
+  await db.close();
+  const history = new CommitHistory();
+  for (const commit of commitsOfBytes(reading.tablesRead!)) {
+    history.addFamily(commit.family);
+    history.settle(history.issue(commit.family, commit.ops, 'immediate'), 'acked');
+  }
+  t.true(statesEqual(history.stateAfter(history.all().length), reading.state!));
+  const read = new Map([...reading.families].map(([family, { digest }]) => [family, digest]));
+  t.deepEqual(new FrozenBase(reading.state!, read).digests, new FrozenBase(reading.state!).digests);
 });

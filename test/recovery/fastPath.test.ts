@@ -28,11 +28,8 @@ const DROP_FAR_KEY = [{ file: 'columnFamilyDatabase.js', find: APPLY_REDO, repla
 /** Replaying a log record at recovery rewrites the far key's value (7, 7, 7 becomes 7, 7, 6). */
 const CHANGE_FAR_VALUE = [{ file: 'columnFamilyDatabase.js', find: APPLY_REDO, replace: `${APPLY_REDO}    txn.openTable('t0').insert(${FAR_KEY_JS}, Uint8Array.of(7, 7, 6));\n` }];
 
-/** The same engine without the digest capability: every image read in full (the harness before it). */
-function withoutDigests(engine: EngineUnderTest): EngineUnderTest {
-  const family = (inner: FamilyUnderTest): FamilyUnderTest => ({
-    name: inner.name, beginWrite: () => inner.beginWrite(), beginRead: () => inner.beginRead(), checkIntegrity: () => inner.checkIntegrity(),
-  });
+/** `engine` with each family its store opens replaced by `family(inner)`. */
+function withFamilies(engine: EngineUnderTest, family: (inner: FamilyUnderTest) => FamilyUnderTest): EngineUnderTest {
   const store = (inner: StoreUnderTest): StoreUnderTest => ({
     listColumnFamilies: () => inner.listColumnFamilies(),
     columnFamily: async (name) => family(await inner.columnFamily(name)),
@@ -41,6 +38,15 @@ function withoutDigests(engine: EngineUnderTest): EngineUnderTest {
     close: () => inner.close(),
   });
   return { ColumnFamilyDatabase: { open: async (vfs, options) => store(await engine.ColumnFamilyDatabase.open(vfs, options)) }, Database: engine.Database };
+}
+
+const plainFamily = (inner: FamilyUnderTest): FamilyUnderTest => ({
+  name: inner.name, beginWrite: () => inner.beginWrite(), beginRead: () => inner.beginRead(), checkIntegrity: () => inner.checkIntegrity(),
+});
+
+/** The same engine without the digest capability: every image read in full (the harness before it). */
+function withoutDigests(engine: EngineUnderTest): EngineUnderTest {
+  return withFamilies(engine, plainFamily);
 }
 
 /** Cases run until the first violation (1-based), or Infinity within `limit`; the violation's kind and image (I/O event). */
@@ -73,3 +79,16 @@ for (const [name, patches] of [['change-untouched-value', CHANGE_FAR_VALUE], ['d
     t.is(fast.kind, full.kind, 'and names it the same way (the fallback reads the image in full to classify it)');
   });
 }
+
+test('a problem only the digest capability reports (its full read finds none) is a violation, not a silent second read', async (t) => {
+  const drifted = withFamilies(referenceEngine, (inner) => ({
+    ...plainFamily(inner),
+    digestState: (hashFor, memo) => {
+      const report = inner.digestState!(hashFor, memo);
+      return { ...report, problems: [...report.problems, 'planted: a page only the digest walk miscounts'] };
+    },
+  }));
+  const result = await runCrashCase(drifted, benchCase(KEYS, 8, 900), { start, secondLife: false });
+  t.is(result.violation?.kind, 'integrity');
+  t.regex(result.violation?.detail ?? '', /digest capability reports what its full read does not: .*planted/);
+});
