@@ -16,6 +16,7 @@ import {
 } from '../engine/index.js';
 import { ForwardingStorage, ForwardingVfs } from '../fault/forwarding.js';
 import { positiveInteger } from './positiveInteger.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 const VALUE_BYTES = 150;
 const TABLE = 'bench';
@@ -35,7 +36,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     else if (argument === '--families') parsed.families = positiveInteger(argument, argv[++i]);
     else if (argument === '--commits') parsed.commits = positiveInteger(argument, argv[++i]);
     else if (argument === '--batch') parsed.batch = positiveInteger(argument, argv[++i]);
-    else throw new Error(`unknown argument ${String(argument)} (usage: [--families N] [--commits N] [--batch N] [--json])`);
+    else throw new BenchUsageError(`unknown argument ${String(argument)} (usage: [--families N] [--commits N] [--batch N] [--json])`);
   }
   return parsed;
 }
@@ -261,4 +262,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await benchMain(import.meta.url, main);

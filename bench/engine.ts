@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Database, DEFAULT_FILE_NAME, FileVfs, MemoryVfs, type Vfs } from '../engine/index.js';
 import { positiveInteger } from './positiveInteger.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 const VALUE_BYTES = 150;
 const INSERTS_PER_COMMIT = 1_000;
@@ -28,7 +29,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     } else if (argument === '--keys') {
       keyCount = positiveInteger('--keys', argv[++i]);
     } else {
-      throw new Error(`unknown argument ${argument} (usage: [--keys N] [--json])`);
+      throw new BenchUsageError(`unknown argument ${argument} (usage: [--keys N] [--json])`);
     }
   }
   return { keyCount, json };
@@ -180,4 +181,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await benchMain(import.meta.url, main);

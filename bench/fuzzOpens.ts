@@ -19,12 +19,12 @@
 // The last line with --json is `{opens, wrongValues, silentLosses, untypedErrors, hangs,
 // crashes, ...}`. The reference engine today declares that it may roll back under damage
 // (README): silent losses are expected until the log carries what tells a torn tail from damage.
-import { pathToFileURL } from 'node:url';
 import { ColumnFamilyDatabase, EngineError, type ColumnFamilyOptions } from '../engine/index.js';
 import { FaultyVfs } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { readRecovered } from '../recovery/readState.js';
 import { positiveInteger } from './positiveInteger.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 type Image = Map<string, Uint8Array>;
 const DATA = 'crashlab.cf';
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     if (argv[i] === '--opens') opens = positiveInteger('--opens', argv[++i]);
     else if (argv[i] === '--seed') seed = positiveInteger('--seed', argv[++i]);
     else if (argv[i] === '--json') json = true;
-    else throw new Error(`unknown argument ${String(argv[i])} (usage: [--opens N] [--seed S] [--json])`);
+    else throw new BenchUsageError(`unknown argument ${String(argv[i])} (usage: [--opens N] [--seed S] [--json])`);
   }
   const result = await fuzzOpens(opens, seed);
   const { byDamage, ...totals } = result;
@@ -222,4 +222,4 @@ async function main(): Promise<void> {
   console.log(json ? JSON.stringify({ seed, ...totals, byDamage }) : JSON.stringify(totals));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+await benchMain(import.meta.url, main);

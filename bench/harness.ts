@@ -12,7 +12,6 @@
 // With --json the last line printed is one JSON object holding every figure.
 import os from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import * as referenceEngine from '../engine/index.js';
 import type { ColumnFamilyOptions } from '../engine/index.js';
 import { FaultyVfs, type CrashPlan } from '../fault/faultyVfs.js';
@@ -23,6 +22,7 @@ import { PROFILES } from '../properties/crashArbitraries.js';
 import { runCrashCase, type CaseStart, type CrashCase } from '../properties/crashCase.js';
 import { familyName, type Step, type Workload } from '../properties/crashWorkload.js';
 import { runCrashCampaign } from '../properties/runCrash.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 export const STAGES: readonly Stage[] = [
   'workload', 'capture', 'mount', 'recovery-crash', 'open', 'integrity', 'read-state', 'close', 'classify', 'second-life', 'other',
@@ -231,7 +231,7 @@ const USAGE = 'usage: [--seed N] [--cases N] [--campaign-runs N] [--keys 100,100
 
 function positiveList(text: string | undefined, flag: string): number[] {
   const values = (text ?? '').split(',').map(Number);
-  if (values.length === 0 || !values.every((v) => Number.isSafeInteger(v) && v >= 1)) throw new Error(`${flag} wants positive integers, not ${text ?? 'nothing'} (${USAGE})`);
+  if (values.length === 0 || !values.every((v) => Number.isSafeInteger(v) && v >= 1)) throw new BenchUsageError(`${flag} wants positive integers, not ${text ?? 'nothing'} (${USAGE})`);
   return values;
 }
 
@@ -245,7 +245,7 @@ export function parseArguments(argv: readonly string[]): Arguments {
     else if (flag === '--campaign-runs') parsed.campaignRuns = positiveList(argv[++i], flag)[0]!;
     else if (flag === '--keys') parsed.keys = positiveList(argv[++i], flag);
     else if (flag === '--txns') parsed.txns = positiveList(argv[++i], flag);
-    else throw new Error(`unknown argument ${flag} (${USAGE})`);
+    else throw new BenchUsageError(`unknown argument ${flag} (${USAGE})`);
   }
   return parsed;
 }
@@ -294,4 +294,4 @@ async function main(): Promise<void> {
 }
 
 // Run only as a program: the test imports the pieces above.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+await benchMain(import.meta.url, main);

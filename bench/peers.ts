@@ -11,11 +11,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { CRASHLAB_STORES, DEFAULT_PEERS_DIR, PEER_PACKAGES, STORES, type StoreName } from './peerStores.js';
 import type { Job, JobKind, JobResult, WorkerReply } from './peerWorker.js';
 import { DEFAULT_SIZE, UNITS, WORKLOADS, isWriteWorkload, type WorkloadName, type WorkloadSize } from './peerWorkload.js';
 import { positiveInteger } from './positiveInteger.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./peerWorker.js', import.meta.url));
 
@@ -320,10 +321,10 @@ export function parseArguments(argv: readonly string[]): Arguments {
     else if (argument === '--rounds' || argument === '--keyspaces' || argument === '--commits' || argument === '--batch' || argument === '--gets') {
       parsed[argument.slice(2) as 'rounds' | 'keyspaces' | 'commits' | 'batch' | 'gets'] = positiveInteger(argument, argv[++i]);
     } else {
-      throw new Error(`unknown argument ${String(argument)} (usage: ${USAGE})`);
+      throw new BenchUsageError(`unknown argument ${String(argument)} (usage: ${USAGE})`);
     }
   }
-  if (parsed.keyspaces > 255) throw new Error('--keyspaces wants at most 255 (the append-only log stores the keyspace in one byte)');
+  if (parsed.keyspaces > 255) throw new BenchUsageError('--keyspaces wants at most 255 (the append-only log stores the keyspace in one byte)');
   const { rounds, keyspaces, commits, batch, gets, stores, install, strace, json } = parsed;
   return { rounds, size: { keyspaces, commits, batch, gets }, stores, install, strace, json };
 }
@@ -331,7 +332,7 @@ export function parseArguments(argv: readonly string[]): Arguments {
 function parseStores(text: string | undefined): StoreName[] {
   const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
   const unknown = names.filter((name) => !(STORES as readonly string[]).includes(name));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--only wants store names among ${STORES.join(', ')}; not ${unknown.join(', ') || '(none)'}`);
+  if (names.length === 0 || unknown.length > 0) throw new BenchUsageError(`--only wants store names among ${STORES.join(', ')}; not ${unknown.join(', ') || '(none)'}`);
   return STORES.filter((store) => names.includes(store));
 }
 
@@ -380,4 +381,4 @@ async function main(): Promise<void> {
   if (args.json) console.log(jsonLine(rows, ratios, config));
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+await benchMain(import.meta.url, main);

@@ -9,7 +9,6 @@
 // each open replays them and checkpoints, as a recovery in the crash campaign does. That image
 // is opened and closed N times, each time on a fresh FaultyVfs mounted from it. The figure is
 // CPU milliseconds per open and close: it should grow with T, not with K.
-import { pathToFileURL } from 'node:url';
 import { ColumnFamilyDatabase } from '../engine/index.js';
 import { FaultyVfs } from '../fault/faultyVfs.js';
 
@@ -17,6 +16,7 @@ type CrashImage = Map<string, Uint8Array>;
 import { Prng } from '../fault/prng.js';
 import { familyName } from '../properties/crashWorkload.js';
 import { BENCH_OPTIONS, keyOf, populate } from './harness.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 interface Row {
   readonly keys: number;
@@ -65,7 +65,7 @@ export async function measure(keys: number, txns: number, opens: number): Promis
 function list(text: string | undefined, fallback: number[]): number[] {
   if (text === undefined) return fallback;
   const values = text.split(',').map(Number);
-  if (!values.every((v) => Number.isSafeInteger(v) && v >= 1)) throw new Error(`expected positive integers, not ${text}`);
+  if (!values.every((v) => Number.isSafeInteger(v) && v >= 1)) throw new BenchUsageError(`expected positive integers, not ${text}`);
   return values;
 }
 
@@ -90,4 +90,4 @@ async function main(): Promise<void> {
   if (argv.includes('--json')) console.log(JSON.stringify({ bench: 'recovery', node: process.version, txns, opens, rows }));
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+await benchMain(import.meta.url, main);

@@ -16,6 +16,7 @@ import { loadPackage, exportedFunction } from '../targets/nodefs/packageLoader.j
 import { resolveAnyTarget, resolveTarget, type NativeTarget } from '../targets/registry.js';
 import type { ContractLevel, TargetContract } from '../targets/target.js';
 import type { ViolationKind } from '../recovery/classify.js';
+import { benchMain } from './benchMain.js';
 
 const SURVIVALS = ['none', 'all', 'prefix', 'subset'] as const;
 /**
@@ -76,4 +77,4 @@ async function main(): Promise<void> {
   if (values.json) console.log(JSON.stringify({ seed, runs, versions, rows }));
 }
 
-await main();
+await benchMain(import.meta.url, main);

@@ -9,13 +9,13 @@
 // `run --jobs N` does; CPU seconds then count this thread only and are not shown. With --json
 // the last line is one JSON object with every row.
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { JOBS_MAX, runJobs } from '../cli/targetJobs.js';
 import { runTargetCampaign, type TargetCampaign, type TargetCampaignResult } from '../properties/runTargetCampaign.js';
 import { driverOf, installAdapterPackages, runNodeFsJobs, type TracedEntry } from '../cli/nodeFsRun.js';
 import { runNodeFsCampaign } from '../properties/runNodeFsCampaign.js';
 import { resolveAnyTarget } from '../targets/registry.js';
 import { CONTRACT_LEVELS, type ContractLevel } from '../targets/target.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 const USAGE = 'usage: [--seed N] [--runs N] [--targets a,b] [--contract durable|prefix|atomic|none] [--jobs N] [--json]';
 const DEFAULT_TARGETS = ['reference', 'sqlite:wal-full', 'sqlite:truncate-full', 'sqlite:delete-extra', 'sqlite:wal-normal', 'lowdb', 'nedb', 'write-file-atomic'];
@@ -24,7 +24,7 @@ interface Arguments { seed: number; runs: number; targets: string[]; contract: C
 
 function positive(text: string | undefined, flag: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} wants a positive integer, not ${text ?? 'nothing'} (${USAGE})`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new BenchUsageError(`${flag} wants a positive integer, not ${text ?? 'nothing'} (${USAGE})`);
   return value;
 }
 
@@ -39,9 +39,9 @@ export function parseArguments(argv: readonly string[]): Arguments {
     else if (flag === '--targets') parsed.targets = (argv[++i] ?? '').split(',').filter((name) => name !== '');
     else if (flag === '--contract') {
       const level = argv[++i] as ContractLevel;
-      if (!CONTRACT_LEVELS.includes(level)) throw new Error(`--contract wants one of ${CONTRACT_LEVELS.join(', ')} (${USAGE})`);
+      if (!CONTRACT_LEVELS.includes(level)) throw new BenchUsageError(`--contract wants one of ${CONTRACT_LEVELS.join(', ')} (${USAGE})`);
       parsed.contract = level;
-    } else throw new Error(`unknown argument ${flag} (${USAGE})`);
+    } else throw new BenchUsageError(`unknown argument ${flag} (${USAGE})`);
   }
   for (const name of parsed.targets) resolveAnyTarget(name);
   return parsed;
@@ -100,9 +100,4 @@ async function main(): Promise<void> {
   if (args.json) console.log(JSON.stringify({ seed: args.seed, runs: args.runs, rows }));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(2);
-  });
-}
+await benchMain(import.meta.url, main);

@@ -12,10 +12,10 @@
 // trace to one TraceCrashModel and takes I images at every crash point, the plans cycling over
 // every survival, tear, sector size and seed, as a campaign does. The figure is images per
 // CPU second, the trace feeding included.
-import { pathToFileURL } from 'node:url';
 import { Prng } from '../fault/prng.js';
 import type { TraceEvent } from '../fault/trace.js';
 import { FS_MODELS, TraceCrashModel, type FsModelName, type TraceCrashPlan } from '../fault/traceCrash.js';
+import { benchMain, BenchUsageError } from './benchMain.js';
 
 type Shape = 'no-fsync' | 'fsync' | 'append-log';
 const SHAPES: readonly Shape[] = ['no-fsync', 'fsync', 'append-log'];
@@ -96,7 +96,7 @@ export function measure(model: FsModelName, shape: Row['shape'], eventsWanted: n
 function positive(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`expected a positive integer, not ${text}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new BenchUsageError(`expected a positive integer, not ${text}`);
   return value;
 }
 
@@ -122,4 +122,4 @@ function main(): void {
   if (argv.includes('--json')) console.log(JSON.stringify({ bench: 'traceCrash', node: process.version, eventsWanted, imagesPerPoint, rows }));
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+await benchMain(import.meta.url, main);
