@@ -34,7 +34,7 @@ import { shape } from './shape.js';
 import { TaskChain } from './taskChain.js';
 import type { Storage, Vfs } from './storage.js';
 import type { ReadTransaction, WriteTransaction } from './transaction.js';
-import { Wal, type WalRecord } from './wal.js';
+import { Wal, type SalvageLoss, type WalRecord } from './wal.js';
 
 export interface ColumnFamilyOptions extends DatabaseOptions {
   /** Keep a shared write-ahead log (default true); false commits each family the two-fsync way. */
@@ -60,9 +60,29 @@ export interface ColumnFamilyOptions extends DatabaseOptions {
    * seeded PRNG there for databases that must tell each other's logs apart).
    */
   readonly random?: () => number;
+  /**
+   * `'strict'` (default): a log the data file cannot vouch for (another database's, records of a
+   * family never created, a break in a family's chain) fails the open with CORRUPTION.
+   * `'salvage'`: those records are dropped instead, every family opens at what survives, and
+   * `recoveryReport()` lists what was dropped; a writable salvage makes that final at its
+   * checkpoint. For an operator who chooses to, after reading the strict open's error.
+   */
+  readonly recover?: 'strict' | 'salvage';
+}
+
+/** What an open's recovery dropped: nothing in a strict open (it fails instead). */
+export interface RecoveryReport {
+  readonly mode: 'strict' | 'salvage';
+  readonly lost: readonly SalvageLoss[];
 }
 
 export const DEFAULT_CF_FILE_NAME = 'crashlab.cf';
+
+function recoverMode(options: ColumnFamilyOptions): 'strict' | 'salvage' {
+  const mode = options.recover ?? 'strict';
+  if (mode !== 'strict' && mode !== 'salvage') throw new TypeError(`recover must be 'strict' or 'salvage', not ${JSON.stringify(mode)}`);
+  return mode;
+}
 
 /** Draws for a new file's database id (see ColumnFamilyOptions.random). */
 function idSource(target: string | Vfs, options: ColumnFamilyOptions): () => number {
@@ -148,6 +168,7 @@ export class ColumnFamilyDatabase {
   private readonly file: SegmentedFile;
   private readonly wal: Wal | null;
   private readonly families = new Map<string, ColumnFamily>();
+  private report: RecoveryReport = { mode: 'strict', lost: [] };
   /** A read-only open (or one on a full disk): no family is created or deleted, nothing is checkpointed. */
   private readOnly = false;
   private refusal: (what: string) => EngineError = readOnlyRefusal;
@@ -221,18 +242,23 @@ export class ColumnFamilyDatabase {
       const file = await SegmentedFile.open(openFile(name), { ...resolved, create, random: idSource(target, options) });
       let wal: Wal | null = null;
       let records: WalRecord[] = [];
+      const salvage = recoverMode(options) === 'salvage';
+      const lost: SalvageLoss[] = [];
       // A read-only open of a database without its log reads what the data file holds, as a
       // writable open would after creating an empty log.
       if (resolved.wal && !(readOnly && !vfs.exists(`${name}.wal`))) {
         const walCreated = !vfs.exists(`${name}.wal`);
         const walStorage = openFile(`${name}.wal`);
-        ({ wal, records } = await Wal.open(walStorage, { ...resolved, readOnly, databaseId: file.databaseId(), name: `${name}.wal` }, (error) => cfdb?.poisonAll(error)));
+        const opened = await Wal.open(walStorage, { ...resolved, readOnly, salvage, databaseId: file.databaseId(), name: `${name}.wal` }, (error) => cfdb?.poisonAll(error));
+        ({ wal, records } = opened);
+        if (opened.foreign !== undefined) lost.push(opened.foreign);
         if (walCreated) await vfs.syncDir();
       }
       if (created) await vfs.syncDir();
       const opening = new ColumnFamilyDatabase(resolved, file, wal);
       cfdb = opening;
       for (const entry of file.families()) opening.attach(entry);
+      opening.report = { mode: salvage ? 'salvage' : 'strict', lost };
       await opening.recover(records, readOnly);
       return opening;
     } catch (error) {
@@ -270,9 +296,9 @@ export class ColumnFamilyDatabase {
   }
 
   /** Replays every log record newer than its family's durable header, then checkpoints. */
-  private async recover(records: WalRecord[], readOnly: boolean): Promise<void> {
+  private async recover(all: WalRecord[], readOnly: boolean): Promise<void> {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
-    checkFamiliesKnown(records, byId, this.file.nextFamilyId);
+    const records = this.knownFamilyRecords(all, byId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
     await shape.replay(() => this.replay(records, byId, lastSeq));
     if (readOnly) {
@@ -294,14 +320,52 @@ export class ColumnFamilyDatabase {
   /** Replays the records newer than their family's durable header, each checked against its family's chain. */
   private async replay(records: readonly WalRecord[], byId: ReadonlyMap<number, ColumnFamily>, lastSeq: Map<number, number>): Promise<void> {
     const batches = new ReplayBatches();
+    const broken = new Map<number, { -readonly [K in keyof SalvageLoss]: SalvageLoss[K] }>();
     for (const record of records) {
       const family = byId.get(record.familyId);
       // A deleted family's records, and records its durable header already holds, are skipped.
       if (family === undefined || record.seq <= family.db.durableWalSeq) continue;
-      checkChained(record, family.name, lastSeq);
-      await batches.apply(family.db, record);
+      try {
+        if (!broken.has(record.familyId)) {
+          checkChained(record, family.name, lastSeq);
+          await batches.apply(family.db, record);
+          continue;
+        }
+      } catch (error) {
+        if (this.report.mode !== 'salvage' || !(error instanceof EngineError)) throw error;
+        broken.set(record.familyId, { kind: 'broken-chain', family: family.name, firstSeq: record.seq, lastSeq: record.seq, records: 0, detail: error.message });
+      }
+      // Salvage past a break: what follows it was built on what the break lost, so it is dropped,
+      // and the family is still committed at its sequence, so the checkpoint covers it.
+      const loss = broken.get(record.familyId)!;
+      loss.lastSeq = record.seq;
+      loss.records++;
+      await batches.apply(family.db, { ...record, ops: [] });
     }
     await batches.commit();
+    this.report = { ...this.report, lost: [...this.report.lost, ...broken.values()] };
+  }
+
+  /**
+   * The records of families the master header knows. A record of a family id it never handed
+   * out means the master read is older than the log (its newest copy is damaged): skipping them
+   * as "deleted" would lose a whole family's acknowledged commits in silence, so a strict open
+   * fails; a salvage drops them and reports it.
+   */
+  private knownFamilyRecords(records: readonly WalRecord[], byId: ReadonlyMap<number, unknown>): WalRecord[] {
+    const nextFamilyId = this.file.nextFamilyId;
+    const unknown = records.filter((record) => !byId.has(record.familyId) && record.familyId >= nextFamilyId);
+    if (unknown.length === 0) return [...records];
+    const detail = `log record ${unknown[0]!.seq} belongs to family id ${unknown[0]!.familyId}, which the master header (next id ${nextFamilyId}) never created`;
+    if (this.report.mode !== 'salvage') throw new EngineError('CORRUPTION', detail);
+    const loss: SalvageLoss = { kind: 'unknown-family', family: null, firstSeq: unknown[0]!.seq, lastSeq: unknown[unknown.length - 1]!.seq, records: unknown.length, detail };
+    this.report = { ...this.report, lost: [...this.report.lost, loss] };
+    return records.filter((record) => !unknown.includes(record));
+  }
+
+  /** What this open's recovery dropped (`recover: 'salvage'`); a strict open's list is empty. */
+  recoveryReport(): RecoveryReport {
+    return this.report;
   }
 
   /** Called by any family after an I/O failure: the shared file or log is suspect for all. */
@@ -531,17 +595,6 @@ function applyRedo(txn: WriteTransaction, ops: readonly RedoOp[]): void {
   }
 }
 
-/**
- * A record of a family id the master header never handed out means the master read is older
- * than the log (its newest copy is damaged): skipping those records as "deleted" would lose
- * acknowledged commits of a whole family in silence.
- */
-function checkFamiliesKnown(records: readonly WalRecord[], byId: ReadonlyMap<number, unknown>, nextFamilyId: number): void {
-  for (const record of records) {
-    if (byId.has(record.familyId) || record.familyId < nextFamilyId) continue;
-    throw new EngineError('CORRUPTION', `log record ${record.seq} belongs to family id ${record.familyId}, which the master header (next id ${nextFamilyId}) never created`);
-  }
-}
 
 /**
  * Replays only a chain: the record's predecessor in its family must be replayed already or

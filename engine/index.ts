@@ -8,7 +8,8 @@ export {
   ReadOnlyTable, ReadTransaction, Table, WriteTransaction, type CommitOptions, type Durability, type RangeOptions,
 } from './transaction.js';
 export type { IntegrityReport, TableSummary } from './integrity.js';
-export { ColumnFamily, ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions } from './columnFamilyDatabase.js';
+export { ColumnFamily, ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions, type RecoveryReport } from './columnFamilyDatabase.js';
+export type { SalvageLoss } from './wal.js';
 export { VirtualClock, type Clock } from './clock.js';
 export type { Barrier } from './database.js';
 export { DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES, MIN_PAGE_BYTES } from './format.js';

@@ -58,6 +58,18 @@ interface WalHeader {
   readonly startOffset: number;
 }
 
+/** What a salvage open dropped (ColumnFamilyOptions.recover), reported by `recoveryReport()`. */
+export interface SalvageLoss {
+  /** Another database's log; records of a family id the master never created; records past a break in a family's chain. */
+  readonly kind: 'foreign-log' | 'unknown-family' | 'broken-chain';
+  readonly family: string | null;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly records: number;
+  /** The CORRUPTION a strict open raises for it. */
+  readonly detail: string;
+}
+
 /** Where a live (not yet truncated) record sits, for truncation. */
 interface LiveRecord {
   readonly seq: number;
@@ -83,6 +95,8 @@ export interface WalOptions {
   readonly databaseId: number;
   /** The log's file name, for messages. */
   readonly name?: string;
+  /** Salvage (ColumnFamilyOptions.recover): another database's log is reported in `foreign` and its records dropped, not refused. */
+  readonly salvage?: boolean;
 }
 
 function encodeHeader(header: WalHeader): Uint8Array {
@@ -249,7 +263,7 @@ export class Wal {
    * Opens the log (creating it when the file is new or all zeros) and reads every valid
    * record from the header's start. The caller replays them, checkpoints, then calls `reset`.
    */
-  static async open(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void): Promise<{ wal: Wal; records: WalRecord[] }> {
+  static async open(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void): Promise<{ wal: Wal; records: WalRecord[]; foreign?: SalvageLoss }> {
     const headBytes = Math.min(storage.len(), WAL_SLOT_OFFSETS[1] + WAL_SLOT_BYTES);
     const head = storage.read(0, headBytes);
     const slots = WAL_SLOT_OFFSETS.map((at) =>
@@ -275,7 +289,15 @@ export class Wal {
     const wal = new Wal(storage, options, onIoError, slots[index]!, index);
     wal.resetSalt = recoverySalt(head, slots[index]!.salt);
     const records = wal.scan();
-    checkOwnLog(slots[index]!, records, options);
+    try {
+      checkOwnLog(slots[index]!, records, options);
+    } catch (error) {
+      if (options.salvage !== true || !(error instanceof EngineError)) throw error;
+      // Salvage: none of its records is live, so the recovery's reset drops them all.
+      wal.live.splice(0);
+      const foreign: SalvageLoss = { kind: 'foreign-log', family: null, firstSeq: records[0]!.seq, lastSeq: records[records.length - 1]!.seq, records: records.length, detail: error.message };
+      return { wal, records: [], foreign };
+    }
     return { wal, records };
   }
 
