@@ -133,10 +133,10 @@ function swapPages(data: Uint8Array, prng: Prng): void {
 }
 
 /** Opens, reads every family and checks integrity; the verdict against the base's histories. */
-async function judgeOpen(base: Base, image: Image): Promise<Verdict> {
+async function judgeOpen(base: Base, image: Image, recover: 'strict' | 'salvage' = 'strict'): Promise<Verdict> {
   let db: ColumnFamilyDatabase | null = null;
   try {
-    db = await ColumnFamilyDatabase.open(FaultyVfs.fromImage(image), OPTIONS);
+    db = await ColumnFamilyDatabase.open(FaultyVfs.fromImage(image), { ...OPTIONS, recover });
     const reading = await readRecovered(db, undefined, undefined);
     if (reading.problems.length > 0) return 'detected';
     return compare(base, reading.state!);
@@ -182,6 +182,11 @@ export interface FuzzResult {
   readonly intact: number;
   /** Per damage class, the verdicts that are not `detected` or `intact`, with an example seed. */
   readonly byDamage: Record<string, Partial<Record<Verdict, number>>>;
+  /**
+   * Every open a strict open detected, opened again with `recover: 'salvage'`: the verdicts of
+   * those (`detected`: salvage refused it too). A salvage may lose, never invent.
+   */
+  readonly salvaged: Partial<Record<Verdict, number>>;
 }
 
 export async function fuzzOpens(opens: number, seed: number): Promise<FuzzResult> {
@@ -190,17 +195,23 @@ export async function fuzzOpens(opens: number, seed: number): Promise<FuzzResult
   for (let b = 0; b < BASES; b++) bases.push(await buildBase(prng.below(2 ** 31)));
   const counts: Record<Verdict, number> = { detected: 0, intact: 0, silentLoss: 0, wrongValue: 0, untypedError: 0, crash: 0, hang: 0 };
   const byDamage: Record<string, Partial<Record<Verdict, number>>> = {};
+  const salvaged: Partial<Record<Verdict, number>> = {};
   for (let i = 0; i < opens; i++) {
     const base = bases[prng.below(bases.length)]!;
     const kind = DAMAGES[prng.below(DAMAGES.length)]!;
-    const verdict = await withHangLimit(judgeOpen(base, damage(base, bases[prng.below(bases.length)]!, kind, prng)));
+    const image = damage(base, bases[prng.below(bases.length)]!, kind, prng);
+    const verdict = await withHangLimit(judgeOpen(base, image));
+    if (verdict === 'detected') {
+      const salvage = await withHangLimit(judgeOpen(base, image, 'salvage'));
+      salvaged[salvage] = (salvaged[salvage] ?? 0) + 1;
+    }
     counts[verdict]++;
     const row = (byDamage[kind] ??= {});
     row[verdict] = (row[verdict] ?? 0) + 1;
   }
   return {
     opens, wrongValues: counts.wrongValue, silentLosses: counts.silentLoss, untypedErrors: counts.untypedError,
-    hangs: counts.hang, crashes: counts.crash, detected: counts.detected, intact: counts.intact, byDamage,
+    hangs: counts.hang, crashes: counts.crash, detected: counts.detected, intact: counts.intact, byDamage, salvaged,
   };
 }
 

@@ -12,4 +12,9 @@ test('2,000 damaged opens: no wrong value, no untyped error, no crash, no hang; 
   t.true(result.detected > 0 && result.intact > 0, 'the damage is real and varied: some told, some harmless');
   t.is(result.wrongValues, 0, JSON.stringify(result.byDamage));
   t.true((result.byDamage['foreign-log']?.detected ?? 0) > 0, `a foreign log is detected: ${JSON.stringify(result.byDamage['foreign-log'])}`);
+  // Salvage of the detected opens: it may lose (silentLoss) or refuse (detected), never invent or crash.
+  const salvaged = JSON.stringify(result.salvaged);
+  t.is(result.salvaged.wrongValue ?? 0, 0, salvaged);
+  t.is((result.salvaged.untypedError ?? 0) + (result.salvaged.crash ?? 0) + (result.salvaged.hang ?? 0), 0, salvaged);
+  t.true((result.salvaged.silentLoss ?? 0) + (result.salvaged.intact ?? 0) > 0, `some detected opens are salvaged: ${salvaged}`);
 });
