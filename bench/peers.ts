@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRASHLAB_STORES, DEFAULT_PEERS_DIR, PEER_PACKAGES, STORES, type StoreName } from './peerStores.js';
 import type { Job, JobKind, JobResult, WorkerReply } from './peerWorker.js';
-import { DEFAULT_SIZE, UNITS, WORKLOADS, isWriteWorkload, type WorkloadName, type WorkloadSize } from './peerWorkload.js';
+import { DEFAULT_SIZE, KEY_BYTES, UNITS, VALUE_BYTES, WORKLOADS, isWriteWorkload, keysPerKeyspace, type WorkloadName, type WorkloadSize } from './peerWorkload.js';
 import { positiveInteger } from './positiveInteger.js';
 import { benchMain, BenchUsageError } from './benchMain.js';
 
@@ -42,6 +42,11 @@ export interface ResultRow {
   /** The highest peak RSS of the rounds' child processes. */
   readonly rssBytes: number | null;
   readonly fsyncsPerCommit: number | null;
+  /**
+   * The durable writes only: bytes the store's folder takes on disk (allocated blocks, every
+   * file, after close) per logical byte written (keys and values), the median over rounds.
+   */
+  readonly diskBytesPerLogicalByte: number | null;
   /** Rounds that produced a figure. */
   readonly rounds: number;
   readonly error?: string;
@@ -130,6 +135,22 @@ export function runWorker(job: Job, timeoutMs: number, tracePath?: string): Prom
 interface Samples {
   readonly results: JobResult[];
   readonly errors: string[];
+  /** Allocated bytes of the store's folder after each round's durable writes. */
+  readonly diskBytes: number[];
+}
+
+/** Allocated bytes (st_blocks) of every file under `directory`. */
+export function allocatedBytes(directory: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(directory, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += fs.statSync(path.join(entry.parentPath, entry.name)).blocks * 512;
+  }
+  return total;
+}
+
+/** Keys and values the durable writes put: what the space figure divides by. */
+export function logicalBytes(size: WorkloadSize): number {
+  return size.keyspaces * keysPerKeyspace(size) * (KEY_BYTES + VALUE_BYTES);
 }
 
 const sampleKey = (store: StoreName, workload: WorkloadName): string => `${store}|${workload}`;
@@ -168,7 +189,10 @@ async function runRound(options: SuiteOptions, stores: readonly StoreName[], rou
       const reply = await runWorker({ store, workload, directory, size: options.size, peersDir: options.peersDir }, options.timeoutMs);
       if (reply.ok) {
         entry.results.push(reply.result);
-        if (workload === 'durable-writes') wrote.add(store);
+        if (workload === 'durable-writes') {
+          wrote.add(store);
+          entry.diskBytes.push(allocatedBytes(directory));
+        }
         options.log(`round ${round}: ${store} ${workload}: ${Math.round(rateOf(reply.result))} ${UNITS[workload]}`);
       } else {
         entry.errors.push(reply.error);
@@ -207,8 +231,8 @@ async function straceFsyncs(options: SuiteOptions, stores: readonly StoreName[],
 }
 
 function rowOf(store: StoreName, workload: WorkloadName, samples: Samples | undefined, unavailable: string | undefined,
-  straced: number | undefined, rounds: number): ResultRow {
-  const empty = { store, workload, median: null, min: null, max: null, unit: UNITS[workload], rssBytes: null, fsyncsPerCommit: null, rounds: 0 };
+  straced: number | undefined, rounds: number, logical: number): ResultRow {
+  const empty = { store, workload, median: null, min: null, max: null, unit: UNITS[workload], rssBytes: null, fsyncsPerCommit: null, diskBytesPerLogicalByte: null, rounds: 0 };
   if (unavailable !== undefined) return { ...empty, error: `unavailable: ${unavailable}` };
   const results = samples?.results ?? [];
   const errors = samples?.errors ?? [];
@@ -220,6 +244,7 @@ function rowOf(store: StoreName, workload: WorkloadName, samples: Samples | unde
     ...summarize(results.map(rateOf)),
     rssBytes: Math.max(...results.map((result) => result.rssBytes)),
     fsyncsPerCommit: !isWriteWorkload(workload) ? null : ownCounts.length > 0 ? summarize(ownCounts).median : straced ?? null,
+    diskBytesPerLogicalByte: samples === undefined || samples.diskBytes.length === 0 ? null : summarize(samples.diskBytes).median / logical,
     rounds: results.length,
     ...(error === undefined ? {} : { error }),
   };
@@ -229,7 +254,7 @@ function rowOf(store: StoreName, workload: WorkloadName, samples: Samples | unde
 export async function runSuite(options: SuiteOptions): Promise<{ rows: ResultRow[]; ratios: Ratios }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlab-peers-'));
   const samples = new Map<string, Samples>();
-  for (const store of options.stores) for (const workload of WORKLOADS) samples.set(sampleKey(store, workload), { results: [], errors: [] });
+  for (const store of options.stores) for (const workload of WORKLOADS) samples.set(sampleKey(store, workload), { results: [], errors: [], diskBytes: [] });
   try {
     const unavailable = await probeStores(options, root);
     const stores = options.stores.filter((store) => !unavailable.has(store));
@@ -240,7 +265,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ rows: ResultRow
     }
     const straced = options.strace && straceAvailable() ? await straceFsyncs(options, stores, root, samples) : new Map<string, number>();
     const rows = options.stores.flatMap((store) => WORKLOADS.map((workload) => rowOf(store, workload,
-      samples.get(sampleKey(store, workload)), unavailable.get(store), straced.get(sampleKey(store, workload)), options.rounds)));
+      samples.get(sampleKey(store, workload)), unavailable.get(store), straced.get(sampleKey(store, workload)), options.rounds, logicalBytes(options.size))));
     return { rows, ratios: computeRatios(rows) };
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -264,12 +289,13 @@ export function formatTable(rows: readonly ResultRow[], size: WorkloadSize): str
   const lines: string[] = [];
   for (const workload of WORKLOADS) {
     lines.push('', titles[workload], `  ${'store'.padEnd(20)}${`median ${UNITS[workload]}`.padStart(16)}${'min - max'.padStart(24)}`
-      + `${'fsyncs/commit'.padStart(15)}${'peak RSS'.padStart(10)}`);
+      + `${'fsyncs/commit'.padStart(15)}${'peak RSS'.padStart(10)}${workload === 'durable-writes' ? 'disk/logical'.padStart(14) : ''}`);
     for (const row of rows.filter((candidate) => candidate.workload === workload)) {
       const figures = row.median === null ? ''
         : `${integer(row.median).padStart(16)}${`${integer(row.min ?? 0)} - ${integer(row.max ?? 0)}`.padStart(24)}`
           + `${(row.fsyncsPerCommit === null ? '-' : row.fsyncsPerCommit.toFixed(2)).padStart(15)}`
-          + `${(row.rssBytes === null ? '-' : mib(row.rssBytes)).padStart(10)}`;
+          + `${(row.rssBytes === null ? '-' : mib(row.rssBytes)).padStart(10)}`
+          + (workload === 'durable-writes' ? `${(row.diskBytesPerLogicalByte === null ? '-' : `${row.diskBytesPerLogicalByte.toFixed(2)}x`).padStart(14)}` : '');
       lines.push(`  ${row.store.padEnd(20)}${figures}${row.error === undefined ? '' : `  ${row.error}`}`);
     }
   }
@@ -291,8 +317,8 @@ export function formatRatios(ratios: Ratios): string {
 
 /** The --json line: every row (the fields the issue names, plus fsyncsPerCommit and any error) and the ratios. */
 export function jsonLine(rows: readonly ResultRow[], ratios: Ratios, config: object): string {
-  const results = rows.map(({ store, workload, median, min, max, unit, rssBytes, fsyncsPerCommit, rounds, error }) => (
-    { store, workload, median, min, max, unit, rssBytes, fsyncsPerCommit, rounds, ...(error === undefined ? {} : { error }) }));
+  const results = rows.map(({ store, workload, median, min, max, unit, rssBytes, fsyncsPerCommit, diskBytesPerLogicalByte, rounds, error }) => (
+    { store, workload, median, min, max, unit, rssBytes, fsyncsPerCommit, diskBytesPerLogicalByte, rounds, ...(error === undefined ? {} : { error }) }));
   return JSON.stringify({ config, results, ratios });
 }
 

@@ -18,7 +18,7 @@ function suiteOptions(stores: readonly StoreName[], overrides: Partial<SuiteOpti
 }
 
 function row(store: StoreName, workload: WorkloadName, median: number | null): ResultRow {
-  return { store, workload, median, min: median, max: median, unit: 'puts/s', rssBytes: null, fsyncsPerCommit: null, rounds: median === null ? 0 : 1 };
+  return { store, workload, median, min: median, max: median, unit: 'puts/s', rssBytes: null, fsyncsPerCommit: null, diskBytesPerLogicalByte: null, rounds: median === null ? 0 : 1 };
 }
 
 test('summarize: the median of odd and even counts, with min and max, whatever the order', (t) => {
@@ -116,6 +116,14 @@ test('a tiny real run of crashlab (both barriers) and the append-only log, in ch
     t.true(durable > 0 && durable <= 2, `${store}: ${durable} fsyncs per durable commit`);
     t.true(fsyncs(store, 'nondurable-writes')! < durable, 'a non-durable commit waits for no fsync of its own');
     t.is(fsyncs(store, 'random-gets'), null);
+  }
+  // The space figure: the durable writes' folder on disk per logical byte, and only there.
+  const space = (store: StoreName, workload: WorkloadName) => rows.find((r) => r.store === store && r.workload === workload)?.diskBytesPerLogicalByte;
+  const log = space('append-log', 'durable-writes')!;
+  t.true(log >= 1 && log < 2, `an append-only log holds every byte once, plus framing and block rounding: ${log}`);
+  for (const store of stores) {
+    t.true(space(store, 'durable-writes')! > 0, store);
+    t.is(space(store, 'random-gets'), null);
   }
   t.deepEqual(Object.keys(ratios), ['append-log']);
   t.true(Object.values(ratios['append-log']!).every((ratio) => typeof ratio === 'number' && ratio > 0));
