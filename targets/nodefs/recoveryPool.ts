@@ -61,6 +61,12 @@ interface RecoveryHost {
 
 const WORKER_URL = new URL('./recoveryWorker.js', import.meta.url);
 const DEFAULT_HANG_TIMEOUT_MS = 10_000;
+/**
+ * A fresh worker's first answer also waits for its start (a thread or process, the library's
+ * modules): on a loaded machine that alone can pass a short hang timeout, and the image would
+ * be called a hang for the machine's sake. So the first image of a new worker gets this more.
+ */
+const WORKER_START_ALLOWANCE_MS = 10_000;
 const DEFAULT_RECYCLE_AFTER_IMAGES = 2048;
 
 /**
@@ -157,13 +163,14 @@ class RecoveryLane {
   /** Sends a batch, collects its answers in order; a hang ends the batch at the hung image. */
   private async runBatch(batch: readonly DirImage[]): Promise<Recovered[]> {
     if (batch.length === 0) throw new RangeError('an empty recovery batch would wait for nothing');
+    const fresh = this.worker === null;
     const worker = this.ensureWorker();
     const firstId = this.nextId;
     this.nextId += batch.length;
     this.imagesInWorker += batch.length;
     const answers = await new Promise<Recovered[]>((resolve, reject) => {
       const got: Recovered[] = [];
-      let timer = setTimeout(onHang, this.hangTimeoutMs);
+      let timer = setTimeout(onHang, this.hangTimeoutMs + (fresh ? WORKER_START_ALLOWANCE_MS : 0));
       const finish = (): void => {
         clearTimeout(timer);
         worker.off('message', onMessage);
