@@ -402,7 +402,7 @@ export class ColumnFamilyDatabase {
    * drops a record appended after its family's checkpoint: its sequence is above the header's.
    */
   checkpoint(options: { force?: boolean } = {}): Promise<void> {
-    if (this.readOnly) return Promise.reject(this.readOnlyError('a checkpoint'));
+    if (this.readOnly) return Promise.reject(this.refusal('a checkpoint'));
     return this.serialized(async () => {
       this.checkpointRunning = true;
       try {
@@ -445,7 +445,7 @@ export class ColumnFamilyDatabase {
     checkFamilyName(name);
     const existing = this.families.get(name);
     if (existing !== undefined) return existing;
-    if (this.readOnly) throw this.readOnlyError(`creating family ${name}`);
+    if (this.readOnly) throw this.refusal(`creating family ${name}`);
     // Creation needs no checkpoint to pause (a new family has no records yet), so it has a
     // queue of its own: a caller holding another family's write transaction never waits on one.
     const run = async (): Promise<ColumnFamily> => {
@@ -477,7 +477,7 @@ export class ColumnFamilyDatabase {
    */
   deleteColumnFamily(name: string): Promise<boolean> {
     try {
-      if (this.readOnly) throw this.readOnlyError(`deleting family ${name}`);
+      if (this.readOnly) throw this.refusal(`deleting family ${name}`);
       this.checkNoOtherWriter(name);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -513,10 +513,6 @@ export class ColumnFamilyDatabase {
         throw new EngineError('BUSY', `cannot delete family ${name} while a write transaction of family ${family.name} is open: commit or abort it first`);
       }
     }
-  }
-
-  private readOnlyError(what: string): EngineError {
-    return this.refusal(what);
   }
 
   /** From here on every write fails with `refusal`'s error, in every family (a read-only open). */

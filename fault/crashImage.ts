@@ -57,6 +57,13 @@ export class CrashImage {
     return this.files().get(name)?.fork();
   }
 
+  /** The files' lengths added up: what the image takes on a disk (no byte copied). */
+  sizeBytes(): number {
+    let total = 0;
+    for (const bytes of this.files().values()) total += bytes.length;
+    return total;
+  }
+
   /** The bytes of every file, copied out (sorted by name). */
   toBytes(): Map<string, Uint8Array> {
     return new Map([...this.files()].map(([name, bytes]) => [name, bytes.toUint8Array()]));

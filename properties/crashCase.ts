@@ -604,10 +604,7 @@ async function recoverCapture(engine: EngineUnderTest, crashCase: CrashCase, cap
  */
 async function recoverOnFullDisk(engine: EngineUnderTest, image: CrashImage, unreadable: NonNullable<FaultyVfsOptions['unreadable']>,
   check: CheckOptions): Promise<Recovered> {
-  const sized = FaultyVfs.fromImage(image);
-  let imageBytes = 0;
-  for (const bytes of sized.currentImage().values()) imageBytes += bytes.length;
-  return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable, errors: { capacityBytes: imageBytes } }), check);
+  return recoverImage(engine, FaultyVfs.fromImage(image, { unreadable, errors: { capacityBytes: image.sizeBytes() } }), check);
 }
 
 /**

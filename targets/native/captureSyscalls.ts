@@ -7,7 +7,7 @@
  * (TRACE_INCOMPLETE). Refusals (a shared writable map, io_uring), an unusable strace, dead and
  * hung children are NativeErrors. One child per capture; its scratch folder is removed after.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import type { TargetTxn } from '../target.js';
 import { NativeError } from './nativeError.js';
 import { NATIVE_CONFIG_ENV, type NativeChildConfig } from './nativeChildMain.js';
 import { eventsFromStrace } from './syscallTrace.js';
+import { runWatchedChild } from '../nodefs/watchedChild.js';
 
 export const STRACE = process.env['CRASHLAB_STRACE'] ?? 'strace';
 
@@ -36,7 +37,6 @@ export function straceArgs(outFile: string): string[] {
 }
 
 const CHILD_MAIN = fileURLToPath(new URL('./nativeChildMain.js', import.meta.url));
-const STDERR_TAIL_BYTES = 4096;
 let straceChecked: NativeError | null | undefined;
 
 /** Throws NO_STRACE when strace is missing or cannot trace here (checked once per process). */
@@ -100,26 +100,13 @@ export function checkComplete(events: TraceEvent[], root: string, volatileFiles:
   return { tier: 'syscalls', events };
 }
 
-function runTraced(config: NativeChildConfig, straceFile: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(STRACE, [...straceArgs(straceFile), process.execPath, CHILD_MAIN], {
-      cwd: path.dirname(config.root), env: { ...process.env, [NATIVE_CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES); });
-    let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new NativeError('NO_STRACE', `could not start ${STRACE}: ${error.message}`, { cause: error }));
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      if (hung) reject(new NativeError('HANG', `the traced engine ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`));
-      else resolve(stderr);
-    });
+async function runTraced(config: NativeChildConfig, straceFile: string, timeoutMs: number): Promise<string> {
+  const env = { ...process.env, [NATIVE_CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' };
+  const exit = await runWatchedChild(STRACE, [...straceArgs(straceFile), process.execPath, CHILD_MAIN], { cwd: path.dirname(config.root), env }, timeoutMs, {
+    unstarted: (error) => new NativeError('NO_STRACE', `could not start ${STRACE}: ${error.message}`, { cause: error }),
+    hung: () => new NativeError('HANG', `the traced engine ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`),
   });
+  return exit.stderr;
 }
 
 function readOutcome(config: NativeChildConfig, stderr: string): CaptureOutcome {

@@ -14,12 +14,12 @@ import type { CaptureReply, CaptureRequest } from './captureServer.js';
 import { NodeFsError } from './nodeFsError.js';
 import { makeScratchDir } from './scratchDir.js';
 import { CONFIG_ENV, workloadToJson, type ChildConfig, type ChildResult } from './traceProtocol.js';
+import { runWatchedChild, STDERR_TAIL_BYTES, type ChildExit } from './watchedChild.js';
 
 /** Compiled siblings of this file (dist/targets/nodefs/). */
 const PRELOAD_URL = new URL('./preload.js', import.meta.url).href;
 const CHILD_MAIN = fileURLToPath(new URL('./childMain.js', import.meta.url));
 /** How much of the child's stderr a CHILD_FAILED message quotes. */
-const STDERR_TAIL_BYTES = 4096;
 
 export interface CaptureOptions {
   /** The adapter module (a path, or a specifier the child can import); its default export is a NodeFsAdapter. */
@@ -77,7 +77,6 @@ export async function captureTrace(options: CaptureOptions): Promise<CaptureResu
   }
 }
 
-interface ChildExit { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }
 
 const SERVER_MAIN = fileURLToPath(new URL('./captureServer.js', import.meta.url));
 
@@ -137,26 +136,10 @@ export class CaptureServer {
 }
 
 function runChild(config: ChildConfig, timeoutMs: number): Promise<ChildExit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', PRELOAD_URL, CHILD_MAIN], {
-      // One thread-pool thread: concurrent fs calls then run and complete in the order issued, so the trace's order is the seed's.
-      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES); });
-    let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new NodeFsError('CHILD_FAILED', `could not start the traced child: ${error.message}`, { cause: error }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (hung) reject(new NodeFsError('HANG', `the traced child ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`));
-      else resolve({ code, signal, stderr });
-    });
+  // One thread-pool thread: concurrent fs calls then run and complete in the order issued, so the trace's order is the seed's.
+  return runWatchedChild(process.execPath, ['--import', PRELOAD_URL, CHILD_MAIN], { env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), UV_THREADPOOL_SIZE: '1' } }, timeoutMs, {
+    unstarted: (error) => new NodeFsError('CHILD_FAILED', `could not start the traced child: ${error.message}`, { cause: error }),
+    hung: () => new NodeFsError('HANG', `the traced child ran longer than ${timeoutMs} ms and was killed (adapter ${config.adapterModule})`),
   });
 }
 

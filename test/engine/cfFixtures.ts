@@ -4,7 +4,7 @@ import type { ColumnFamily, ColumnFamilyDatabase } from '../../engine/columnFami
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import type { OpenOptions, Storage, Vfs } from '../../engine/storage.js';
 import { ForwardingStorage } from '../../fault/forwarding.js';
-import { hex } from './engineFixtures.js';
+import { hex, keyOf, valueOf } from './engineFixtures.js';
 
 export type Image = Map<string, Uint8Array>;
 
@@ -120,4 +120,13 @@ export async function assertIntegrity(t: ExecutionContext, db: ColumnFamilyDatab
 /** Yields to the event loop `turns` times (lets sync rounds and scheduled work run). */
 export async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Keys `from` .. `from + count - 1` into table 't' of `family`, one commit each (immediate), values of `valueBytes` salted by `salt`. */
+export async function putKeys(family: ColumnFamily, from: number, count: number, valueBytes: number, salt: number): Promise<void> {
+  for (let i = from; i < from + count; i++) {
+    const txn = await family.beginWrite();
+    txn.openTable('t').insert(keyOf(i), valueOf(i, valueBytes, salt));
+    await txn.commit();
+  }
 }

@@ -8,7 +8,7 @@ import { ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions } 
 import { EngineError } from '../../engine/errors.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import { FaultyVfs } from '../../fault/faultyVfs.js';
-import { dumpAll } from './cfFixtures.js';
+import { dumpAll, putKeys } from './cfFixtures.js';
 import { keyOf, rejectsCode, valueOf } from './engineFixtures.js';
 
 const SMALL: ColumnFamilyOptions = { pageBytes: 512, initialSegmentBytes: 8 * 512 };
@@ -17,12 +17,7 @@ const SMALL: ColumnFamilyOptions = { pageBytes: 512, initialSegmentBytes: 8 * 51
 async function crashedImage(): Promise<{ image: Map<string, Uint8Array>; expected: Awaited<ReturnType<typeof dumpAll>>; totalBytes: number }> {
   const vfs = new MemoryVfs();
   const db = await ColumnFamilyDatabase.open(vfs, SMALL);
-  const family = await db.columnFamily('a');
-  for (let i = 0; i < 300; i++) {
-    const txn = await family.beginWrite();
-    txn.openTable('t').insert(keyOf(i), valueOf(i, 100, 1));
-    await txn.commit();
-  }
+  await putKeys(await db.columnFamily('a'), 0, 300, 100, 1);
   const expected = await dumpAll(db);
   const image = vfs.snapshot();
   let totalBytes = 0;

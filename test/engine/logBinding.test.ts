@@ -7,7 +7,7 @@ import { ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME } from '../../engine/columnF
 import { decodeMaster, MASTER_COPY_BYTES } from '../../engine/masterHeader.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import { Prng } from '../../fault/prng.js';
-import { dumpAll } from './cfFixtures.js';
+import { dumpAll, putKeys } from './cfFixtures.js';
 import { hex, keyOf, rejectsCode, valueOf } from './engineFixtures.js';
 
 function tempDir(t: ExecutionContext): string {
@@ -21,13 +21,10 @@ async function crashedDatabase(t: ExecutionContext, salt: number): Promise<strin
   const source = path.join(tempDir(t), DEFAULT_CF_FILE_NAME);
   const db = await ColumnFamilyDatabase.open(source, { pageBytes: 512 });
   const family = await db.columnFamily('a');
-  for (let i = 0; i < 20; i++) {
-    const txn = await family.beginWrite();
-    txn.openTable('t').insert(keyOf(i), valueOf(i, 50, salt));
-    await txn.commit();
-    // The first ten reach the data file itself; the last ten live only in the log.
-    if (i === 9) await db.checkpoint();
-  }
+  // The first ten reach the data file itself; the last ten live only in the log.
+  await putKeys(family, 0, 10, 50, salt);
+  await db.checkpoint();
+  await putKeys(family, 10, 10, 50, salt);
   const copy = path.join(tempDir(t), DEFAULT_CF_FILE_NAME);
   fs.copyFileSync(source, copy);
   fs.copyFileSync(`${source}.wal`, `${copy}.wal`);

@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions } from '../../engine/columnFamilyDatabase.js';
 import { Database } from '../../engine/database.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
-import { CrashVfs, dumpAll, type Image } from './cfFixtures.js';
+import { CrashVfs, dumpAll, putKeys, type Image } from './cfFixtures.js';
 import { dumpDatabase, keyOf, rejectsCode, valueOf } from './engineFixtures.js';
 
 const SMALL: ColumnFamilyOptions = { pageBytes: 512, initialSegmentBytes: 8 * 512 };
@@ -35,11 +35,7 @@ async function crashedCopy(t: ExecutionContext, commits: number): Promise<{ file
   const db = await ColumnFamilyDatabase.open(source, SMALL);
   for (const name of ['a', 'b']) {
     const family = await db.columnFamily(name);
-    for (let i = 0; i < commits; i++) {
-      const txn = await family.beginWrite();
-      txn.openTable('t').insert(keyOf(i), valueOf(i, 90, family.id));
-      await txn.commit();
-    }
+    await putKeys(family, 0, commits, 90, family.id);
   }
   t.true((db.stats().wal?.liveRecords ?? 0) >= 2 * commits, 'the commits are in the log, not checkpointed');
   const expected = await dumpAll(db);
@@ -107,12 +103,7 @@ test('a read-only open never creates: a missing file is NOT_FOUND and stays miss
 test('a read-only open whose log needs more than the write buffer fails with READ_ONLY naming the bound, and wrote nothing', async (t) => {
   const vfs = new MemoryVfs();
   const db = await ColumnFamilyDatabase.open(vfs, SMALL);
-  const family = await db.columnFamily('a');
-  for (let i = 0; i < 200; i++) {
-    const txn = await family.beginWrite();
-    txn.openTable('t').insert(keyOf(i), valueOf(i, 200, 1));
-    await txn.commit();
-  }
+  await putKeys(await db.columnFamily('a'), 0, 200, 200, 1);
   const image: Image = vfs.snapshot();
   await db.close();
   const crashed = CrashVfs.from(image);

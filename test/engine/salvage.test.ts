@@ -5,7 +5,8 @@ import { SLOT_BYTES, SLOT_OFFSETS, decodeSlot } from '../../engine/format.js';
 import { decodeMaster, MASTER_COPY_BYTES, MASTER_OFFSETS } from '../../engine/masterHeader.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import { Prng } from '../../fault/prng.js';
-import { keyOf, rejectsCode, valueOf } from './engineFixtures.js';
+import { putKeys } from './cfFixtures.js';
+import { rejectsCode } from './engineFixtures.js';
 
 const OPTIONS: ColumnFamilyOptions = { pageBytes: 512, initialSegmentBytes: 16 * 512 };
 const LOG = `${DEFAULT_CF_FILE_NAME}.wal`;
@@ -16,12 +17,7 @@ function seeded(seed: number): () => number {
 }
 
 async function commits(db: ColumnFamilyDatabase, from: number, count: number): Promise<void> {
-  const family = await db.columnFamily('a');
-  for (let i = from; i < from + count; i++) {
-    const txn = await family.beginWrite();
-    txn.openTable('t').insert(keyOf(i), valueOf(i, 40, 1));
-    await txn.commit();
-  }
+  await putKeys(await db.columnFamily('a'), from, count, 40, 1);
 }
 
 async function keysOf(db: ColumnFamilyDatabase): Promise<number> {
