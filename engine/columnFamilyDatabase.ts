@@ -20,7 +20,7 @@ import { VirtualClock, type Clock } from './clock.js';
 import {
   Database, openMode, readOnlyRefusal, resolveTarget, sharedPageBudget, type Barrier, type DatabaseOptions, type DatabaseStats, type Journal,
 } from './database.js';
-import { EngineError, ioError, osErrorCode } from './errors.js';
+import { EngineError, corruption, ioError, osErrorCode } from './errors.js';
 import { DEFAULT_PAGE_BYTES, isValidPageSize } from './format.js';
 import { initializeFile } from './header.js';
 import type { IntegrityReport } from './integrity.js';
@@ -240,21 +240,16 @@ export class ColumnFamilyDatabase {
     try {
       const created = !vfs.exists(name);
       const file = await SegmentedFile.open(openFile(name), { ...resolved, create, random: idSource(target, options) });
-      let wal: Wal | null = null;
-      let records: WalRecord[] = [];
+      // The data file's name is durable before its log exists: a log never outlives a data
+      // file that never was (Wal's `new-data` check).
+      if (created) await vfs.syncDir();
       const salvage = recoverMode(options) === 'salvage';
       const lost: SalvageLoss[] = [];
-      // A read-only open of a database without its log reads what the data file holds, as a
-      // writable open would after creating an empty log.
-      if (resolved.wal && !(readOnly && !vfs.exists(`${name}.wal`))) {
-        const walCreated = !vfs.exists(`${name}.wal`);
-        const walStorage = openFile(`${name}.wal`);
-        const opened = await Wal.open(walStorage, { ...resolved, readOnly, salvage, databaseId: file.databaseId(), name: `${name}.wal` }, (error) => cfdb?.poisonAll(error));
-        ({ wal, records } = opened);
-        if (opened.foreign !== undefined) lost.push(opened.foreign);
-        if (walCreated) await vfs.syncDir();
-      }
-      if (created) await vfs.syncDir();
+      const { wal, records } = resolved.wal ? await openLog(vfs, name, file, { ...resolved, readOnly, salvage, openFile, lost, onIoError: (error) => cfdb?.poisonAll(error) }) : { wal: null, records: [] };
+      // Every master this process writes says the log is live, before any record is appended
+      // (a family's commits come after a sync of the data file: the open's checkpoint or the
+      // family's creation); only a clean close clears it.
+      if (wal !== null && !readOnly) file.setLogLive(true);
       const opening = new ColumnFamilyDatabase(resolved, file, wal);
       cfdb = opening;
       for (const entry of file.families()) opening.attach(entry);
@@ -298,6 +293,8 @@ export class ColumnFamilyDatabase {
   /** Replays every log record newer than its family's durable header, then checkpoints. */
   private async recover(all: WalRecord[], readOnly: boolean): Promise<void> {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
+    this.checkGaps();
+    this.checkLogNotBehind();
     const records = this.knownFamilyRecords(all, byId);
     const lastSeq = new Map([...byId].map(([id, family]) => [id, family.db.durableWalSeq]));
     await shape.replay(() => this.replay(records, byId, lastSeq));
@@ -361,6 +358,56 @@ export class ColumnFamilyDatabase {
     const loss: SalvageLoss = { kind: 'unknown-family', family: null, firstSeq: unknown[0]!.seq, lastSeq: unknown[unknown.length - 1]!.seq, records: unknown.length, detail };
     this.report = { ...this.report, lost: [...this.report.lost, loss] };
     return records.filter((record) => !unknown.includes(record));
+  }
+
+  /**
+   * A clean close: the checkpoint reset the log (nothing live), so the master may say so, and a
+   * log deleted after this close loses nothing and is no damage (Master.logLive).
+   */
+  private async markLogEmpty(): Promise<void> {
+    if (this.wal === null || this.wal.stats().liveRecords > 0) return;
+    this.file.setLogLive(false);
+    await this.file.sync();
+  }
+
+  /** A strict open fails with CORRUPTION naming `detail`; a salvage reports it and goes on. */
+  private damaged(loss: SalvageLoss): void {
+    if (this.report.mode !== 'salvage') throw corruption(loss.detail);
+    this.report = { ...this.report, lost: [...this.report.lost, loss] };
+  }
+
+  /**
+   * Records the log's scan found damaged although a later record's watermark says they were
+   * durable (Wal.gaps): harmless when every family's durable header covers them (whoever's they
+   * were, nothing needs them), damage otherwise, never a silent end of the log.
+   */
+  private checkGaps(): void {
+    const wal = this.wal;
+    if (wal === null || wal.gaps.length === 0) return;
+    let covered = Number.POSITIVE_INFINITY;
+    for (const family of this.families.values()) covered = Math.min(covered, family.db.durableWalSeq);
+    for (const gap of wal.gaps) {
+      if (gap.lastSeq <= covered) continue;
+      this.damaged({ kind: 'damaged-record', family: null, firstSeq: gap.firstSeq, lastSeq: gap.lastSeq, records: gap.lastSeq - gap.firstSeq + 1,
+        detail: `${wal.fileName()}: records ${gap.firstSeq}..${gap.lastSeq} at offset ${gap.offset} are damaged or missing, but a later record says every sequence up to ${gap.watermark} was durable: acknowledged commits among them cannot be vouched for` });
+    }
+  }
+
+  /**
+   * A family's durable header never covers a sequence its log does not reach: a checkpoint syncs
+   * the log up to the family's records before writing the header, and a reset header (starting
+   * above every header's sequence) is durable before the log gives back their space. A log
+   * behind the data file is an older copy, or was cut short: its last commits may be gone.
+   */
+  private checkLogNotBehind(): void {
+    const wal = this.wal;
+    if (wal === null || !wal.existed) return;
+    for (const family of this.families.values()) {
+      if (family.db.durableWalSeq <= wal.lastSeq()) continue;
+      this.damaged({ kind: 'log-behind-data', family: family.name, firstSeq: wal.lastSeq() + 1, lastSeq: family.db.durableWalSeq, records: 0,
+        detail: `${wal.fileName()} ends at sequence ${wal.lastSeq()}, but column family ${family.name}'s durable header covers sequence ${family.db.durableWalSeq}: the log is older than the data file (an older copy, or cut short), and commits after its end may be lost` });
+      return;
+    }
   }
 
   /** What this open's recovery dropped (`recover: 'salvage'`); a strict open's list is empty. */
@@ -537,7 +584,10 @@ export class ColumnFamilyDatabase {
     if (this.closed) return;
     await this.maintenance.idle();
     try {
-      if (this.poisoned === null && !this.readOnly) await this.checkpoint();
+      if (this.poisoned === null && !this.readOnly) {
+        await this.checkpoint();
+        await this.markLogEmpty();
+      }
       for (const family of this.families.values()) await family.db.close();
     } finally {
       this.closed = true;
@@ -548,6 +598,38 @@ export class ColumnFamilyDatabase {
       throw new EngineError('PREVIOUS_IO', 'closed, but a background checkpoint failed and poisoned this database: commits acknowledged since its last durable sync may be lost', { cause: this.detachedFailure });
     }
   }
+}
+
+type LogOpening = ResolvedOptions & {
+  readonly readOnly: boolean;
+  readonly salvage: boolean;
+  readonly openFile: (fileName: string) => Storage;
+  /** What a salvage drops is added here. */
+  readonly lost: SalvageLoss[];
+  readonly onIoError: (error: EngineError) => void;
+};
+
+/**
+ * Opens the log of data file `name` (creating it when it is missing), judged by what the data
+ * file says of it (WalOptions.expect). A missing live log is damage: a strict open fails with
+ * CORRUPTION, a salvage goes on without it and reports it. A read-only open of a database
+ * without its log reads what the data file holds, as a writable open would after creating one.
+ */
+async function openLog(vfs: Vfs, name: string, file: SegmentedFile, opening: LogOpening): Promise<{ wal: Wal | null; records: WalRecord[] }> {
+  const logName = `${name}.wal`;
+  const expect = file.logLive() ? 'live' : file.createdNow ? 'new-data' : undefined;
+  const exists = vfs.exists(logName);
+  if (!exists && expect === 'live') {
+    const detail = `${logName} is missing, but ${name} says its log is live (it was not closed cleanly): commits acknowledged since the last checkpoint may have been in it; restore it, or open with recover: 'salvage' to go on without them`;
+    if (!opening.salvage) throw corruption(detail);
+    opening.lost.push({ kind: 'missing-log', family: null, firstSeq: 0, lastSeq: 0, records: 0, detail });
+  }
+  if (opening.readOnly && !exists) return { wal: null, records: [] };
+  const walOptions = { ...opening, databaseId: file.databaseId(), name: logName };
+  const opened = await Wal.open(opening.openFile(logName), expect === undefined ? walOptions : { ...walOptions, expect }, opening.onIoError);
+  if (opened.foreign !== undefined) opening.lost.push(opened.foreign);
+  if (!exists) await vfs.syncDir();
+  return opened;
 }
 
 /**

@@ -19,6 +19,7 @@ export const MAX_FAMILIES = 64;
 export const MAX_FAMILY_NAME_BYTES = 64;
 export const MAX_SEGMENTS_PER_FAMILY = 48;
 export const MAX_FREE_SEGMENTS = 256;
+const LOG_LIVE_FLAG = 1;
 
 export interface Segment {
   readonly offset: number;
@@ -38,6 +39,12 @@ export interface Master {
    * so a log of another database is refused, never replayed into this one (0: an unbound file).
    */
   readonly databaseId: number;
+  /**
+   * The log may hold commits the data file does not (flag bit 0 of bytes 12..15): set by every
+   * master an open writes, cleared only by a clean close after its checkpoint emptied the log.
+   * A live log that is missing, headerless or another database's is damage, never a new log.
+   */
+  readonly logLive: boolean;
   readonly nextFamilyId: number;
   readonly families: readonly FamilyEntry[];
   readonly freeSegments: readonly Segment[];
@@ -98,6 +105,7 @@ export function encodeMaster(master: Master): Uint8Array {
   assert(at + 4 === sizeBytes, 'the master header fills what was sized for it');
   out.set(MASTER_MAGIC, 0);
   view.setUint32(8, MASTER_VERSION, true);
+  view.setUint32(12, master.logLive ? LOG_LIVE_FLAG : 0, true);
   view.setBigUint64(16, BigInt(master.generation), true);
   view.setUint32(24, master.nextFamilyId, true);
   view.setUint32(28, master.families.length, true);
@@ -151,5 +159,7 @@ function decodeMasterBody(bytes: Uint8Array, view: DataView, end: number): Maste
   if (at !== end) throw corruption('master header: length does not match its entries');
   const databaseId = Number(view.getBigUint64(40, true));
   if (!Number.isSafeInteger(databaseId)) throw corruption(`master header: database id ${view.getBigUint64(40, true)} out of range`);
-  return { generation: Number(view.getBigUint64(16, true)), nextFamilyId: view.getUint32(24, true), families, freeSegments, databaseId };
+  const flags = view.getUint32(12, true);
+  if ((flags & ~LOG_LIVE_FLAG) !== 0) throw corruption(`master header: unknown flags ${flags}`);
+  return { generation: Number(view.getBigUint64(16, true)), nextFamilyId: view.getUint32(24, true), families, freeSegments, databaseId, logLive: flags === LOG_LIVE_FLAG };
 }

@@ -99,11 +99,25 @@ export class SegmentedFile {
       throw new EngineError('INVALID_FORMAT', `${storage.len()}-byte file holds no master header, and create is false`);
     }
     const databaseId = drawDatabaseId(options.random);
-    const file = new SegmentedFile(storage, options, { generation: 0, nextFamilyId: 1, families: [], freeSegments: [], databaseId }, 1);
-    file.update({ generation: 1, nextFamilyId: 1, families: [], freeSegments: [], databaseId });
+    const file = new SegmentedFile(storage, options, { generation: 0, nextFamilyId: 1, families: [], freeSegments: [], databaseId, logLive: false }, 1);
+    file.update({ generation: 1, nextFamilyId: 1, families: [], freeSegments: [], databaseId, logLive: false });
+    file.createdNow = true;
     if (options.preallocateBytes > storage.len()) storage.setLen(options.preallocateBytes);
     await file.sync();
     return file;
+  }
+
+  /** This open initialised the file (new, or an unfinished creation). */
+  createdNow = false;
+
+  /** What the durable master said at open, or what this process set since (Master.logLive). */
+  logLive(): boolean {
+    return this.master.logLive;
+  }
+
+  /** Marks the log live or empty; the next sync writes it (before any record, after a clean close's reset). */
+  setLogLive(live: boolean): void {
+    if (this.master.logLive !== live) this.update({ ...this.master, generation: this.master.generation + 1, logLive: live });
   }
 
   /** The id the file was created with: the log must carry it (masterHeader.ts). */

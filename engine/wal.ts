@@ -22,13 +22,19 @@ import { decodeRedo, encodeRedo, redoBytes, type RedoOp } from './redo.js';
 import type { Storage } from './storage.js';
 
 export const WAL_MAGIC = Uint8Array.from([0x63, 0x72, 0x61, 0x73, 0x68, 0x77, 0x61, 0x6c]); // "crashwal"
-export const WAL_VERSION = 1;
+export const WAL_VERSION = 2;
 export const WAL_HEADER_BYTES = 4096;
 export const WAL_SLOT_BYTES = 64;
 export const WAL_SLOT_OFFSETS = [0, 64] as const;
+/**
+ * Each header slot is written twice, the second copy (its mirror) in another 512-byte sector:
+ * one damaged copy is read past, so a flipped newest slot never sends recovery to the older
+ * slot, which a torn slot write (legal: nothing was synced after it) would.
+ */
+export const WAL_MIRROR_OFFSETS = [2048, 2112] as const;
 export const RECORD_HEADER_BYTES = 8;
-/** seq u64, salt u32, family id u32, durability u8, 3 zero bytes, previous seq of the family u64. */
-export const RECORD_FIXED_BYTES = 28;
+/** seq u64, salt u32, family id u32, durability u8, 3 zero bytes, previous seq of the family u64, durable watermark u64. */
+export const RECORD_FIXED_BYTES = 36;
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export type WalDurability = 'immediate' | 'none';
@@ -43,8 +49,28 @@ export interface WalRecord {
    * silent hole in the family's history.
    */
   readonly prevSeq: number;
+  /**
+   * The durable watermark: every sequence up to it was known synced when this record was written.
+   * A record missing or damaged at or below a later record's watermark was durable, so its loss
+   * is damage, never a torn tail (see `Wal.scan`).
+   */
+  readonly durableSeq: number;
   readonly durability: WalDurability;
   readonly ops: RedoOp[];
+}
+
+/**
+ * Records the scan found damaged or missing although a later record's watermark says they were
+ * durable: `firstSeq..lastSeq` at `offset`. The records after a gap are read on, and recovery
+ * decides: harmless when every family's durable header covers the gap, CORRUPTION otherwise
+ * (a salvage replays around it and reports it).
+ */
+export interface WalGap {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly offset: number;
+  /** The highest durable watermark of the records after the gap: at least `firstSeq`. */
+  readonly watermark: number;
 }
 
 interface WalHeader {
@@ -61,7 +87,7 @@ interface WalHeader {
 /** What a salvage open dropped (ColumnFamilyOptions.recover), reported by `recoveryReport()`. */
 export interface SalvageLoss {
   /** Another database's log; records of a family id the master never created; records past a break in a family's chain. */
-  readonly kind: 'foreign-log' | 'unknown-family' | 'broken-chain';
+  readonly kind: 'foreign-log' | 'unknown-family' | 'broken-chain' | 'damaged-record' | 'log-behind-data' | 'missing-log';
   readonly family: string | null;
   readonly firstSeq: number;
   readonly lastSeq: number;
@@ -97,6 +123,14 @@ export interface WalOptions {
   readonly name?: string;
   /** Salvage (ColumnFamilyOptions.recover): another database's log is reported in `foreign` and its records dropped, not refused. */
   readonly salvage?: boolean;
+  /**
+   * What the data file says of its log. `live`: it was not closed cleanly, so the log was
+   * created (its header synced) and may hold acknowledged commits: a log with no valid header,
+   * or another database's, is damage. `new-data`: the data file was created by this open (a log
+   * is created only after its data file is durable), so a log with a valid header outlived its
+   * data file: damage too. Either way a strict open fails with CORRUPTION rather than start over.
+   */
+  readonly expect?: 'live' | 'new-data';
 }
 
 function encodeHeader(header: WalHeader): Uint8Array {
@@ -111,6 +145,14 @@ function encodeHeader(header: WalHeader): Uint8Array {
   view.setBigUint64(40, BigInt(header.databaseId ?? 0), true);
   view.setUint32(WAL_SLOT_BYTES - 4, crc32(bytes.subarray(0, WAL_SLOT_BYTES - 4)) >>> 0, true);
   return bytes;
+}
+
+/** The newer valid one of a header slot and its mirror in `head` (either may be torn or damaged). */
+function newerCopy(head: Uint8Array, at: number, mirrorAt: number): WalHeader | null {
+  const [copy, mirror] = [at, mirrorAt].map((offset) =>
+    head.length >= offset + WAL_SLOT_BYTES ? decodeHeader(head.subarray(offset, offset + WAL_SLOT_BYTES)) : null);
+  if (copy === null || copy === undefined) return mirror ?? null;
+  return mirror !== null && mirror !== undefined && mirror.generation > copy.generation ? mirror : copy;
 }
 
 function decodeHeader(bytes: Uint8Array): WalHeader | null {
@@ -138,9 +180,11 @@ function decodeHeader(bytes: Uint8Array): WalHeader | null {
  */
 function checkOwnLog(header: WalHeader, records: readonly WalRecord[], options: WalOptions): void {
   const found = header.databaseId ?? 0;
-  if (found === options.databaseId || records.length === 0) return;
+  if (found === options.databaseId || (records.length === 0 && options.expect !== 'live')) return;
+  const held = records.length === 0 ? 'no records (this database\'s own live log is gone)'
+    : `${records.length} records (sequences ${records[0]!.seq}..${records[records.length - 1]!.seq}), never replayed here`;
   throw corruption(`${options.name ?? 'the log'} belongs to another database (id ${found}), not to this data file (id ${options.databaseId}): `
-    + `its ${records.length} records (sequences ${records[0]!.seq}..${records[records.length - 1]!.seq}) are never replayed here; move the log away to open the database without it`);
+    + `it holds ${held}; move the log away to open the database without it`);
 }
 
 /**
@@ -180,6 +224,7 @@ export function encodeRecord(record: WalRecord, salt: number): Uint8Array {
   view.setUint32(20, record.familyId, true);
   view.setUint8(24, record.durability === 'immediate' ? 0 : 1);
   view.setBigUint64(28, BigInt(record.prevSeq), true);
+  view.setBigUint64(36, BigInt(record.durableSeq), true);
   const end = encodeRedo(record.ops, bytes, RECORD_HEADER_BYTES + RECORD_FIXED_BYTES);
   assert(end === bytes.length, 'redo fills the record exactly');
   view.setUint32(4, recordCrc(bytes.subarray(0, 4), bytes.subarray(RECORD_HEADER_BYTES)), true);
@@ -194,25 +239,70 @@ export function readRecord(storage: Storage, offset: number, salt: number, expec
   const fileBytes = storage.len();
   if (offset + RECORD_HEADER_BYTES > fileBytes) return null;
   const head = storage.read(offset, RECORD_HEADER_BYTES);
-  const view = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES);
-  const payloadBytes = view.getUint32(0, true);
+  const payloadBytes = plausiblePayloadBytes(head, 0, fileBytes - offset);
+  if (payloadBytes === null) return null;
+  const found = decodePayload(head, storage.read(offset + RECORD_HEADER_BYTES, payloadBytes), salt);
+  return found === null || found.seq !== expectedSeq ? null : { record: found, sizeBytes: RECORD_HEADER_BYTES + payloadBytes };
+}
+
+/** The payload length a record header at `at` announces, if a record of it fits in `roomBytes`. */
+function plausiblePayloadBytes(bytes: Uint8Array, at: number, roomBytes: number): number | null {
+  const payloadBytes = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
   if (payloadBytes < RECORD_FIXED_BYTES + 4 || payloadBytes > MAX_RECORD_BYTES) return null;
-  if (offset + RECORD_HEADER_BYTES + payloadBytes > fileBytes) return null;
-  const payload = storage.read(offset + RECORD_HEADER_BYTES, payloadBytes);
-  if (recordCrc(head.subarray(0, 4), payload) !== view.getUint32(4, true)) return null;
+  return RECORD_HEADER_BYTES + payloadBytes > roomBytes ? null : payloadBytes;
+}
+
+/** The record whose 8 header bytes are `head` and payload `payload`, if its CRC and salt hold. */
+function decodePayload(head: Uint8Array, payload: Uint8Array, salt: number): WalRecord | null {
   const body = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  // The salt first: a cheap filter for the damage scan, which tries every byte offset.
+  if (body.getUint32(8, true) !== salt) return null;
+  const headView = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES);
+  if (recordCrc(head.subarray(0, 4), payload) !== headView.getUint32(4, true)) return null;
   const seq = Number(body.getBigUint64(0, true));
-  if (body.getUint32(8, true) !== salt || seq !== expectedSeq) return null;
   const durabilityCode = body.getUint8(16);
   if (durabilityCode > 1) throw corruption(`WAL record ${seq} has durability code ${durabilityCode}`);
-  const record: WalRecord = {
+  return {
     seq,
     familyId: body.getUint32(12, true),
     prevSeq: Number(body.getBigUint64(20, true)),
+    durableSeq: Number(body.getBigUint64(28, true)),
     durability: durabilityCode === 0 ? 'immediate' : 'none',
     ops: decodeRedo(payload.subarray(RECORD_FIXED_BYTES)),
   };
-  return { record, sizeBytes: RECORD_HEADER_BYTES + payloadBytes };
+}
+
+/**
+ * The first intact record of `salt` numbered above `afterSeq` that starts in `tail` (the log's
+ * bytes from `tailOffset`, where the scan stopped), trying the stopped record's own length
+ * first (a damaged payload) and then every byte offset (a damaged length). Within one salt an
+ * offset is written once (every recovery resets to a new salt), so what this finds is a real
+ * later record of this log, never a stale one.
+ */
+function nextRecordAfter(tail: Uint8Array, tailOffset: number, salt: number, afterSeq: number): { record: WalRecord; offset: number; sizeBytes: number } | null {
+  const at = (offset: number): { record: WalRecord; offset: number; sizeBytes: number } | null => {
+    if (offset + RECORD_HEADER_BYTES > tail.length) return null;
+    const payloadBytes = plausiblePayloadBytes(tail, offset, tail.length - offset);
+    if (payloadBytes === null) return null;
+    const payload = tail.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + payloadBytes);
+    let record: WalRecord | null;
+    try {
+      record = decodePayload(tail.subarray(offset, offset + RECORD_HEADER_BYTES), payload, salt);
+    } catch {
+      record = null; // a record that decodes to an error is no evidence either way
+    }
+    return record === null || record.seq <= afterSeq ? null : { record, offset: tailOffset + offset, sizeBytes: RECORD_HEADER_BYTES + payloadBytes };
+  };
+  const jump = plausiblePayloadBytes(tail, 0, Number.MAX_SAFE_INTEGER);
+  const jumped = jump === null ? null : at(RECORD_HEADER_BYTES + jump);
+  if (jumped !== null) return jumped;
+  for (let offset = 1; offset + RECORD_HEADER_BYTES + RECORD_FIXED_BYTES <= tail.length; offset++) {
+    // Zeroed (pre-allocated) space is most of a long tail: a length of 0 is never a record.
+    if ((tail[offset]! | tail[offset + 1]! | tail[offset + 2]! | tail[offset + 3]!) === 0) continue;
+    const found = at(offset);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function isAllZero(bytes: Uint8Array): boolean {
@@ -233,12 +323,16 @@ export class Wal {
   /** High-water mark: every record up to it is durable. One number, no locked set. */
   private syncedSeq: number;
   private readonly live: LiveRecord[] = [];
+  /** Damaged or missing records a later watermark vouches for, found by the scan at open (see `scan`). */
+  readonly gaps: WalGap[] = [];
   /** Each family's last sequence: the `prevSeq` of its next record (see WalRecord). */
   private readonly lastSeqByFamily = new Map<number, number>();
   private readonly waiters: Waiter[] = [];
   private syncRound: Promise<void> | null = null;
   private failure: EngineError | null = null;
   private syncCount = 0;
+  /** The log had a valid header at open (it was not created, or initialised over zeros, by this open). */
+  existed = false;
   /** From open until the first reset (the recovery's): only then may `skipPast` raise the start. */
   private resetPending = true;
   /** The salt of the recovery's reset (see `recoverySalt`); null for a log this process created. */
@@ -264,10 +358,9 @@ export class Wal {
    * record from the header's start. The caller replays them, checkpoints, then calls `reset`.
    */
   static async open(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void): Promise<{ wal: Wal; records: WalRecord[]; foreign?: SalvageLoss }> {
-    const headBytes = Math.min(storage.len(), WAL_SLOT_OFFSETS[1] + WAL_SLOT_BYTES);
+    const headBytes = Math.min(storage.len(), WAL_MIRROR_OFFSETS[1] + WAL_SLOT_BYTES);
     const head = storage.read(0, headBytes);
-    const slots = WAL_SLOT_OFFSETS.map((at) =>
-      head.length >= at + WAL_SLOT_BYTES ? decodeHeader(head.subarray(at, at + WAL_SLOT_BYTES)) : null);
+    const slots = [0, 1].map((slot) => newerCopy(head, WAL_SLOT_OFFSETS[slot]!, WAL_MIRROR_OFFSETS[slot]!));
     let index = -1;
     slots.forEach((slot, i) => {
       if (slot !== null && (index < 0 || slot.generation > slots[index]!.generation)) index = i;
@@ -279,6 +372,9 @@ export class Wal {
       if (restBytes > 0 && !isAllZero(storage.read(WAL_HEADER_BYTES, restBytes))) {
         throw corruption('both WAL header slots are invalid');
       }
+      if (options.expect === 'live' && options.salvage !== true) {
+        throw corruption(`${options.name ?? 'the log'} has no valid header, but the data file says its log is live (not closed cleanly): commits acknowledged since the last checkpoint may have been in it; open with recover: 'salvage' to go on without them`);
+      }
       const wal = new Wal(storage, options, onIoError, { generation: 0, salt: 0, startSeq: 1, startOffset: WAL_HEADER_BYTES }, 1);
       if (options.readOnly === true) return { wal, records: [] };
       wal.writeHeader({ generation: 1, salt: 1, startSeq: 1, startOffset: WAL_HEADER_BYTES });
@@ -289,30 +385,66 @@ export class Wal {
     const wal = new Wal(storage, options, onIoError, slots[index]!, index);
     wal.resetSalt = recoverySalt(head, slots[index]!.salt);
     const records = wal.scan();
+    wal.existed = (slots[index]!.databaseId ?? 0) === options.databaseId;
+    if (options.expect === 'new-data' && options.salvage !== true) {
+      throw corruption(`${options.name ?? 'the log'} has a valid header (database id ${slots[index]!.databaseId ?? 0}, ${records.length} records), but its data file is new: `
+        + 'a log is created only after its data file is durable, so the data file was lost or emptied; move the log away to create a new database');
+    }
     try {
       checkOwnLog(slots[index]!, records, options);
     } catch (error) {
       if (options.salvage !== true || !(error instanceof EngineError)) throw error;
       // Salvage: none of its records is live, so the recovery's reset drops them all.
       wal.live.splice(0);
-      const foreign: SalvageLoss = { kind: 'foreign-log', family: null, firstSeq: records[0]!.seq, lastSeq: records[records.length - 1]!.seq, records: records.length, detail: error.message };
+      const foreign: SalvageLoss = { kind: 'foreign-log', family: null, firstSeq: records[0]?.seq ?? 0, lastSeq: records[records.length - 1]?.seq ?? 0, records: records.length, detail: error.message };
       return { wal, records: [], foreign };
     }
     return { wal, records };
   }
 
-  /** Reads records from the start until the first invalid one; positions appends after it. */
+  /**
+   * Reads records from the start until the first invalid one; positions appends after it.
+   * Where it stops, the rest of the file may still hold later records: a stop is a torn tail
+   * (legal: the unsynced suffix of the last writes, where under the `subset` plan a later
+   * unsynced record may survive an earlier one) unless a later record's durable watermark
+   * reaches the stopped sequence, which then was synced: damage. Such gaps are read past and
+   * listed in `gaps`; past the last gap a later watermark vouches for, the tail is torn.
+   */
   private scan(): WalRecord[] {
     const records: WalRecord[] = [];
+    /** Per gap found, how many records came before it. */
+    const before: number[] = [];
     let offset = this.header.startOffset;
     for (;;) {
       const found = readRecord(this.storage, offset, this.header.salt, this.nextSeq);
-      if (found === null) break;
-      records.push(found.record);
-      this.lastSeqByFamily.set(found.record.familyId, found.record.seq);
-      this.live.push({ seq: found.record.seq, familyId: found.record.familyId, offset });
-      offset += found.sizeBytes;
-      this.nextSeq++;
+      if (found !== null) {
+        this.take(records, found.record, offset);
+        offset += found.sizeBytes;
+        continue;
+      }
+      const tailBytes = this.storage.len() - offset;
+      const next = tailBytes <= RECORD_HEADER_BYTES ? null : nextRecordAfter(this.storage.read(offset, tailBytes), offset, this.header.salt, this.nextSeq - 1);
+      if (next === null) break;
+      this.gaps.push({ firstSeq: this.nextSeq, lastSeq: next.record.seq - 1, offset, watermark: -1 });
+      before.push(records.length);
+      this.nextSeq = next.record.seq;
+      offset = next.offset;
+    }
+    // Each gap's watermark: the highest of the records after it (they only grow along the log,
+    // so the gaps no watermark reaches are the last ones, a torn tail with a few survivors).
+    let watermark = -1;
+    for (let gap = this.gaps.length - 1; gap >= 0; gap--) {
+      for (let i = before[gap]!; i < (before[gap + 1] ?? records.length); i++) watermark = Math.max(watermark, records[i]!.durableSeq);
+      this.gaps[gap] = { ...this.gaps[gap]!, watermark };
+    }
+    const kept = this.gaps.findIndex((gap) => gap.watermark < gap.firstSeq);
+    if (kept >= 0) {
+      // Past the first gap no watermark vouches for, the tail is torn: end the log there.
+      const cut = this.gaps[kept]!;
+      this.trimTo(records, before[kept]!);
+      offset = cut.offset;
+      this.nextSeq = cut.firstSeq;
+      this.gaps.splice(kept);
     }
     this.appendOffset = offset;
     this.writtenSeq = this.nextSeq - 1;
@@ -320,6 +452,21 @@ export class Wal {
     // past the header is known durable until this process syncs it.
     this.syncedSeq = this.header.startSeq - 1;
     return records;
+  }
+
+  private take(records: WalRecord[], record: WalRecord, offset: number): void {
+    records.push(record);
+    this.live.push({ seq: record.seq, familyId: record.familyId, offset });
+    this.lastSeqByFamily.set(record.familyId, record.seq);
+    this.nextSeq = record.seq + 1;
+  }
+
+  /** Drops the records past the first `count` (read past a gap no watermark vouched for). */
+  private trimTo(records: WalRecord[], count: number): void {
+    records.splice(count);
+    this.live.splice(count);
+    this.lastSeqByFamily.clear();
+    for (const record of records) this.lastSeqByFamily.set(record.familyId, record.seq);
   }
 
   private checkUsable(): void {
@@ -342,7 +489,7 @@ export class Wal {
     this.checkUsable();
     const seq = this.nextSeq;
     const prevSeq = this.lastSeqByFamily.get(familyId) ?? 0;
-    const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
+    const bytes = encodeRecord({ seq, familyId, prevSeq, durableSeq: this.syncedSeq, durability, ops }, this.header.salt);
     try {
       this.storage.write(this.appendOffset, bytes);
     } catch (error) {
@@ -400,11 +547,13 @@ export class Wal {
     this.waiters.length = kept;
   }
 
-  /** Writes the header to the slot not known durable. Header updates never overlap. */
+  /** Writes the header to the slot not known durable, and to its mirror. Header updates never overlap. */
   private writeHeader(header: WalHeader): void {
     const slot = 1 - this.durableSlot;
+    const bytes = encodeHeader({ ...header, databaseId: this.options.databaseId });
     try {
-      this.storage.write(WAL_SLOT_OFFSETS[slot]!, encodeHeader({ ...header, databaseId: this.options.databaseId }));
+      this.storage.write(WAL_SLOT_OFFSETS[slot]!, bytes);
+      this.storage.write(WAL_MIRROR_OFFSETS[slot]!, bytes);
     } catch (error) {
       throw this.fail('header write', error);
     }
@@ -440,26 +589,28 @@ export class Wal {
       const salt = this.resetSalt ?? (this.header.salt + 1) >>> 0;
       this.resetSalt = null;
       this.writeHeader({ generation, salt, startSeq, startOffset: WAL_HEADER_BYTES });
-      this.shrinkToHeader();
       this.appendOffset = WAL_HEADER_BYTES;
       this.skipTo(startSeq);
       this.resetPending = false;
-    } else {
-      this.writeHeader({ ...this.header, generation, startSeq: first.seq, startOffset: first.offset });
+      await this.syncHeader();
+      // Only once the reset header is durable: a shorter file under the old header would hold
+      // fewer records than a family header covers, which recovery must call damage.
+      this.shrinkToHeader();
+      return dropped;
     }
+    this.writeHeader({ ...this.header, generation, startSeq: first.seq, startOffset: first.offset });
     await this.syncHeader();
     return dropped;
   }
 
   /**
-   * After a reset, gives back the space of the records it dropped (down to the pre-allocated
-   * size): a checkpointed log holds no more than what was written since. Synced with the reset
-   * header. Either may survive a crash without the other: a shorter file under the old header
-   * only loses records every family header already covers (a reset drops nothing else), and old
-   * records under the new header carry another salt.
+   * After a reset is durable, gives back the space of the records it dropped (down to the
+   * pre-allocated size): a checkpointed log holds no more than what was written since. Durable
+   * with the next sync; lost, it leaves old records under the new header, which carry another salt.
    */
   private shrinkToHeader(): void {
-    const keptBytes = Math.max(WAL_HEADER_BYTES, this.options.preallocateBytes);
+    // Records appended while the reset header was being synced start at the front: keep them.
+    const keptBytes = Math.max(WAL_HEADER_BYTES, this.options.preallocateBytes, this.appendOffset);
     if (this.storage.len() <= keptBytes) return;
     try {
       this.storage.setLen(keptBytes);
@@ -488,6 +639,11 @@ export class Wal {
 
   lastSeq(): number {
     return this.nextSeq - 1;
+  }
+
+  /** The log's file name, for messages. */
+  fileName(): string {
+    return this.options.name ?? 'the log';
   }
 
   /**

@@ -262,10 +262,14 @@ test('a checkpoint when idle drops every WAL record; the log resets and the data
   t.is(after.nextSeq, before.nextSeq, 'sequence numbers continue after a reset');
   t.is(a.stats().durableTxnId, a.stats().committedTxnId);
   const expected = await dumpAll(db);
-  // The data file alone holds the state: an image with a fresh, empty log recovers it.
+  // The data file alone holds the state, but it says its log is live (the database is open, so
+  // commits after the checkpoint would be only in the log): without the log, a strict open is
+  // CORRUPTION, and a salvage (reporting the missing log) recovers everything.
   const image = vfs.durableImage();
   image.delete(WAL);
-  const { db: dataOnly } = await reopen(image);
+  await t.throwsAsync(() => reopen(image), { message: /crashlab\.cf\.wal is missing, but crashlab\.cf says its log is live/ });
+  const { db: dataOnly } = await reopen(image, { ...SMALL, recover: 'salvage' });
+  t.deepEqual(dataOnly.recoveryReport().lost.map((loss) => loss.kind), ['missing-log']);
   t.deepEqual(await dumpAll(dataOnly), expected);
   await put(a, 100);
   t.true(db.stats().wal!.nextSeq > before.nextSeq);

@@ -1,9 +1,11 @@
 // Engine bugs the crash harness found, each reduced to a direct reproduction, kept as
 // regression tests now that the engine is fixed.
+import assert from 'node:assert/strict';
 import test from 'ava';
 import { ColumnFamilyDatabase } from '../../engine/index.js';
 import { FaultyVfs, type ErrorPlan } from '../../fault/faultyVfs.js';
 import { withinTurns } from '../../recovery/checkImage.js';
+import { WAL_MIRROR_OFFSETS, WAL_SLOT_OFFSETS } from '../../engine/wal.js';
 import type { CrashCase } from '../../properties/crashCase.js';
 
 const codeOf = (error: unknown): string => (typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error));
@@ -163,12 +165,16 @@ test('reopen after a failed data-file fsync rewrites the master header before an
 const POWER_CUT = { survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 } as const;
 const LOG = 'crashlab.cf.wal';
 
-/** The image with one bit flipped in the log's newest header slot (the slot with the higher generation). */
+/**
+ * The image with one bit flipped in the log's newest header slot (the slot with the higher
+ * generation) and in its mirror: one damaged copy alone is read past (wal.ts, WAL_MIRROR_OFFSETS).
+ */
 function damageNewestLogSlot(image: Map<string, Uint8Array>): Map<string, Uint8Array> {
   const log = image.get(LOG)!.slice();
   const generation = (at: number): bigint => new DataView(log.buffer).getBigUint64(at + 16, true);
-  const newest = generation(0) > generation(64) ? 0 : 64;
-  log[newest + 16]! ^= 1;
+  const newest = generation(0) > generation(64) ? 0 : 1;
+  log[WAL_SLOT_OFFSETS[newest] + 16]! ^= 1;
+  log[WAL_MIRROR_OFFSETS[newest] + 16]! ^= 1;
   return new Map([...image, [LOG, log]]);
 }
 
@@ -193,8 +199,9 @@ async function keysOf(image: Map<string, Uint8Array>): Promise<number[]> {
  * Commits 1 and 2, a checkpoint (the log resets: a new salt, next sequence 3), commits 3 and 30
  * (in the log only, sequences 3 and 4), a power cut, and the log's newest header slot damaged:
  * recovery falls back to the older slot, whose salt no longer matches the records at the log's
- * start, so commits 3 and 30 are lost (allowed: the damage took them) while the family's header
- * covers sequence 2. Returns the recovered database, open, on its disk.
+ * start, so commits 3 and 30 are lost while the family's header covers sequence 2. A strict open
+ * says so (the log ends below what the data file covers: CORRUPTION); the salvage open this
+ * returns goes on without them. Returns the recovered database, open, on its disk.
  */
 async function openAfterLogSlotFallback(): Promise<{ vfs: FaultyVfs; db: ColumnFamilyDatabase }> {
   const first = new FaultyVfs();
@@ -204,8 +211,12 @@ async function openAfterLogSlotFallback(): Promise<{ vfs: FaultyVfs; db: ColumnF
   await db.checkpoint();
   await commitKey(db, 3);
   await commitKey(db, 30);
-  const vfs = FaultyVfs.fromImage(damageNewestLogSlot(first.crashImage(POWER_CUT)));
-  return { vfs, db: await ColumnFamilyDatabase.open(vfs, { pageBytes: 512 }) };
+  const damaged = damageNewestLogSlot(first.crashImage(POWER_CUT));
+  await assert.rejects(() => ColumnFamilyDatabase.open(FaultyVfs.fromImage(damaged), { pageBytes: 512 }), /ends at sequence 0, but column family cf0's durable header covers sequence 2/);
+  const vfs = FaultyVfs.fromImage(damaged);
+  const salvaged = await ColumnFamilyDatabase.open(vfs, { pageBytes: 512, recover: 'salvage' });
+  assert.deepEqual(salvaged.recoveryReport().lost.map((loss) => loss.kind), ['log-behind-data']);
+  return { vfs, db: salvaged };
 }
 
 /*

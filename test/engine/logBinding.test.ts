@@ -53,7 +53,8 @@ test('another database\'s log with records is CORRUPTION naming both ids, and no
   await rejectsCode(t, () => ColumnFamilyDatabase.open(mine, { pageBytes: 512, readOnly: true }), 'CORRUPTION');
   t.deepEqual([fs.readFileSync(mine), fs.readFileSync(`${mine}.wal`)], before, 'a refused open changes no byte');
   fs.rmSync(`${mine}.wal`);
-  const opened = await ColumnFamilyDatabase.open(mine, { pageBytes: 512 });
+  await rejectsCode(t, () => ColumnFamilyDatabase.open(mine, { pageBytes: 512 }), 'CORRUPTION'); // its own live log is gone
+  const opened = await ColumnFamilyDatabase.open(mine, { pageBytes: 512, recover: 'salvage' });
   const dump = await dumpAll(opened);
   const entries = dump['a']?.['t'] ?? [];
   t.is(entries.length, 10, 'the checkpointed commits, and no record of the other log');
@@ -61,14 +62,19 @@ test('another database\'s log with records is CORRUPTION naming both ids, and no
   await opened.close();
 });
 
-test('a log of another id with no record is taken over: the database opens, commits, and recovers them from it', async (t) => {
-  const vfs = new MemoryVfs();
-  const other = await ColumnFamilyDatabase.open(vfs, { pageBytes: 512, random: seeded(7) });
-  await other.close();
-  const log = vfs.snapshot().get(`${DEFAULT_CF_FILE_NAME}.wal`)!;
-  vfs.remove(DEFAULT_CF_FILE_NAME);
-  const db = await ColumnFamilyDatabase.open(vfs, { pageBytes: 512, random: seeded(8) });
+test('a log of another id with no record is taken over after a clean close: the database opens, commits, and recovers them from it', async (t) => {
+  const closedDatabase = async (seed: number): Promise<Map<string, Uint8Array>> => {
+    const vfs = new MemoryVfs();
+    await (await ColumnFamilyDatabase.open(vfs, { pageBytes: 512, random: seeded(seed) })).close();
+    return vfs.snapshot();
+  };
+  const theirs = await closedDatabase(7);
+  const mine = await closedDatabase(8);
+  const log = theirs.get(`${DEFAULT_CF_FILE_NAME}.wal`)!;
   t.true(log.length > 0);
+  // Cleanly closed: the data file says its log is empty, so another's empty log holds nothing of anyone's.
+  const vfs = MemoryVfs.fromSnapshot(new Map([...mine, [`${DEFAULT_CF_FILE_NAME}.wal`, log]]));
+  const db = await ColumnFamilyDatabase.open(vfs, { pageBytes: 512 });
   const family = await db.columnFamily('a');
   const txn = await family.beginWrite();
   txn.openTable('t').insert(keyOf(1), valueOf(1, 20, 1));
@@ -78,6 +84,17 @@ test('a log of another id with no record is taken over: the database opens, comm
   const again = await ColumnFamilyDatabase.open(crashed, { pageBytes: 512 });
   t.is([...(await again.columnFamily('a')).beginRead().openTable('t').range()].length, 1);
   await again.close();
+});
+
+test('a log that outlived its data file is CORRUPTION: a log is created only once its data file is durable', async (t) => {
+  const vfs = new MemoryVfs();
+  await (await ColumnFamilyDatabase.open(vfs, { pageBytes: 512, random: seeded(7) })).close();
+  vfs.remove(DEFAULT_CF_FILE_NAME);
+  const error = await rejectsCode(t, () => ColumnFamilyDatabase.open(MemoryVfs.fromSnapshot(vfs.snapshot()), { pageBytes: 512, random: seeded(8) }), 'CORRUPTION');
+  t.regex(error?.message ?? '', /has a valid header .* but its data file is new/);
+  const salvaged = await ColumnFamilyDatabase.open(MemoryVfs.fromSnapshot(vfs.snapshot()), { pageBytes: 512, random: seeded(8), recover: 'salvage' });
+  t.deepEqual(salvaged.listColumnFamilies(), []);
+  await salvaged.close();
 });
 
 test('an injected seeded source gives each database its own id, the same for the same seed; a Vfs without one gets a fixed id (a deterministic simulation)', async (t) => {

@@ -9,7 +9,7 @@ import type { RedoOp } from '../../engine/redo.js';
 import type { Storage } from '../../engine/storage.js';
 import { ForwardingStorage } from '../../fault/forwarding.js';
 import {
-  encodeRecord, readRecord, Wal, WAL_HEADER_BYTES, WAL_SLOT_OFFSETS, type WalDurability, type WalRecord,
+  encodeRecord, readRecord, Wal, WAL_HEADER_BYTES, WAL_MIRROR_OFFSETS, WAL_SLOT_OFFSETS, type WalDurability, type WalRecord,
 } from '../../engine/wal.js';
 import { turns } from './cfFixtures.js';
 import { keyOf, throwsCode, valueOf } from './engineFixtures.js';
@@ -97,6 +97,7 @@ const recordArb: fc.Arbitrary<WalRecord> = fc.record({
   seq: fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   familyId: fc.nat({ max: 0xffff_ffff }),
   prevSeq: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
+  durableSeq: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   durability: fc.constantFrom<WalDurability>('immediate', 'none'),
   ops: fc.array(redoOpArb, { maxLength: 8 }),
 });
@@ -124,7 +125,7 @@ test('encodeRecord then readRecord gives the record back, at any offset, with tr
 });
 
 test('readRecord returns null for every proper prefix of a record (a torn append), never throws', (t) => {
-  const record: WalRecord = { seq: 7, familyId: 3, prevSeq: 5, durability: 'none', ops: [...opsFor(1, 300), { op: 'clear', table: 'ü' }] };
+  const record: WalRecord = { seq: 7, familyId: 3, prevSeq: 5, durableSeq: 4, durability: 'none', ops: [...opsFor(1, 300), { op: 'clear', table: 'ü' }] };
   const bytes = encodeRecord(record, 42);
   for (let cut = 0; cut < bytes.length; cut++) {
     const storage = new MemoryVfs().open(NAME, { create: true });
@@ -201,12 +202,14 @@ test('a file of zeros is a log that was never created; a non-zero header that fa
   t.deepEqual(seqs((await reopenFrom(fileOf(zeros.vfs))).records), [1, 2]);
 
   const damaged = fileOf(zeros.vfs);
-  damaged[WAL_SLOT_OFFSETS[0] + 20]! ^= 0x01; // the only valid slot (a new log wrote slot 0)
+  damaged[WAL_SLOT_OFFSETS[0] + 20]! ^= 0x01; // the only valid slot (a new log wrote slot 0)...
+  t.deepEqual(seqs((await reopenFrom(damaged.slice())).records), [1, 2], 'its mirror holds the same header');
+  damaged[WAL_MIRROR_OFFSETS[0] + 20]! ^= 0x01; // ...and its mirror
   const error = await t.throwsAsync(() => reopenFrom(damaged), { instanceOf: EngineError });
   t.is(error?.code, 'CORRUPTION');
 });
 
-test('a bit flip anywhere in a record stops the scan at that record', async (t) => {
+test('a bit flip anywhere in a synced record is a gap the later records vouch for; in the last record it ends the log', async (t) => {
   const vfs = new MemoryVfs();
   const { wal } = await openWal(vfs);
   const extents = await appendDurably(wal, 5, 1, 60);
@@ -216,9 +219,33 @@ test('a bit flip anywhere in a record stops the scan at that record', async (t) 
     const damaged = full.slice();
     damaged[at]! ^= 1 << (at % 8);
     const { records, wal: reopened } = await reopenFrom(damaged);
-    t.deepEqual(seqs(records), [1, 2], `flip at byte ${at - start} of record 3`);
-    t.is(reopened.stats().nextSeq, 3);
+    // Record 4 was written after record 3 was synced: its watermark says so, whatever byte of 3 flipped.
+    t.deepEqual(seqs(records), [1, 2, 4, 5], `flip at byte ${at - start} of record 3`);
+    t.deepEqual(reopened.gaps.map((gap) => [gap.firstSeq, gap.lastSeq, gap.offset]), [[3, 3, start]]);
+    t.is(reopened.stats().nextSeq, 6);
   }
+  const [lastStart, lastEnd] = extents[4]!.map((at) => at + WAL_HEADER_BYTES) as [number, number];
+  for (let at = lastStart; at < lastEnd; at += 7) {
+    const damaged = full.slice();
+    damaged[at]! ^= 1 << (at % 8);
+    const { records, wal: reopened } = await reopenFrom(damaged);
+    t.deepEqual(seqs(records), [1, 2, 3, 4], `flip at byte ${at - lastStart} of the last record: no later record vouches for it (the declared limit)`);
+    t.deepEqual(reopened.gaps, []);
+  }
+});
+
+test('records written before an earlier one was synced never vouch for it: a lost unsynced record with survivors after it is a torn tail', async (t) => {
+  const vfs = new MemoryVfs();
+  const { wal } = await openWal(vfs);
+  await appendDurably(wal, 2);
+  // Three records in one group: none was synced when the next was written.
+  const offsets = [fileOf(vfs).length];
+  for (let i = 0; i < 3; i++) wal.append(1, 'immediate', opsFor(10 + i));
+  const image = fileOf(vfs);
+  image.fill(0, offsets[0]!, offsets[0]! + 20); // the first of the group lost (the subset plan)
+  const { records, wal: reopened } = await reopenFrom(image);
+  t.deepEqual(seqs(records), [1, 2]);
+  t.deepEqual(reopened.gaps, [], 'the survivors carry watermark 2: the lost record 3 was never known synced');
 });
 
 test('a record with another salt, a skipped or a repeated sequence number ends the log', async (t) => {
@@ -229,22 +256,22 @@ test('a record with another salt, a skipped or a repeated sequence number ends t
   const salt = new DataView(full.buffer).getUint32(WAL_SLOT_OFFSETS[0] + 12, true);
   const tail = WAL_HEADER_BYTES + extents[2]![1];
   const cases: Array<[string, Uint8Array]> = [
-    ['another salt', encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, (salt + 1) >>> 0)],
-    ['a skipped sequence', encodeRecord({ seq: 5, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
-    ['a repeated sequence', encodeRecord({ seq: 3, familyId: 1, prevSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
+    ['another salt', encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durableSeq: 0, durability: 'immediate', ops: opsFor(4) }, (salt + 1) >>> 0)],
+    ['a skipped sequence', encodeRecord({ seq: 5, familyId: 1, prevSeq: 0, durableSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
+    ['a repeated sequence', encodeRecord({ seq: 3, familyId: 1, prevSeq: 0, durableSeq: 0, durability: 'immediate', ops: opsFor(4) }, salt)],
   ];
   for (const [what, foreign] of cases) {
     const image = new Uint8Array(tail + foreign.length + 200);
     image.set(full);
     image.set(foreign, tail);
     // A valid record 4 right after the foreign one must not be reached either.
-    image.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'immediate', ops: [] }, salt), tail + foreign.length);
+    image.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durableSeq: 0, durability: 'immediate', ops: [] }, salt), tail + foreign.length);
     t.deepEqual(seqs((await reopenFrom(image)).records), [1, 2, 3], what);
   }
   // The control: the right salt and number is read.
   const good = new Uint8Array(tail + 200);
   good.set(full);
-  good.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durability: 'none', ops: opsFor(4) }, salt), tail);
+  good.set(encodeRecord({ seq: 4, familyId: 1, prevSeq: 0, durableSeq: 0, durability: 'none', ops: opsFor(4) }, salt), tail);
   t.deepEqual(seqs((await reopenFrom(good)).records), [1, 2, 3, 4]);
 });
 
@@ -289,10 +316,11 @@ test('sequence numbers strictly increase across appends, truncation, reset, reop
         case 'append':
           for (let i = 0; i < command.count; i++) {
             const ops = opsFor(lastSeq + 1, command.valueBytes);
+            const durableSeq = wal.stats().syncedSeq;
             const seq = wal.append(++family % 3, command.durability, ops);
             t.true(seq > lastSeq, `seq ${seq} after ${lastSeq}`);
             lastSeq = seq;
-            live.push({ seq, familyId: family % 3, prevSeq: lastOfFamily.get(family % 3) ?? 0, durability: command.durability, ops });
+            live.push({ seq, familyId: family % 3, prevSeq: lastOfFamily.get(family % 3) ?? 0, durableSeq, durability: command.durability, ops });
             lastOfFamily.set(family % 3, seq);
           }
           break;
