@@ -272,6 +272,7 @@ export class ColumnFamilyDatabase {
       journal,
       onIoError: (error) => this.poisonAll(error),
       budget: this.budget,
+      masterGeneration: () => this.file.durableMasterGeneration(),
     });
     const family = new ColumnFamily(entry, db);
     this.families.set(entry.name, family);
@@ -293,6 +294,7 @@ export class ColumnFamilyDatabase {
   /** Replays every log record newer than its family's durable header, then checkpoints. */
   private async recover(all: WalRecord[], readOnly: boolean): Promise<void> {
     const byId = new Map([...this.families.values()].map((family) => [family.id, family]));
+    this.checkMasterNotBehind();
     this.checkGaps();
     this.checkLogNotBehind();
     const records = this.knownFamilyRecords(all, byId);
@@ -391,6 +393,22 @@ export class ColumnFamilyDatabase {
       this.damaged({ kind: 'damaged-record', family: null, firstSeq: gap.firstSeq, lastSeq: gap.lastSeq, records: gap.lastSeq - gap.firstSeq + 1,
         detail: `${wal.fileName()}: records ${gap.firstSeq}..${gap.lastSeq} at offset ${gap.offset} are damaged or missing, but a later record says every sequence up to ${gap.watermark} was durable: acknowledged commits among them cannot be vouched for` });
     }
+  }
+
+  /**
+   * Every family header and log header written after a master copy became durable names its
+   * generation: a master read at open older than one of them means its newest copy is damaged
+   * (a torn copy was never durable, so nothing written later names it). Reading on with the
+   * older copy would lose or resurrect families, or lose segments, in silence.
+   */
+  private checkMasterNotBehind(): void {
+    const read = this.file.generationRead;
+    const witnesses: Array<[string, number]> = [...this.families.values()].map((family) => [`column family ${family.name}'s durable header`, family.db.durableMasterGeneration]);
+    if (this.wal !== null && this.wal.existed) witnesses.push([`${this.wal.fileName()}'s header`, this.wal.masterGeneration()]);
+    const newer = witnesses.find(([, generation]) => generation > read);
+    if (newer === undefined) return;
+    this.damaged({ kind: 'stale-master', family: null, firstSeq: 0, lastSeq: 0, records: 0,
+      detail: `the data file's newest valid master header copy has generation ${read}, but ${newer[0]} was written after generation ${newer[1]} was durable: the newest master copy is damaged, and the families, segments or deletions it held may be lost` });
   }
 
   /**
@@ -625,7 +643,7 @@ async function openLog(vfs: Vfs, name: string, file: SegmentedFile, opening: Log
     opening.lost.push({ kind: 'missing-log', family: null, firstSeq: 0, lastSeq: 0, records: 0, detail });
   }
   if (opening.readOnly && !exists) return { wal: null, records: [] };
-  const walOptions = { ...opening, databaseId: file.databaseId(), name: logName };
+  const walOptions = { ...opening, databaseId: file.databaseId(), name: logName, masterGeneration: () => file.durableMasterGeneration() };
   const opened = await Wal.open(opening.openFile(logName), expect === undefined ? walOptions : { ...walOptions, expect }, opening.onIoError);
   if (opened.foreign !== undefined) opening.lost.push(opened.foreign);
   if (!exists) await vfs.syncDir();

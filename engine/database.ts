@@ -84,6 +84,8 @@ export interface DatabaseHooks {
   readonly onIoError: ((error: EngineError) => void) | null;
   /** The cache and write-buffer budget shared with the other families (none: its own). */
   readonly budget?: PageBudget;
+  /** The shared data file's durable master generation, witnessed by every new commit slot (CommitSlot.masterGeneration). */
+  readonly masterGeneration?: () => number;
 }
 
 /** Where the database lives: a file path, or a VFS (in-memory, faulty...) and a file name. */
@@ -192,12 +194,14 @@ export class Database implements TxnHost {
   private refusal: (what: string) => EngineError = readOnlyRefusal;
   private readonly journal: Journal | null;
   private readonly onIoError: ((error: EngineError) => void) | null;
+  private readonly masterGeneration: () => number;
 
   private constructor(storage: Storage, header: FileHeader, options: ReturnType<typeof resolveOptions>,
     hooks: DatabaseHooks) {
     const { pageBytes, slot, slotIndex } = header;
     this.journal = hooks.journal;
     this.onIoError = hooks.onIoError;
+    this.masterGeneration = hooks.masterGeneration ?? ((): number => 0);
     this.storage = storage;
     this.layout = new Layout(pageBytes);
     if (options.writeBufferBytes < pageBytes) {
@@ -414,6 +418,7 @@ export class Database implements TxnHost {
       freeListPage: chain[0] ?? 0,
       freeListCrc,
       freeCount: free.length,
+      masterGeneration: this.masterGeneration(),
     };
   }
 
@@ -529,6 +534,11 @@ export class Database implements TxnHost {
   /** The WAL sequence covered by the durable header. */
   get durableWalSeq(): number {
     return this.durable.walSeq;
+  }
+
+  /** @internal The master generation the durable slot witnesses (CommitSlot.masterGeneration). */
+  get durableMasterGeneration(): number {
+    return this.durableSlotFields.masterGeneration ?? 0;
   }
 
   /**

@@ -36,6 +36,12 @@ export interface CommitSlot {
   readonly freeListCrc: number;
   /** Page numbers the free list holds: every page below pageCount this state does not reach. */
   readonly freeCount: number;
+  /**
+   * A column family's: the data file's master generation known durable when the slot was built
+   * (bytes 40..47; 0 for a standalone file). A master read at open older than this is a
+   * damaged newest copy, never a torn one (ColumnFamilyDatabase checks it).
+   */
+  readonly masterGeneration?: number;
 }
 
 export function isValidPageSize(pageBytes: number): boolean {
@@ -90,6 +96,7 @@ export function encodeSlot(slot: CommitSlot): Uint8Array {
   view.setUint32(24, slot.freeListCrc, true);
   view.setUint32(28, slot.freeCount, true);
   view.setBigUint64(32, BigInt(slot.walSeq), true);
+  view.setBigUint64(40, BigInt(slot.masterGeneration ?? 0), true);
   view.setUint32(SLOT_BYTES - 4, checksum(bytes.subarray(0, SLOT_BYTES - 4)), true);
   return bytes;
 }
@@ -111,5 +118,8 @@ export function decodeSlot(bytes: Uint8Array): CommitSlot | null {
   const freeCount = view.getUint32(28, true);
   if (freeListPage >= pageCount || freeCount >= pageCount) return null;
   if (freeListPage === 0 && (freeCount !== 0 || freeListCrc !== 0)) return null;
-  return { txnId, catalogPage, catalogCrc: view.getUint32(12, true), pageCount, walSeq, freeListPage, freeListCrc, freeCount };
+  const masterGeneration = Number(view.getBigUint64(40, true));
+  if (!Number.isSafeInteger(masterGeneration)) return null;
+  const slot = { txnId, catalogPage, catalogCrc: view.getUint32(12, true), pageCount, walSeq, freeListPage, freeListCrc, freeCount };
+  return masterGeneration === 0 ? slot : { ...slot, masterGeneration };
 }

@@ -66,6 +66,8 @@ export class SegmentedFile {
     this.options = options;
     this.master = master;
     this.durableCopy = durableCopy;
+    this.generationRead = master.generation;
+    this.durableGeneration = master.generation;
     this.nextOffset = DATA_START_BYTES;
     for (const s of [...master.families.flatMap((f) => f.segments), ...master.freeSegments]) {
       this.nextOffset = Math.max(this.nextOffset, s.offset + s.lengthBytes);
@@ -109,6 +111,15 @@ export class SegmentedFile {
 
   /** This open initialised the file (new, or an unfinished creation). */
   createdNow = false;
+  /** The generation of the master copy read at open (0: a new file). */
+  readonly generationRead: number;
+  /** The generation of the newest master known durable: what later headers may witness. */
+  private durableGeneration: number;
+
+  /** What a header written now may name as the durable master generation (CommitSlot.masterGeneration). */
+  durableMasterGeneration(): number {
+    return this.durableGeneration;
+  }
 
   /** What the durable master said at open, or what this process set since (Master.logLive). */
   logLive(): boolean {
@@ -151,6 +162,7 @@ export class SegmentedFile {
       // pages, so no later sync of this file may report them durable.
       if (this.syncFailure !== null) throw this.syncFailure;
       const wrote = this.masterDirty;
+      const generation = this.master.generation;
       if (wrote) {
         try {
           this.storage.write(MASTER_OFFSETS[1 - this.durableCopy]!, encodeMaster(this.master));
@@ -167,6 +179,7 @@ export class SegmentedFile {
       }
       if (wrote) {
         this.durableCopy = 1 - this.durableCopy;
+        this.durableGeneration = generation;
         this.pendingFree = [];
       }
     };

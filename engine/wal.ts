@@ -82,12 +82,14 @@ interface WalHeader {
   readonly salt: number;
   readonly startSeq: number;
   readonly startOffset: number;
+  /** The data file's master generation known durable when this header was written (bytes 48..55; 0: none known). */
+  readonly masterGeneration?: number;
 }
 
 /** What a salvage open dropped (ColumnFamilyOptions.recover), reported by `recoveryReport()`. */
 export interface SalvageLoss {
   /** Another database's log; records of a family id the master never created; records past a break in a family's chain. */
-  readonly kind: 'foreign-log' | 'unknown-family' | 'broken-chain' | 'damaged-record' | 'log-behind-data' | 'missing-log';
+  readonly kind: 'foreign-log' | 'unknown-family' | 'broken-chain' | 'damaged-record' | 'log-behind-data' | 'missing-log' | 'stale-master';
   readonly family: string | null;
   readonly firstSeq: number;
   readonly lastSeq: number;
@@ -131,6 +133,8 @@ export interface WalOptions {
    * data file: damage too. Either way a strict open fails with CORRUPTION rather than start over.
    */
   readonly expect?: 'live' | 'new-data';
+  /** The data file's durable master generation, witnessed by every header write (WalHeader.masterGeneration). */
+  readonly masterGeneration?: () => number;
 }
 
 function encodeHeader(header: WalHeader): Uint8Array {
@@ -143,6 +147,7 @@ function encodeHeader(header: WalHeader): Uint8Array {
   view.setBigUint64(24, BigInt(header.startSeq), true);
   view.setBigUint64(32, BigInt(header.startOffset), true);
   view.setBigUint64(40, BigInt(header.databaseId ?? 0), true);
+  view.setBigUint64(48, BigInt(header.masterGeneration ?? 0), true);
   view.setUint32(WAL_SLOT_BYTES - 4, crc32(bytes.subarray(0, WAL_SLOT_BYTES - 4)) >>> 0, true);
   return bytes;
 }
@@ -166,9 +171,10 @@ function decodeHeader(bytes: Uint8Array): WalHeader | null {
     startSeq: Number(view.getBigUint64(24, true)),
     startOffset: Number(view.getBigUint64(32, true)),
     databaseId: Number(view.getBigUint64(40, true)),
+    masterGeneration: Number(view.getBigUint64(48, true)),
   };
   const sane = Number.isSafeInteger(header.generation) && Number.isSafeInteger(header.startSeq)
-    && header.startSeq >= 1 && header.startOffset >= WAL_HEADER_BYTES;
+    && header.startSeq >= 1 && header.startOffset >= WAL_HEADER_BYTES && Number.isSafeInteger(header.masterGeneration);
   return sane ? header : null;
 }
 
@@ -550,7 +556,7 @@ export class Wal {
   /** Writes the header to the slot not known durable, and to its mirror. Header updates never overlap. */
   private writeHeader(header: WalHeader): void {
     const slot = 1 - this.durableSlot;
-    const bytes = encodeHeader({ ...header, databaseId: this.options.databaseId });
+    const bytes = encodeHeader({ ...header, databaseId: this.options.databaseId, masterGeneration: this.options.masterGeneration?.() ?? 0 });
     try {
       this.storage.write(WAL_SLOT_OFFSETS[slot]!, bytes);
       this.storage.write(WAL_MIRROR_OFFSETS[slot]!, bytes);
@@ -639,6 +645,11 @@ export class Wal {
 
   lastSeq(): number {
     return this.nextSeq - 1;
+  }
+
+  /** The master generation the header read at open witnesses (WalHeader.masterGeneration). */
+  masterGeneration(): number {
+    return this.header.masterGeneration ?? 0;
   }
 
   /** The log's file name, for messages. */

@@ -85,7 +85,7 @@ test('static header: an unknown version is INVALID_FORMAT, a bad page size is CO
 test('commit slots round trip, byte by byte', (t) => {
   const slot: CommitSlot = {
     txnId: 0x0102030405, catalogPage: 7, catalogCrc: 0xdeadbeef, pageCount: 9, walSeq: 2 ** 40 + 3,
-    freeListPage: 5, freeListCrc: 0xcafef00d, freeCount: 3,
+    freeListPage: 5, freeListCrc: 0xcafef00d, freeCount: 3, masterGeneration: 2 ** 33 + 1,
   };
   const bytes = encodeSlot(slot);
   t.is(bytes.length, SLOT_BYTES);
@@ -98,7 +98,8 @@ test('commit slots round trip, byte by byte', (t) => {
   t.is(view.getUint32(24, true), 0xcafef00d, 'free-list CRC at 24');
   t.is(view.getUint32(28, true), 3, 'free count at 28');
   t.is(view.getBigUint64(32, true), BigInt(2 ** 40 + 3));
-  t.true(bytes.subarray(40, 60).every((byte) => byte === 0), 'bytes 40..59 are reserved zeros');
+  t.is(view.getBigUint64(40, true), BigInt(2 ** 33 + 1), 'the witnessed master generation at 40');
+  t.true(bytes.subarray(48, 60).every((byte) => byte === 0), 'bytes 48..59 are reserved zeros');
   t.is(view.getUint32(60, true), checksum(bytes.subarray(0, 60)));
   t.deepEqual(decodeSlot(bytes), slot);
   fc.assert(fc.property(slotArb, (random) => assert.deepEqual(decodeSlot(encodeSlot(random)), { ...random })), { numRuns: 500 });
