@@ -242,7 +242,7 @@ test('records written before an earlier one was synced never vouch for it: a los
   const offsets = [fileOf(vfs).length];
   for (let i = 0; i < 3; i++) wal.append(1, 'immediate', opsFor(10 + i));
   const image = fileOf(vfs);
-  image.fill(0, offsets[0]!, offsets[0]! + 20); // the first of the group lost (the subset plan)
+  image.fill(0, offsets[0], offsets[0]! + 20); // the first of the group lost (the subset plan)
   const { records, wal: reopened } = await reopenFrom(image);
   t.deepEqual(seqs(records), [1, 2]);
   t.deepEqual(reopened.gaps, [], 'the survivors carry watermark 2: the lost record 3 was never known synced');
