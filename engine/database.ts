@@ -17,7 +17,7 @@ import { Allocator } from './allocator.js';
 import { EngineError, assert, ioError } from './errors.js';
 import { FileVfs } from './fileVfs.js';
 import {
-  DEFAULT_PAGE_BYTES, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
+  DEFAULT_PAGE_BYTES, SLOT_MIRROR_OFFSETS, SLOT_OFFSETS, encodeSlot, isValidPageSize, type CommitSlot,
 } from './format.js';
 import { freeListPagesFor, readFreeList, writeFreeList } from './freeList.js';
 import { checkTree, walkDatabase, type IntegrityReport } from './integrity.js';
@@ -384,6 +384,7 @@ export class Database implements TxnHost {
     // Another family's failure on a shared file may have poisoned this one meanwhile.
     if (this.poisoned !== null) throw new EngineError('PREVIOUS_IO', 'an I/O error poisoned this handle during the commit', { cause: this.poisoned });
     const slotIndex = 1 - this.durableSlot;
+    this.pager.writeHeader(SLOT_MIRROR_OFFSETS[slotIndex]!, encodeSlot(slot));
     this.pager.writeHeader(SLOT_OFFSETS[slotIndex]!, encodeSlot(slot));
     await this.pager.sync();
     this.durableSlot = slotIndex;

@@ -9,14 +9,25 @@ import { checksum } from './checksum.js';
 import { assert, corruption, EngineError } from './errors.js';
 
 export const MAGIC = Uint8Array.from([0x63, 0x72, 0x61, 0x73, 0x68, 0x6c, 0x62, 0x00]); // "crashlb\0"
-/** 2: commit slots name a persisted free-page list (bytes 20..31), free-list pages (type 4). */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: commit slots name a persisted free-page list (bytes 20..31), free-list pages (type 4).
+ * 3: every commit slot is mirrored (SLOT_MIRROR_OFFSETS); a slot may name the master generation.
+ */
+export const FORMAT_VERSION = 3;
 export const MIN_PAGE_BYTES = 512;
 export const MAX_PAGE_BYTES = 65536;
 export const DEFAULT_PAGE_BYTES = 4096;
 export const STATIC_HEADER_BYTES = 20;
 export const SLOT_BYTES = 64;
 export const SLOT_OFFSETS = [64, 128] as const;
+/**
+ * Each commit slot is written twice, the mirror first, before one fsync: one damaged copy is
+ * read past, so a flipped newest slot never sends recovery to the older slot (a silent rollback
+ * of an acknowledged commit), which a torn slot write, legal because unacknowledged, would.
+ */
+export const SLOT_MIRROR_OFFSETS = [192, 256] as const;
+/** Page 0's bytes that recovery decides on: the static header, both slots and their mirrors. */
+export const HEADER_AREA_BYTES = SLOT_MIRROR_OFFSETS[1] + SLOT_BYTES;
 /** Page numbers are u32 and page 0 is the header; keep files far below 2^32 pages anyway. */
 export const MAX_PAGE_COUNT = 2 ** 31;
 

@@ -5,7 +5,7 @@
  */
 import { EngineError, corruption } from './errors.js';
 import {
-  MAGIC, MAX_PAGE_BYTES, SLOT_BYTES, SLOT_OFFSETS, STATIC_HEADER_BYTES, decodeSlot, decodeStaticHeader,
+  HEADER_AREA_BYTES, MAGIC, MAX_PAGE_BYTES, SLOT_BYTES, SLOT_MIRROR_OFFSETS, SLOT_OFFSETS, STATIC_HEADER_BYTES, decodeSlot, decodeStaticHeader,
   encodeSlot, encodeStaticHeader, type CommitSlot,
 } from './format.js';
 import type { Storage } from './storage.js';
@@ -27,9 +27,9 @@ function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
   const lengthBytes = storage.len();
   if (lengthBytes === 0) return true;
   if (lengthBytes > MAX_PAGE_BYTES) return false;
-  // Creation writes the static header and slot 0 and nothing else: every byte past the two
-  // slots is zero. Any committed database has non-zero bytes there (its pages).
-  const pastSlots = SLOT_OFFSETS[1] + SLOT_BYTES;
+  // Creation writes the static header, slot 0 and its mirror and nothing else: every byte past
+  // the slots and mirrors is zero. Any committed database has non-zero bytes there (its pages).
+  const pastSlots = HEADER_AREA_BYTES;
   if (lengthBytes > pastSlots && !storage.read(pastSlots, lengthBytes - pastSlots).every((byte) => byte === 0)) return false;
   // A creation torn inside its first sector can leave fewer bytes than the magic: missing bytes
   // read as the zeros a never-written file holds.
@@ -37,9 +37,14 @@ function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
   return ours && readSlots(head).every((slot) => slot === null);
 }
 
+/** Each logical slot: the valid one of its copy and mirror with the larger txn id (the copy on a tie). */
 function readSlots(head: Uint8Array): Array<CommitSlot | null> {
-  return SLOT_OFFSETS.map((offset) =>
-    head.length >= offset + SLOT_BYTES ? decodeSlot(head.subarray(offset, offset + SLOT_BYTES)) : null);
+  const at = (offset: number): CommitSlot | null =>
+    head.length >= offset + SLOT_BYTES ? decodeSlot(head.subarray(offset, offset + SLOT_BYTES)) : null;
+  return SLOT_OFFSETS.map((offset, i) => {
+    const [copy, mirror] = [at(offset), at(SLOT_MIRROR_OFFSETS[i]!)];
+    return copy === null || (mirror !== null && mirror.txnId > copy.txnId) ? mirror : copy;
+  });
 }
 
 /**
@@ -47,7 +52,7 @@ function readSlots(head: Uint8Array): Array<CommitSlot | null> {
  * header must exist (its creation was made durable), so there is no unfinished creation.
  */
 export function readFileHeader(storage: Storage, options: { strict?: boolean } = {}): FileHeader | null {
-  const headBytes = Math.min(storage.len(), SLOT_OFFSETS[1] + SLOT_BYTES);
+  const headBytes = Math.min(storage.len(), HEADER_AREA_BYTES);
   const head = headBytes === 0 ? new Uint8Array(0) : storage.read(0, headBytes);
   if (options.strict !== true && isUnfinishedCreation(storage, head)) return null;
   if (options.strict === true) {
@@ -84,6 +89,7 @@ export function initializeFile(storage: Storage, pageBytes: number): FileHeader 
   page.set(encodeStaticHeader(pageBytes), 0);
   const slot: CommitSlot = { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0, freeListPage: 0, freeListCrc: 0, freeCount: 0 };
   page.set(encodeSlot(slot), SLOT_OFFSETS[0]);
+  page.set(encodeSlot(slot), SLOT_MIRROR_OFFSETS[0]);
   storage.setLen(0);
   storage.write(0, page);
   return { pageBytes, slot, slotIndex: 0 };

@@ -185,10 +185,10 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: 'WAL recovery decodes a record whose CRC does not match (a torn or corrupted tail) instead of stopping there',
     patches: [{
       file: 'wal.js',
-      find: `    if (recordCrc(head.subarray(0, 4), payload) !== view.getUint32(4, true))
+      find: `    if (recordCrc(head.subarray(0, 4), payload) !== headView.getUint32(4, true))
         return null;
 `,
-      replace: `    if (recordCrc(head.subarray(0, 4), payload) !== view.getUint32(4, true))
+      replace: `    if (recordCrc(head.subarray(0, 4), payload) !== headView.getUint32(4, true))
         ;
 `,
     }],
@@ -406,9 +406,9 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: 'WAL appends are positioned at the file length (O_APPEND style) instead of after the last record, so after pre-allocation or a reset they land past a zero gap or stale records that stop the recovery scan',
     patches: [{
       file: 'wal.js',
-      find: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
+      find: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durableSeq: this.syncedSeq, durability, ops }, this.header.salt);
         try {`,
-      replace: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durability, ops }, this.header.salt);
+      replace: `        const bytes = encodeRecord({ seq, familyId, prevSeq, durableSeq: this.syncedSeq, durability, ops }, this.header.salt);
         this.appendOffset = Math.max(this.appendOffset, this.storage.len());
         try {`,
     }],

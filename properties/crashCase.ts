@@ -376,9 +376,11 @@ function memosOf(start: CaseStart | undefined): Map<string, DigestMemo> {
  * So a second life also starts after damage the engine detected and survived (a fallback to an
  * older header or master copy, a log cut short at a damaged record): the state that recovery
  * returned is the start, all of it durable, and the second life is judged as an undamaged case
- * (what the first recovery made of the damage must hold from then on). None when that recovery
- * failed or hung (there is no state to start from), or when the case makes sectors unreadable
- * (a second life would need the same bad sectors under it).
+ * (what the first recovery made of the damage must hold from then on). When the damage made a
+ * strict recovery fail with CORRUPTION, the second life starts from what a `recover: 'salvage'`
+ * open makes of it (an engine without salvage fails the same way, and has no second life here).
+ * None when recovery failed otherwise or hung (there is no state to start from), or when the case
+ * makes sectors unreadable (a second life would need the same bad sectors under it).
  */
 async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, captures: readonly Capture[], recoveries: RecoveryMemo,
   probe: StageProbe | undefined, memos: Map<string, DigestMemo>): Promise<CaseResult | null> {
@@ -387,8 +389,12 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
   probe?.enter('second-life');
   const tagged: StageProbe | undefined = probe === undefined ? undefined : { enter: () => probe.enter('second-life') };
   const chosen = secondLifeCapture(captures, crashCase.plan.seed);
-  const memo = await fullRecovery(engineForWorkload(engineGiven, crashCase.workload), crashCase, chosen.image, recoveries, tagged);
-  const recovered = memo?.recovered;
+  const engine = engineForWorkload(engineGiven, crashCase.workload);
+  const memo = await fullRecovery(engine, crashCase, chosen.image, recoveries, tagged);
+  let recovered = memo?.recovered;
+  if (memo !== undefined && recovered !== undefined && failureCode(recovered) === 'CORRUPTION') {
+    recovered = await recoverImage(engine, FaultyVfs.fromImage(memo.mounted), { options: { ...crashCase.workload.options, recover: 'salvage' }, probe: tagged });
+  }
   if (memo === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
   const start = secondLifeStart(memo.mounted, recovered.value, memos);
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });

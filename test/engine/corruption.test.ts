@@ -3,7 +3,7 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { Database } from '../../engine/database.js';
 import { EngineError } from '../../engine/errors.js';
-import { SLOT_BYTES, SLOT_OFFSETS } from '../../engine/format.js';
+import { SLOT_BYTES, SLOT_MIRROR_OFFSETS, SLOT_OFFSETS } from '../../engine/format.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import {
   commitEntries, dumpDatabase, hex, keyOf, mapPages, rawSlots, valueOf, type Dump, type PageKind,
@@ -77,15 +77,19 @@ function assertOneOf(t: ExecutionContext, outcome: Outcome, allowed: { states: D
   }
 }
 
-test('a damaged newest slot: open falls back to the older slot and its exact state', async (t) => {
+test('a damaged newest slot is read past through its mirror; with its mirror damaged too, open falls back to the older slot and its exact state', async (t) => {
   const { file, newest, previous } = await committedDatabase();
   const slots = rawSlots(file);
   t.true(slots[0] !== null && slots[1] !== null, 'both slots hold a commit');
   const newestIndex = slots[0]!.txnId > slots[1]!.txnId ? 0 : 1;
   t.deepEqual((await openAndReadAll(file)), { kind: 'data', dump: newest });
   for (const offsetInSlot of [0, 8, 12, 16, 25, 32, 50, SLOT_BYTES - 1]) {
-    const outcome = await openAndReadAll(flipped(file, [SLOT_OFFSETS[newestIndex] + offsetInSlot]));
-    t.deepEqual(outcome, { kind: 'data', dump: previous }, `byte ${offsetInSlot} of the newest slot`);
+    const copyOnly = await openAndReadAll(flipped(file, [SLOT_OFFSETS[newestIndex] + offsetInSlot]));
+    t.deepEqual(copyOnly, { kind: 'data', dump: newest }, `byte ${offsetInSlot} of the newest slot: its mirror holds it`);
+    const mirrorOnly = await openAndReadAll(flipped(file, [SLOT_MIRROR_OFFSETS[newestIndex] + offsetInSlot]));
+    t.deepEqual(mirrorOnly, { kind: 'data', dump: newest }, `byte ${offsetInSlot} of the newest slot's mirror`);
+    const both = await openAndReadAll(flipped(file, [SLOT_OFFSETS[newestIndex] + offsetInSlot, SLOT_MIRROR_OFFSETS[newestIndex] + offsetInSlot]));
+    t.deepEqual(both, { kind: 'data', dump: previous }, `byte ${offsetInSlot} of the newest slot and its mirror (the declared limit)`);
   }
   // A damaged older slot changes nothing.
   const outcome = await openAndReadAll(flipped(file, [SLOT_OFFSETS[1 - newestIndex]! + 5]));
@@ -95,11 +99,11 @@ test('a damaged newest slot: open falls back to the older slot and its exact sta
 test('both slots damaged: CORRUPTION', async (t) => {
   const { file } = await committedDatabase();
   for (const [a, b] of [[0, 0], [63, 1], [20, 40]] as const) {
-    const outcome = await openAndReadAll(flipped(file, [SLOT_OFFSETS[0] + a, SLOT_OFFSETS[1] + b]));
+    const outcome = await openAndReadAll(flipped(file, [SLOT_OFFSETS[0] + a, SLOT_OFFSETS[1] + b, SLOT_MIRROR_OFFSETS[0] + a, SLOT_MIRROR_OFFSETS[1] + b]));
     t.deepEqual(outcome, { kind: 'error', code: 'CORRUPTION' });
   }
   const zeroed = file.slice();
-  zeroed.fill(0, SLOT_OFFSETS[0], SLOT_OFFSETS[1] + SLOT_BYTES);
+  zeroed.fill(0, SLOT_OFFSETS[0], SLOT_MIRROR_OFFSETS[1] + SLOT_BYTES);
   t.deepEqual(await openAndReadAll(zeroed), { kind: 'error', code: 'CORRUPTION' });
 });
 

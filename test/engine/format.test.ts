@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { checksum } from '../../engine/checksum.js';
 import {
   decodeSlot, decodeStaticHeader, encodeSlot, encodeStaticHeader, FORMAT_VERSION, MAGIC, MAX_PAGE_COUNT, SLOT_BYTES,
-  SLOT_OFFSETS, STATIC_HEADER_BYTES, type CommitSlot,
+  SLOT_MIRROR_OFFSETS, SLOT_OFFSETS, STATIC_HEADER_BYTES, type CommitSlot,
 } from '../../engine/format.js';
 import { initializeFile, readFileHeader } from '../../engine/header.js';
 import { MemoryVfs, type MemoryStorage } from '../../engine/memoryVfs.js';
@@ -151,21 +151,24 @@ test('slot fields are range-checked even under a valid checksum', (t) => {
 function headerFile(pageBytes: number, slots: Array<Uint8Array | null>): MemoryStorage {
   const storage = new MemoryVfs().open('db', { create: true });
   initializeFile(storage, pageBytes);
+  // Each slot and its mirror hold the same bytes: the mirrors themselves are tested apart.
   slots.forEach((bytes, i) => {
-    if (bytes !== null) storage.write(SLOT_OFFSETS[i]!, bytes);
+    if (bytes !== null) for (const at of [SLOT_OFFSETS[i]!, SLOT_MIRROR_OFFSETS[i]!]) storage.write(at, bytes);
   });
   return storage;
 }
 
 const slotWith = (txnId: number): Uint8Array => encodeSlot({ txnId, catalogPage: 0, catalogCrc: 0, pageCount: 1 + txnId, walSeq: txnId, ...NO_FREE_LIST });
 
-test('initializeFile writes one page: static header and txn 1 in slot 0, slot 1 zero', (t) => {
+test('initializeFile writes one page: static header and txn 1 in slot 0 and its mirror, slot 1 zero', (t) => {
   const storage = headerFile(1024, []);
   t.is(storage.len(), 1024);
   const page = storage.read(0, 1024);
   t.is(decodeStaticHeader(page), 1024);
   t.deepEqual(decodeSlot(page.subarray(64, 128)), { txnId: 1, catalogPage: 0, catalogCrc: 0, pageCount: 1, walSeq: 0, ...NO_FREE_LIST });
-  t.true(page.subarray(128, 1024).every((byte) => byte === 0));
+  t.deepEqual(page.subarray(192, 256), page.subarray(64, 128), 'slot 0\'s mirror');
+  t.true(page.subarray(128, 192).every((byte) => byte === 0));
+  t.true(page.subarray(256, 1024).every((byte) => byte === 0));
   t.true(page.subarray(20, 64).every((byte) => byte === 0));
   const header = readFileHeader(storage);
   t.is(header?.slotIndex, 0);

@@ -1,7 +1,7 @@
 // recover: 'salvage' (issue 12): what a strict open refuses (another database's log, a break in a family's chain) is dropped instead, reported by recoveryReport(), and made final by the salvage's checkpoint.
 import test from 'ava';
 import { ColumnFamilyDatabase, DEFAULT_CF_FILE_NAME, type ColumnFamilyOptions } from '../../engine/columnFamilyDatabase.js';
-import { SLOT_BYTES, SLOT_OFFSETS, decodeSlot } from '../../engine/format.js';
+import { SLOT_BYTES, SLOT_MIRROR_OFFSETS, SLOT_OFFSETS, decodeSlot } from '../../engine/format.js';
 import { decodeMaster, MASTER_COPY_BYTES, MASTER_OFFSETS } from '../../engine/masterHeader.js';
 import { MemoryVfs } from '../../engine/memoryVfs.js';
 import { Prng } from '../../fault/prng.js';
@@ -27,7 +27,7 @@ async function keysOf(db: ColumnFamilyDatabase): Promise<number> {
   return count;
 }
 
-/** Commits 0..4 and 5..9 each checkpointed, 10..14 in the log only; then the family's newest commit slot flipped: it falls back to the state after 5. */
+/** Commits 0..4 and 5..9 each checkpointed, 10..14 in the log only; then the family's newest commit slot and its mirror flipped: it falls back to the state after 5. */
 async function brokenChainImage(): Promise<Map<string, Uint8Array>> {
   const vfs = new MemoryVfs();
   const db = await ColumnFamilyDatabase.open(vfs, OPTIONS);
@@ -44,7 +44,9 @@ async function brokenChainImage(): Promise<Map<string, Uint8Array>> {
   const page0 = master.families[0]!.segments[0]!.offset;
   const slots = SLOT_OFFSETS.map((at) => decodeSlot(data.subarray(page0 + at, page0 + at + SLOT_BYTES)));
   const newest = slots[0]!.txnId > slots[1]!.txnId ? 0 : 1;
+  // The slot and its mirror: one damaged copy alone is read past.
   data[page0 + SLOT_OFFSETS[newest] + 8]! ^= 0x01;
+  data[page0 + SLOT_MIRROR_OFFSETS[newest] + 8]! ^= 0x01;
   return image;
 }
 

@@ -127,7 +127,7 @@ test('automatic: true runs generated mutants by name (patches sent to the worker
 test('the mutants that outlived earlier harnesses are killed: a family drop step, second lives on split images', async (t) => {
   const ONCE_SURVIVED = [
     'delete-sync-segmentedfile-removefamily', // needs workloads that delete families
-    'delete-sync-columnfamilydatabase-openfiles-1', // needs a second life from a capture at a directory sync
+    'delete-sync-columnfamilydatabase-openlog', // needs a second life from a capture at a directory sync
   ];
   const report = await runMutants({ budgetSeconds: 240, automatic: true, only: ONCE_SURVIVED, concurrency: 2, seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
   t.deepEqual(report.mutants.map((m) => m.name), ONCE_SURVIVED);
@@ -142,7 +142,7 @@ test('the mutants that outlived earlier harnesses are killed: a family drop step
 // the figure to improve. Stale records past the cut: seed 32, case 35, 144 s alone. The skipPast
 // revert (a flip of the log's newest header slot, then a second life that commits and loses
 // power): seed 49, case 48, 234 s alone.
-for (const [name, seed] of [['continue-past-invalid-wal-readrecord', 32], ['skippast-after-log-reset', 49]] as const) {
+for (const [name, seed] of [['continue-past-invalid-wal-decodepayload', 32], ['skippast-after-log-reset', 49]] as const) {
   test(`slow kill ${name} is killed on crash seed ${seed}`, async (t) => {
     const report = await runMutants({ budgetSeconds: 240, automatic: true, only: [name], concurrency: 1, seeds: [seed] });
     t.is(report.mutants.length, 1);
