@@ -17,7 +17,7 @@ import { keyPrefix, type BulkInsert, type KeyWidth, type WorkloadOp } from './wo
  * shrink (test/cli/failures.test.ts pins a fingerprint of drawn cases to this number). Saved
  * failures store their case itself and replay from it, whatever the version.
  */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** Which fault kinds a campaign draws from. */
 export interface CrashProfile {
@@ -292,6 +292,23 @@ const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
   fc.record({ kind: fc.constant('unreadable' as const), file: fc.constantFrom('crashlab.cf', 'crashlab.cf.wal'), offset: fc.nat({ max: 400_000 }), lengthBytes: fc.constant(512) }),
 );
 
+/**
+ * One bit flipped in a header slot and the same bit in its mirror (the log's slots are mirrored
+ * 2048 bytes on, a family's commit slots 128 bytes on: engine/wal.ts, engine/format.ts): damage
+ * one copy alone never reaches, which sends recovery to the older slot. Where trust goes: this
+ * knows the reference engine's mirror distances; for another store it is two flips near a header.
+ */
+const twinFlipArb: fc.Arbitrary<readonly Corruption[]> = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 127 }), fc.integer({ min: 0, max: 7 })).map(([offset, bit]): readonly Corruption[] => [
+    { kind: 'flip', file: 'crashlab.cf.wal', offset, live: false, bit },
+    { kind: 'flip', file: 'crashlab.cf.wal', offset: offset + 2048, live: false, bit },
+  ]),
+  fc.tuple(fc.integer({ min: 2, max: ANCHORS - 1 }), fc.integer({ min: 64, max: 191 }), fc.integer({ min: 0, max: 7 })).map(([anchor, offset, bit]): readonly Corruption[] => [
+    { kind: 'flip', file: 'crashlab.cf', offset, live: false, anchor, bit },
+    { kind: 'flip', file: 'crashlab.cf', offset: offset + 128, live: false, anchor, bit },
+  ]),
+);
+
 const recoveryCrashArb: fc.Arbitrary<RecoveryCrash> = fc.record({
   atFraction: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
   plan: crashPlanArb,
@@ -306,7 +323,10 @@ export function crashCaseArb(profile: CrashProfile): fc.Arbitrary<CrashCase> {
     plan: crashPlanArb,
     // Injected errors in half the cases: the error paths are where durability bugs hide.
     errors: sometimes<ErrorPlan>(profile.errors, errorPlanArb, {}, 3),
-    corruption: sometimes<readonly Corruption[]>(profile.corruption, fc.array(corruptionArb, { minLength: 1, maxLength: 2 }), [], 1),
+    corruption: sometimes<readonly Corruption[]>(profile.corruption, fc.oneof(
+      { weight: 4, arbitrary: fc.array(corruptionArb, { minLength: 1, maxLength: 2 }) },
+      { weight: 1, arbitrary: twinFlipArb },
+    ), [], 1),
     imagesPerRun: fc.constant(profile.imagesPerRun),
     recoveryCrash: sometimes<RecoveryCrash | null>(profile.recoveryCrash, recoveryCrashArb, null, 1),
   });

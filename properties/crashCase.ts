@@ -392,11 +392,15 @@ async function secondLife(engineGiven: EngineUnderTest, crashCase: CrashCase, ca
   const engine = engineForWorkload(engineGiven, crashCase.workload);
   const memo = await fullRecovery(engine, crashCase, chosen.image, recoveries, tagged);
   let recovered = memo?.recovered;
+  let mounted = memo?.mounted;
   if (memo !== undefined && recovered !== undefined && failureCode(recovered) === 'CORRUPTION') {
-    recovered = await recoverImage(engine, FaultyVfs.fromImage(memo.mounted), { options: { ...crashCase.workload.options, recover: 'salvage' }, probe: tagged });
+    // The salvage's checkpoint makes what it kept final: the second life starts from that disk.
+    const salvaging = FaultyVfs.fromImage(memo.mounted);
+    recovered = await recoverImage(engine, salvaging, { options: { ...crashCase.workload.options, recover: 'salvage' }, probe: tagged });
+    mounted = salvaging.crashSnapshot(DURABLE_ONLY).image;
   }
-  if (memo === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
-  const start = secondLifeStart(memo.mounted, recovered.value, memos);
+  if (mounted === undefined || recovered === undefined || recovered === 'hang' || 'error' in recovered || recovered.value.problems.length > 0) return null;
+  const start = secondLifeStart(mounted, recovered.value, memos);
   const second = await runCrashCase(engineGiven, secondLifeCase(crashCase), { start, probe: tagged, secondLife: false });
   if (second.violation === null) return second;
   const described = describeDamage(crashCase);
@@ -429,6 +433,9 @@ function describeDamage(crashCase: CrashCase): string {
   if (parts.length === 0) return '';
   return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
 }
+
+/** What a disk holds once every write reached it (a salvage open ends by closing: nothing is left pending). */
+const DURABLE_ONLY: CrashPlan = { survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 };
 
 /** Keeps the second life's draw independent of the plan's other uses of its seed. */
 const SECOND_LIFE_SALT = 0x5ec0_11fe;

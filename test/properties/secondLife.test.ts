@@ -105,9 +105,10 @@ test('splitByCrash: a later write kept after an earlier one lost (in one file), 
 // header slot a flip damaged. The shrunk case, written out in full so that it stays the same
 // case whatever the generators become: commits to cf1 and cf0, then cf0 dropped; the image
 // after the drop's master write, its log's newest slot flipped, recovers by the older slot; the
-// second life's commit to cf1 was acknowledged and then lost at the next power cut. The flip's
-// live offset 20 is the first byte of the newest slot (slot 1): slot 0 has 20 non-zero bytes,
-// 17 before the log carried its database id, whose fixed value for a Vfs adds 3.
+// second life's commit to cf1 was acknowledged and then lost at the next power cut. The flips hit
+// byte 16 (the generation) of slot 1, the newest, and of its mirror: since the log's header slots
+// are mirrored, one damaged copy is read past. A strict recovery then finds the family header
+// ahead of the log (CORRUPTION), and the second life starts from a salvage open.
 const insert = (family: number): TxnSpec => ({ family, ops: [{ op: 'insert', table: 't0', key: Uint8Array.of(0), value: new Uint8Array(0) }], durability: 'immediate', abort: false });
 const LOG_FALLBACK_CASE: CrashCase = {
   workload: {
@@ -115,7 +116,7 @@ const LOG_FALLBACK_CASE: CrashCase = {
     options: { wal: true, barrier: 'always', pageBytes: 512, groupCommitWindowMicros: 0, preallocateBytes: 0, walCheckpointBytes: 2048, writeBufferBytes: 2560, evictionHighWater: 0.5, evictionLowWater: 0.25, initialSegmentBytes: 4096 },
   },
   plan: { survival: 'none', tear: false, sectorBytes: 512, atomicSector: false, keepUnsyncedDirOps: false, seed: 1606144550 },
-  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 20, live: true, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
+  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 80, live: false, bit: 0 }, { kind: 'flip', file: 'crashlab.cf.wal', offset: 2048 + 80, live: false, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
 };
 
 test('a second life from a damaged case: after the log header fallback, no acknowledged commit is lost', async (t) => {
@@ -124,17 +125,11 @@ test('a second life from a damaged case: after the log header fallback, no ackno
   t.true(Object.keys(result.crashPoints).some((point) => point.startsWith('second life: ')), 'the damaged case lived a second life');
 });
 
-test('the same case catches the skipPast bug planted back: the log header keeps the scanned sequence while the next one is raised', async (t) => {
-  const engine = await plantEngine('skip-past-after-reset', [{
-    file: 'wal.js',
-    find: 'startSeq, startOffset: WAL_HEADER_BYTES',
-    replace: 'startSeq: this.nextSeq, startOffset: WAL_HEADER_BYTES',
-  }]);
-  const result = await runCrashCase(engine, LOG_FALLBACK_CASE);
-  // The commit the second life lost is missing alone (lost-ack) or before a later one (hole).
-  t.true(['lost-ack', 'hole'].includes(result.violation?.kind ?? 'none'), result.violation?.kind ?? 'no violation');
-  t.regex(result.violation?.detail ?? '', /^second life \(the image at I\/O event \d+ recovered after a bit flip in crashlab\.cf\.wal, then/);
-});
+// The skipPast revert planted into this case no longer loses the second life's commit: the
+// log's durable watermarks make the sequences the revert's header skips a gap every family
+// header covers, so the next scan reads past it (engine/wal.ts, Wal.scan). What is left of that
+// bug, a reset header below what the data file covers, is CORRUPTION at the next strict open:
+// test/mutants/plantedBugs.test.ts asserts it on the planted engine.
 
 test('a full reading gives a second life its start as it is: commitsOfBytes replays to its state, and its family digests are the model\'s', async (t) => {
   const vfs = new referenceEngine.MemoryVfs();
