@@ -111,19 +111,22 @@ function captureAhead(campaign: NodeFsCampaign, capture: (txns: readonly TargetT
 }
 
 /**
- * Whether captures may share a thread (captureWorkerMain.ts): only for a built-in target's own
- * module, whose reused traces are tested byte-identical to fresh ones; an adapter of the user's
- * gets a fresh thread per case, since nothing shows its library keeps no state across cases.
+ * Whether captures may share a thread (captureWorkerMain.ts) and images recover from memory
+ * (memoryFs.ts): only for a built-in target's own module, whose reused traces are tested
+ * byte-identical to fresh ones and whose recoveries from memory are tested equal to real
+ * files'; an adapter of the user's gets a fresh thread per case and real files, since nothing
+ * shows its library keeps no state across cases or calls only what the memory fs models.
  */
-function reusesCaptureWorkers(adapterModule: string): boolean {
+function isBuiltInModule(adapterModule: string): boolean {
   return builtInNodeFsTargets().some((target) => target.module === adapterModule);
 }
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
-  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
+  const builtIn = isBuiltInModule(campaign.adapterModule);
+  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed, memory: builtIn });
   const server = campaign.driver === undefined ? new CaptureServer() : undefined;
-  const reuseWorker = reusesCaptureWorkers(campaign.adapterModule);
+  const reuseWorker = builtIn;
   const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server, reuseWorker }));
   const ahead = captureAhead(campaign, capture);
   const findings: Record<string, number> = {};
