@@ -43,6 +43,8 @@ export interface NodeFsCampaign extends CampaignSettings {
   readonly plansPerPoint?: number | undefined;
   /** With `path`: rebuild that case's images from this saved trace instead of running the library. */
   readonly savedTrace?: Trace | undefined;
+  /** Recovery workers of this campaign's pool (default: the pool's, one per core up to 4); shards run at once share the cores. */
+  readonly recoveryWorkers?: number | undefined;
 }
 
 export interface NodeFsCase {
@@ -124,7 +126,7 @@ function isBuiltInModule(adapterModule: string): boolean {
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
   const builtIn = isBuiltInModule(campaign.adapterModule);
-  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed, memory: builtIn });
+  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed, memory: builtIn, workers: campaign.recoveryWorkers });
   const server = campaign.driver === undefined ? new CaptureServer() : undefined;
   const reuseWorker = builtIn;
   const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server, reuseWorker }));

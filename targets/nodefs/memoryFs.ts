@@ -51,24 +51,31 @@ export function unsupported(what: string): NodeFsError {
 export type MemoryFsFault = { readonly kind: 'drop-write'; readonly nth: number } | { readonly kind: 'lose-last-byte' };
 
 let nextFd = MEMORY_FD_BASE;
+/** A `.` or `..` segment, an empty one (`//`) or a trailing slash: what path.resolve rewrites. */
+const DOT_OR_EMPTY_SEGMENT = /\/(\.{1,2})?(\/|$)/;
 
 export class MemoryFs {
   private readonly tree: MemDir = { kind: 'dir', entries: new Map() };
   private readonly fds = new Map<number, OpenFile>();
   private readonly issued = new Set<number>();
   private writes = 0;
+  private readonly prefix: string;
 
   /** `root`: the absolute path the image appears at (nothing is created there on disk). */
   constructor(readonly root: string, image: DirImage, private readonly fault: MemoryFsFault | null = null) {
-    if (path.resolve(root) !== root) throw new RangeError(`the memory fs's root must be an absolute, normal path, not ${root}`);
+    if (path.resolve(root) !== root || path.sep !== '/') throw new RangeError(`the memory fs's root must be an absolute, normal POSIX path, not ${root}`);
+    this.prefix = `${root}/`;
     for (const dir of [...image.dirs].sort()) this.mkdir(path.join(root, dir), { recursive: true });
     for (const [name, bytes] of image.files) this.place(path.join(root, name), Buffer.from(bytes));
   }
 
   /** Whether `file` names something under the root (the root included). */
   contains(file: string): boolean {
+    // Most calls name a normal path under the root or one far from it: path.resolve is for the rest (relative, `..`).
+    if (file === this.root || (file.startsWith(this.prefix) && !DOT_OR_EMPTY_SEGMENT.test(file))) return true;
+    if (file.startsWith('/') && !file.startsWith(this.root) && !DOT_OR_EMPTY_SEGMENT.test(file)) return false;
     const resolved = path.resolve(file);
-    return resolved === this.root || resolved.startsWith(`${this.root}${path.sep}`);
+    return resolved === this.root || resolved.startsWith(this.prefix);
   }
 
   /** Whether this fs gave out `fd` (open or closed since: a closed one answers EBADF, as the kernel's would). */
