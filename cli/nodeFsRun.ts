@@ -11,6 +11,7 @@ import os from 'node:os';
 import { FS_MODELS, type FsModelName } from '../fault/traceCrash.js';
 import { runNodeFsCampaign, type NodeFsCampaign, type NodeFsCampaignResult, type TracedDriver } from '../properties/runNodeFsCampaign.js';
 import { checkNodeFsConformance } from '../properties/conformance.js';
+import { CaptureServer } from '../targets/nodefs/captureTrace.js';
 import type { NativeTarget, NodeFsTarget } from '../targets/registry.js';
 import type { TracedAdapter } from '../targets/nodefs/nodeFsAdapter.js';
 import { nativeDriver } from '../targets/native/nativeDriver.js';
@@ -97,7 +98,13 @@ export async function runNodeFs(options: NodeFsRunOptions): Promise<NodeFsCampai
  */
 export async function runNodeFsJobs(campaign: NodeFsCampaign, jobs: number): Promise<NodeFsCampaignResult> {
   const recoveryWorkers = campaign.recoveryWorkers ?? Math.max(1, Math.floor(Math.min(MAX_RECOVERY_WORKERS, os.availableParallelism()) / jobs));
-  const results = await inShards(campaign, jobs, campaign.onCase, (part, onCase) => runNodeFsCampaign({ ...campaign, seed: part.seed, numRuns: part.runs, onCase, recoveryWorkers }));
+  const captureServer = campaign.driver === undefined ? campaign.captureServer ?? new CaptureServer() : undefined;
+  let results: NodeFsCampaignResult[];
+  try {
+    results = await inShards(campaign, jobs, campaign.onCase, (part, onCase) => runNodeFsCampaign({ ...campaign, seed: part.seed, numRuns: part.runs, onCase, recoveryWorkers, captureServer }));
+  } finally {
+    if (captureServer !== campaign.captureServer) captureServer?.close();
+  }
   const sum = (pick: (result: NodeFsCampaignResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
   const first = results[0]!;
   return {

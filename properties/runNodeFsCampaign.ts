@@ -45,6 +45,8 @@ export interface NodeFsCampaign extends CampaignSettings {
   readonly savedTrace?: Trace | undefined;
   /** Recovery workers of this campaign's pool (default: the pool's, one per core up to 4); shards run at once share the cores. */
   readonly recoveryWorkers?: number | undefined;
+  /** Capture in this server (shards run at once share one; the campaign does not close it) instead of a server of its own. */
+  readonly captureServer?: CaptureServer | undefined;
 }
 
 export interface NodeFsCase {
@@ -127,7 +129,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
   const builtIn = isBuiltInModule(campaign.adapterModule);
   const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed, memory: builtIn, workers: campaign.recoveryWorkers });
-  const server = campaign.driver === undefined ? new CaptureServer() : undefined;
+  const server = campaign.driver === undefined ? campaign.captureServer ?? new CaptureServer() : undefined;
   const reuseWorker = builtIn;
   const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server, reuseWorker }));
   const ahead = captureAhead(campaign, capture);
@@ -170,7 +172,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     return { ...base, ok: false, failure };
   } finally {
     await ahead?.settle();
-    server?.close();
+    if (server !== campaign.captureServer) server?.close();
     await pool.close();
   }
 }

@@ -260,9 +260,11 @@ export class MemoryFs {
 
   /** The components under the root; a path the kernel would read otherwise than path.resolve (a trailing slash, `..`, `//`) is refused. */
   private parts(file: string): string[] {
-    if (path.resolve(file) !== file) throw unsupported(`the path ${JSON.stringify(file)} (not absolute and normal)`);
-    if (!this.contains(file)) throw new RangeError(`${file} is not under the memory fs's root ${this.root}`);
-    return file === this.root ? [] : file.slice(this.root.length + 1).split(path.sep);
+    if (file === this.root) return [];
+    // Under the root and normal (what path.join gives): the names are the components as they are.
+    if (file.startsWith(this.prefix) && !DOT_OR_EMPTY_SEGMENT.test(file)) return file.slice(this.prefix.length).split('/');
+    if (this.contains(file)) throw unsupported(`the path ${JSON.stringify(file)} (not absolute and normal)`);
+    throw new RangeError(`${file} is not under the memory fs's root ${this.root}`);
   }
 
   /**
