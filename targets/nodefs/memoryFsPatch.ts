@@ -28,7 +28,7 @@ type Op = (memory: MemoryFs, args: unknown[]) => unknown;
 
 export interface MemoryFsRouter {
   mount(memory: MemoryFs): void;
-  /** Ends the mount; the refusals raised during it (any one: the image's answer is not real files' answer). */
+  /** Ends the mount; the refusals raised during it and since the last unmount (any one: the image's answer is not real files' answer). */
   unmount(): readonly NodeFsError[];
   /** Puts fs back (tests). */
   uninstall(): void;
@@ -148,12 +148,14 @@ export function installMemoryFs(): MemoryFsRouter {
   router = {
     mount(memory) {
       if (mounted !== null) throw new Error(`a memory fs is already mounted at ${mounted.root}`);
+      // Refusals raised while nothing was mounted (an image's leftover acting after its unmount) stay, and fail this image.
       mounted = memory;
-      refusals = [];
     },
     unmount() {
       mounted = null;
-      return refusals;
+      const raised = refusals;
+      refusals = [];
+      return raised;
     },
     uninstall() {
       for (const restore of restores.reverse()) restore();
@@ -170,7 +172,7 @@ function memoryOf(args: readonly unknown[]): MemoryFs | null {
   for (const arg of args.slice(0, 2)) {
     if (arg instanceof MemoryFileHandle || (typeof arg === 'number' && arg >= MEMORY_FD_BASE)) {
       // A memory descriptor outliving its image (a library's leftover reaching the next one) is refused.
-      if (mounted === null || (typeof arg === 'number' && !mounted.issuedFd(arg))) throw remember(unsupported(`the descriptor ${String(typeof arg === 'number' ? arg : (arg).fd)} of an image no longer mounted`));
+      if (mounted === null || (typeof arg === 'number' && !mounted.issuedFd(arg))) throw remember(unsupported(`the descriptor ${typeof arg === 'number' ? arg : arg.fd} of an image no longer mounted`));
       return mounted;
     }
     if (mounted !== null && isPathLike(arg) && mounted.contains(pathText(arg))) return mounted;
