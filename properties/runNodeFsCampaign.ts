@@ -43,6 +43,10 @@ export interface NodeFsCampaign extends CampaignSettings {
   readonly plansPerPoint?: number | undefined;
   /** With `path`: rebuild that case's images from this saved trace instead of running the library. */
   readonly savedTrace?: Trace | undefined;
+  /** Recovery workers of this campaign's pool (default: the pool's, one per core up to 4); shards run at once share the cores. */
+  readonly recoveryWorkers?: number | undefined;
+  /** Capture in this server (shards run at once share one; the campaign does not close it) instead of a server of its own. */
+  readonly captureServer?: CaptureServer | undefined;
 }
 
 export interface NodeFsCase {
@@ -111,19 +115,22 @@ function captureAhead(campaign: NodeFsCampaign, capture: (txns: readonly TargetT
 }
 
 /**
- * Whether captures may share a thread (captureWorkerMain.ts): only for a built-in target's own
- * module, whose reused traces are tested byte-identical to fresh ones; an adapter of the user's
- * gets a fresh thread per case, since nothing shows its library keeps no state across cases.
+ * Whether captures may share a thread (captureWorkerMain.ts) and images recover from memory
+ * (memoryFs.ts): only for a built-in target's own module, whose reused traces are tested
+ * byte-identical to fresh ones and whose recoveries from memory are tested equal to real
+ * files'; an adapter of the user's gets a fresh thread per case and real files, since nothing
+ * shows its library keeps no state across cases or calls only what the memory fs models.
  */
-function reusesCaptureWorkers(adapterModule: string): boolean {
+function isBuiltInModule(adapterModule: string): boolean {
   return builtInNodeFsTargets().some((target) => target.module === adapterModule);
 }
 
 export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeFsCampaignResult> {
   if (campaign.savedTrace !== undefined && campaign.path === undefined) throw new RangeError('a saved trace replays one case: give its path');
-  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed });
-  const server = campaign.driver === undefined ? new CaptureServer() : undefined;
-  const reuseWorker = reusesCaptureWorkers(campaign.adapterModule);
+  const builtIn = isBuiltInModule(campaign.adapterModule);
+  const pool = campaign.driver?.pool() ?? new RecoveryPool({ adapterModule: campaign.adapterModule, packages: campaign.packages, seed: campaign.seed, memory: builtIn, workers: campaign.recoveryWorkers });
+  const server = campaign.driver === undefined ? campaign.captureServer ?? new CaptureServer() : undefined;
+  const reuseWorker = builtIn;
   const capture = campaign.driver?.capture ?? ((txns: readonly TargetTxn[], seed: number): Promise<CaptureResult> => captureTrace({ ...captureRequest({ ...campaign, txns, seed }), server, reuseWorker }));
   const ahead = captureAhead(campaign, capture);
   const findings: Record<string, number> = {};
@@ -165,7 +172,7 @@ export async function runNodeFsCampaign(campaign: NodeFsCampaign): Promise<NodeF
     return { ...base, ok: false, failure };
   } finally {
     await ahead?.settle();
-    server?.close();
+    if (server !== campaign.captureServer) server?.close();
     await pool.close();
   }
 }

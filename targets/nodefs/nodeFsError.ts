@@ -6,8 +6,11 @@
  *   process, a native add-on, a symlink under the root): the run is refused, not trusted.
  * - CHILD_FAILED: the traced child died or wrote no result.
  * - HANG: the traced child outlived its timeout and was killed.
+ * - RECOVERY_FS_UNSUPPORTED: a library recovering a crash image from memory (memoryFs.ts) made
+ *   a call the in-memory fs does not model: the run stops, since the image's answer is not
+ *   the one real files would give.
  */
-export type NodeFsErrorCode = 'TRACE_INCOMPLETE' | 'UNSUPPORTED_IO' | 'CHILD_FAILED' | 'HANG';
+export type NodeFsErrorCode = 'TRACE_INCOMPLETE' | 'UNSUPPORTED_IO' | 'CHILD_FAILED' | 'HANG' | 'RECOVERY_FS_UNSUPPORTED';
 
 export class NodeFsError extends Error {
   readonly code: NodeFsErrorCode;

@@ -13,14 +13,16 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
+import type { MemoryFsFault } from './memoryFs.js';
+import { NodeFsError } from './nodeFsError.js';
 import type { RecoveryReply, RecoveryWorkerData } from './recoveryWorker.js';
 import { RecoveryProcess } from './recoveryProcess.js';
 import { makeScratchDir } from './scratchDir.js';
 
 export type Recovered =
-  /** `stateKey` names the state's rows (recoveryWorker.ts stateKeyOf): equal keys, equal states. */
-  | { readonly kind: 'state'; readonly state: TargetState; readonly stateKey: string }
-  | { readonly kind: 'refused'; readonly message: string; readonly code: string | undefined }
+  /** `stateKey` names the state's rows (recoveryWorker.ts stateKeyOf): equal keys, equal states. `files`: with `returnFiles`. */
+  | { readonly kind: 'state'; readonly state: TargetState; readonly stateKey: string; readonly files?: DirImage | undefined }
+  | { readonly kind: 'refused'; readonly message: string; readonly code: string | undefined; readonly files?: DirImage | undefined }
   | { readonly kind: 'hang' };
 
 /** What a crash case needs to recover its images (a RecoveryPool, or the native tier's). */
@@ -46,6 +48,15 @@ export interface RecoveryPoolOptions {
    * process (a fresh boot id each time).
    */
   readonly process?: { readonly prefix: () => readonly string[] } | undefined;
+  /**
+   * Recover each image from memory instead of real files (memoryFs.ts): for the built-in
+   * targets, whose recoveries are tested to give the same states and files both ways.
+   */
+  readonly memory?: boolean | undefined;
+  /** A fault planted in the memory fs: only the test that shows the real-vs-memory comparison catches one. */
+  readonly memoryFault?: MemoryFsFault | undefined;
+  /** Answer with the files each recovery left as well (that comparison). */
+  readonly returnFiles?: boolean | undefined;
 }
 
 /** What a lane needs of its host: a worker thread or a RecoveryProcess. */
@@ -136,7 +147,8 @@ class RecoveryLane {
   private ensureWorker(): RecoveryHost {
     if (this.worker !== null) return this.worker;
     const adapterUrl = this.options.adapterModule.startsWith('file:') ? this.options.adapterModule : pathToFileURL(path.resolve(this.options.adapterModule)).href;
-    const workerData: RecoveryWorkerData = { adapterUrl, packages: this.options.packages, scratchDir: this.scratchDir, seed: this.options.seed };
+    const memory = this.options.memory === true ? { fault: this.options.memoryFault ?? null } : null;
+    const workerData: RecoveryWorkerData = { adapterUrl, packages: this.options.packages, scratchDir: this.scratchDir, seed: this.options.seed, memory, returnFiles: this.options.returnFiles === true };
     const host = this.options.process === undefined ? new Worker(WORKER_URL, { workerData }) : new RecoveryProcess(WORKER_URL, workerData, this.options.process.prefix());
     host.unref();
     this.worker = host;
@@ -153,11 +165,13 @@ class RecoveryLane {
   }
 
   /** A state answer, its state from the reply or, sent before by this worker, from the lane's copy. */
-  private stateOf(reply: Extract<RecoveryReply, { ok: true }>): Recovered | Error {
+  private answerOf(reply: RecoveryReply): Recovered | Error {
+    if ('unsupported' in reply) return new NodeFsError('RECOVERY_FS_UNSUPPORTED', `recovering image ${reply.id} from memory: ${reply.unsupported}`);
+    if (!reply.ok) return { kind: 'refused', message: reply.message, code: reply.code, files: reply.files };
     const state = reply.state ?? this.states.get(reply.stateKey);
     if (state === undefined) return new Error(`recovery worker referred to state ${reply.stateKey}, which it never sent`);
     this.states.set(reply.stateKey, state);
-    return { kind: 'state', state, stateKey: reply.stateKey };
+    return { kind: 'state', state, stateKey: reply.stateKey, files: reply.files };
   }
 
   /** Sends a batch, collects its answers in order; a hang ends the batch at the hung image. */
@@ -184,7 +198,7 @@ class RecoveryLane {
       }
       const onMessage = (reply: RecoveryReply): void => {
         if (reply.id !== firstId + got.length) return void reject(new Error(`recovery worker answered image ${reply.id}, expected ${firstId + got.length}`));
-        const answer = reply.ok ? this.stateOf(reply) : { kind: 'refused' as const, message: reply.message, code: reply.code };
+        const answer = this.answerOf(reply);
         if (answer instanceof Error) return void reject(answer);
         got.push(answer);
         clearTimeout(timer);

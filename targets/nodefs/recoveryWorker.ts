@@ -5,6 +5,11 @@
  * directory. Images come one message each and are answered in order, so the parent knows
  * which image a hang belongs to. Several images share one module graph ("batched where
  * sound"): the canary test puts a known-bad image inside a batch and expects it still to fail.
+ *
+ * With `memory` (the built-in targets), the directory is not written: the image is mounted in
+ * an in-memory fs at the same path (memoryFs.ts, memoryFsPatch.ts), installed before the
+ * library loads, so the library's reads, writes, renames and fsyncs cost no system call. A call
+ * the memory fs does not model fails the run (RECOVERY_FS_UNSUPPORTED), not the image.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,6 +17,8 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirImage } from '../../fault/trace.js';
 import type { TargetState } from '../target.js';
+import { MemoryFs, type MemoryFsFault } from './memoryFs.js';
+import { installMemoryFs } from './memoryFsPatch.js';
 import type { TracedAdapter } from './nodeFsAdapter.js';
 import { loadPackage } from './packageLoader.js';
 import { RECOVERY_DATA_ENV } from './recoveryProcess.js';
@@ -22,6 +29,10 @@ export interface RecoveryWorkerData {
   readonly packages: Readonly<Record<string, string>>;
   readonly scratchDir: string;
   readonly seed: number;
+  /** Recover from memory (null: on real files), with a fault planted in the memory fs (the equivalence test's check of itself). */
+  readonly memory: { readonly fault: MemoryFsFault | null } | null;
+  /** Send back the files the library left after recovering each image (the equivalence test compares them). */
+  readonly returnFiles: boolean;
 }
 
 export type RecoveryRequest = { readonly id: number; readonly image: DirImage };
@@ -31,12 +42,16 @@ export type RecoveryRequest = { readonly id: number; readonly image: DirImage };
  * cost more than recovering it.
  */
 export type RecoveryReply =
-  | { readonly id: number; readonly ok: true; readonly stateKey: string; readonly state: TargetState | null }
-  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
+  | { readonly id: number; readonly ok: true; readonly stateKey: string; readonly state: TargetState | null; readonly files?: DirImage }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined; readonly files?: DirImage }
+  /** The memory fs refused a call: this answer is not the one real files would give, and the run stops. */
+  | { readonly id: number; readonly ok: false; readonly unsupported: string };
 
 /** A worker thread's data, or a recovery process's (recoveryProcess.ts) from its environment. */
 const data = (parentPort !== null ? workerData : JSON.parse(process.env[RECOVERY_DATA_ENV] ?? 'null')) as RecoveryWorkerData;
 let adapter: Promise<TracedAdapter> | null = null;
+/** Installed now, before any adapter or library loads (a module keeps the fs functions it took at load). */
+const memory = data !== null && data.memory !== null ? installMemoryFs() : null;
 
 async function loadAdapter(): Promise<TracedAdapter> {
   const loaded = await import(data.adapterUrl) as { default?: TracedAdapter };
@@ -96,10 +111,34 @@ const sentStates = new Set<string>();
 
 async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
   const dir = path.join(data.scratchDir, `image-${request.id}`);
+  adapter ??= loadAdapter();
+  if (memory === null || data.memory === null) {
+    try {
+      const reply = await recoverAt(dir, request, () => layOut(dir, request.image));
+      return data.returnFiles ? { ...reply, files: readTree(dir) } : reply;
+    } finally {
+      removeTree(dir);
+    }
+  }
+  const image = new MemoryFs(dir, request.image, data.memory.fault);
+  memory.mount(image);
+  let reply: RecoveryReply;
+  let refusals: readonly Error[] = [];
   try {
-    adapter ??= loadAdapter();
-    const library = await adapter;
-    layOut(dir, request.image);
+    reply = await recoverAt(dir, request, () => undefined);
+  } finally {
+    refusals = memory.unmount();
+  }
+  // Checked after the answer: a library may have swallowed the refusal and answered anyway.
+  if (refusals.length > 0) return { id: request.id, ok: false, unsupported: refusals.map((refusal) => refusal.message).join('; ') };
+  return data.returnFiles ? { ...reply, files: image.image() } : reply;
+}
+
+/** Opens the library on the image at `dir` (laid out by `prepare`), reads its state, closes it. */
+async function recoverAt(dir: string, request: RecoveryRequest, prepare: () => void): Promise<Extract<RecoveryReply, { message: string } | { ok: true }>> {
+  try {
+    const library = await adapter!;
+    prepare();
     const store = await library.open(dir, { seed: data.seed, load: loadOnce });
     const state = await store.readState();
     await store.close();
@@ -111,9 +150,19 @@ async function recover(request: RecoveryRequest): Promise<RecoveryReply> {
     const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
     // The image's folder differs run to run: name it `<image>`, so a replay gives the same message.
     return { id: request.id, ok: false, message: messageWithCause(error).split(dir).join('<image>'), code };
-  } finally {
-    removeTree(dir);
   }
+}
+
+/** The files and folders under `dir`, in the order MemoryFs.image() gives them. */
+function readTree(dir: string, prefix = '', into: { files: Map<string, Uint8Array>; dirs: Set<string> } = { files: new Map(), dirs: new Set() }): DirImage {
+  for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      into.dirs.add(relative);
+      readTree(dir, relative, into);
+    } else into.files.set(relative, new Uint8Array(fs.readFileSync(path.join(dir, relative))));
+  }
+  return into;
 }
 
 /**
