@@ -455,6 +455,28 @@ export function leafPageLowerBound(page: Uint8Array, key: Uint8Array): number {
   return lo;
 }
 
+/** compareBytes(key `i` of a leaf page (checked by checkNodePage), `key`), with no view made. */
+export function leafPageCompare(page: Uint8Array, i: number, key: Uint8Array): number {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  return compareAt(page, u16(page, dir), u16(page, dir + 2), key);
+}
+
+/** compareBytes(key `i`, key `j`) of one leaf page (checked by checkNodePage), with no view made. */
+export function leafPageCompareKeys(page: Uint8Array, i: number, j: number): number {
+  const a = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  const b = PAGE_HEADER_BYTES + j * LEAF_DIR_BYTES;
+  const aOffset = u16(page, a);
+  const bOffset = u16(page, b);
+  const aLength = u16(page, a + 2);
+  const bLength = u16(page, b + 2);
+  const common = Math.min(aLength, bLength);
+  for (let k = 0; k < common; k++) {
+    const diff = page[aOffset + k]! - page[bOffset + k]!;
+    if (diff !== 0) return diff;
+  }
+  return aLength - bLength;
+}
+
 /** Key `i` of a leaf page (checked by checkNodePage): a view of the page. */
 export function leafPageKey(page: Uint8Array, i: number): Uint8Array {
   const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
@@ -466,9 +488,27 @@ export function leafPageKey(page: Uint8Array, i: number): Uint8Array {
 export function leafPageStored(page: Uint8Array, i: number): StoredValue {
   const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
   const valueOffset = u16(page, dir + 4);
-  const valueLength = u16(page, dir + 6);
-  if (valueLength !== OVERFLOW_MARK) return page.subarray(valueOffset, valueOffset + valueLength);
-  return { page: u32(page, valueOffset), crc: u32(page, valueOffset + 4), lengthBytes: u32(page, valueOffset + 8) };
+  return leafPageOverflow(page, i) ?? page.subarray(valueOffset, valueOffset + u16(page, dir + 6));
+}
+
+/** The overflow stub of value `i` of a leaf page (checked by checkNodePage), or null for an inline value. */
+export function leafPageOverflow(page: Uint8Array, i: number): OverflowRef | null {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  if (u16(page, dir + 6) !== OVERFLOW_MARK) return null;
+  const at = u16(page, dir + 4);
+  return { page: u32(page, at), crc: u32(page, at + 4), lengthBytes: u32(page, at + 8) };
+}
+
+/** computeSize of a leaf page (checked by checkNodePage), from its directory alone. */
+export function leafPageSize(page: Uint8Array): number {
+  const count = u16(page, 2);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+    const valueLength = u16(page, dir + 6);
+    total += LEAF_DIR_BYTES + u16(page, dir + 2) + (valueLength === OVERFLOW_MARK ? OVERFLOW_STUB_BYTES : valueLength);
+  }
+  return total;
 }
 
 /** The value stored under `key` in a leaf page (checked by checkNodePage), or undefined. */

@@ -39,6 +39,12 @@ export interface ReadPlan {
    * enough for a close that never settles to show as a hang.
    */
   readonly closes: boolean;
+  /**
+   * Keep what a full read returned (every entry), for a classification's diff or a second life
+   * to start from. Undefined: kept. A full read of a large state that nothing will ask for again
+   * keeps only its digest: a hundred thousand entries held per image were most of the GC.
+   */
+  readonly keepsState?: boolean | undefined;
 }
 
 /** Untouched base keys sampled per table and image. */
@@ -89,7 +95,7 @@ export function caseKeys(history: CommitHistory): TableKeys[] {
 }
 
 /** The reads for one image of a case that starts from `base` and touched `tables` (caseKeys of the finished run). */
-export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, reads: Pick<ReadPlan, 'full' | 'closes' | 'memos'>): ReadPlan {
+export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, reads: Pick<ReadPlan, 'full' | 'closes' | 'memos' | 'keepsState'>): ReadPlan {
   const below = lcg(seed);
   const gets: PointRead[] = [];
   const ranges: RangeRead[] = [];
