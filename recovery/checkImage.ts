@@ -208,7 +208,7 @@ const hex = (bytes: Uint8Array | undefined): string | undefined => (bytes === un
 
 function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: Expected): { detail: string; line: DiffLine } | null {
   const { family, table, key } = observation.read;
-  const keyHex = hex(key)!;
+  const keyHex = observation.read.keyHex ?? hex(key)!;
   const expected = state.get(family, table, keyHex);
   if (expected === observation.value) return null;
   return {
