@@ -54,10 +54,16 @@ export class Reading {
   /** The whole state, when it was read in full and kept (else null). */
   get state(): LogicalState | null {
     if (this.raw === null) return null;
-    this.hex ??= new Map([...this.raw].map(([family, tables]) => [family,
-      new Map([...tables].map(([table, entries]) => [table, new Map(entries.map(([key, value]) => [toHex(key), toHex(value)]))]))]));
+    this.hex ??= new Map([...this.raw].map(([family, tables]) => [family, new Map([...tables].map(([table, entries]) => [table, hexTable(entries)]))]));
     return this.hex;
   }
+}
+
+/** A table's entries in the model's hex form, without a pair array per entry (a second life's start of 100,000 keys). */
+function hexTable(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Map<string, string> {
+  const table = new Map<string, string>();
+  for (const [key, value] of entries) table.set(toHex(key), toHex(value));
+  return table;
 }
 
 /** Reads the recovered store: in full, or by digest where `plan` allows and the store can. */
