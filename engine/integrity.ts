@@ -173,8 +173,9 @@ class Walker {
     if (isLeafPage(bytes)) {
       const count = pageEntryCount(bytes);
       this.checkShape(leafPageShape(bytes), ref.page, depth, bounds, what);
+      // Every entry visited first, then the overflow chains: the order the problems were always told in.
+      if (visit !== null) for (let i = 0; i < count; i++) visit(leafPageKey(bytes, i), leafPageStored(bytes, i));
       for (let i = 0; i < count; i++) {
-        if (visit !== null) visit(leafPageKey(bytes, i), leafPageStored(bytes, i));
         const overflow = leafPageOverflow(bytes, i);
         if (overflow !== null) this.overflow(overflow, `${what} overflow`);
       }
