@@ -10,7 +10,8 @@ import { checksum } from './checksum.js';
 import { assert, corruption, EngineError } from './errors.js';
 import {
   BRANCH_CHILD_BYTES, BRANCH_KEY_DIR_BYTES, branchPageChild, branchPageChildCrc, branchPageChildPage, compareBytes,
-  copyBytes, encodeNode, encodeOverflow, isLeafPage, isOverflow, leafEntryBytes, leafPageValue, MAX_VALUE_BYTES,
+  copyBytes, encodeNode, encodeOverflow, isLeafPage, isOverflow, leafEntryBytes, leafPageKey, leafPageLowerBound, leafPageStored,
+  leafPageValue, MAX_VALUE_BYTES, pageEntryCount,
   type BranchNode, type ChildRef, type Layout, type LeafNode, type Node, type OverflowRef, type StoredValue,
 } from './node.js';
 import type { Pager } from './pager.js';
@@ -372,34 +373,74 @@ export interface RangeBounds {
   readonly reverse?: boolean | undefined;
 }
 
+/**
+ * The entries [from, to) of one leaf a scan passes: a node the transaction owns, or the bytes
+ * of a clean page (verified and checked by checkNodePage), searched and read without decoding.
+ */
+export type LeafRun =
+  | { readonly node: LeafNode; readonly page: null; readonly from: number; readonly to: number }
+  | { readonly node: null; readonly page: Uint8Array; readonly from: number; readonly to: number };
+
+/** Key `i` of a run's leaf (a view: the caller copies what it keeps). */
+export function runKey(run: LeafRun, i: number): Uint8Array {
+  return run.node !== null ? run.node.keys[i]! : leafPageKey(run.page, i);
+}
+
+/** Stored value `i` of a run's leaf (a view, or an overflow stub). */
+export function runValue(run: LeafRun, i: number): StoredValue {
+  return run.node !== null ? run.node.values[i]! : leafPageStored(run.page, i);
+}
+
 /** Yields stored entries of the range, touching only the pages that overlap it. */
 export function* scan(ctx: TreeContext, tree: TreeRoot, bounds: RangeBounds): Generator<[Uint8Array, StoredValue]> {
+  for (const run of scanLeaves(ctx, tree, bounds)) {
+    for (let k = 0; k < run.to - run.from; k++) {
+      const i = bounds.reverse === true ? run.to - 1 - k : run.from + k;
+      yield [runKey(run, i), runValue(run, i)];
+    }
+  }
+}
+
+/**
+ * The leaves of the range in scan order (the last first when reversed), each with the part of
+ * it inside the bounds: a full scan costs a generator step per leaf, not one per entry and level.
+ */
+export function* scanLeaves(ctx: TreeContext, tree: TreeRoot, bounds: RangeBounds): Generator<LeafRun> {
   if (tree.root === null) return;
   if (bounds.start !== undefined || bounds.end !== undefined) shape.count('boundedScans');
   if (bounds.start !== undefined && bounds.end !== undefined && compareBytes(bounds.start, bounds.end) >= 0) return;
-  yield* scanNode(ctx, tree.root, bounds, 0);
+  yield* scanRef(ctx, tree.root, bounds, 0);
 }
 
-function* scanNode(ctx: TreeContext, ref: ChildRef, bounds: RangeBounds, depth: number): Generator<[Uint8Array, StoredValue]> {
+function* scanRef(ctx: TreeContext, ref: ChildRef, bounds: RangeBounds, depth: number): Generator<LeafRun> {
   if (depth > MAX_DEPTH) throw corruption('tree deeper than any valid tree (a cycle?)');
-  const node = nodeOf(ctx, ref);
-  if (node.kind === 'leaf') {
-    const from = bounds.start === undefined ? 0 : lowerBound(node.keys, bounds.start);
-    const to = bounds.end === undefined ? node.keys.length : lowerBound(node.keys, bounds.end);
-    if (bounds.reverse === true) {
-      for (let i = to - 1; i >= from; i--) yield [node.keys[i]!, node.values[i]!];
-    } else {
-      for (let i = from; i < to; i++) yield [node.keys[i]!, node.values[i]!];
+  const { start, end } = bounds;
+  const node = ref.node;
+  if (node !== null) {
+    if (node.kind === 'leaf') {
+      yield { node, page: null, from: start === undefined ? 0 : lowerBound(node.keys, start), to: end === undefined ? node.keys.length : lowerBound(node.keys, end) };
+      return;
     }
+    const from = start === undefined ? 0 : childIndex(node, start);
+    const to = end === undefined ? node.children.length - 1 : childIndex(node, end);
+    yield* scanChildren(ctx, from, to, (i) => node.children[i]!, bounds, depth);
     return;
   }
-  const from = bounds.start === undefined ? 0 : childIndex(node, bounds.start);
-  const to = bounds.end === undefined ? node.children.length - 1 : childIndex(node, bounds.end);
-  if (bounds.reverse === true) {
-    for (let i = to; i >= from; i--) yield* scanNode(ctx, node.children[i]!, bounds, depth + 1);
-  } else {
-    for (let i = from; i <= to; i++) yield* scanNode(ctx, node.children[i]!, bounds, depth + 1);
+  // A clean page, as lookup reads it: the bytes the read cache verified, never decoded.
+  const page = ctx.pager.loadNodePage(ref.page, ref.crc);
+  const count = pageEntryCount(page);
+  if (isLeafPage(page)) {
+    yield { node: null, page, from: start === undefined ? 0 : leafPageLowerBound(page, start), to: end === undefined ? count : leafPageLowerBound(page, end) };
+    return;
   }
+  const from = start === undefined ? 0 : branchPageChild(page, start);
+  const to = end === undefined ? count - 1 : branchPageChild(page, end);
+  yield* scanChildren(ctx, from, to, (i) => ({ page: branchPageChildPage(page, i), crc: branchPageChildCrc(page, i), node: null }), bounds, depth);
+}
+
+/** Children [from, to] of a branch in scan order, each scanned in turn. */
+function* scanChildren(ctx: TreeContext, from: number, to: number, child: (i: number) => ChildRef, bounds: RangeBounds, depth: number): Generator<LeafRun> {
+  for (let k = 0; k <= to - from; k++) yield* scanRef(ctx, child(bounds.reverse === true ? to - k : from + k), bounds, depth + 1);
 }
 
 /** Writes a large value to a chain of new overflow pages, last page first. */

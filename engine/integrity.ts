@@ -10,10 +10,10 @@
  */
 import { checksum } from './checksum.js';
 import { decodeTableMeta, tableNameOf, type TableMeta } from './catalog.js';
-import { EngineError } from './errors.js';
+import { assert, EngineError } from './errors.js';
 import {
-  compareBytes, computeSize, decodeNode, decodeOverflow, isOverflow, type ChildRef, type Layout, type StoredValue,
-  type Node, type OverflowRef,
+  checkNodePage, compareBytes, computeSize, decodeNode, decodeOverflow, isLeafPage, isOverflow, leafPageCompare, leafPageCompareKeys, leafPageKey,
+  leafPageOverflow, leafPageSize, leafPageStored, pageEntryCount, type BranchNode, type ChildRef, type Layout, type StoredValue, type OverflowRef,
 } from './node.js';
 import type { Pager } from './pager.js';
 
@@ -49,6 +49,38 @@ interface Bounds {
   readonly low: Uint8Array | null;
   readonly high: Uint8Array | null;
 }
+
+/** What the shape checks look at, of a decoded branch or of a leaf's bytes. */
+interface Shape {
+  readonly leaf: boolean;
+  /** Keys (a branch has one fewer than children). */
+  readonly keys: number;
+  readonly children: number;
+  readonly size: number;
+  /** compareBytes(key i - 1, key i). */
+  order(i: number): number;
+  /** compareBytes(key i, bound). */
+  against(i: number, bound: Uint8Array): number;
+}
+
+function branchShape(node: BranchNode): Shape {
+  const { keys } = node;
+  return {
+    leaf: false, keys: keys.length, children: node.children.length, size: computeSize(node),
+    order: (i) => compareBytes(keys[i - 1]!, keys[i]!), against: (i, bound) => compareBytes(keys[i]!, bound),
+  };
+}
+
+/** A leaf checked in its bytes (by checkNodePage): no key is decoded or viewed. */
+function leafPageShape(page: Uint8Array): Shape {
+  return {
+    leaf: true, keys: pageEntryCount(page), children: 0, size: leafPageSize(page),
+    order: (i) => leafPageCompareKeys(page, i - 1, i), against: (i, bound) => leafPageCompare(page, i, bound),
+  };
+}
+
+/** A visitor of leaf entries; null when the walk only checks (a table's entries). */
+type Visit = ((key: Uint8Array, value: Uint8Array | OverflowRef) => void) | null;
 
 /**
  * The message of a CORRUPTION error, which the walk records as a problem. Anything else (an
@@ -123,27 +155,35 @@ class Walker {
   }
 
   /** Walks one tree; returns its entries (visit sees each leaf entry in order). */
-  tree(root: ChildRef | null, what: string, visit: (key: Uint8Array, value: Uint8Array | OverflowRef) => void): { entries: number; depth: number } {
+  tree(root: ChildRef | null, what: string, visit: Visit): { entries: number; depth: number } {
     this.leafDepth = -1;
     if (root === null) return { entries: 0, depth: 0 };
     const entries = this.node(root, { low: null, high: null }, 0, what, visit);
     return { entries, depth: this.leafDepth + 1 };
   }
 
-  private node(ref: ChildRef, bounds: Bounds, depth: number, what: string, visit: (key: Uint8Array, value: Uint8Array | OverflowRef) => void): number {
+  private node(ref: ChildRef, bounds: Bounds, depth: number, what: string, visit: Visit): number {
     if (!this.claim(ref.page, what)) return 0;
     const bytes = this.readPage(ref, what);
     if (bytes === null) return 0;
-    const node = orProblem(what, (message) => this.problem(message), () => decodeNode(bytes, ref.page));
-    if (node === null) return 0;
-    this.checkShape(node, ref.page, depth, bounds, what);
-    // Verified against its parent's checksum and decoded (so structurally sound): cacheable.
+    // The checks decodeNode makes, with its messages, without decoding: a leaf is checked in its bytes.
+    if (orProblem(what, (message) => this.problem(message), () => checkNodePage(bytes, ref.page)) === null) return 0;
+    // Verified against its parent's checksum and structurally sound: cacheable.
     this.pager.offer(ref.page, ref.crc, bytes);
-    if (node.kind === 'leaf') {
-      node.keys.forEach((key, i) => visit(key, node.values[i]!));
-      for (const value of node.values) if (isOverflow(value)) this.overflow(value, `${what} overflow`);
-      return node.keys.length;
+    if (isLeafPage(bytes)) {
+      const count = pageEntryCount(bytes);
+      this.checkShape(leafPageShape(bytes), ref.page, depth, bounds, what);
+      // Every entry visited first, then the overflow chains: the order the problems were always told in.
+      if (visit !== null) for (let i = 0; i < count; i++) visit(leafPageKey(bytes, i), leafPageStored(bytes, i));
+      for (let i = 0; i < count; i++) {
+        const overflow = leafPageOverflow(bytes, i);
+        if (overflow !== null) this.overflow(overflow, `${what} overflow`);
+      }
+      return count;
     }
+    const node = decodeNode(bytes, ref.page);
+    assert(node.kind === 'branch', 'a checked page that is not a leaf is a branch');
+    this.checkShape(branchShape(node), ref.page, depth, bounds, what);
     let entries = 0;
     node.children.forEach((child, i) => {
       const low = i === 0 ? bounds.low : node.keys[i - 1]!;
@@ -153,20 +193,20 @@ class Walker {
     return entries;
   }
 
-  private checkShape(node: Node, page: number, depth: number, bounds: Bounds, what: string): void {
+  private checkShape(node: Shape, page: number, depth: number, bounds: Bounds, what: string): void {
     const where = `${what}: page ${page}`;
-    const size = computeSize(node);
+    const size = node.size;
     if (size > this.layout.usableBytes) this.problem(`${where} uses ${size} bytes, more than a page`);
     const isRoot = depth === 0;
-    if (!isRoot && node.kind === 'branch' && node.children.length < 2) this.problem(`${where} is a branch with one child`);
+    if (!isRoot && !node.leaf && node.children < 2) this.problem(`${where} is a branch with one child`);
     if (!isRoot && size < Math.floor(this.layout.minFillBytes / 2)) this.problem(`${where} is underfull (${size} bytes)`);
-    if (isRoot && node.kind === 'leaf' && node.keys.length === 0) this.problem(`${where} is an empty root leaf`);
-    node.keys.forEach((key, i) => {
-      if (i > 0 && compareBytes(node.keys[i - 1]!, key) >= 0) this.problem(`${where} keys out of order at ${i}`);
-      if (bounds.low !== null && compareBytes(key, bounds.low) < 0) this.problem(`${where} key ${i} below its parent's bound`);
-      if (bounds.high !== null && compareBytes(key, bounds.high) >= 0) this.problem(`${where} key ${i} above its parent's bound`);
-    });
-    if (node.kind === 'leaf') {
+    if (isRoot && node.leaf && node.keys === 0) this.problem(`${where} is an empty root leaf`);
+    for (let i = 0; i < node.keys; i++) {
+      if (i > 0 && node.order(i) >= 0) this.problem(`${where} keys out of order at ${i}`);
+      if (bounds.low !== null && node.against(i, bounds.low) < 0) this.problem(`${where} key ${i} below its parent's bound`);
+      if (bounds.high !== null && node.against(i, bounds.high) >= 0) this.problem(`${where} key ${i} above its parent's bound`);
+    }
+    if (node.leaf) {
       if (this.leafDepth >= 0 && this.leafDepth !== depth) this.problem(`${where} is a leaf at depth ${depth}, others at ${this.leafDepth}`);
       this.leafDepth = depth;
     }
@@ -217,7 +257,7 @@ export function walkDatabase(pager: Pager, layout: Layout, catalog: ChildRef | n
   const walker = new Walker(pager, layout);
   const tables: TableSummary[] = [];
   walkTables((visit) => walker.tree(catalog, 'catalog', visit), (message) => walker.problem(message), (name, meta) => {
-    const { entries, depth } = walker.tree(meta.root, `table ${name}`, () => {});
+    const { entries, depth } = walker.tree(meta.root, `table ${name}`, null);
     tables.push({ name, entries, depth });
     return entries;
   });

@@ -319,16 +319,28 @@ export class CopyArena {
   private usedBytes = 0;
 
   copy(bytes: Uint8Array): Uint8Array {
+    return this.carve(bytes, ARENA_MAX_COPY_BYTES);
+  }
+
+  /**
+   * A copy of a whole page (or of anything up to a quarter of a chunk): a range copies each
+   * clean leaf once and hands out views of that copy, two views per entry instead of two copies.
+   */
+  copyPage(page: Uint8Array): Uint8Array {
+    return this.carve(page, ARENA_CHUNK_BYTES / 4);
+  }
+
+  private carve(bytes: Uint8Array, maxBytes: number): Uint8Array {
     const lengthBytes = bytes.length;
-    if (lengthBytes > ARENA_MAX_COPY_BYTES) return copyBytes(bytes);
+    if (lengthBytes > maxBytes) return copyBytes(bytes);
     if (this.usedBytes + lengthBytes > this.chunk.length) {
       this.chunk = new Uint8Array(ARENA_CHUNK_BYTES);
       this.usedBytes = 0;
     }
-    const out = this.chunk.subarray(this.usedBytes, this.usedBytes + lengthBytes);
-    out.set(bytes);
+    const at = this.usedBytes;
+    this.chunk.set(bytes, at);
     this.usedBytes += lengthBytes;
-    return out;
+    return this.chunk.subarray(at, at + lengthBytes);
   }
 }
 
@@ -425,24 +437,84 @@ export function branchPageChildCrc(page: Uint8Array, index: number): number {
   return u32(page, PAGE_HEADER_BYTES + index * BRANCH_CHILD_BYTES + 4);
 }
 
-/** The value stored under `key` in a leaf page (checked by checkNodePage), or undefined. */
-export function leafPageValue(page: Uint8Array, key: Uint8Array): StoredValue | undefined {
+/** Entries of a leaf page, children of a branch page (checked by checkNodePage). */
+export function pageEntryCount(page: Uint8Array): number {
+  return u16(page, 2);
+}
+
+/** Index of the first key >= `key` in a leaf page (checked by checkNodePage): lowerBound of btree.ts in the bytes. */
+export function leafPageLowerBound(page: Uint8Array, key: Uint8Array): number {
   let lo = 0;
   let hi = u16(page, 2);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const dir = PAGE_HEADER_BYTES + mid * LEAF_DIR_BYTES;
-    const order = compareAt(page, u16(page, dir), u16(page, dir + 2), key);
-    if (order < 0) {
-      lo = mid + 1;
-    } else if (order > 0) {
-      hi = mid;
-    } else {
-      const valueOffset = u16(page, dir + 4);
-      const valueLength = u16(page, dir + 6);
-      if (valueLength !== OVERFLOW_MARK) return page.subarray(valueOffset, valueOffset + valueLength);
-      return { page: u32(page, valueOffset), crc: u32(page, valueOffset + 4), lengthBytes: u32(page, valueOffset + 8) };
-    }
+    if (compareAt(page, u16(page, dir), u16(page, dir + 2), key) < 0) lo = mid + 1;
+    else hi = mid;
   }
-  return undefined;
+  return lo;
+}
+
+/** compareBytes(key `i` of a leaf page (checked by checkNodePage), `key`), with no view made. */
+export function leafPageCompare(page: Uint8Array, i: number, key: Uint8Array): number {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  return compareAt(page, u16(page, dir), u16(page, dir + 2), key);
+}
+
+/** compareBytes(key `i`, key `j`) of one leaf page (checked by checkNodePage), with no view made. */
+export function leafPageCompareKeys(page: Uint8Array, i: number, j: number): number {
+  const a = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  const b = PAGE_HEADER_BYTES + j * LEAF_DIR_BYTES;
+  const aOffset = u16(page, a);
+  const bOffset = u16(page, b);
+  const aLength = u16(page, a + 2);
+  const bLength = u16(page, b + 2);
+  const common = Math.min(aLength, bLength);
+  for (let k = 0; k < common; k++) {
+    const diff = page[aOffset + k]! - page[bOffset + k]!;
+    if (diff !== 0) return diff;
+  }
+  return aLength - bLength;
+}
+
+/** Key `i` of a leaf page (checked by checkNodePage): a view of the page. */
+export function leafPageKey(page: Uint8Array, i: number): Uint8Array {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  const offset = u16(page, dir);
+  return page.subarray(offset, offset + u16(page, dir + 2));
+}
+
+/** Value `i` of a leaf page (checked by checkNodePage): a view of the page, or its overflow stub. */
+export function leafPageStored(page: Uint8Array, i: number): StoredValue {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  const valueOffset = u16(page, dir + 4);
+  return leafPageOverflow(page, i) ?? page.subarray(valueOffset, valueOffset + u16(page, dir + 6));
+}
+
+/** The overflow stub of value `i` of a leaf page (checked by checkNodePage), or null for an inline value. */
+export function leafPageOverflow(page: Uint8Array, i: number): OverflowRef | null {
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  if (u16(page, dir + 6) !== OVERFLOW_MARK) return null;
+  const at = u16(page, dir + 4);
+  return { page: u32(page, at), crc: u32(page, at + 4), lengthBytes: u32(page, at + 8) };
+}
+
+/** computeSize of a leaf page (checked by checkNodePage), from its directory alone. */
+export function leafPageSize(page: Uint8Array): number {
+  const count = u16(page, 2);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+    const valueLength = u16(page, dir + 6);
+    total += LEAF_DIR_BYTES + u16(page, dir + 2) + (valueLength === OVERFLOW_MARK ? OVERFLOW_STUB_BYTES : valueLength);
+  }
+  return total;
+}
+
+/** The value stored under `key` in a leaf page (checked by checkNodePage), or undefined. */
+export function leafPageValue(page: Uint8Array, key: Uint8Array): StoredValue | undefined {
+  const i = leafPageLowerBound(page, key);
+  if (i >= u16(page, 2)) return undefined;
+  const dir = PAGE_HEADER_BYTES + i * LEAF_DIR_BYTES;
+  return compareAt(page, u16(page, dir), u16(page, dir + 2), key) === 0 ? leafPageStored(page, i) : undefined;
 }

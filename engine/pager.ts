@@ -167,7 +167,10 @@ export class Pager {
     return Math.ceil(this.storage.len() / this.pageBytes);
   }
 
-  /** Raw page bytes from the write buffer or the file. Never cached: callers verify them. */
+  /**
+   * Raw page bytes from the write buffer or the file. Never cached: callers verify them. Never
+   * written either (by anyone: see Storage.readShared), so a storage may hand out its own.
+   */
   readPage(page: number): Uint8Array {
     assert(page >= 1, 'page 0 is the header, not a B-tree page');
     const buffered = this.dirty.get(page);
@@ -177,7 +180,8 @@ export class Pager {
       throw corruption(`page ${page} lies beyond the end of the file`);
     }
     this.counters.pagesRead++;
-    return this.io('read', () => this.storage.read(offset, this.pageBytes));
+    const storage = this.storage;
+    return this.io('read', () => (storage.readShared !== undefined ? storage.readShared(offset, this.pageBytes) : storage.read(offset, this.pageBytes)));
   }
 
   /** Reads and verifies a page against the checksum its parent recorded. */

@@ -18,6 +18,10 @@ export class ReadOnlyStorage implements Storage {
     return this.inner.read(offset, length);
   }
 
+  readShared(offset: number, length: number): Uint8Array {
+    return this.inner.readShared !== undefined ? this.inner.readShared(offset, length) : this.inner.read(offset, length);
+  }
+
   write(offset: number, data: Uint8Array): void {
     throw this.refused(`a write of ${data.length} bytes at ${offset}`);
   }

@@ -264,10 +264,10 @@ export class SegmentedFile {
     return new Partition(this, () => this.family(id));
   }
 
-  /** Raw access for partitions; a failure is typed IO (the pager above reports it). */
-  readRaw(offset: number, lengthBytes: number): Uint8Array {
+  /** Raw access for partitions; a failure is typed IO (the pager above reports it). `shared`: see Storage.readShared. */
+  readRaw(offset: number, lengthBytes: number, shared = false): Uint8Array {
     try {
-      return this.storage.read(offset, lengthBytes);
+      return shared && this.storage.readShared !== undefined ? this.storage.readShared(offset, lengthBytes) : this.storage.read(offset, lengthBytes);
     } catch (error) {
       throw ioError(`read of ${lengthBytes} bytes at ${offset} failed`, error);
     }
@@ -337,10 +337,8 @@ export class Partition implements Storage {
   }
 
   read(offset: number, lengthBytes: number): Uint8Array {
-    if (offset + lengthBytes > this.len()) {
-      throw new EngineError('IO', `read of ${lengthBytes} bytes at ${offset} past the partition's ${this.len()} bytes`);
-    }
-    const whole = this.readWhole(offset, lengthBytes);
+    this.checkInside(offset, lengthBytes);
+    const whole = this.readWhole(offset, lengthBytes, false);
     if (whole !== null) return whole;
     const out = new Uint8Array(lengthBytes);
     this.map(offset, lengthBytes, (fileOffset, from, to) => {
@@ -350,17 +348,29 @@ export class Partition implements Storage {
     return out;
   }
 
+  /** Storage.readShared: a page inside one segment is the file's own view; anything else, a copy. */
+  readShared(offset: number, lengthBytes: number): Uint8Array {
+    this.checkInside(offset, lengthBytes);
+    return this.readWhole(offset, lengthBytes, true) ?? this.read(offset, lengthBytes);
+  }
+
+  private checkInside(offset: number, lengthBytes: number): void {
+    if (offset + lengthBytes > this.len()) {
+      throw new EngineError('IO', `read of ${lengthBytes} bytes at ${offset} past the partition's ${this.len()} bytes`);
+    }
+  }
+
   /**
    * The common case of a read (one page inside one segment the file holds entirely) without
    * the zeroed copy the general path assembles: null when the range is not that case.
    */
-  private readWhole(offset: number, lengthBytes: number): Uint8Array | null {
+  private readWhole(offset: number, lengthBytes: number, shared: boolean): Uint8Array | null {
     let base = 0;
     for (const segment of this.segments()) {
       if (offset < base + segment.lengthBytes) {
         const fileOffset = segment.offset + (offset - base);
         const inside = offset + lengthBytes <= base + segment.lengthBytes;
-        return inside && fileOffset + lengthBytes <= this.file.fileBytes() ? this.file.readRaw(fileOffset, lengthBytes) : null;
+        return inside && fileOffset + lengthBytes <= this.file.fileBytes() ? this.file.readRaw(fileOffset, lengthBytes, shared) : null;
       }
       base += segment.lengthBytes;
     }

@@ -16,6 +16,13 @@ export interface Storage {
    */
   read(offset: number, length: number): Uint8Array;
   /**
+   * Optional: `read` without the copy, for callers that only look (the pager's page reads). The
+   * bytes may be shared with the storage and must never be written by the caller; the storage
+   * in turn never changes them (a later write to that range leaves the returned array as it
+   * was), so they may be kept. The same checks and failures as `read`.
+   */
+  readShared?(offset: number, length: number): Uint8Array;
+  /**
    * Writes `data` at `offset`. May extend the file; a gap between the old end and `offset`
    * reads as zeros. The write is not durable until a later `sync()` resolves.
    * `data` is not retained: the caller may reuse its buffer after the call returns.

@@ -4,7 +4,9 @@
  * its commit installs a new root. A read transaction pins a committed snapshot: the pages it
  * can reach are not reused until it closes.
  */
-import { commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, scan, type TreeContext, type TreeRoot } from './btree.js';
+import {
+  commitTree as commitTreeOf, freeTree, insert, lookup, readValue, remove, runKey, runValue, scan, scanLeaves, type TreeContext, type TreeRoot,
+} from './btree.js';
 import { decodeTableMeta, encodeTableMeta, tableNameKey, tableNameOf } from './catalog.js';
 import { EngineError, assert } from './errors.js';
 import { CopyArena, isOverflow, type ChildRef, type Layout } from './node.js';
@@ -112,10 +114,19 @@ export class ReadOnlyTable {
     if (end !== undefined) checkBytes(end, 'range end');
     const version = this.state.version;
     const arena = new CopyArena();
-    for (const [key, stored] of scan(this.ctx, this.state.tree, { start, end, reverse: options.reverse })) {
-      yield [arena.copy(key), isOverflow(stored) ? readValue(this.ctx, stored) : arena.copy(stored)];
-      this.check();
-      if (this.state.version !== version) throw new TypeError(`table ${this.name} changed during range iteration`);
+    const reverse = options.reverse === true;
+    for (const found of scanLeaves(this.ctx, this.state.tree, { start, end, reverse })) {
+      // A clean leaf is copied once and its entries are views of the copy (disjoint in any page
+      // encodeLeaf wrote, and checksums vouch that this one was); an owned node's, one by one.
+      const run = found.page === null ? found : { ...found, page: arena.copyPage(found.page) };
+      for (let k = 0; k < run.to - run.from; k++) {
+        const i = reverse ? run.to - 1 - k : run.from + k;
+        const stored = runValue(run, i);
+        const key = run.page === null ? arena.copy(runKey(run, i)) : runKey(run, i);
+        yield [key, isOverflow(stored) ? readValue(this.ctx, stored) : run.page === null ? arena.copy(stored) : stored];
+        this.check();
+        if (this.state.version !== version) throw new TypeError(`table ${this.name} changed during range iteration`);
+      }
     }
   }
 }

@@ -69,6 +69,20 @@ export class CowBytes {
     return out;
   }
 
+  /**
+   * `read` without the copy when the range lies inside one chunk: a view of bytes this file
+   * may share with its forks, which the caller must never write. They never change either:
+   * the chunk stops being this copy's own, so a later write here copies it first.
+   */
+  view(offset: number, lengthBytes: number): Uint8Array {
+    const index = Math.floor(offset / CHUNK_BYTES);
+    const within = offset - index * CHUNK_BYTES;
+    const chunk = this.chunks[index] ?? null;
+    if (chunk === null || within + lengthBytes > CHUNK_BYTES) return this.read(offset, lengthBytes);
+    this.owned.delete(chunk);
+    return chunk.subarray(within, within + lengthBytes);
+  }
+
   /** All the bytes, in a new array the caller owns. */
   toUint8Array(): Uint8Array {
     return this.read(0, this.lengthBytes);
@@ -87,12 +101,19 @@ export class CowBytes {
     }
   }
 
+  /**
+   * Applies a change. A FileOp's data is never written again by anyone (the fault layer copies
+   * what the engine writes into it, and only lays it over images afterwards), so whole chunks
+   * of it are taken as they are, not copied: not as this copy's own, so a later write here
+   * copies them first. A page written, made durable and laid over an image was copied three times.
+   */
   apply(op: FileOp): void {
-    if (op.kind === 'write') this.write(op.offset, op.data);
+    if (op.kind === 'write') this.write(op.offset, op.data, true);
     else this.setLen(op.lengthBytes);
   }
 
-  write(offset: number, data: Uint8Array): void {
+  /** `adopt`: `data` never changes again (see `apply`); otherwise it is copied (the caller may reuse it). */
+  write(offset: number, data: Uint8Array, adopt = false): void {
     const end = offset + data.length;
     this.resize(Math.max(this.lengthBytes, end));
     for (let at = offset; at < end;) {
@@ -101,7 +122,8 @@ export class CowBytes {
       const n = Math.min(CHUNK_BYTES - within, end - at);
       const piece = data.subarray(at - offset, at - offset + n);
       // A whole chunk overwritten needs no copy of the old one (engine pages often are one).
-      if (n === CHUNK_BYTES) this.replace(index, new Uint8Array(piece));
+      if (n === CHUNK_BYTES && adopt) this.share(index, piece);
+      else if (n === CHUNK_BYTES) this.replace(index, new Uint8Array(piece));
       else this.writable(index).set(piece, within);
       at += n;
     }
@@ -141,6 +163,14 @@ export class CowBytes {
     if (chunk !== null) copy.set(chunk);
     this.replace(index, copy);
     return copy;
+  }
+
+  /** Puts a chunk at `index` that is not this copy's own (it is never written in place). */
+  private share(index: number, chunk: Uint8Array): void {
+    this.unshareArray();
+    const old = this.chunks[index] ?? null;
+    if (old !== null) this.owned.delete(old);
+    this.chunks[index] = chunk;
   }
 
   /** Puts a chunk of this copy's own at `index`. */

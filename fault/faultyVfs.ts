@@ -126,6 +126,9 @@ export interface CrashDecision {
 
 type PendingOp = FileOp;
 
+/** Events whose hashing may wait (a bound on the written data they keep alive). */
+const MAX_UNHASHED_EVENTS = 4_096;
+
 /** Events kept for reports; older ones still count in the index and the trace hash. */
 const MAX_KEPT_EVENTS = 100_000;
 
@@ -151,30 +154,55 @@ function injected(code: 'EIO' | 'ENOSPC', what: string): Error {
  * forked from the durable bytes at the first change (copy on write: recovery mostly reads).
  */
 class FaultyFile {
-  readonly durable: CowBytes;
+  private durableBytes: CowBytes;
   private changed: CowBytes | null = null;
-  pending: PendingOp[] = [];
+  private pendingOps: PendingOp[] = [];
+  /** A failed sync dropped operations the view still shows: the view is no longer durable + pending. */
+  private diverged = false;
   readonly lock = new FileLock();
 
   /** Takes `bytes` over: the caller must not write them again. */
   constructor(bytes: CowBytes) {
-    this.durable = bytes;
+    this.durableBytes = bytes;
+  }
+
+  get durable(): CowBytes {
+    return this.durableBytes;
+  }
+
+  get pending(): readonly PendingOp[] {
+    return this.pendingOps;
   }
 
   get view(): CowBytes {
-    return this.changed ?? this.durable;
+    return this.changed ?? this.durableBytes;
   }
 
   apply(op: PendingOp): void {
-    this.changed ??= this.durable.fork();
+    this.changed ??= this.durableBytes.fork();
     this.changed.apply(op);
-    this.pending.push(op);
+    this.pendingOps.push(op);
   }
 
-  /** A successful sync: every pending operation reaches the durable image. */
+  /**
+   * A successful sync: every pending operation reaches the durable image. While the view is
+   * exactly the durable bytes with the pending operations laid over them, it becomes the
+   * durable image as it is (the next change forks it again) instead of a second application.
+   */
   commit(): void {
-    for (const op of this.pending) this.durable.apply(op);
-    this.pending = [];
+    if (this.changed !== null && !this.diverged) {
+      this.durableBytes = this.changed;
+      this.changed = null;
+    } else {
+      for (const op of this.pendingOps) this.durableBytes.apply(op);
+    }
+    this.pendingOps = [];
+  }
+
+  /** A failed sync (fsyncgate): the pending operations are dropped, never durable; reads still see them. */
+  dropPending(): void {
+    if (this.pendingOps.length > 0) this.diverged = true;
+    this.pendingOps = [];
   }
 }
 
@@ -195,10 +223,21 @@ class FaultyStorage implements Storage {
 
 
   read(offset: number, lengthBytes: number): Uint8Array {
+    this.checkedRead(offset, lengthBytes);
+    return this.file.view.read(offset, lengthBytes);
+  }
+
+  /** Storage.readShared: a view of the copy-on-write bytes (cowBytes.ts keeps it unchanged). */
+  readShared(offset: number, lengthBytes: number): Uint8Array {
+    this.checkedRead(offset, lengthBytes);
+    return this.file.view.view(offset, lengthBytes);
+  }
+
+  /** What every read checks and may fail with, before any byte is read. */
+  private checkedRead(offset: number, lengthBytes: number): void {
     this.check();
     checkRead(this.name, offset, lengthBytes, this.file.view.length);
     this.vfs.beforeRead(this.name, offset, lengthBytes);
-    return this.file.view.read(offset, lengthBytes);
   }
 
   write(offset: number, data: Uint8Array): void {
@@ -206,9 +245,11 @@ class FaultyStorage implements Storage {
     checkWrite(this.name, offset, data);
     if (data.length === 0) return;
     const growthBytes = Math.max(0, offset + data.length - this.file.view.length);
-    this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes, data);
-    // A copy (even of a Buffer, whose slice is a view): crash images keep it to lay over later.
-    this.file.apply({ kind: 'write', offset, data: new Uint8Array(data) });
+    // A copy (even of a Buffer, whose slice is a view): crash images keep it to lay over later,
+    // and the trace hashes it later (FaultyVfs.record): nothing writes it again.
+    const copy = new Uint8Array(data);
+    this.vfs.beforeChange('write', this.name, offset, data.length, growthBytes, copy);
+    this.file.apply({ kind: 'write', offset, data: copy });
   }
 
   setLen(lengthBytes: number): void {
@@ -245,7 +286,7 @@ class FaultyStorage implements Storage {
     const failed = this.vfs.beforeSync(this.name);
     if (failed !== null) {
       // fsyncgate: the kernel drops the dirty pages it could not write; reads still see them.
-      this.file.pending = [];
+      this.file.dropPending();
       return failed;
     }
     this.file.commit();
@@ -271,6 +312,8 @@ export class FaultyVfs implements Vfs {
   private syncs = 0;
   private readonly kept: IoEvent[] = [];
   private readonly hash: Hash = createHash('sha256');
+  /** Events not hashed yet, with their data (never written again): see `record`. */
+  private unhashed: Array<{ readonly event: IoEvent; readonly data: Uint8Array | undefined }> = [];
   private cut = false;
 
   constructor(options: FaultyVfsOptions = {}) {
@@ -310,16 +353,28 @@ export class FaultyVfs implements Vfs {
 
   /** SHA-256 over every event: equal for two runs exactly when their I/O traces are equal. */
   traceHash(): string {
+    this.hashEvents();
     return this.hash.copy().digest('hex');
   }
 
   private record(op: IoEvent['op'], file: string, offset: number, lengthBytes: number, outcome: IoEvent['outcome'], data?: Uint8Array): void {
     const event: IoEvent = { index: this.eventCount++, op, file, offset, lengthBytes, outcome };
-    // The written bytes count too: two traces are equal only if every byte written is.
-    const dataCrc = data === undefined ? '-' : crc32(data).toString(16);
-    this.hash.update(`${event.index} ${op} ${file} ${offset} ${lengthBytes} ${outcome} ${dataCrc}\n`);
+    // Hashed when the hash is asked for (or many events later), not now: most mounts of a crash
+    // image (recoveries) are never asked, and hashing every write they made was a tenth of an open.
+    this.unhashed.push({ event, data });
+    if (this.unhashed.length >= MAX_UNHASHED_EVENTS) this.hashEvents();
     if (this.kept.length >= MAX_KEPT_EVENTS) this.kept.shift();
     this.kept.push(event);
+  }
+
+  private hashEvents(): void {
+    for (const { event, data } of this.unhashed) {
+      const { index, op, file, offset, lengthBytes, outcome } = event;
+      // The written bytes count too: two traces are equal only if every byte written is.
+      const dataCrc = data === undefined ? '-' : crc32(data).toString(16);
+      this.hash.update(`${index} ${op} ${file} ${offset} ${lengthBytes} ${outcome} ${dataCrc}\n`);
+    }
+    this.unhashed = [];
   }
 
   /** Numbers the event; cuts the power when its number is the plan's crash point. */

@@ -81,7 +81,8 @@ export const AUTOMATIC_EQUIVALENTS: Readonly<Record<string, string>> = {
     + 'changes) the next candidate n-3 still leaves both halves in bounds (the left loses one entry of at most a quarter page '
     + 'from more than half a page, the right holds three children), so both halves hold the same entries in the same order '
     + 'and no get, scan or integrity check can tell which page holds which',
-  'shift-bound-btree-scan':
-    'it only lets an empty range [k, k) past the early return; scanNode then computes from = to at every level (lowerBound in '
-    + 'leaves and childIndex in branches of the same key), so the leaf loops yield nothing, exactly as the early return does',
+  'shift-bound-btree-scanleaves':
+    'it only lets an empty range [k, k) past the early return; scanRef then computes from = to at every level (lowerBound or '
+    + 'leafPageLowerBound in leaves, childIndex or branchPageChild in branches, of the same key), so every leaf run it yields '
+    + 'is empty and the loops over it yield nothing, exactly as the early return does',
 };

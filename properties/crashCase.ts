@@ -20,7 +20,8 @@ import type { DigestMemo } from '../engine/subtreeDigest.js';
 import { caseKeys, planReads, type ReadPlan } from '../recovery/readPlan.js';
 import type { Reading } from '../recovery/readState.js';
 import {
-  contractOf, failureCode, judgeRecovered, readInFull, recoverImage, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered, type StageProbe,
+  contractOf, failureCode, judgeRecovered, readInFull, recoverImage, stateKept, withinTurns, type CheckOptions, type EngineUnderTest, type Recovered,
+  type StageProbe,
 } from '../recovery/checkImage.js';
 import { damageImage } from './aimedFlips.js';
 import { engineForWorkload } from './singleFileStore.js';
@@ -317,12 +318,16 @@ export async function runCrashCase(engineGiven: EngineUnderTest, crashCase: Cras
   const keys = caseKeys(history);
   // A small state is cheaper read in full than digested and compared with the model's overlay.
   const small = keys.reduce((sum, table) => sum + table.touched.size + history.baseOf().base.sortedKeys(table.family, table.table).length, 0) <= SMALL_STATE_KEYS;
+  // The image a second life will start from keeps its full read's entries; a large one read in
+  // full for its check alone keeps only its digest (a violation is read again, keeping them).
+  const startsSecondLife = run.secondLife === false || captures.length === 0 ? null : secondLifeCapture(captures, crashCase.plan.seed).image;
   for (const capture of captures) {
     checked++;
     crashPoints[capture.point] = (crashPoints[capture.point] ?? 0) + 1;
     const last = checked === captures.length;
     const full = small || last || readsInFull(crashCase.plan.seed, checked);
-    const plan = planReads(history.baseOf().base, keys, (crashCase.plan.seed ^ Math.imul(checked, 0x9e3779b1)) >>> 0, { full, closes: last, memos });
+    const keepsState = small || (startsSecondLife !== null && capture.image.equals(startsSecondLife));
+    const plan = planReads(history.baseOf().base, keys, (crashCase.plan.seed ^ Math.imul(checked, 0x9e3779b1)) >>> 0, { full, closes: last, memos, keepsState });
     const verdict = await checkCapture(engine, crashCase, capture, recoveries, probe, plan);
     if (!verdict.ok) {
       return result({
@@ -503,7 +508,7 @@ async function fullRecovery(engine: EngineUnderTest, crashCase: CrashCase, image
   probe: StageProbe | undefined): Promise<Recoveries | undefined> {
   const equal = recoveries.filter((earlier) => earlier.image.equals(image));
   if (equal.length === 0) return undefined;
-  const full = equal.find((earlier) => readInFull(earlier.recovered));
+  const full = equal.find((earlier) => stateKept(earlier.recovered));
   if (full !== undefined) return full;
   const check: CheckOptions = { options: crashCase.workload.options, sharedLog: crashCase.workload.options.wal !== false, corrupted: false, contract: contractOf(engine), probe };
   const memo = await recoverCapture(engine, crashCase, image, check, false);
@@ -512,19 +517,20 @@ async function fullRecovery(engine: EngineUnderTest, crashCase: CrashCase, image
 }
 
 /**
- * Recovers a capture and judges it by `plan`; a violation found on digests alone is judged
- * again on a full read of the image, so that the classifier names it with a diff.
+ * Recovers a capture and judges it by `plan`; a violation found on digests alone, or on a full
+ * read that kept no entries, is judged again on a full read that keeps them, so that the
+ * classifier names it with a diff (in memory an image recovers the same way every time).
  */
 async function checkCapture(engine: EngineUnderTest, crashCase: CrashCase, capture: Capture, recoveries: RecoveryMemo,
   probe: StageProbe | undefined, plan: ReadPlan): Promise<Verdict> {
   const verdict = await judgeCapture(engine, crashCase, capture, recoveries, probe, plan);
-  if (verdict.ok || plan.full) return verdict;
-  const full = await judgeCapture(engine, crashCase, capture, recoveries, probe, { ...plan, full: true });
+  if (verdict.ok || (plan.full && plan.keepsState !== false)) return verdict;
+  const full = await judgeCapture(engine, crashCase, capture, recoveries, probe, { ...plan, full: true, keepsState: true });
   // The digest capability checks no more than the full walk (it trusts its memo: engine/
   // subtreeDigest.ts), so a problem only it reports is its own error. Accepted silently, that
   // error would turn every image's fast path into a second, full read (as the free list's pages
   // missing from its accounting once did), or hide a capability that has drifted from the store.
-  if (full.ok && verdict.kind === 'integrity') {
+  if (full.ok && !plan.full && verdict.kind === 'integrity') {
     return { ok: false, kind: 'integrity', detail: `the store's digest capability reports what its full read does not: ${verdict.detail}`, diff: [] };
   }
   return full;
@@ -544,7 +550,9 @@ async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
   };
   // Newest first: equal images are mostly neighbours (nothing reached the disk between them).
   const equal = recoveries.findLast((earlier) => earlier.image.equals(capture.image));
-  let memo: Recoveries | undefined = equal !== undefined && (!plan.full || readInFull(equal.recovered)) ? equal : undefined;
+  // A full plan needs an image walked in full, and its entries too when it keeps them.
+  const usable = (earlier: Recoveries): boolean => !plan.full || (plan.keepsState !== false ? stateKept(earlier.recovered) : readInFull(earlier.recovered));
+  let memo: Recoveries | undefined = equal !== undefined && usable(equal) ? equal : undefined;
   if (memo === undefined) {
     memo = await recoverCapture(engine, crashCase, capture.image, check, recoveries.length % FULL_DISK_EVERY === 0);
     recoveries.push({ image: capture.image, ...memo, distinct: equal === undefined });

@@ -89,6 +89,11 @@ export function readInFull(recovered: Recovered): boolean {
   return recovered === 'hang' || !('value' in recovered) || recovered.value.full;
 }
 
+/** Whether a recovery holds the whole state it read (ReadPlan.keepsState): what a diff or a second life needs. */
+export function stateKept(recovered: Recovered): boolean {
+  return recovered === 'hang' || !('value' in recovered) || recovered.value.state !== null;
+}
+
 export async function checkImage(engine: EngineUnderTest, vfs: Vfs, history: CommitHistory, check: CheckOptions): Promise<Verdict> {
   return judgeRecovered(await recoverImage(engine, vfs, check), history, check);
 }
@@ -203,7 +208,7 @@ const hex = (bytes: Uint8Array | undefined): string | undefined => (bytes === un
 
 function wrongGet(observation: Extract<Observation, { kind: 'get' }>, state: Expected): { detail: string; line: DiffLine } | null {
   const { family, table, key } = observation.read;
-  const keyHex = hex(key)!;
+  const keyHex = observation.read.keyHex ?? hex(key)!;
   const expected = state.get(family, table, keyHex);
   if (expected === observation.value) return null;
   return {

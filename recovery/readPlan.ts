@@ -16,6 +16,8 @@ export interface PointRead {
   readonly family: string;
   readonly table: string;
   readonly key: Uint8Array;
+  /** The key in hex, as the model keys it (the plan draws keys in hex: the judge need not convert back). */
+  readonly keyHex?: string | undefined;
 }
 
 export interface RangeRead {
@@ -39,6 +41,12 @@ export interface ReadPlan {
    * enough for a close that never settles to show as a hang.
    */
   readonly closes: boolean;
+  /**
+   * Keep what a full read returned (every entry), for a classification's diff or a second life
+   * to start from. Undefined: kept. A full read of a large state that nothing will ask for again
+   * keeps only its digest: a hundred thousand entries held per image were most of the GC.
+   */
+  readonly keepsState?: boolean | undefined;
 }
 
 /** Untouched base keys sampled per table and image. */
@@ -63,6 +71,8 @@ export interface TableKeys {
   readonly family: string;
   readonly table: string;
   readonly touched: Set<string>;
+  /** Keys as bytes, converted once per case (every image of it reads mostly the same keys). */
+  readonly bytes?: Map<string, Uint8Array> | undefined;
 }
 
 /** Per table of the base or of the case's commits, the keys the case's own commits touched (once per case). */
@@ -73,7 +83,7 @@ export function caseKeys(history: CommitHistory): TableKeys[] {
     const id = `${family}\0${table}`;
     let keys = tables.get(id);
     if (keys === undefined) {
-      keys = { family, table, touched: new Set() };
+      keys = { family, table, touched: new Set(), bytes: new Map() };
       tables.set(id, keys);
     }
     return keys;
@@ -89,25 +99,36 @@ export function caseKeys(history: CommitHistory): TableKeys[] {
 }
 
 /** The reads for one image of a case that starts from `base` and touched `tables` (caseKeys of the finished run). */
-export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, reads: Pick<ReadPlan, 'full' | 'closes' | 'memos'>): ReadPlan {
+export function planReads(base: FrozenBase, tables: readonly TableKeys[], seed: number, reads: Pick<ReadPlan, 'full' | 'closes' | 'memos' | 'keepsState'>): ReadPlan {
   const below = lcg(seed);
   const gets: PointRead[] = [];
   const ranges: RangeRead[] = [];
-  for (const { family, table, touched } of tables) {
+  for (const { family, table, touched, bytes: known } of tables) {
+    const bytes = (hex: string): Uint8Array => {
+      let key = known?.get(hex);
+      if (key === undefined) {
+        key = fromHex(hex);
+        known?.set(hex, key);
+      }
+      return key;
+    };
     const sorted = base.sortedKeys(family, table);
     const keys = [...touched];
     while (keys.length > MAX_TOUCHED_PER_TABLE) keys.splice(below(keys.length), 1);
     for (let i = 0; i < SAMPLED_KEYS_PER_TABLE && sorted.length > 0; i++) keys.push(sorted[below(sorted.length)]!);
     const anchors = keys.slice();
-    for (const key of anchors) gets.push({ family, table, key: fromHex(key) });
+    for (const key of anchors) gets.push({ family, table, key: bytes(key), keyHex: key });
     // Beside some of them, a key that is mostly absent (a byte appended sorts right after it).
-    for (let i = 0; i < ABSENT_KEYS_PER_TABLE && anchors.length > 0; i++) gets.push({ family, table, key: fromHex(`${anchors[below(anchors.length)]!}00`) });
+    for (let i = 0; i < ABSENT_KEYS_PER_TABLE && anchors.length > 0; i++) {
+      const key = `${anchors[below(anchors.length)]!}00`;
+      gets.push({ family, table, key: bytes(key), keyHex: key });
+    }
     if (anchors.length === 0) continue;
     for (const reverse of [false, true]) {
       const start = anchors[below(anchors.length)]!;
       const next = lowerBound(sorted, start) + 1 + below(RANGE_BASE_KEYS);
       const end = sorted[next] ?? anchors.filter((key) => key > start).sort()[0];
-      ranges.push({ family, table, start: fromHex(start), end: end === undefined ? undefined : fromHex(end), reverse });
+      ranges.push({ family, table, start: bytes(start), end: end === undefined ? undefined : bytes(end), reverse });
     }
   }
   return { ...reads, gets, ranges };
