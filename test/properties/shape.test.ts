@@ -40,10 +40,12 @@ const STEPS: Step[] = [
 function reachCase(flipSlot: 0 | 1 | null): CrashCase {
   return {
     workload: { families: 1, options: OPTIONS, steps: STEPS, scheduleSeed: 1, base: { keys: 400, widthBytes: 24, valueBytes: 8 } },
-    plan: { survival: 'all', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: true, seed: 3 },
+    // The plan's seed samples the crash points: seed 1 keeps one that replays a merge.
+    plan: { survival: 'all', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: true, seed: 1 },
     errors: {},
-    // The first family's commit slots sit 64 bytes into its first segment (at 128 KiB).
-    corruption: flipSlot === null ? [] : [{ kind: 'flip', file: 'crashlab.cf', offset: 128 * 1024 + 64 + 64 * flipSlot + 20, live: false, bit: 1 }],
+    // The first family's commit slots sit 64 bytes into its first segment (at 128 KiB), their
+    // mirrors 128 bytes further: one damaged copy alone is read past.
+    corruption: flipSlot === null ? [] : [0, 128].map((mirror) => ({ kind: 'flip', file: 'crashlab.cf', offset: 128 * 1024 + 64 + 64 * flipSlot + mirror + 20, live: false, bit: 1 })),
     imagesPerRun: 24,
     recoveryCrash: null,
   };
