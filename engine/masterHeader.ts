@@ -12,6 +12,14 @@ export const MASTER_MAGIC = Uint8Array.from([0x63, 0x72, 0x61, 0x73, 0x68, 0x63,
 export const MASTER_VERSION = 1;
 export const MASTER_COPY_BYTES = 64 * 1024;
 export const MASTER_OFFSETS = [0, MASTER_COPY_BYTES] as const;
+/**
+ * Each copy is written twice when it fits in half its region (a master of up to 32 KiB: dozens
+ * of families), the mirror 32 KiB on, so one damaged copy is read past instead of sending
+ * recovery to the older copy (which a torn copy write, legal because nothing was synced after
+ * it, would). A larger master has no mirror: a stale one in its place is older, never chosen
+ * over a valid primary.
+ */
+export const MASTER_MIRROR_DELTA_BYTES = MASTER_COPY_BYTES / 2;
 /** Segments start after both copies. */
 export const DATA_START_BYTES = 2 * MASTER_COPY_BYTES;
 export const MASTER_FIXED_BYTES = 48;

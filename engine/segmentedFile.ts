@@ -11,7 +11,7 @@
  */
 import { EngineError, assert, corruption, ioError } from './errors.js';
 import {
-  DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_FIXED_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
+  DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_FIXED_BYTES, MASTER_MIRROR_DELTA_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
   decodeMaster, drawDatabaseId, encodeMaster, type FamilyEntry, type Master, type Segment,
 } from './masterHeader.js';
 import type { Storage } from './storage.js';
@@ -24,7 +24,15 @@ import { TaskChain } from './taskChain.js';
  * copy, and the CRC then rejects it as before.
  */
 function readCopy(storage: Storage, offset: number): Master | null {
-  const available = Math.min(MASTER_COPY_BYTES, storage.len() - offset);
+  const primary = readOne(storage, offset, MASTER_COPY_BYTES);
+  const mirror = readOne(storage, offset + MASTER_MIRROR_DELTA_BYTES, MASTER_MIRROR_DELTA_BYTES);
+  if (primary === null) return mirror;
+  return mirror !== null && mirror.generation > primary.generation ? mirror : primary;
+}
+
+/** One copy (or mirror) at `offset`, at most `regionBytes` long. */
+function readOne(storage: Storage, offset: number, regionBytes: number): Master | null {
+  const available = Math.min(regionBytes, storage.len() - offset);
   if (available <= 0) return null;
   if (available < MASTER_FIXED_BYTES) return decodeMaster(storage.read(offset, available));
   const fixed = storage.read(offset, MASTER_FIXED_BYTES);
@@ -165,7 +173,10 @@ export class SegmentedFile {
       const generation = this.master.generation;
       if (wrote) {
         try {
-          this.storage.write(MASTER_OFFSETS[1 - this.durableCopy]!, encodeMaster(this.master));
+          const bytes = encodeMaster(this.master);
+          const at = MASTER_OFFSETS[1 - this.durableCopy]!;
+          this.storage.write(at, bytes);
+          if (bytes.length <= MASTER_MIRROR_DELTA_BYTES) this.storage.write(at + MASTER_MIRROR_DELTA_BYTES, bytes);
         } catch (error) {
           throw ioError('master header write failed', error);
         }
