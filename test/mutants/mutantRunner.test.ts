@@ -139,11 +139,11 @@ test('the mutants that outlived earlier harnesses are killed: a family drop step
 
 // Slow kills since the workloads grew (issue 11), each pinned to the crash seed the full hunt
 // killed it on, so the tests keep proving the harness can see them; the hunt's time to kill is
-// the figure to improve. Since the log's watermarks and mirrored header slots (issue 12), both
-// fall on crash seed 14, case 90 (a poisoning: the engine's own check refuses what they let
-// through), 143-160 s in a hunt of five on two workers: a record read past its invalid check, and
-// the skipPast revert (a reset header below what a family header covers).
-for (const [name, seed] of [['continue-past-invalid-wal-decodepayload', 14], ['skippast-after-log-reset', 14]] as const) {
+// the figure to improve. Since the log's watermarks and mirrored header, commit and master
+// slots (issue 12), both fall on crash seed 22, case 19 (a poisoning: the engine's own check
+// refuses what they let through), 113-138 s in a hunt of the two on two workers: a record read
+// past its invalid check, and the skipPast revert (a reset header below a family header).
+for (const [name, seed] of [['continue-past-invalid-wal-decodepayload', 22], ['skippast-after-log-reset', 22]] as const) {
   test(`slow kill ${name} is killed on crash seed ${seed}`, async (t) => {
     const report = await runMutants({ budgetSeconds: 240, automatic: true, only: [name], concurrency: 1, seeds: [seed] });
     t.is(report.mutants.length, 1);
