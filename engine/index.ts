@@ -19,11 +19,10 @@ export { shapeCounts, MAX_COUNTED_DEPTH, type ShapeCounts } from './shape.js';
 /**
  * The reference engine's contract under damage, as the crash oracle reads it (the shape of
  * recovery/storeUnderTest.ts StoreContract; declared here because the engine imports nothing
- * of the harness). True for now, and said so: the format tells damage from a legal crash wherever
- * a later byte vouches for it (durable watermarks in log records, mirrored header, commit and
- * master slots, the log's live flag, master generation witnesses: docs/format.md), but judged
- * strictly `run --seed 1 --runs 300` still finds a rollback under single flips (seed 57197745,
- * barrier always) and, by design, under twin flips that defeat a slot's mirror (the declared
- * limit, which the oracle cannot yet tell apart).
+ * of the harness). Strict: damage to what was durable and acknowledged is reported, never
+ * silently rolled back, wherever a later byte vouches for it (durable watermarks in log records,
+ * mirrored header, commit and master slots, the log's live flag, master generation witnesses:
+ * docs/format.md). What nothing vouches for, or damage that strikes a slot and its mirror alike,
+ * is the format's declared limit (docs/format.md, "Declared limits").
  */
-export const contract: { readonly mayRollBackUnderDamage: boolean } = { mayRollBackUnderDamage: true };
+export const contract: { readonly mayRollBackUnderDamage: boolean } = { mayRollBackUnderDamage: false };

@@ -84,6 +84,11 @@ export type Corruption =
      * file format, and `CrashImage.corrupt` refuses a flip whose anchor was not resolved.
      */
     readonly anchor?: number | undefined;
+    /**
+     * One of two flips that strike a structure and its redundant copy (properties/crashArbitraries.ts,
+     * twin flips): the harness judges such damage as beyond the format's redundancy.
+     */
+    readonly twin?: boolean | undefined;
   }
   | { readonly kind: 'unreadable'; readonly file: string; readonly offset: number; readonly lengthBytes: number };
 

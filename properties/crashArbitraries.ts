@@ -300,12 +300,12 @@ const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
  */
 const twinFlipArb: fc.Arbitrary<readonly Corruption[]> = fc.oneof(
   fc.tuple(fc.integer({ min: 0, max: 127 }), fc.integer({ min: 0, max: 7 })).map(([offset, bit]): readonly Corruption[] => [
-    { kind: 'flip', file: 'crashlab.cf.wal', offset, live: false, bit },
-    { kind: 'flip', file: 'crashlab.cf.wal', offset: offset + 2048, live: false, bit },
+    { kind: 'flip', file: 'crashlab.cf.wal', offset, live: false, bit, twin: true },
+    { kind: 'flip', file: 'crashlab.cf.wal', offset: offset + 2048, live: false, bit, twin: true },
   ]),
   fc.tuple(fc.integer({ min: 2, max: ANCHORS - 1 }), fc.integer({ min: 64, max: 191 }), fc.integer({ min: 0, max: 7 })).map(([anchor, offset, bit]): readonly Corruption[] => [
-    { kind: 'flip', file: 'crashlab.cf', offset, live: false, anchor, bit },
-    { kind: 'flip', file: 'crashlab.cf', offset: offset + 128, live: false, anchor, bit },
+    { kind: 'flip', file: 'crashlab.cf', offset, live: false, anchor, bit, twin: true },
+    { kind: 'flip', file: 'crashlab.cf', offset: offset + 128, live: false, anchor, bit, twin: true },
   ]),
 );
 

@@ -544,6 +544,7 @@ async function judgeCapture(engine: EngineUnderTest, crashCase: CrashCase, captu
     options: crashCase.workload.options,
     sharedLog: crashCase.workload.options.wal !== false,
     corrupted: crashCase.corruption.length > 0,
+    beyondRedundancy: crashCase.corruption.some((corruption) => corruption.kind === 'flip' && corruption.twin === true),
     contract: contractOf(engine),
     probe,
     plan,

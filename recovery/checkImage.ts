@@ -30,6 +30,11 @@ export interface CheckOptions {
   readonly sharedLog: boolean;
   /** The image was corrupted on purpose: a typed detection error is an acceptable outcome. */
   readonly corrupted: boolean;
+  /**
+   * The corruption struck a structure and its redundant copy alike (twin flips): beyond what the
+   * format can tell, so a rollback is the declared limit, never a silent-loss violation.
+   */
+  readonly beyondRedundancy?: boolean;
   /** The store's declared contract under damage (`contractOf(engine)`): may it roll back silently? */
   readonly contract: StoreContract;
   /**
@@ -167,7 +172,7 @@ function judgeReading(reading: Reading, history: CommitHistory, check: CheckOpti
 
 /** A silent-loss violation for per-family prefixes of a damaged image, unless the contract allows the rollback. */
 function lossUnderDamage(history: CommitHistory, matched: readonly OrderMatch[], check: CheckOptions): Verdict | null {
-  return check.contract.mayRollBackUnderDamage ? null : silentLoss(history, matched);
+  return check.contract.mayRollBackUnderDamage || check.beyondRedundancy === true ? null : silentLoss(history, matched);
 }
 
 /** What the matched prefix holds, as the observations are judged against it. */

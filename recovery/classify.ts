@@ -103,8 +103,16 @@ export function matchDigests(history: CommitHistory, recovered: StateDigest, sha
     const range = rule === 'acknowledged' ? history.acceptable(commits) : { min: 0, max: commits.length };
     const digests = history.prefixDigests(commits, { family });
     const mine = family === null ? recovered.total : recovered.families.get(family) ?? 0;
+    // Several prefixes can give one state (a commit that changed nothing visible, such as the
+    // drop of an empty family). Under 'any-prefix' (damage) the longest is taken: the loss it
+    // implies is the least the state can mean, so a silent loss is never blamed on a commit that
+    // the state may well hold.
     let k = -1;
-    for (let at = range.min; at <= range.max && k < 0; at++) if (digests[at] === mine) k = at;
+    if (rule === 'any-prefix') {
+      for (let at = range.max; at >= range.min && k < 0; at--) if (digests[at] === mine) k = at;
+    } else {
+      for (let at = range.min; at <= range.max && k < 0; at++) if (digests[at] === mine) k = at;
+    }
     if (k < 0) return null;
     matches.push({ family, commits, k });
   }
