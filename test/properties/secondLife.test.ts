@@ -116,7 +116,7 @@ const LOG_FALLBACK_CASE: CrashCase = {
     options: { wal: true, barrier: 'always', pageBytes: 512, groupCommitWindowMicros: 0, preallocateBytes: 0, walCheckpointBytes: 2048, writeBufferBytes: 2560, evictionHighWater: 0.5, evictionLowWater: 0.25, initialSegmentBytes: 4096 },
   },
   plan: { survival: 'none', tear: false, sectorBytes: 512, atomicSector: false, keepUnsyncedDirOps: false, seed: 1606144550 },
-  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 80, live: false, bit: 0 }, { kind: 'flip', file: 'crashlab.cf.wal', offset: 2048 + 80, live: false, bit: 0 }], imagesPerRun: 12, recoveryCrash: null,
+  errors: {}, corruption: [{ kind: 'flip', file: 'crashlab.cf.wal', offset: 80, live: false, bit: 0, twin: true }, { kind: 'flip', file: 'crashlab.cf.wal', offset: 2048 + 80, live: false, bit: 0, twin: true }], imagesPerRun: 12, recoveryCrash: null,
 };
 
 test('a second life from a damaged case: after the log header fallback, no acknowledged commit is lost', async (t) => {

@@ -45,7 +45,7 @@ function reachCase(flipSlot: 0 | 1 | null): CrashCase {
     errors: {},
     // The first family's commit slots sit 64 bytes into its first segment (at 128 KiB), their
     // mirrors 128 bytes further: one damaged copy alone is read past.
-    corruption: flipSlot === null ? [] : [0, 128].map((mirror) => ({ kind: 'flip', file: 'crashlab.cf', offset: 128 * 1024 + 64 + 64 * flipSlot + mirror + 20, live: false, bit: 1 })),
+    corruption: flipSlot === null ? [] : [0, 128].map((mirror) => ({ kind: 'flip', file: 'crashlab.cf', offset: 128 * 1024 + 64 + 64 * flipSlot + mirror + 20, live: false, bit: 1, twin: true })),
     imagesPerRun: 24,
     recoveryCrash: null,
   };
