@@ -355,10 +355,8 @@ export class ColumnFamilyDatabase {
     const nextFamilyId = this.file.nextFamilyId;
     const unknown = records.filter((record) => !byId.has(record.familyId) && record.familyId >= nextFamilyId);
     if (unknown.length === 0) return [...records];
-    const detail = `log record ${unknown[0]!.seq} belongs to family id ${unknown[0]!.familyId}, which the master header (next id ${nextFamilyId}) never created`;
-    if (this.report.mode !== 'salvage') throw new EngineError('CORRUPTION', detail);
-    const loss: SalvageLoss = { kind: 'unknown-family', family: null, firstSeq: unknown[0]!.seq, lastSeq: unknown[unknown.length - 1]!.seq, records: unknown.length, detail };
-    this.report = { ...this.report, lost: [...this.report.lost, loss] };
+    this.damaged({ kind: 'unknown-family', family: null, firstSeq: unknown[0]!.seq, lastSeq: unknown[unknown.length - 1]!.seq, records: unknown.length,
+      detail: `log record ${unknown[0]!.seq} belongs to family id ${unknown[0]!.familyId}, which the master header (next id ${nextFamilyId}) never created` });
     return records.filter((record) => !unknown.includes(record));
   }
 

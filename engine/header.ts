@@ -8,6 +8,7 @@ import {
   HEADER_AREA_BYTES, MAGIC, MAX_PAGE_BYTES, SLOT_BYTES, SLOT_MIRROR_OFFSETS, SLOT_OFFSETS, STATIC_HEADER_BYTES, decodeSlot, decodeStaticHeader,
   encodeSlot, encodeStaticHeader, type CommitSlot,
 } from './format.js';
+import { newerCopy } from './mirror.js';
 import type { Storage } from './storage.js';
 
 export interface FileHeader {
@@ -41,10 +42,7 @@ function isUnfinishedCreation(storage: Storage, head: Uint8Array): boolean {
 function readSlots(head: Uint8Array): Array<CommitSlot | null> {
   const at = (offset: number): CommitSlot | null =>
     head.length >= offset + SLOT_BYTES ? decodeSlot(head.subarray(offset, offset + SLOT_BYTES)) : null;
-  return SLOT_OFFSETS.map((offset, i) => {
-    const [copy, mirror] = [at(offset), at(SLOT_MIRROR_OFFSETS[i]!)];
-    return copy === null || (mirror !== null && mirror.txnId > copy.txnId) ? mirror : copy;
-  });
+  return SLOT_OFFSETS.map((offset, i) => newerCopy(at(offset), at(SLOT_MIRROR_OFFSETS[i]!), (slot) => slot.txnId));
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   DATA_START_BYTES, MASTER_COPY_BYTES, MASTER_FIXED_BYTES, MASTER_MIRROR_DELTA_BYTES, MASTER_OFFSETS, MAX_FAMILIES, MAX_FREE_SEGMENTS, MAX_SEGMENTS_PER_FAMILY,
   decodeMaster, drawDatabaseId, encodeMaster, type FamilyEntry, type Master, type Segment,
 } from './masterHeader.js';
+import { newerCopy } from './mirror.js';
 import type { Storage } from './storage.js';
 import { TaskChain } from './taskChain.js';
 
@@ -24,10 +25,8 @@ import { TaskChain } from './taskChain.js';
  * copy, and the CRC then rejects it as before.
  */
 function readCopy(storage: Storage, offset: number): Master | null {
-  const primary = readOne(storage, offset, MASTER_COPY_BYTES);
-  const mirror = readOne(storage, offset + MASTER_MIRROR_DELTA_BYTES, MASTER_MIRROR_DELTA_BYTES);
-  if (primary === null) return mirror;
-  return mirror !== null && mirror.generation > primary.generation ? mirror : primary;
+  return newerCopy(readOne(storage, offset, MASTER_COPY_BYTES), readOne(storage, offset + MASTER_MIRROR_DELTA_BYTES, MASTER_MIRROR_DELTA_BYTES),
+    (master) => master.generation);
 }
 
 /** One copy (or mirror) at `offset`, at most `regionBytes` long. */

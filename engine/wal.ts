@@ -18,6 +18,7 @@
 import { crc32 } from 'node:zlib';
 import type { Clock } from './clock.js';
 import { EngineError, assert, corruption, ioError } from './errors.js';
+import { newerCopy } from './mirror.js';
 import { decodeRedo, encodeRedo, redoBytes, type RedoOp } from './redo.js';
 import type { Storage } from './storage.js';
 
@@ -152,12 +153,9 @@ function encodeHeader(header: WalHeader): Uint8Array {
   return bytes;
 }
 
-/** The newer valid one of a header slot and its mirror in `head` (either may be torn or damaged). */
-function newerCopy(head: Uint8Array, at: number, mirrorAt: number): WalHeader | null {
-  const [copy, mirror] = [at, mirrorAt].map((offset) =>
-    head.length >= offset + WAL_SLOT_BYTES ? decodeHeader(head.subarray(offset, offset + WAL_SLOT_BYTES)) : null);
-  if (copy === null || copy === undefined) return mirror ?? null;
-  return mirror !== null && mirror !== undefined && mirror.generation > copy.generation ? mirror : copy;
+/** The header slot at `offset` in `head`, or null when it is short, torn or damaged. */
+function slotAt(head: Uint8Array, offset: number): WalHeader | null {
+  return head.length >= offset + WAL_SLOT_BYTES ? decodeHeader(head.subarray(offset, offset + WAL_SLOT_BYTES)) : null;
 }
 
 function decodeHeader(bytes: Uint8Array): WalHeader | null {
@@ -366,7 +364,7 @@ export class Wal {
   static async open(storage: Storage, options: WalOptions, onIoError: (error: EngineError) => void): Promise<{ wal: Wal; records: WalRecord[]; foreign?: SalvageLoss }> {
     const headBytes = Math.min(storage.len(), WAL_MIRROR_OFFSETS[1] + WAL_SLOT_BYTES);
     const head = storage.read(0, headBytes);
-    const slots = [0, 1].map((slot) => newerCopy(head, WAL_SLOT_OFFSETS[slot]!, WAL_MIRROR_OFFSETS[slot]!));
+    const slots = WAL_SLOT_OFFSETS.map((at, slot) => newerCopy(slotAt(head, at), slotAt(head, WAL_MIRROR_OFFSETS[slot]!), (header) => header.generation));
     let index = -1;
     slots.forEach((slot, i) => {
       if (slot !== null && (index < 0 || slot.generation > slots[index]!.generation)) index = i;

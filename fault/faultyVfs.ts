@@ -60,6 +60,9 @@ export interface CrashPlan {
   readonly seed: number;
 }
 
+/** What the disk holds once every write reached it: nothing unsynced survives (after a clean close, nothing is pending). */
+export const DURABLE_ONLY: CrashPlan = { survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 };
+
 export interface ErrorPlan {
   /** The Nth write (counting from 0) fails with EIO and changes nothing. */
   readonly failWriteAt?: number;

@@ -4,7 +4,7 @@
  * written, and a process crash that keeps every write (survival `all`) loses nothing, at every
  * crash point (for a target that promises anything). A failure here is the adapter's, and says which check broke.
  */
-import { FaultyVfs } from '../fault/faultyVfs.js';
+import { DURABLE_ONLY, FaultyVfs } from '../fault/faultyVfs.js';
 import { statesEqual, toHex } from '../model/commitHistory.js';
 import { checkOpenTarget, type Target, type TargetState, type TargetTxn } from '../targets/target.js';
 import { runTargetCrashCase } from './targetCrashCase.js';
@@ -59,7 +59,7 @@ export async function checkConformance(target: Target): Promise<void> {
   const live = await opened.readState();
   await opened.close();
   if (!statesEqual(live, expected())) throw new ConformanceError(`target ${target.name}: a round trip without crashes read back ${JSON.stringify([...live.keys()])}, not what was written (readState or apply is wrong)`);
-  const reopened = checkOpenTarget(target.name, await target.open(FaultyVfs.fromImage(vfs.crashImage({ survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 })), context));
+  const reopened = checkOpenTarget(target.name, await target.open(FaultyVfs.fromImage(vfs.crashImage(DURABLE_ONLY)), context));
   const after = await reopened.readState();
   await reopened.close();
   if (!statesEqual(after, expected())) throw new ConformanceError(`target ${target.name}: after a clean close and a power cut the state differs (close() does not make everything durable)`);

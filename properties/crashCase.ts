@@ -11,7 +11,7 @@ import { assert, osErrorCode } from '../engine/errors.js';
 import { FORMAT_VERSION, MAGIC } from '../engine/format.js';
 import { MASTER_MAGIC, MASTER_VERSION } from '../engine/masterHeader.js';
 import {
-  FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type FaultyVfsOptions, type IoEvent,
+  DURABLE_ONLY, FaultyVfs, type CrashDecision, type CrashPlan, type Corruption, type ErrorPlan, type FaultyVfsOptions, type IoEvent,
 } from '../fault/faultyVfs.js';
 import { Prng } from '../fault/prng.js';
 import { CommitHistory, type CommitRecord, type FamilyChange, type ModelOp } from '../model/commitHistory.js';
@@ -438,9 +438,6 @@ function describeDamage(crashCase: CrashCase): string {
   if (parts.length === 0) return '';
   return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
 }
-
-/** What a disk holds once every write reached it (a salvage open ends by closing: nothing is left pending). */
-const DURABLE_ONLY: CrashPlan = { survival: 'none', tear: false, sectorBytes: 512, atomicSector: true, keepUnsyncedDirOps: false, seed: 0 };
 
 /** Keeps the second life's draw independent of the plan's other uses of its seed. */
 const SECOND_LIFE_SALT = 0x5ec0_11fe;
